@@ -1,0 +1,108 @@
+"""Benchmarks of the primitives, as ratios measured in one run.
+
+    python bench/primitives.py [--json] [--sizes 10000,100000,1000000] [--quick]
+
+Prints ed25519 verify/s, VRF prove/s and verify/s and the cost of one VRF verify in ed25519
+verifies; encode/decode of a ~200-byte transaction; and (from ``bench/state_tree.py``) the
+state tree's cost per touched key in blake2b-256-of-64-bytes equivalents and its proof sizes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import state_tree  # noqa: E402
+from runtime.block import Mortality, decode_extrinsic, encode_extrinsic, sign_extrinsic  # noqa: E402
+from runtime.construct import construct_runtime  # noqa: E402
+from runtime.pallets.balances import TransferArgs  # noqa: E402
+from runtime.primitives import vrf  # noqa: E402
+from runtime.primitives.keys import Keypair, verify_raw  # noqa: E402
+
+
+def measure_seconds_per_call(function: Callable[[], object], *, min_time: float = 0.5, max_calls: int = 1_000_000) -> float:
+    """Seconds per call: repeat in growing rounds until a round takes ``min_time`` (bounded)."""
+    calls = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(calls):
+            function()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time or calls >= max_calls:
+            return elapsed / calls
+        calls = min(max_calls, calls * max(2, int(min_time / max(elapsed, 1e-9))))
+
+
+def bench_signatures_and_vrf(min_time: float) -> dict:
+    keypair = Keypair.from_seed(b"\x01" * 32)
+    message = b"m" * 100
+    signature = keypair.sign(b"flock/bench", bytes(32), message)
+    signed_message = bytes([len(b"flock/bench")]) + b"flock/bench" + bytes(32) + message
+    ed25519_verify = measure_seconds_per_call(lambda: verify_raw(keypair.public_key, signed_message, signature), min_time=min_time)
+    seed, alpha = b"\x02" * 32, b"slot-12345"
+    public_key = vrf.public_key(seed)
+    proof = vrf.prove(seed, alpha)
+    vrf_prove = measure_seconds_per_call(lambda: vrf.prove(seed, alpha), min_time=min_time)
+    vrf_verify = measure_seconds_per_call(lambda: vrf.verify(public_key, alpha, proof), min_time=min_time)
+    return {
+        "ed25519_verify_per_s": 1 / ed25519_verify,
+        "vrf_prove_per_s": 1 / vrf_prove,
+        "vrf_verify_per_s": 1 / vrf_verify,
+        "vrf_verify_in_ed25519_verifies": vrf_verify / ed25519_verify,
+        "vrf_prove_in_ed25519_verifies": vrf_prove / ed25519_verify,
+    }
+
+
+def bench_codec(min_time: float) -> dict:
+    runtime = construct_runtime()
+    keypair = Keypair.from_seed(b"\x03" * 32)
+    call = runtime.encode_call(TransferArgs(b"\x04" * 32, 12_345_678_901))
+    xt = sign_extrinsic(keypair, bytes(32), nonce=7, call=call, tip=1_000, mortality=Mortality(100, 64), birth_hash=b"\x05" * 32)
+    encoded = encode_extrinsic(xt)
+    blake = measure_seconds_per_call(lambda: hashlib.blake2b(b"x" * 64, digest_size=32).digest(), min_time=min_time)
+    encode = measure_seconds_per_call(lambda: encode_extrinsic(xt), min_time=min_time)
+    decode = measure_seconds_per_call(lambda: decode_extrinsic(encoded), min_time=min_time)
+    return {
+        "transaction_bytes": len(encoded),
+        "blake2b_64_bytes_us": blake * 1e6,
+        "encode_us": encode * 1e6,
+        "decode_us": decode * 1e6,
+        "encode_in_blake2b": encode / blake,
+        "decode_in_blake2b": decode / blake,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="state sizes (keys) for the tree figures")
+    parser.add_argument("--quick", action="store_true", help="short timing rounds and a 10k-key tree only")
+    args = parser.parse_args()
+    min_time = 0.1 if args.quick else 0.5
+    sizes = [10_000] if args.quick else [int(size) for size in args.sizes.split(",")]
+    results = {
+        "signatures_and_vrf": bench_signatures_and_vrf(min_time),
+        "codec": bench_codec(min_time),
+        "state_tree": state_tree.run(sizes),
+    }
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return
+    sig, codec = results["signatures_and_vrf"], results["codec"]
+    print(f"ed25519 verify          {sig['ed25519_verify_per_s']:>10,.0f} /s")
+    print(f"VRF prove               {sig['vrf_prove_per_s']:>10,.0f} /s   ({sig['vrf_prove_in_ed25519_verifies']:.2f} ed25519 verifies)")
+    print(f"VRF verify              {sig['vrf_verify_per_s']:>10,.0f} /s   ({sig['vrf_verify_in_ed25519_verifies']:.2f} ed25519 verifies; goal <= 8)")
+    print(f"transaction ({codec['transaction_bytes']} bytes) encode {codec['encode_us']:.2f} us "
+          f"({codec['encode_in_blake2b']:.1f} blake2b), decode {codec['decode_us']:.2f} us ({codec['decode_in_blake2b']:.1f} blake2b)")
+    state_tree.print_report(results["state_tree"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,203 @@
+"""Benchmark of the authenticated state tree (flockchain.state).
+
+For each size N it builds a tree of N random keys (the bulk path: one ``apply`` on an empty
+tree), commits it to LevelDB, then imports blocks of ``--block`` touched keys (mostly updates
+of existing keys, some inserts) and reports:
+
+* apply: µs per touched key (tree work plus hashing keys and values, no disk) and that cost
+  divided by one blake2b-256 of 64 bytes measured in the same run. Each block is timed
+  both by the wall clock and by the thread's CPU clock, and the median block is reported;
+  the ratio uses CPU time for both sides, so a busy machine does not inflate it;
+* commit: µs per touched key to serialise the block's nodes and write them to LevelDB;
+* root: the time to compute a root from scratch over N keys (the bulk build);
+* proofs: mean and max encoded size, and verification time.
+
+Run ``python bench/state_tree.py --sizes 10000,100000,1000000 [--json]``; ``run(sizes)``
+returns the same figures as a dict (``bench/primitives.py`` calls it).
+"""
+
+import argparse
+import gc
+import hashlib
+import json
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import timeit
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from flockchain.abc import WriteBatch  # noqa: E402
+from flockchain.db import LevelDBStore  # noqa: E402
+from flockchain.db.schema import STATE_NODE  # noqa: E402
+from flockchain.state import StateTree, verify_proof  # noqa: E402
+
+DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
+KEY_SIZE = 32
+VALUE_SIZE = 40
+INSERT_SHARE = 0.1  # of a block's touched keys; the rest update existing keys
+PROOF_SAMPLES = 1_000
+
+
+def blake2b_64_us(timer=time.thread_time) -> float:
+    """One blake2b-256 of 64 bytes, in µs: the unit of the apply cost ratio."""
+    data = os.urandom(64)
+    number = 200_000
+    best = min(
+        timeit.repeat(
+            lambda: hashlib.blake2b(data, digest_size=32).digest(),
+            number=number,
+            repeat=7,
+            timer=timer,
+        )
+    )
+    return best / number * 1e6
+
+
+def _block(rng: random.Random, keys: list[bytes], size: int) -> dict[bytes, bytes]:
+    """A block's changes: random updates of existing keys plus fresh inserts (appended to keys)."""
+    changes = {}
+    inserts = int(size * INSERT_SHARE)
+    for key in rng.sample(keys, size - inserts):
+        changes[key] = rng.randbytes(VALUE_SIZE)
+    for _ in range(inserts):
+        key = rng.randbytes(KEY_SIZE)
+        keys.append(key)
+        changes[key] = rng.randbytes(VALUE_SIZE)
+    return changes
+
+
+def bench_size(size: int, *, blocks: int, block_size: int, unit_us: float) -> dict:
+    """All figures for one tree size."""
+    rng = random.Random(size)
+    keys = [rng.randbytes(KEY_SIZE) for _ in range(size)]
+    initial = {key: rng.randbytes(VALUE_SIZE) for key in keys}
+    with tempfile.TemporaryDirectory(prefix="flock-bench-") as path:
+        store = LevelDBStore(path)
+        tree = StateTree(store, prune_depth=16)
+        started = time.perf_counter()
+        tree.apply(initial)
+        build_s = time.perf_counter() - started
+        del initial
+        started = time.perf_counter()
+        tree.commit(0)
+        store.compact()
+        build_commit_s = time.perf_counter() - started
+        gc.collect()
+        gc.freeze()  # the long-lived tree: keep the cyclic GC from rescanning it (as a node would)
+
+        apply_wall, apply_cpu, commit_wall = [], [], []
+        nodes_written = 0
+        for number in range(1, blocks + 1):
+            changes = _block(rng, keys, block_size)
+            wall, cpu = time.perf_counter(), time.thread_time()
+            tree.apply(changes)
+            apply_cpu.append(time.thread_time() - cpu)
+            apply_wall.append(time.perf_counter() - wall)
+            batch = WriteBatch()
+            wall = time.perf_counter()
+            tree.commit(number, batch)
+            store.write(batch)
+            commit_wall.append(time.perf_counter() - wall)
+            nodes_written += sum(1 for key, value in batch if value and key[:1] == STATE_NODE)
+        touched = blocks * block_size
+
+        proof_sizes, verify_s = [], 0.0
+        root = tree.root
+        for key in rng.sample(keys, PROOF_SAMPLES):
+            value = tree.get(key)
+            encoded = tree.prove(key).encode()
+            proof_sizes.append(len(encoded))
+            started = time.perf_counter()
+            verify_proof(root, key, value, encoded)
+            verify_s += time.perf_counter() - started
+        absent_sizes = [len(tree.prove(rng.randbytes(KEY_SIZE)).encode()) for _ in range(200)]
+        store.close()
+        gc.unfreeze()
+
+    per_key_us = 1e6 / block_size
+    apply_cpu_us = statistics.median(apply_cpu) * per_key_us
+    return {
+        "keys": size,
+        "block_size": block_size,
+        "blocks": blocks,
+        "apply_us_per_key": round(statistics.median(apply_wall) * per_key_us, 3),
+        "apply_cpu_us_per_key": round(apply_cpu_us, 3),
+        "apply_blake2b_ratio": round(apply_cpu_us / unit_us, 1),
+        "commit_us_per_key": round(statistics.median(commit_wall) * per_key_us, 3),
+        "nodes_written_per_key": round(nodes_written / touched, 2),
+        "root_from_scratch_s": round(build_s, 3),
+        "root_from_scratch_us_per_key": round(build_s / size * 1e6, 3),
+        "initial_commit_and_compact_s": round(build_commit_s, 3),
+        "proof_bytes_mean": round(statistics.fmean(proof_sizes), 1),
+        "proof_bytes_max": max(proof_sizes),
+        "absence_proof_bytes_mean": round(statistics.fmean(absent_sizes), 1),
+        "absence_proof_bytes_max": max(absent_sizes),
+        "proof_verify_us": round(verify_s / PROOF_SAMPLES * 1e6, 2),
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+    }
+
+
+def run(sizes=DEFAULT_SIZES, *, blocks: int = 20, block_size: int = 1_000) -> dict:
+    """Benchmark every size; returns ``{"blake2b_64_us": ..., "sizes": [per-size dicts]}``."""
+    unit_us = blake2b_64_us()
+    results = [
+        bench_size(size, blocks=blocks, block_size=block_size, unit_us=unit_us) for size in sizes
+    ]
+    return {
+        "blake2b_64_us": round(unit_us, 4),
+        "blake2b_64_us_wall": round(blake2b_64_us(time.perf_counter), 4),
+        "sizes": results,
+    }
+
+
+def _print_table(report: dict) -> None:
+    print(
+        f"one blake2b-256 of 64 bytes: {report['blake2b_64_us']:.3f} µs CPU, "
+        f"{report['blake2b_64_us_wall']:.3f} µs wall"
+    )
+    columns = [
+        ("keys", "keys"),
+        ("apply_us_per_key", "apply µs/key"),
+        ("apply_cpu_us_per_key", "apply CPU µs/key"),
+        ("apply_blake2b_ratio", "× blake2b"),
+        ("commit_us_per_key", "commit µs/key"),
+        ("nodes_written_per_key", "nodes/key"),
+        ("root_from_scratch_s", "root from scratch s"),
+        ("proof_bytes_mean", "proof B mean"),
+        ("proof_bytes_max", "proof B max"),
+        ("absence_proof_bytes_max", "absent B max"),
+        ("proof_verify_us", "verify µs"),
+        ("peak_rss_mib", "peak RSS MiB"),
+    ]
+    print("  ".join(title for _, title in columns))
+    for row in report["sizes"]:
+        print("  ".join(f"{row[name]!s:>{len(title)}}" for name, title in columns))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes",
+        default=",".join(map(str, DEFAULT_SIZES)),
+        help="comma-separated tree sizes (default: %(default)s)",
+    )
+    parser.add_argument("--blocks", type=int, default=20, help="blocks imported per size")
+    parser.add_argument("--block-size", type=int, default=1_000, help="touched keys per block")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    sizes = [int(size) for size in args.sizes.split(",") if size]
+    report = run(sizes, blocks=args.blocks, block_size=args.block_size)
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_table(report)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The chain: blocks, the chain store, authoring and import."""

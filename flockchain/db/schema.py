@@ -1,0 +1,114 @@
+"""Every database key the node writes, built here and nowhere else.
+
+The store is one flat ordered keyspace. Each kind of record owns a one-byte namespace prefix;
+no prefix is a prefix of another (checked at import), so a prefix scan of one namespace never
+sees another's keys. Integers inside keys are fixed-width big-endian, so byte order is numeric
+order and range scans by version or height work.
+
+Namespaces::
+
+    0x01-0x0f  authenticated state (flockchain.state)
+        0x01 STATE_NODE   version u64 | depth u16 | path prefix  -> tree node record
+        0x02 STATE_STALE  stale_since u64 | node key              -> b""  (pruning index)
+        0x03 STATE_ROOT   version u64                              -> root record
+        0x04 STATE_META   name                                     -> u64 (latest, pruned-below)
+    0x10-0x1f  chain store (blocks, headers, canonical index, head/finalized): to be added
+"""
+
+import struct
+
+from flockchain.errors import CorruptDatabase
+
+U64 = 8
+U16 = 2
+
+# --- authenticated state -------------------------------------------------------------------
+
+STATE_NODE = b"\x01"
+STATE_STALE = b"\x02"
+STATE_ROOT = b"\x03"
+STATE_META = b"\x04"
+
+STATE_LATEST_VERSION = STATE_META + b"latest-version"
+STATE_PRUNED_BELOW = STATE_META + b"pruned-below"
+
+# --- chain store (0x10-0x1f) -----------------------------------------------------------------
+
+# (reserved; the chain store adds its prefixes and builders here)
+
+_ALL_PREFIXES = (STATE_NODE, STATE_STALE, STATE_ROOT, STATE_META)
+
+
+def _check_prefixes(prefixes: tuple[bytes, ...]) -> None:
+    for a in prefixes:
+        for b in prefixes:
+            if a is not b and b.startswith(a):
+                raise AssertionError(f"key prefix {a!r} is a prefix of {b!r}")
+
+
+_check_prefixes(_ALL_PREFIXES)
+
+
+def encode_u64(value: int) -> bytes:
+    """Fixed-width big-endian, so that keys sort numerically."""
+    return value.to_bytes(U64, "big")
+
+
+def decode_u64(data: bytes) -> int:
+    """Inverse of :func:`encode_u64`; a wrong length means the database is corrupt."""
+    if len(data) != U64:
+        raise CorruptDatabase(f"expected an 8-byte integer, found {len(data)} bytes")
+    return int.from_bytes(data, "big")
+
+
+_NODE_KEY_HEAD = struct.Struct(">BQH")  # STATE_NODE, version, depth
+_STALE_KEY_HEAD = struct.Struct(">BQ")  # STATE_STALE, stale_since
+
+
+def state_node_key(version: int, depth: int, path: int) -> bytes:
+    """Key of the tree node written at ``version`` at position (``depth``, ``path``'s prefix).
+
+    Keys are positional (Jellyfish-style), not content hashes: every node has exactly one key,
+    so pruning can delete precisely the nodes a version replaced, and all nodes of a version
+    share the key prefix :func:`state_node_version_prefix` so a revert can range-delete them.
+    ``path`` is any 256-bit path inside the node's subtree; only its first ``depth`` bits are
+    kept, left-aligned in ``ceil(depth / 8)`` bytes.
+    """
+    size = (depth + 7) >> 3
+    prefix = (path >> (256 - depth)) << ((size << 3) - depth)
+    return _NODE_KEY_HEAD.pack(STATE_NODE[0], version, depth) + prefix.to_bytes(size, "big")
+
+
+def state_node_version_prefix(version: int) -> bytes:
+    """The first key of the nodes written at ``version`` (those of later versions sort after)."""
+    return STATE_NODE + encode_u64(version)
+
+
+def state_stale_key(stale_since: int, node_key: bytes) -> bytes:
+    """Pruning index entry: ``node_key`` is unreachable from ``stale_since`` on."""
+    return _STALE_KEY_HEAD.pack(STATE_STALE[0], stale_since) + node_key
+
+
+def state_stale_since_prefix(stale_since: int) -> bytes:
+    """The first stale index key for nodes replaced at ``stale_since`` or later."""
+    return STATE_STALE + encode_u64(stale_since)
+
+
+def parse_state_stale_key(key: bytes) -> tuple[int, bytes]:
+    """``(stale_since, node_key)`` of a stale index key."""
+    node_key = key[1 + U64 :]
+    if not key.startswith(STATE_STALE) or not node_key.startswith(STATE_NODE):
+        raise CorruptDatabase(f"malformed stale index key {key.hex()}")
+    return int.from_bytes(key[1 : 1 + U64], "big"), node_key
+
+
+def state_root_key(version: int) -> bytes:
+    """Key of the root record of ``version``."""
+    return STATE_ROOT + encode_u64(version)
+
+
+def parse_state_root_key(key: bytes) -> int:
+    """The version a root record key names."""
+    if not key.startswith(STATE_ROOT):
+        raise CorruptDatabase(f"not a state root key: {key.hex()}")
+    return decode_u64(key[1:])

@@ -1,0 +1,48 @@
+"""Errors raised by the node layer.
+
+They extend the project's one exception tree (:mod:`runtime.errors`), so a caller can catch
+:class:`FlockError` for anything raised on purpose, or a narrow class to react to one cause.
+``InvalidProof`` and ``EncodingError`` are re-exported because the state tree raises them.
+"""
+
+from runtime.errors import EncodingError, FlockError, InvalidProof
+
+__all__ = [
+    "CorruptDatabase",
+    "EncodingError",
+    "FlockError",
+    "InvalidProof",
+    "InvalidVersion",
+    "StateError",
+    "StorageError",
+    "UnknownVersion",
+    "VersionPruned",
+]
+
+
+class StorageError(FlockError):
+    """The key-value store failed: it could not be opened, read or written, or is closed."""
+
+
+class CorruptDatabase(StorageError):
+    """The store holds a record that breaks an invariant the node relies on.
+
+    Raised instead of guessing: a node that finds its own database inconsistent must stop, not
+    serve or build on state it cannot vouch for.
+    """
+
+
+class StateError(FlockError):
+    """A request the authenticated state cannot serve."""
+
+
+class UnknownVersion(StateError, LookupError):
+    """The state version was never committed (or was reverted)."""
+
+
+class VersionPruned(UnknownVersion):
+    """The state version was committed but has since been pruned away."""
+
+
+class InvalidVersion(StateError, ValueError):
+    """A commit or revert named a version that breaks ordering (versions strictly increase)."""

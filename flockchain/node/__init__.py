@@ -1,0 +1,1 @@
+"""The node: chain, pool, RPC and the block author, as trio services."""

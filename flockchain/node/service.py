@@ -1,0 +1,150 @@
+"""The node service: the block author loop, the transaction pool and the RPC server, wired
+together under one trio nursery.
+
+The author loop is the only task that writes the chain database; RPC handlers only read it
+and hand transactions to the pool. Slots are ``slot_duration_ms`` long, counted from the Unix
+epoch, and a block's timestamp is the start of its slot, so every node agrees on it. The
+clock is injected: tests drive it by hand, the node uses the system clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+import trio
+
+from flockchain.chain.chain import Chain
+from flockchain.rpc.server import serve_rpc
+from flockchain.txpool import TransactionPool
+from runtime.executive import ValidTransaction
+from runtime.block import Block, Header, compute_extrinsic_hash
+from runtime.errors import FutureTransaction
+from runtime.pallets import session, system
+from runtime.primitives.address import encode_address
+from runtime.primitives.keys import Keypair
+
+log = logging.getLogger("flockchain.node")
+
+
+class Clock(Protocol):
+    def now_ms(self) -> int:
+        """Wall-clock time in milliseconds since the Unix epoch."""
+
+    async def sleep_until_ms(self, deadline_ms: int) -> None:
+        """Return once ``now_ms() >= deadline_ms``."""
+
+
+class SystemClock:
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    async def sleep_until_ms(self, deadline_ms: int) -> None:
+        delay = deadline_ms - self.now_ms()
+        if delay > 0:
+            await trio.sleep(delay / 1000)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    chain_name: str
+    properties: dict
+    slot_duration_ms: int
+    rpc_port: int = 9944
+    rpc_host: str = "127.0.0.1"
+
+
+class Node:
+    def __init__(self, config: NodeConfig, chain: Chain, author: Keypair | None, clock: Clock) -> None:
+        self.config = config
+        self.chain = chain
+        self.author = author
+        self.clock = clock
+        self.pool = TransactionPool(self._validate, self._next_nonce)
+        self.new_head = trio.Condition()  # notified after every new block (tests wait on it)
+
+    # --- pool bindings (always against the current best state) ---------------------------
+
+    def _validate(self, encoded: bytes) -> ValidTransaction:
+        return self.chain.executive.validate_transaction(self.chain.best_state(), encoded, self.chain.head.number + 1)
+
+    def _next_nonce(self, who: bytes) -> int:
+        return system.get_account(self.chain.best_state(), who).nonce
+
+    # --- services -----------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve RPC and author blocks until cancelled; reports the RPC port when ready."""
+        async with trio.open_nursery() as nursery:
+            port = await nursery.start(serve_rpc, NodeRpcApi(self), self.config.rpc_host, self.config.rpc_port)
+            log.info("RPC listening on http://%s:%d", self.config.rpc_host, port)
+            if self.author is not None:
+                nursery.start_soon(self._author_loop)
+            task_status.started(port)
+
+    async def _author_loop(self) -> None:
+        assert self.author is not None
+        duration = self.config.slot_duration_ms
+        while True:
+            slot = max(self.clock.now_ms() // duration, self.chain.head.slot + 1)
+            await self.clock.sleep_until_ms(slot * duration)
+            if session.get_slot_author(self.chain.best_state(), slot) == self.author.public_key:
+                await self._author(slot, slot * duration)
+            await self.clock.sleep_until_ms((slot + 1) * duration)
+
+    async def _author(self, slot: int, timestamp: int) -> None:
+        authored = self.chain.author_block(self.author, slot, timestamp, self.pool.ready())  # type: ignore[arg-type]
+        # A future nonce (an earlier one of its sender failed) may still become valid: keep it.
+        self.pool.remove([
+            compute_extrinsic_hash(encoded)
+            for encoded, error in authored.rejected
+            if not isinstance(error, FutureTransaction)
+        ])
+        self.pool.on_new_head(self._validate, self._next_nonce, [compute_extrinsic_hash(x) for x in authored.included])
+        header = authored.block.header
+        log.info(
+            "Imported #%d (0x%s…) slot %d, %d transaction(s), author %s",
+            header.number, authored.block.hash.hex()[:12], slot, len(authored.included), encode_address(header.author),
+        )
+        if self.chain.finalized_hash == authored.block.hash:
+            log.info("Finalized #%d (0x%s…)", header.number, authored.block.hash.hex()[:12])
+        async with self.new_head:
+            self.new_head.notify_all()
+
+
+class NodeRpcApi:
+    """What the RPC server may see of the node (``flockchain.rpc.api.NodeApi``)."""
+
+    def __init__(self, node: Node) -> None:
+        self._node = node
+        self.chain_name = node.config.chain_name
+        self.properties = node.config.properties
+
+    def best_hash(self) -> bytes:
+        return self._node.chain.head_hash
+
+    def finalized_hash(self) -> bytes:
+        return self._node.chain.finalized_hash
+
+    def get_header(self, block_hash: bytes) -> Header | None:
+        return self._node.chain.blocks.get_header(block_hash)
+
+    def get_block(self, block_hash: bytes) -> Block | None:
+        return self._node.chain.blocks.get_block(block_hash)
+
+    def get_canonical_hash(self, number: int) -> bytes | None:
+        return self._node.chain.blocks.get_canonical_hash(number)
+
+    async def submit_extrinsic(self, encoded: bytes) -> bytes:
+        return self._node.pool.submit(encoded)
+
+    def pending_extrinsics(self) -> list[bytes]:
+        return self._node.pool.pending()
+
+    def account_next_index(self, who: bytes) -> int:
+        return self._node.pool.next_nonce(who)
+
+    def health(self) -> tuple[int, bool, bool]:
+        return 0, False, False

@@ -1,0 +1,69 @@
+"""What the RPC server needs from the node: a small interface the node implements.
+
+The server depends on this interface only, not on the chain store or the transaction pool, so
+it is tested against an in-memory fake and the node adapts its services to it in one place.
+It is a Protocol: the node's adapter conforms by shape (plain attributes or properties both
+do), and mypy checks it where the adapter is passed to ``serve_rpc``. Reads are synchronous
+(local database lookups); submission is async because the pool validates against state,
+which may take a while and must not block other requests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Protocol
+
+from runtime.block import Block, Header
+
+
+class NodeHealth(NamedTuple):
+    """Substrate's ``system_health``: whether the node is connected and caught up.
+
+    ``NodeApi.health`` may return this or any ``(peers, is_syncing, should_have_peers)`` tuple.
+    """
+
+    peers: int
+    is_syncing: bool
+    should_have_peers: bool
+
+
+class NodeApi(Protocol):
+    """The node as the RPC methods see it. Hashes are 32 raw bytes."""
+
+    @property
+    def chain_name(self) -> str:
+        """The chain spec's name (``system_chain``)."""
+
+    @property
+    def properties(self) -> Mapping[str, Any]:
+        """The chain spec's properties, JSON values only (``system_properties``)."""
+
+    def best_hash(self) -> bytes:
+        """Hash of the head of the best chain."""
+
+    def finalized_hash(self) -> bytes:
+        """Hash of the last finalized block."""
+
+    def get_header(self, block_hash: bytes) -> Header | None:
+        """The header of a block this node stores, or None."""
+
+    def get_block(self, block_hash: bytes) -> Block | None:
+        """A block this node stores (header and body), or None."""
+
+    def get_canonical_hash(self, number: int) -> bytes | None:
+        """Hash of the best chain's block at height ``number``, or None above the head."""
+
+    async def submit_extrinsic(self, encoded: bytes) -> bytes:
+        """Validate and pool an encoded extrinsic; returns its hash.
+
+        Raises a :class:`runtime.errors.InvalidTransaction` subclass saying why it was refused.
+        """
+
+    def pending_extrinsics(self) -> list[bytes]:
+        """Encoded extrinsics waiting in the pool."""
+
+    def account_next_index(self, account: bytes) -> int:
+        """The nonce the account's next transaction must carry, counting those in the pool."""
+
+    def health(self) -> tuple[int, bool, bool]:
+        """``(peers, is_syncing, should_have_peers)``, e.g. a :class:`NodeHealth`."""

@@ -1,0 +1,271 @@
+"""JSON-RPC 2.0 (https://www.jsonrpc.org/specification), sans-I/O: a message in, a reply out.
+
+A transport (HTTP POST today, a WebSocket later) hands each whole message to
+:meth:`Dispatcher.handle_message` and sends back what it returns, or nothing when it returns
+None (notifications). Nothing here knows about sockets, so the protocol is tested without a
+server and every transport answers alike.
+
+Error codes follow the specification, plus the two limits Substrate's server (jsonrpsee) reports
+with its own codes, so that Substrate tooling recognises them.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.errors import FlockError
+
+LOGGER = logging.getLogger(__name__)
+
+JSONRPC_VERSION = "2.0"
+
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+OVERSIZED_REQUEST = -32007  # jsonrpsee's code
+TOO_BIG_BATCH_REQUEST = -32010  # jsonrpsee's code
+
+DEFAULT_MAX_BATCH_SIZE = 1000
+
+RequestId = int | str | None
+Params = list[Any] | dict[str, Any]
+Handler = Callable[..., Awaitable[Any]]
+
+
+# --- errors -------------------------------------------------------------------------------
+
+class RpcError(FlockError):
+    """An error object sent back instead of a result; methods raise it to choose code and data."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``error`` member of a response; ``data`` only when there is some."""
+        error: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.data is not None:
+            error["data"] = self.data
+        return error
+
+
+class ParseError(RpcError):
+    """The message is not JSON."""
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(PARSE_ERROR, "Parse error", data)
+
+
+class InvalidRequest(RpcError):
+    """JSON, but not a request object (or an empty batch)."""
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(INVALID_REQUEST, "Invalid Request", data)
+
+
+class MethodNotFound(RpcError):
+    """No method of that name is registered."""
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(METHOD_NOT_FOUND, "Method not found", data)
+
+
+class InvalidParams(RpcError):
+    """The parameters do not fit the method: wrong count, names, types or values."""
+
+    def __init__(self, data: Any = None) -> None:
+        super().__init__(INVALID_PARAMS, "Invalid params", data)
+
+
+class InternalError(RpcError):
+    """The method failed unexpectedly; the cause is logged on the node, never sent."""
+
+    def __init__(self) -> None:
+        super().__init__(INTERNAL_ERROR, "Internal error")
+
+
+class OversizedRequest(RpcError):
+    """The message exceeds the transport's size limit (the transport raises it)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(OVERSIZED_REQUEST, "Request is too big", f"Exceeded max limit of {limit}")
+
+
+class BatchTooLarge(RpcError):
+    """A batch holds more requests than the server answers in one message."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(TOO_BIG_BATCH_REQUEST, "The batch request was too large", f"Exceeded max limit of {limit}")
+
+
+# --- requests -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Request:
+    """One well-formed call; a notification (no ``id`` member) is executed but never answered."""
+
+    method: str
+    params: Params
+    id: RequestId
+    is_notification: bool
+
+
+def decode_message(message: bytes | str) -> Any:
+    """The JSON value of ``message``; raises :class:`ParseError`.
+
+    NaN and Infinity are refused (they are not JSON), and so is nesting too deep for the parser.
+    """
+    try:
+        return json.loads(message, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        raise ParseError() from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def is_valid_id(value: Any) -> bool:
+    """Ids are strings, integers or null (booleans are ints to Python, not to JSON)."""
+    return value is None or isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def parse_request(item: Any) -> Request:
+    """A :class:`Request` from one JSON value; raises :class:`InvalidRequest`."""
+    if not isinstance(item, dict):
+        raise InvalidRequest("a request is a JSON object")
+    if item.get("jsonrpc") != JSONRPC_VERSION:
+        raise InvalidRequest('"jsonrpc" must be "2.0"')
+    if not isinstance(item.get("method"), str):
+        raise InvalidRequest('"method" must be a string')
+    params = item.get("params", [])
+    if not isinstance(params, (list, dict)):
+        raise InvalidRequest('"params" must be an array or an object')
+    if not is_valid_id(item.get("id")):
+        raise InvalidRequest('"id" must be a string, an integer or null')
+    return Request(item["method"], params, item.get("id"), "id" not in item)
+
+
+def get_echoable_id(item: Any) -> RequestId:
+    """The id to answer an invalid request with: its own when usable, else null (per the spec)."""
+    if isinstance(item, dict) and is_valid_id(item.get("id")):
+        return item.get("id")
+    return None
+
+
+# --- responses ----------------------------------------------------------------------------
+
+def build_result_response(request_id: RequestId, result: Any) -> dict[str, Any]:
+    return {"jsonrpc": JSONRPC_VERSION, "result": result, "id": request_id}
+
+
+def build_error_response(request_id: RequestId, error: RpcError) -> dict[str, Any]:
+    return {"jsonrpc": JSONRPC_VERSION, "error": error.to_json(), "id": request_id}
+
+
+def encode_response(response: dict[str, Any]) -> str:
+    """Compact JSON of one response; a result that is not JSON becomes an internal error."""
+    try:
+        return json.dumps(response, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError):
+        LOGGER.exception("RPC result is not JSON-serialisable")
+        return json.dumps(build_error_response(response.get("id"), InternalError()), separators=(",", ":"))
+
+
+# --- dispatch -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Method:
+    handler: Handler
+    signature: inspect.Signature
+
+
+class Dispatcher:
+    """Registered methods by name, and the message handling the spec prescribes.
+
+    A batch runs its calls one after another, in order: bulk submission relies on a batch of
+    transactions with consecutive nonces reaching the pool in the order sent.
+    """
+
+    def __init__(self, *, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> None:
+        self.max_batch_size = max_batch_size
+        self._methods: dict[str, _Method] = {}
+
+    def register(self, name: str, handler: Handler) -> None:
+        """Expose ``handler`` (an async callable) as ``name``; its signature checks the params."""
+        if name in self._methods:
+            raise ValueError(f"RPC method {name!r} is already registered")
+        self._methods[name] = _Method(handler, inspect.signature(handler))
+
+    @property
+    def method_names(self) -> list[str]:
+        return sorted(self._methods)
+
+    async def handle_message(self, message: bytes | str) -> str | None:
+        """The reply to one message (a request or a batch), or None when nothing is owed."""
+        try:
+            value = decode_message(message)
+        except ParseError as error:
+            return encode_response(build_error_response(None, error))
+        if isinstance(value, list):
+            return await self._handle_batch(value)
+        response = await self._handle_item(value)
+        return None if response is None else encode_response(response)
+
+    async def _handle_batch(self, items: list[Any]) -> str | None:
+        """An array of replies; an empty or oversized batch gets one error, not an array."""
+        if not items:
+            return encode_response(build_error_response(None, InvalidRequest("empty batch")))
+        if len(items) > self.max_batch_size:
+            return encode_response(build_error_response(None, BatchTooLarge(self.max_batch_size)))
+        replies = []
+        for item in items:
+            response = await self._handle_item(item)
+            if response is not None:
+                replies.append(encode_response(response))
+        return f"[{','.join(replies)}]" if replies else None
+
+    async def _handle_item(self, item: Any) -> dict[str, Any] | None:
+        """The response to one request value, or None for a notification."""
+        try:
+            request = parse_request(item)
+        except InvalidRequest as error:
+            return build_error_response(get_echoable_id(item), error)
+        try:
+            response = build_result_response(request.id, await self.call(request.method, request.params))
+        except RpcError as error:
+            response = build_error_response(request.id, error)
+        return None if request.is_notification else response
+
+    async def call(self, name: str, params: Params) -> Any:
+        """Run method ``name``; raises :class:`RpcError`, never another exception."""
+        method = self._methods.get(name)
+        if method is None:
+            raise MethodNotFound(name)
+        arguments = bind_params(method.signature, params)
+        try:
+            return await method.handler(*arguments.args, **arguments.kwargs)
+        except RpcError:
+            raise
+        except Exception:
+            LOGGER.exception("RPC method %s failed", name)
+            raise InternalError() from None
+
+
+def bind_params(signature: inspect.Signature, params: Params) -> inspect.BoundArguments:
+    """Positional (array) or named (object) params bound to the handler; raises InvalidParams."""
+    try:
+        if isinstance(params, list):
+            return signature.bind(*params)
+        return signature.bind(**params)
+    except TypeError as error:
+        raise InvalidParams(str(error)) from None

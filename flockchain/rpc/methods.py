@@ -1,0 +1,223 @@
+"""The node's RPC methods, with Substrate's names and result shapes, over :class:`NodeApi`.
+
+Substrate's conventions: byte strings and block numbers travel as lowercase ``0x`` hex (numbers
+without leading zeros), an unknown block is ``null`` rather than an error, and a refused
+transaction is error 1010 "Invalid Transaction" whose ``data`` says why. Headers carry our
+extra fields (``slot``, ``timestamp``, ``author``, ``seal``) beside Substrate's.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from flockchain.rpc.api import NodeApi, NodeHealth
+from flockchain.rpc.jsonrpc import DEFAULT_MAX_BATCH_SIZE, Dispatcher, InvalidParams, RpcError
+from runtime.block import Block, DigestItem, Header
+from runtime.errors import InvalidKey, InvalidTransaction
+from runtime.primitives.address import decode_address
+from runtime.primitives.codec import encode_value
+
+NODE_NAME = "flockchain"
+INVALID_TRANSACTION = 1010  # Substrate's author error code for a transaction the pool refuses
+HASH_SIZE = 32
+MAX_BLOCK_NUMBER = 2**32 - 1  # BlockNumber is a u32
+
+_HEX_BYTES = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
+_HEX_NUMBER = re.compile(r"0x[0-9a-fA-F]+")
+
+
+def get_node_version() -> str:
+    """The installed package's version (what ``system_version`` reports)."""
+    try:
+        return version("flockchain")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+# --- JSON shapes --------------------------------------------------------------------------
+
+def to_hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def to_hex_number(value: int) -> str:
+    """Substrate's number form: lowercase hex without leading zeros (``0x0`` for zero)."""
+    return hex(value)
+
+
+def encode_header_json(header: Header) -> dict[str, Any]:
+    return {
+        "parentHash": to_hex(header.parent_hash),
+        "number": to_hex_number(header.number),
+        "stateRoot": to_hex(header.state_root),
+        "extrinsicsRoot": to_hex(header.extrinsics_root),
+        "digest": {"logs": [to_hex(encode_value(DigestItem, item)) for item in header.digests]},
+        "slot": to_hex_number(header.slot),
+        "timestamp": to_hex_number(header.timestamp),
+        "author": to_hex(header.author),
+        "seal": to_hex(header.seal),
+    }
+
+
+def encode_block_json(block: Block) -> dict[str, Any]:
+    """Substrate's ``SignedBlock``; we have no justifications in blocks (finality proofs are
+    served by their own methods)."""
+    return {
+        "block": {
+            "header": encode_header_json(block.header),
+            "extrinsics": [to_hex(extrinsic) for extrinsic in block.extrinsics],
+        },
+        "justifications": None,
+    }
+
+
+def get_health(api: NodeApi) -> NodeHealth:
+    """The node's health as named fields, whatever tuple the node returned."""
+    return NodeHealth._make(api.health())
+
+
+def encode_health_json(health: NodeHealth) -> dict[str, Any]:
+    return {"peers": health.peers, "isSyncing": health.is_syncing, "shouldHavePeers": health.should_have_peers}
+
+
+# --- parameters ---------------------------------------------------------------------------
+
+def parse_hex_bytes(value: Any, what: str) -> bytes:
+    """Bytes from a ``0x`` hex string (either case); raises InvalidParams."""
+    if not isinstance(value, str) or not _HEX_BYTES.fullmatch(value):
+        raise InvalidParams(f"{what} must be a 0x-prefixed hex string of whole bytes")
+    return bytes.fromhex(value[2:])
+
+
+def parse_block_hash(value: Any) -> bytes | None:
+    """A 32-byte block hash, or None when the caller left it out (meaning the best block)."""
+    if value is None:
+        return None
+    block_hash = parse_hex_bytes(value, "block hash")
+    if len(block_hash) != HASH_SIZE:
+        raise InvalidParams(f"block hash must be {HASH_SIZE} bytes")
+    return block_hash
+
+
+def parse_account(value: Any) -> bytes:
+    """An account id written as SS58 (any network prefix: it names the same key) or 0x-hex."""
+    if not isinstance(value, str):
+        raise InvalidParams("account must be an SS58 address or 0x-hex string")
+    try:
+        return decode_address(value, prefix=None)
+    except InvalidKey as error:
+        raise InvalidParams(str(error)) from None
+
+
+def parse_block_number(value: Any) -> int | None:
+    """A block number given as a JSON integer or a ``0x`` hex string; None when left out."""
+    if value is None:
+        return None
+    if isinstance(value, str) and _HEX_NUMBER.fullmatch(value):
+        value = int(value, 16)
+    if type(value) is not int or not 0 <= value <= MAX_BLOCK_NUMBER:
+        raise InvalidParams(f"block number must be an integer or hex string in 0..{MAX_BLOCK_NUMBER}")
+    return value
+
+
+# --- methods ------------------------------------------------------------------------------
+
+class NodeMethods:
+    """One async handler per RPC method; parameter names follow Substrate's."""
+
+    def __init__(self, api: NodeApi) -> None:
+        self._api = api
+
+    def _resolve_hash(self, hash: Any) -> bytes:
+        block_hash = parse_block_hash(hash)
+        return self._api.best_hash() if block_hash is None else block_hash
+
+    async def chain_get_header(self, hash: Any = None) -> dict[str, Any] | None:
+        header = self._api.get_header(self._resolve_hash(hash))
+        return None if header is None else encode_header_json(header)
+
+    async def chain_get_block(self, hash: Any = None) -> dict[str, Any] | None:
+        block = self._api.get_block(self._resolve_hash(hash))
+        return None if block is None else encode_block_json(block)
+
+    async def chain_get_block_hash(self, number: Any = None) -> str | None:
+        block_number = parse_block_number(number)
+        if block_number is None:
+            return to_hex(self._api.best_hash())
+        block_hash = self._api.get_canonical_hash(block_number)
+        return None if block_hash is None else to_hex(block_hash)
+
+    async def chain_get_finalized_head(self) -> str:
+        return to_hex(self._api.finalized_hash())
+
+    async def author_submit_extrinsic(self, extrinsic: Any) -> str:
+        encoded = parse_hex_bytes(extrinsic, "extrinsic")
+        try:
+            return to_hex(await self._api.submit_extrinsic(encoded))
+        except InvalidTransaction as error:
+            raise RpcError(INVALID_TRANSACTION, "Invalid Transaction", describe_invalid_transaction(error)) from None
+
+    async def author_pending_extrinsics(self) -> list[str]:
+        return [to_hex(extrinsic) for extrinsic in self._api.pending_extrinsics()]
+
+    async def system_account_next_index(self, account: Any) -> int:
+        return self._api.account_next_index(parse_account(account))
+
+    async def system_health(self) -> dict[str, Any]:
+        return encode_health_json(get_health(self._api))
+
+    async def system_chain(self) -> str:
+        return self._api.chain_name
+
+    async def system_name(self) -> str:
+        return NODE_NAME
+
+    async def system_version(self) -> str:
+        return get_node_version()
+
+    async def system_properties(self) -> dict[str, Any]:
+        return dict(self._api.properties)
+
+
+def describe_invalid_transaction(error: InvalidTransaction) -> str:
+    """The reason a client sees: the error's message, or its class's one-line description."""
+    return str(error) or (type(error).__doc__ or type(error).__name__).strip().splitlines()[0]
+
+
+def register_node_methods(dispatcher: Dispatcher, api: NodeApi) -> None:
+    """Register every chain, author and system method, and ``rpc_methods`` listing them all."""
+    methods = NodeMethods(api)
+    table = {
+        "chain_getHeader": methods.chain_get_header,
+        "chain_getBlock": methods.chain_get_block,
+        "chain_getBlockHash": methods.chain_get_block_hash,
+        "chain_getFinalizedHead": methods.chain_get_finalized_head,
+        "author_submitExtrinsic": methods.author_submit_extrinsic,
+        "author_pendingExtrinsics": methods.author_pending_extrinsics,
+        "system_accountNextIndex": methods.system_account_next_index,
+        "system_health": methods.system_health,
+        "system_chain": methods.system_chain,
+        "system_name": methods.system_name,
+        "system_version": methods.system_version,
+        "system_properties": methods.system_properties,
+    }
+    for name, handler in table.items():
+        dispatcher.register(name, handler)
+    register_rpc_methods(dispatcher)
+
+
+def register_rpc_methods(dispatcher: Dispatcher) -> None:
+    """``rpc_methods`` reads the registry when called, so methods added later are listed too."""
+
+    async def rpc_methods() -> dict[str, list[str]]:
+        return {"methods": dispatcher.method_names}
+
+    dispatcher.register("rpc_methods", rpc_methods)
+
+
+def build_dispatcher(api: NodeApi, *, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> Dispatcher:
+    dispatcher = Dispatcher(max_batch_size=max_batch_size)
+    register_node_methods(dispatcher, api)
+    return dispatcher

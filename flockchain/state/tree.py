@@ -1,0 +1,739 @@
+"""The authenticated state: a versioned binary sparse Merkle tree over every key-value pair.
+
+Shape
+    A key's *path* is ``hash_key(key)`` (256 bits, most significant first). A subtree holding
+    no key is empty (hash ``ZERO_HASH``); a subtree holding one key is just that key's leaf,
+    placed at the first depth where the key is alone (leaf compression, as in Jellyfish); any
+    other subtree is an internal node with both children below it, one of which may be empty.
+    So an internal node always has at least two leaves below it, and the shape, hence the
+    root, is a pure function of the key set, whatever order keys came in. Hashes::
+
+        leaf     = H_leaf(path || H_value(value))     independent of depth: leaves move freely
+        internal = H_node(left || right)              ZERO_HASH for an empty child
+
+Memory
+    The latest tree lives in memory as :class:`Leaf` / :class:`Internal` objects holding their
+    children directly, plus a dict of the latest values for O(1) reads. Reading nodes from disk
+    on the hot path would cost hundreds of hash-equivalents per key. Nodes are never mutated
+    once built: :meth:`StateTree.apply` copies the path to each touched key (path copying), so
+    the last committed tree stays intact beside the staged one. That makes
+    :meth:`StateTree.rollback` a pointer swap and lets :meth:`StateTree.commit` find exactly
+    what changed by walking both trees where they differ.
+
+Batch update (the hot path)
+    :meth:`StateTree.apply` hashes the batch's keys and values, sorts it by path and walks the
+    tree once: a subtree reached by several batch entries splits them by the next path bit
+    (``bisect`` on the sorted int paths, ``lo``/``hi`` indices, no slicing) and recurses; a
+    subtree reached by one entry is handled by an iterative descend-then-rehash loop, so each
+    touched node is hashed once per batch, however many keys below it changed.
+
+Disk layout (keys built in :mod:`flockchain.db.schema`)
+    Nodes are keyed by position, Jellyfish-style: ``STATE_NODE | version | depth | path
+    prefix``, where ``version`` is the commit that wrote the node. A commit writes only the
+    nodes it created; an internal node's record holds each child's version and hash, which is
+    enough to find the child's key. Leaf records hold the storage key and value, so an old
+    version can be read and its keys enumerated. For every node a commit replaces it writes a
+    stale index entry ``STATE_STALE | stale_since | node key``. A version's root record
+    (``STATE_ROOT | version``) holds the root hash and the root node's version; ``STATE_META``
+    holds the latest version and the lowest version still retained.
+
+    Node records::
+
+        leaf      0x00 | key length u32 | key | value
+        internal  0x01 | flags u8 (bit 0 left present, bit 1 right present)
+                       | per present child: version u64 | hash 32
+
+    A root record is the root hash, followed by the root node's version unless the tree is
+    empty.
+
+Pruning and reverting
+    A node replaced at version ``s`` is needed only by versions below ``s``, so keeping
+    versions ``>= k`` means deleting exactly the nodes whose ``stale_since <= k`` (found by a
+    range scan of the stale index) and the root records below ``k``. Reverting to version
+    ``v`` deletes every node, stale entry and root record of a later version (all range
+    scans, since keys start with the version) and reloads the tree.
+
+Atomicity
+    :meth:`StateTree.commit` puts everything (nodes, stale entries, root record, latest
+    pointer, pruning deletes) into one :class:`~flockchain.abc.WriteBatch`; after a crash the
+    store holds a whole version or none of it. Given the caller's batch, it only adds to it, so
+    a block import and its state land in one write. Single writer only: nothing here locks.
+"""
+
+import struct
+from bisect import bisect_left
+from collections.abc import Mapping
+from typing import NamedTuple
+
+from flockchain.abc import KeyValueStore, WriteBatch
+from flockchain.db.schema import (
+    STATE_LATEST_VERSION,
+    STATE_NODE,
+    STATE_PRUNED_BELOW,
+    STATE_ROOT,
+    STATE_STALE,
+    decode_u64,
+    encode_u64,
+    parse_state_root_key,
+    parse_state_stale_key,
+    state_node_key,
+    state_node_version_prefix,
+    state_root_key,
+    state_stale_key,
+    state_stale_since_prefix,
+)
+from flockchain.errors import (
+    CorruptDatabase,
+    InvalidVersion,
+    UnknownVersion,
+    VersionPruned,
+)
+from flockchain.state.proof import (
+    KEY_HASHER,
+    LEAF_HASHER,
+    NODE_HASHER,
+    VALUE_HASHER,
+    ProofKind,
+    StateProof,
+    hash_key,
+    hash_value,
+)
+from runtime.primitives.hashing import HASH_SIZE, ZERO_HASH
+
+MAX_VERSION = (1 << 64) - 1
+
+_KEY_LENGTH_SIZE = 4
+_CHILD_REF_SIZE = 8 + HASH_SIZE
+_LEAF_HEAD = struct.Struct(">BI")  # kind 0, key length
+_INTERNAL_ONE = struct.Struct(">BBQ32s")  # kind 1, flags, one child's version and hash
+_INTERNAL_BOTH = struct.Struct(">BBQ32sQ32s")  # kind 1, flags 3, both children
+
+
+class Leaf:
+    """One key's leaf. ``version`` is the commit that wrote it at its position (None: staged)."""
+
+    __slots__ = ("path", "key", "hash", "version")
+
+    def __init__(self, path: int, key: bytes, hash: bytes, version: int | None) -> None:
+        self.path = path
+        self.key = key
+        self.hash = hash
+        self.version = version
+
+
+class Internal:
+    """An internal node; at most one child is None (empty). ``version`` as for :class:`Leaf`.
+
+    It keeps its children's hashes beside the children (the same bytes objects: two pointers,
+    no copies). Rehashing a path then reads each sibling's hash through the parent, which the
+    descent has just brought into cache, instead of visiting the sibling: at a million keys
+    the update is bound by memory latency more than by hashing, and this halves the misses.
+    """
+
+    __slots__ = ("left", "right", "left_hash", "right_hash", "hash", "version")
+
+    def __init__(
+        self,
+        left: "Node",
+        right: "Node",
+        left_hash: bytes,
+        right_hash: bytes,
+        hash: bytes,
+        version: int | None,
+    ) -> None:
+        self.left = left
+        self.right = right
+        self.left_hash = left_hash
+        self.right_hash = right_hash
+        self.hash = hash
+        self.version = version
+
+
+Node = Leaf | Internal | None
+
+# A batch entry: (path, key, leaf hash, or None to delete), sorted by path.
+_Entry = tuple[int, bytes, bytes | None]
+
+
+# --- building and updating in memory ----------------------------------------------------------
+
+
+def _moved(leaf: Leaf) -> Leaf:
+    """``leaf`` at a new position: a committed leaf's record is positional, so it is copied."""
+    if leaf.version is None:
+        return leaf
+    return Leaf(leaf.path, leaf.key, leaf.hash, None)
+
+
+def _internal(left: Node, right: Node, left_hash: bytes, right_hash: bytes) -> Internal:
+    """A staged internal node over the given children and their hashes."""
+    hasher = NODE_HASHER.copy()
+    hasher.update(left_hash + right_hash)
+    return Internal(left, right, left_hash, right_hash, hasher.digest(), None)
+
+
+def _node(left: Node, right: Node) -> Node:
+    """The node over children ``left`` and ``right``, applying leaf compression."""
+    if left is None:
+        if right is None:
+            return None
+        if right.__class__ is Leaf:
+            return _moved(right)  # type: ignore[arg-type]
+        return _internal(None, right, ZERO_HASH, right.hash)
+    if right is None:
+        if left.__class__ is Leaf:
+            return _moved(left)  # type: ignore[arg-type]
+        return _internal(left, None, left.hash, ZERO_HASH)
+    return _internal(left, right, left.hash, right.hash)
+
+
+def _pair(depth: int, a: Leaf, b: Leaf) -> Internal:
+    """The subtree at ``depth`` holding exactly the two staged leaves ``a`` and ``b``."""
+    split = 256 - (a.path ^ b.path).bit_length()  # depth of the node where their paths part
+    if a.path >> (255 - split) & 1:
+        a, b = b, a
+    node = _internal(a, b, a.hash, b.hash)
+    path = a.path
+    for level in range(split - 1, depth - 1, -1):
+        if path >> (255 - level) & 1:
+            node = _internal(None, node, ZERO_HASH, node.hash)
+        else:
+            node = _internal(node, None, node.hash, ZERO_HASH)
+    return node
+
+
+def _build(leaves: list[Leaf], paths: list[int], depth: int, lo: int, hi: int) -> Node:
+    """The subtree at ``depth`` over the staged ``leaves[lo:hi]`` (sorted, sharing a prefix)."""
+    count = hi - lo
+    if count <= 2:
+        if count == 2:
+            return _pair(depth, leaves[lo], leaves[lo + 1])
+        return leaves[lo] if count else None
+    shift = 255 - depth
+    split = bisect_left(paths, ((paths[lo] >> shift) | 1) << shift, lo, hi)
+    return _node(
+        _build(leaves, paths, depth + 1, lo, split), _build(leaves, paths, depth + 1, split, hi)
+    )
+
+
+def _update(root: Node, entries: list[_Entry]) -> Node:
+    """The tree ``root`` with the sorted batch ``entries`` applied; ``root`` is left intact."""
+    paths = [entry[0] for entry in entries]
+    node_hasher = NODE_HASHER.copy
+
+    def update(node: Node, depth: int, lo: int, hi: int) -> Node:
+        if hi - lo == 1:
+            return update_one(node, depth, entries[lo])
+        if node.__class__ is not Internal:
+            return rebuild(node, depth, lo, hi)  # type: ignore[arg-type]
+        shift = 255 - depth
+        split = bisect_left(paths, ((paths[lo] >> shift) | 1) << shift, lo, hi)
+        left = node.left  # type: ignore[union-attr]
+        right = node.right  # type: ignore[union-attr]
+        new_left = update(left, depth + 1, lo, split) if split > lo else left
+        new_right = update(right, depth + 1, split, hi) if split < hi else right
+        if new_left is left and new_right is right:
+            return node
+        if new_left is None or new_right is None:
+            return _node(new_left, new_right)
+        left_hash = new_left.hash if new_left is not left else node.left_hash  # type: ignore[union-attr]
+        right_hash = new_right.hash if new_right is not right else node.right_hash  # type: ignore[union-attr]
+        hasher = node_hasher()
+        hasher.update(left_hash + right_hash)
+        return Internal(new_left, new_right, left_hash, right_hash, hasher.digest(), None)
+
+    def update_one(node: Node, depth: int, entry: _Entry) -> Node:
+        """One entry below ``node``: descend to its terminal, change it, rehash back up."""
+        path, key, leaf_hash = entry
+        top = node
+        ancestors = []
+        shift = 255 - depth  # path >> shift & 1 is the bit that picks the child at this depth
+        while node.__class__ is Internal:
+            ancestors.append(node)
+            node = node.right if path >> shift & 1 else node.left  # type: ignore[union-attr]
+            shift -= 1
+        if node is None:
+            if leaf_hash is None:
+                return top
+            new: Node = Leaf(path, key, leaf_hash, None)
+        elif node.path == path:  # type: ignore[union-attr]
+            if leaf_hash == node.hash:
+                return top
+            new = None if leaf_hash is None else Leaf(path, key, leaf_hash, None)
+        else:
+            if leaf_hash is None:
+                return top
+            new = _pair(255 - shift, _moved(node), Leaf(path, key, leaf_hash, None))  # type: ignore[arg-type]
+        bits = path >> (shift + 1)  # the ancestors' branch bits, deepest lowest: a small int
+        for parent in reversed(ancestors):
+            if bits & 1:
+                sibling = parent.left
+                if new is None or sibling is None:
+                    new = _node(sibling, new)
+                else:
+                    left_hash = parent.left_hash
+                    right_hash = new.hash
+                    hasher = node_hasher()
+                    hasher.update(left_hash + right_hash)
+                    new = Internal(sibling, new, left_hash, right_hash, hasher.digest(), None)
+            else:
+                sibling = parent.right
+                if new is None or sibling is None:
+                    new = _node(new, sibling)
+                else:
+                    left_hash = new.hash
+                    right_hash = parent.right_hash
+                    hasher = node_hasher()
+                    hasher.update(left_hash + right_hash)
+                    new = Internal(new, sibling, left_hash, right_hash, hasher.digest(), None)
+            bits >>= 1
+        return new
+
+    def rebuild(node: Leaf | None, depth: int, lo: int, hi: int) -> Node:
+        """Several entries meet an empty subtree or a single leaf: build the subtree afresh."""
+        leaves = [Leaf(p, k, h, None) for p, k, h in entries[lo:hi] if h is not None]
+        leaf_paths = [leaf.path for leaf in leaves]
+        if node is not None:
+            position = bisect_left(paths, node.path, lo, hi)
+            if position == hi or paths[position] != node.path:  # the leaf survives
+                if not leaves:
+                    return node  # only deletes of absent keys
+                position = bisect_left(leaf_paths, node.path)
+                leaves.insert(position, _moved(node))
+                leaf_paths.insert(position, node.path)
+        new = _build(leaves, leaf_paths, depth, 0, len(leaves))
+        if node is not None and new.__class__ is Leaf and new.hash == node.hash:  # type: ignore[union-attr]
+            return node  # same key, same value, same place
+        return new
+
+    return update(root, 0, 0, len(entries))
+
+
+def _prepare(changes: Mapping[bytes, bytes | None]) -> list[_Entry]:
+    """Hash every key and value of a batch into entries sorted by path."""
+    entries: list[_Entry] = []
+    append = entries.append
+    key_hasher, value_hasher, leaf_hasher = KEY_HASHER.copy, VALUE_HASHER.copy, LEAF_HASHER.copy
+    from_bytes = int.from_bytes
+    for key, value in changes.items():
+        if type(key) is not bytes:
+            raise TypeError(f"state keys must be bytes, not {type(key).__name__}")
+        hasher = key_hasher()
+        hasher.update(key)
+        path = hasher.digest()
+        if value is None:
+            append((from_bytes(path, "big"), key, None))
+            continue
+        if type(value) is not bytes:
+            raise TypeError(f"state values must be bytes or None, not {type(value).__name__}")
+        hasher = value_hasher()
+        hasher.update(value)
+        value_hash = hasher.digest()
+        hasher = leaf_hasher()
+        hasher.update(path + value_hash)
+        append((from_bytes(path, "big"), key, hasher.digest()))
+    entries.sort()
+    return entries
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+class ChildRef(NamedTuple):
+    """How an internal node record names a child: the version that wrote it, and its hash."""
+
+    version: int
+    hash: bytes
+
+
+class LeafRecord(NamedTuple):
+    key: bytes
+    value: bytes
+
+
+class InternalRecord(NamedTuple):
+    left: ChildRef | None
+    right: ChildRef | None
+
+
+def _encode_leaf(key: bytes, value: bytes) -> bytes:
+    return _LEAF_HEAD.pack(0, len(key)) + key + value
+
+
+def _encode_internal(node: Internal) -> bytes:
+    left, right = node.left, node.right
+    if left is None:
+        return _INTERNAL_ONE.pack(1, 2, right.version, node.right_hash)  # type: ignore[union-attr]
+    if right is None:
+        return _INTERNAL_ONE.pack(1, 1, left.version, node.left_hash)
+    return _INTERNAL_BOTH.pack(1, 3, left.version, node.left_hash, right.version, node.right_hash)
+
+
+def _decode_node(raw: bytes) -> LeafRecord | InternalRecord:
+    if raw[:1] == b"\x00" and len(raw) >= 1 + _KEY_LENGTH_SIZE:
+        end = 1 + _KEY_LENGTH_SIZE + int.from_bytes(raw[1 : 1 + _KEY_LENGTH_SIZE], "big")
+        if len(raw) >= end:
+            return LeafRecord(raw[1 + _KEY_LENGTH_SIZE : end], raw[end:])
+    elif raw[:1] == b"\x01" and len(raw) >= 2 and 1 <= raw[1] <= 3:
+        flags = raw[1]
+        refs: list[ChildRef | None] = []
+        offset = 2
+        for bit in (1, 2):
+            if flags & bit:
+                version = int.from_bytes(raw[offset : offset + 8], "big")
+                refs.append(ChildRef(version, raw[offset + 8 : offset + _CHILD_REF_SIZE]))
+                offset += _CHILD_REF_SIZE
+            else:
+                refs.append(None)
+        if len(raw) == offset:
+            return InternalRecord(refs[0], refs[1])
+    raise CorruptDatabase(f"malformed state node record {raw[:16].hex()}...")
+
+
+def _encode_root(root: Node) -> bytes:
+    if root is None:
+        return ZERO_HASH
+    return root.hash + root.version.to_bytes(8, "big")  # type: ignore[union-attr]
+
+
+def _decode_root(raw: bytes) -> ChildRef | None:
+    """The root node's reference, or None for an empty tree."""
+    if raw == ZERO_HASH:
+        return None
+    if len(raw) != HASH_SIZE + 8:
+        raise CorruptDatabase(f"malformed state root record {raw.hex()}")
+    return ChildRef(int.from_bytes(raw[HASH_SIZE:], "big"), raw[:HASH_SIZE])
+
+
+# --- the tree -----------------------------------------------------------------------------------
+
+
+class StateTree:
+    """The versioned state over a :class:`~flockchain.abc.KeyValueStore` (module docstring).
+
+    ``prune_depth``: after committing version ``v``, keep versions ``>= v - prune_depth``
+    readable (0: only the latest) and delete what only older ones need; None keeps every
+    version (archive node). Opening a store that holds a committed version loads it.
+    """
+
+    def __init__(self, store: KeyValueStore, *, prune_depth: int | None = None) -> None:
+        if prune_depth is not None and prune_depth < 0:
+            raise ValueError("prune_depth must be None or >= 0")
+        self._store = store
+        self.prune_depth = prune_depth
+        self._load()
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def root(self) -> bytes:
+        """Root of the latest state, staged changes included."""
+        return ZERO_HASH if self._root is None else self._root.hash
+
+    @property
+    def version(self) -> int | None:
+        """The latest committed version (None before the first commit)."""
+        return self._version
+
+    @property
+    def has_staged_changes(self) -> bool:
+        """Whether :meth:`apply` changed anything since the last commit or rollback."""
+        return self._root is not self._committed_root or bool(self._staged)
+
+    def root_at(self, version: int | None = None) -> bytes:
+        """The root of committed ``version``; None means the latest, staged changes included."""
+        if version is None:
+            return self.root
+        if version == self._version:
+            return ZERO_HASH if self._committed_root is None else self._committed_root.hash
+        ref = self._root_ref(version)
+        return ZERO_HASH if ref is None else ref.hash
+
+    def get(self, key: bytes, version: int | None = None) -> bytes | None:
+        """The value of ``key`` (None if absent) at ``version``; None means latest, staged."""
+        if version is None:
+            staged = self._staged
+            if key in staged:
+                return staged[key]
+            return self._values.get(key)
+        if version == self._version:
+            return self._values.get(key)
+        _, terminal = self._walk_disk(self._root_ref(version), int.from_bytes(hash_key(key), "big"))
+        if terminal is not None and terminal.key == key:
+            return terminal.value
+        return None
+
+    def prove(self, key: bytes, version: int | None = None) -> StateProof:
+        """A proof of ``key``'s value, or of its absence, under :meth:`root_at` ``(version)``."""
+        path_bytes = hash_key(key)
+        path = int.from_bytes(path_bytes, "big")
+        if version is None or version == self._version:
+            if version is None:
+                root, value_of = self._root, self.get
+            else:
+                root, value_of = self._committed_root, self._values.get
+            siblings, leaf = _walk_memory(root, path)
+            if leaf is None:
+                return StateProof(ProofKind.EMPTY, siblings)
+            if leaf.path == path:
+                return StateProof(ProofKind.KEY_LEAF, siblings)
+            value = value_of(leaf.key)
+            assert value is not None, "every leaf's key has a value"
+            return StateProof(
+                ProofKind.OTHER_LEAF, siblings, leaf.path.to_bytes(32, "big"), hash_value(value)
+            )
+        siblings, record = self._walk_disk(self._root_ref(version), path)
+        if record is None:
+            return StateProof(ProofKind.EMPTY, siblings)
+        if record.key == key:
+            return StateProof(ProofKind.KEY_LEAF, siblings)
+        return StateProof(
+            ProofKind.OTHER_LEAF, siblings, hash_key(record.key), hash_value(record.value)
+        )
+
+    # -- changing ------------------------------------------------------------------------------
+
+    def apply(self, changes: Mapping[bytes, bytes | None]) -> bytes:
+        """Stage a batch of sets (and deletes, value None); return the new root.
+
+        Nothing reaches the store until :meth:`commit`; :meth:`rollback` undoes every batch
+        staged since the last commit.
+        """
+        if changes:
+            self._root = _update(self._root, _prepare(changes))
+            self._staged.update(changes)
+        return self.root
+
+    def rollback(self) -> None:
+        """Discard every staged change: the tree is again exactly the last committed version."""
+        self._root = self._committed_root
+        self._staged = {}
+
+    def commit(self, version: int, batch: WriteBatch | None = None) -> bytes:
+        """Persist the staged changes as ``version`` and return its root.
+
+        Versions strictly increase. With ``batch``, only add this commit's writes to it: the
+        caller must write it (before the next commit) to make the version durable. Without,
+        write them atomically now.
+        """
+        if not 0 <= version <= MAX_VERSION or (
+            self._version is not None and version <= self._version
+        ):
+            raise InvalidVersion(f"cannot commit version {version} after {self._version}")
+        own_batch = batch is None
+        writes = WriteBatch() if batch is None else batch
+        self._persist_nodes(version, writes)
+        writes.put(state_root_key(version), _encode_root(self._root))
+        writes.put(STATE_LATEST_VERSION, encode_u64(version))
+        self._fold_staged(version)
+        if self.prune_depth is not None:
+            self.prune(version - self.prune_depth, writes)
+        if own_batch:
+            self._write(writes)
+        return self.root
+
+    def prune(self, keep_from: int, batch: WriteBatch | None = None) -> None:
+        """Delete what only versions below ``keep_from`` need; those versions become unreadable.
+
+        With ``batch``, only add the deletes to it (the caller writes it).
+        """
+        if keep_from <= self._pruned_below:
+            return
+        if self._version is None or keep_from > self._version:
+            raise InvalidVersion(f"cannot prune below {keep_from}: latest is {self._version}")
+        writes = WriteBatch() if batch is None else batch
+        for key, _ in self._store.iterate(STATE_STALE):
+            stale_since, node_key = parse_state_stale_key(key)
+            if stale_since > keep_from:
+                break
+            writes.delete(node_key)
+            writes.delete(key)
+        for key, _ in self._store.iterate(STATE_ROOT):
+            if parse_state_root_key(key) >= keep_from:
+                break
+            writes.delete(key)
+        writes.put(STATE_PRUNED_BELOW, encode_u64(keep_from))
+        self._pruned_below = keep_from
+        if batch is None:
+            self._write(writes)
+
+    def revert_to(self, version: int) -> None:
+        """Forget every version after ``version`` (and staged changes), e.g. for a re-org.
+
+        Written at once, on its own; if the node also keeps chain data, re-running the revert
+        after a crash is harmless, so the chain store can reconcile on restart.
+        """
+        if self._version is None or version > self._version:
+            raise UnknownVersion(f"state version {version} was never committed")
+        self._root_ref(version)  # raises if pruned or never committed
+        if version == self._version:
+            self.rollback()
+            return
+        writes = WriteBatch()
+        later = (
+            (STATE_NODE, state_node_version_prefix(version + 1)),
+            (STATE_STALE, state_stale_since_prefix(version + 1)),
+            (STATE_ROOT, state_root_key(version + 1)),
+        )
+        for prefix, start in later:
+            for key, _ in self._store.iterate(prefix, start=start):
+                writes.delete(key)
+        writes.put(STATE_LATEST_VERSION, encode_u64(version))
+        self._write(writes)
+        self._load()
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _write(self, batch: WriteBatch) -> None:
+        """Write our own batch; if that fails, memory is ahead of disk, so reload from disk."""
+        try:
+            self._store.write(batch)
+        except BaseException:
+            self._load()
+            raise
+
+    def _persist_nodes(self, version: int, batch: WriteBatch) -> None:
+        """Add the staged nodes' records and the replaced nodes' stale entries to ``batch``.
+
+        Walks the committed and the staged tree together, descending only where they differ:
+        at each such position the committed node (if any) is replaced and the staged node (if
+        any) is new, because internal nodes never move and moved leaves are copies.
+        """
+        values, staged = self._values, self._staged
+        put = batch.put
+        prune_now = self.prune_depth == 0  # a replaced node is needed by no kept version
+
+        def value_of(key: bytes) -> bytes:
+            value = staged[key] if key in staged else values[key]
+            assert value is not None, "a staged leaf's key has a value"
+            return value
+
+        def walk(old: Node, new: Node, depth: int, prefix: int) -> None:
+            """Persist position (depth, prefix), where ``old`` and ``new`` differ, and below."""
+            old_internal = old.__class__ is Internal
+            new_internal = new.__class__ is Internal
+            if old_internal or new_internal:
+                old_left = old.left if old_internal else None  # type: ignore[union-attr]
+                new_left = new.left if new_internal else None  # type: ignore[union-attr]
+                if old_left is not new_left:
+                    walk(old_left, new_left, depth + 1, prefix)
+                old_right = old.right if old_internal else None  # type: ignore[union-attr]
+                new_right = new.right if new_internal else None  # type: ignore[union-attr]
+                if old_right is not new_right:
+                    walk(old_right, new_right, depth + 1, prefix | 1 << (255 - depth))
+            if old is not None:
+                old_key = state_node_key(old.version, depth, prefix)  # type: ignore[arg-type]
+                if prune_now:
+                    batch.delete(old_key)
+                else:
+                    put(state_stale_key(version, old_key), b"")
+            if new is not None:
+                assert new.version is None, "only staged nodes differ from the committed tree"
+                new.version = version
+                if new_internal:
+                    record = _encode_internal(new)  # type: ignore[arg-type]
+                else:
+                    record = _encode_leaf(new.key, value_of(new.key))  # type: ignore[union-attr]
+                put(state_node_key(version, depth, prefix), record)
+
+        if self._committed_root is not self._root:
+            walk(self._committed_root, self._root, 0, 0)
+
+    def _fold_staged(self, version: int) -> None:
+        """Make the staged state the committed one, as ``version``."""
+        values = self._values
+        for key, value in self._staged.items():
+            if value is None:
+                values.pop(key, None)
+            else:
+                values[key] = value
+        self._staged = {}
+        self._committed_root = self._root
+        self._version = version
+
+    def _load(self) -> None:
+        """(Re)build memory from the store's latest committed version."""
+        self._values: dict[bytes, bytes] = {}
+        self._staged: dict[bytes, bytes | None] = {}
+        raw_pruned = self._store.get(STATE_PRUNED_BELOW)
+        self._pruned_below = 0 if raw_pruned is None else decode_u64(raw_pruned)
+        raw_latest = self._store.get(STATE_LATEST_VERSION)
+        self._version: int | None = None if raw_latest is None else decode_u64(raw_latest)
+        root: Node = None
+        if self._version is not None:
+            raw_root = self._store.get(state_root_key(self._version))
+            if raw_root is None:
+                raise CorruptDatabase(f"latest state version {self._version} has no root record")
+            ref = _decode_root(raw_root)
+            if ref is not None:
+                root = self._load_subtree(ref, 0, 0)
+        self._committed_root: Node = root
+        self._root: Node = root
+
+    def _load_subtree(self, ref: ChildRef, depth: int, prefix: int) -> Leaf | Internal:
+        """Read the subtree ``ref`` names into memory, recording leaf values as it goes."""
+        record = self._read_node(ref.version, depth, prefix)
+        if isinstance(record, LeafRecord):
+            self._values[record.key] = record.value
+            path = int.from_bytes(hash_key(record.key), "big")
+            return Leaf(path, record.key, ref.hash, ref.version)
+        left = right = None
+        left_hash = right_hash = ZERO_HASH
+        if record.left is not None:
+            left = self._load_subtree(record.left, depth + 1, prefix)
+            left_hash = left.hash
+        if record.right is not None:
+            right = self._load_subtree(record.right, depth + 1, prefix | 1 << (255 - depth))
+            right_hash = right.hash
+        return Internal(left, right, left_hash, right_hash, ref.hash, ref.version)
+
+    def _read_node(self, version: int, depth: int, path: int) -> LeafRecord | InternalRecord:
+        raw = self._store.get(state_node_key(version, depth, path))
+        if raw is None:
+            raise CorruptDatabase(f"state node (version {version}, depth {depth}) is missing")
+        return _decode_node(raw)
+
+    def _root_ref(self, version: int) -> ChildRef | None:
+        """The root reference of a retained committed ``version``; raise if there is none."""
+        if version < self._pruned_below:
+            raise VersionPruned(f"state version {version} was pruned")
+        if self._version is None or version > self._version:
+            raise UnknownVersion(f"state version {version} was never committed")
+        raw = self._store.get(state_root_key(version))
+        if raw is None:
+            raise UnknownVersion(f"state version {version} was never committed")
+        return _decode_root(raw)
+
+    def _walk_disk(
+        self, ref: ChildRef | None, path: int
+    ) -> tuple[tuple[bytes, ...], LeafRecord | None]:
+        """Siblings and terminal leaf (None: empty) of ``path`` in the stored tree at ``ref``."""
+        siblings: list[bytes] = []
+        depth = 0
+        while ref is not None:
+            record = self._read_node(ref.version, depth, path)
+            if isinstance(record, LeafRecord):
+                return tuple(siblings), record
+            if path >> (255 - depth) & 1:
+                ref, sibling = record.right, record.left
+            else:
+                ref, sibling = record.left, record.right
+            siblings.append(ZERO_HASH if sibling is None else sibling.hash)
+            depth += 1
+        return tuple(siblings), None
+
+
+def _walk_memory(root: Node, path: int) -> tuple[tuple[bytes, ...], Leaf | None]:
+    """Siblings and terminal leaf (None: empty) of ``path`` in an in-memory tree."""
+    siblings = []
+    node = root
+    depth = 0
+    while node.__class__ is Internal:
+        if path >> (255 - depth) & 1:
+            siblings.append(node.left_hash)  # type: ignore[union-attr]
+            node = node.right  # type: ignore[union-attr]
+        else:
+            siblings.append(node.right_hash)  # type: ignore[union-attr]
+            node = node.left  # type: ignore[union-attr]
+        depth += 1
+    return tuple(siblings), node  # type: ignore[return-value]

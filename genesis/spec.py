@@ -1,0 +1,434 @@
+"""Chain specs: load, validate, build the genesis state and compute the genesis block.
+
+A chain spec is JSON modelled on Substrate's (``docs/chain-spec.md`` describes every field)::
+
+    {"name", "id", "chainType", "bootNodes", "properties",
+     "genesis": {"runtime": {<pallet>: <section>, ...}}}
+
+Each runtime section is exactly what that pallet's ``build_genesis`` reads, and every pallet's
+section is required with every field: a spec that silently fell back on code defaults would
+change its genesis hash whenever a default changed. The sections a spec must hold are taken
+from the runtime itself (``export_genesis`` of the empty state), so a new pallet needs no
+change here, only its section in the shipped specs.
+
+Validation parses rather than checks: :func:`validate` turns a JSON value into a
+:class:`ChainSpec` or raises one :class:`GenesisError` naming the offending field, and it
+builds the genesis state, so a spec that validates always builds.
+
+A *raw* spec (``chain-spec build --raw``) adds ``genesis.raw.top`` (the storage, hex key to
+hex value, as Substrate writes it) and a top-level ``genesisHash``. Both are optional on load,
+and when present they must equal what the runtime section builds: a pinned hash catches a
+spec, or a runtime, that drifted.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, NoReturn
+
+from flockchain.db.memory import MemoryStore
+from flockchain.state.tree import StateTree
+from genesis.dev_accounts import DevKeyError, check_dev_key_allowed, is_dev_chain_type
+from runtime.abc import EmptyState, StateReader
+from runtime.accounts import EMISSION_RESERVE_ACCOUNT, TOTAL_SUPPLY
+from runtime.block import Header, compute_extrinsics_root
+from runtime.construct import construct_runtime
+from runtime.errors import FlockError, InvalidKey
+from runtime.framework.storage import Overlay
+from runtime.primitives.address import GENERIC_SS58_PREFIX, decode_address, encode_address
+from runtime.primitives.hashing import HASH_SIZE, ZERO_HASH
+from runtime.primitives.keys import SIGNATURE_SIZE, is_valid_public_key
+
+SHIPPED_SPECS = ("dev", "local")
+CHAIN_TYPES = ("Development", "Local", "Live")
+TOKEN_DECIMALS = 9  # fixed by the runtime: 1 FLOCK = 10^9 base units (runtime.accounts.FLOCK)
+U64_MAX = (1 << 64) - 1
+
+_TOP_LEVEL_FIELDS = ("name", "id", "chainType", "bootNodes", "properties", "genesis")
+_PROPERTY_FIELDS = ("tokenSymbol", "tokenDecimals", "ss58Format")
+# The chain id names the database directory (``chains/<id>/db``): no path tricks.
+_CHAIN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+
+
+class GenesisError(FlockError, ValueError):
+    """A chain spec that is malformed, inconsistent, or does not build; names the field."""
+
+
+def _fail(where: str, problem: str) -> NoReturn:
+    raise GenesisError(f"{where}: {problem}" if where else problem)
+
+
+# --- the parsed spec ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChainSpec:
+    """A validated chain spec. Obtain one from :func:`load_chain_spec` or :func:`validate`;
+    treat its dicts as read-only (they are private copies of the input)."""
+
+    name: str
+    id: str
+    chain_type: str
+    boot_nodes: tuple[str, ...]
+    properties: dict[str, Any]
+    genesis: dict[str, Any]  # {"runtime": {pallet name: section}}
+
+    @property
+    def runtime_genesis(self) -> dict[str, dict[str, Any]]:
+        return self.genesis["runtime"]
+
+    @property
+    def is_development(self) -> bool:
+        """Whether the well-known dev keys may be used with this chain."""
+        return is_dev_chain_type(self.chain_type)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "id": self.id,
+            "chainType": self.chain_type,
+            "bootNodes": list(self.boot_nodes),
+            "properties": copy.deepcopy(self.properties),
+            "genesis": copy.deepcopy(self.genesis),
+        }
+
+    def to_json(self) -> str:
+        """The canonical text: sorted keys, 2-space indent, trailing newline."""
+        return to_canonical_json(self.to_dict())
+
+    def to_raw_json(self) -> str:
+        """The canonical text with the genesis storage (``genesis.raw.top``) and hash added."""
+        state = build_genesis_state(self)
+        data = self.to_dict()
+        data["genesis"]["raw"] = {"top": {_hex(key): _hex(value) for key, value in state.items()}}
+        data["genesisHash"] = _hex(compute_genesis_header_from_state(state).hash)
+        return to_canonical_json(data)
+
+
+def to_canonical_json(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, indent=2) + "\n"
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_chain_spec(name_or_path: str | Path) -> ChainSpec:
+    """A shipped spec by name ("dev", "local"), else the spec file at that path."""
+    if isinstance(name_or_path, str) and name_or_path in SHIPPED_SPECS:
+        text = resources.files("genesis").joinpath("specs", f"{name_or_path}.json").read_text("utf-8")
+        return parse_chain_spec(text)
+    path = Path(name_or_path)
+    if not path.is_file():
+        shipped = ", ".join(SHIPPED_SPECS)
+        raise GenesisError(f"no chain spec {str(name_or_path)!r}: not a shipped spec ({shipped}) nor a file")
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GenesisError(f"cannot read chain spec {path}: {exc}") from None
+    return parse_chain_spec(text)
+
+
+def parse_chain_spec(text: str) -> ChainSpec:
+    """Parse JSON strictly (no duplicate keys, no floats, no NaN) and validate it."""
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys, parse_float=_no_float, parse_constant=_no_float)
+    except json.JSONDecodeError as exc:
+        raise GenesisError(f"the chain spec is not valid JSON: {exc}") from None
+    return validate(data)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in data:
+            _fail("", f"the key {key!r} appears twice in one JSON object")
+        data[key] = value
+    return data
+
+
+def _no_float(text: str) -> NoReturn:
+    _fail("", f"{text} is not an integer; numbers in a chain spec are integers (amounts in base units)")
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def validate(data: Any) -> ChainSpec:
+    """The :class:`ChainSpec` of a parsed JSON value, or a :class:`GenesisError` naming the field."""
+    _check_fields(data, "", _TOP_LEVEL_FIELDS, optional=("genesisHash",))
+    chain_type = data["chainType"]
+    if chain_type not in CHAIN_TYPES:
+        _fail("chainType", f"{chain_type!r} is not one of {', '.join(CHAIN_TYPES)}")
+    genesis = data["genesis"]
+    _check_fields(genesis, "genesis", ("runtime",), optional=("raw",))
+    spec = ChainSpec(
+        name=_check_name(data["name"]),
+        id=_check_id(data["id"]),
+        chain_type=chain_type,
+        boot_nodes=_check_boot_nodes(data["bootNodes"]),
+        properties=_check_properties(data["properties"]),
+        genesis={"runtime": _check_runtime(genesis["runtime"], chain_type)},
+    )
+    state = build_genesis_state(spec)
+    if "raw" in genesis:
+        _check_raw(genesis["raw"], state)
+    if "genesisHash" in data:
+        _check_genesis_hash(data["genesisHash"], compute_genesis_header_from_state(state).hash)
+    return spec
+
+
+def _check_fields(value: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
+    """``value`` is an object with every ``required`` field and nothing unknown (typos fail)."""
+    if type(value) is not dict:
+        _fail(where or "chain spec", f"expected a JSON object, got {_json_type(value)}")
+    prefix = f"{where}." if where else ""
+    for field in required:
+        if field not in value:
+            _fail(f"{prefix}{field}", "missing")
+    for field in value:
+        if field not in required and field not in optional:
+            _fail(f"{prefix}{field}", f"unknown field (expected {', '.join(required + optional)})")
+
+
+def _check_name(value: Any) -> str:
+    if type(value) is not str or not value.strip():
+        _fail("name", "expected a non-empty string")
+    return value
+
+
+def _check_id(value: Any) -> str:
+    if type(value) is not str or not _CHAIN_ID.fullmatch(value):
+        _fail("id", "expected 1-64 characters of a-z, 0-9, '_' or '-', starting with a letter or digit")
+    return value
+
+
+def _check_boot_nodes(value: Any) -> tuple[str, ...]:
+    if type(value) is not list:
+        _fail("bootNodes", f"expected a list of multiaddrs, got {_json_type(value)}")
+    for index, address in enumerate(value):
+        if type(address) is not str or not address.startswith("/"):
+            _fail(f"bootNodes[{index}]", "expected a multiaddr string such as /ip4/127.0.0.1/tcp/30333/p2p/<peer id>")
+    return tuple(value)
+
+
+def _check_properties(value: Any) -> dict[str, Any]:
+    """The three properties wallets need; other properties pass through untouched."""
+    if type(value) is not dict:
+        _fail("properties", f"expected a JSON object, got {_json_type(value)}")
+    for field in _PROPERTY_FIELDS:
+        if field not in value:
+            _fail(f"properties.{field}", "missing")
+    symbol = value["tokenSymbol"]
+    if type(symbol) is not str or not symbol:
+        _fail("properties.tokenSymbol", "expected a non-empty string")
+    if value["tokenDecimals"] != TOKEN_DECIMALS or type(value["tokenDecimals"]) is not int:
+        _fail("properties.tokenDecimals", f"must be {TOKEN_DECIMALS}: the runtime fixes 1 FLOCK = 10^9 base units")
+    if value["ss58Format"] != GENERIC_SS58_PREFIX or type(value["ss58Format"]) is not int:
+        _fail("properties.ss58Format", f"must be {GENERIC_SS58_PREFIX}: the runtime's genesis sections use that prefix")
+    return copy.deepcopy(value)
+
+
+@lru_cache(maxsize=1)
+def _section_templates() -> dict[str, dict[str, Any]]:
+    """Every pallet's section with default values: its required fields and their JSON types."""
+    return construct_runtime().export_genesis(EmptyState())
+
+
+def _check_runtime(value: Any, chain_type: str) -> dict[str, dict[str, Any]]:
+    templates = _section_templates()
+    if type(value) is not dict:
+        _fail("genesis.runtime", f"expected a JSON object, got {_json_type(value)}")
+    for pallet in value:
+        if pallet not in templates:
+            _fail(f"genesis.runtime.{pallet}", f"no pallet named {pallet!r} in the runtime (pallets: {', '.join(templates)})")
+    for pallet, template in templates.items():
+        if pallet not in value:
+            _fail(f"genesis.runtime.{pallet}", "missing (every pallet's section is required)")
+        _check_like(value[pallet], template, f"genesis.runtime.{pallet}")
+    _check_balances(value["balances"], chain_type)
+    _check_authorities(value["session"]["authorities"], chain_type)
+    return copy.deepcopy(value)
+
+
+def _check_like(value: Any, template: Any, where: str) -> None:
+    """``value`` has ``template``'s shape: the same fields, the same JSON types, integers in u64."""
+    if type(template) is dict:
+        _check_fields(value, where, tuple(template))
+        for field, inner in template.items():
+            _check_like(value[field], inner, f"{where}.{field}")
+    elif type(value) is not type(template):
+        _fail(where, f"expected {_json_type(template)}, got {_json_type(value)}")
+    elif type(value) is int:
+        _check_u64(value, where)
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            _check_plain(item, f"{where}[{index}]")
+
+
+def _check_plain(value: Any, where: str) -> None:
+    """List items: only strings, u64 integers and lists of them (their meaning is checked later)."""
+    if type(value) is int:
+        _check_u64(value, where)
+    elif type(value) is list:
+        for index, item in enumerate(value):
+            _check_plain(item, f"{where}[{index}]")
+    elif type(value) is not str:
+        _fail(where, f"expected a string, an integer or a list, got {_json_type(value)}")
+
+
+def _check_u64(value: int, where: str) -> int:
+    if type(value) is not int or not 0 <= value <= U64_MAX:
+        _fail(where, f"expected an unsigned 64-bit integer, got {value!r}")
+    return value
+
+
+def _check_account(value: Any, where: str, chain_type: str) -> bytes:
+    """An SS58 address in canonical form, and no dev key on a chain that is not for development."""
+    if type(value) is not str:
+        _fail(where, f"expected an SS58 address, got {_json_type(value)}")
+    try:
+        account = decode_address(value)
+    except InvalidKey as exc:
+        _fail(where, str(exc))
+    if encode_address(account) != value:
+        _fail(where, f"write accounts as SS58 addresses ({encode_address(account)}), not {value!r}")
+    try:
+        check_dev_key_allowed(account, chain_type)
+    except DevKeyError as exc:
+        _fail(where, str(exc))
+    return account
+
+
+def _check_balances(section: dict[str, Any], chain_type: str) -> None:
+    """Well-formed entries, each account once, each at least the existential deposit, and a
+    total of exactly ``TOTAL_SUPPLY``: the supply is fixed, so genesis must hold all of it."""
+    where = "genesis.runtime.balances.balances"
+    existential_deposit = section["existentialDeposit"]
+    _check_account(section["dustReceiver"], "genesis.runtime.balances.dustReceiver", chain_type)
+    first_index: dict[bytes, int] = {}
+    total = 0
+    for index, entry in enumerate(section["balances"]):
+        if type(entry) is not list or len(entry) != 2:
+            _fail(f"{where}[{index}]", "expected [SS58 address, amount in base units]")
+        account = _check_account(entry[0], f"{where}[{index}][0]", chain_type)
+        amount = _check_u64(entry[1], f"{where}[{index}][1]")
+        if amount < existential_deposit:
+            _fail(f"{where}[{index}][1]", f"{amount} is below the existential deposit {existential_deposit}")
+        if account in first_index:
+            _fail(f"{where}[{index}]", f"account {entry[0]} is listed twice (first at [{first_index[account]}])")
+        first_index[account] = index
+        total += amount
+    if total != TOTAL_SUPPLY:
+        _fail(where, f"the balances sum to {total}, but the total supply must be exactly {TOTAL_SUPPLY} "
+                     f"base units (off by {total - TOTAL_SUPPLY:+d}); the unallocated rest belongs to the "
+                     f"emission reserve {encode_address(EMISSION_RESERVE_ACCOUNT)}")
+
+
+def _check_authorities(authorities: list[Any], chain_type: str) -> None:
+    where = "genesis.runtime.session.authorities"
+    if not authorities:
+        _fail(where, "at least one authority is needed to author blocks")
+    seen: set[bytes] = set()
+    for index, address in enumerate(authorities):
+        account = _check_account(address, f"{where}[{index}]", chain_type)
+        if not is_valid_public_key(account):
+            _fail(f"{where}[{index}]", f"{address} is not a valid ed25519 public key")
+        if account in seen:
+            _fail(f"{where}[{index}]", f"authority {address} is listed twice")
+        seen.add(account)
+
+
+def _check_raw(raw: Any, state: Mapping[bytes, bytes]) -> None:
+    _check_fields(raw, "genesis.raw", ("top",))
+    top = raw["top"]
+    if type(top) is not dict:
+        _fail("genesis.raw.top", f"expected a JSON object, got {_json_type(top)}")
+    stored = {_unhex(key, "genesis.raw.top"): _unhex(value, f"genesis.raw.top.{key}") for key, value in top.items()}
+    if stored != dict(state):
+        differing = len(set(stored.items()) ^ set(state.items()))
+        _fail("genesis.raw.top", f"does not match the state that genesis.runtime builds ({differing} entries differ)")
+
+
+def _check_genesis_hash(value: Any, computed: bytes) -> None:
+    if _unhex(value, "genesisHash") != computed:
+        _fail("genesisHash", f"the spec pins {value}, but its genesis builds to {_hex(computed)}")
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "a list", str: "a string", int: "an integer", bool: "a boolean"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
+
+
+def _hex(data: bytes) -> str:
+    return "0x" + data.hex()
+
+
+def _unhex(value: Any, where: str) -> bytes:
+    if type(value) is not str or not value.startswith("0x"):
+        _fail(where, f"expected 0x-prefixed hex, got {value!r}")
+    try:
+        return bytes.fromhex(value[2:])
+    except ValueError:
+        _fail(where, f"{value!r} is not valid hex")
+
+
+# --- building -----------------------------------------------------------------------------
+
+
+def build_genesis_state(spec: ChainSpec) -> dict[bytes, bytes]:
+    """The genesis storage, in key order: what the runtime's ``build_genesis`` writes."""
+    try:
+        changes = construct_runtime().build_genesis(spec.runtime_genesis)
+    except (FlockError, ValueError, TypeError, KeyError) as exc:
+        raise GenesisError(f"genesis.runtime does not build: {exc}") from None
+    state = {key: value for key, value in sorted(changes.items()) if value is not None}
+    assert len(state) == len(changes), "genesis only writes; it never deletes"
+    return state
+
+
+def compute_state_root(state: Mapping[bytes, bytes]) -> bytes:
+    """The root of the authenticated state tree holding exactly ``state``."""
+    return StateTree(MemoryStore()).apply(state)
+
+
+def compute_genesis_header_from_state(state: Mapping[bytes, bytes]) -> Header:
+    """Block 0: no parent, no extrinsics, no author, no seal; only the state root varies."""
+    return Header(
+        parent_hash=ZERO_HASH,
+        number=0,
+        slot=0,
+        timestamp=0,
+        state_root=compute_state_root(state),
+        extrinsics_root=compute_extrinsics_root(()),
+        author=bytes(HASH_SIZE),
+        digests=(),
+        seal=bytes(SIGNATURE_SIZE),
+    )
+
+
+def compute_genesis_header(spec: ChainSpec) -> Header:
+    return compute_genesis_header_from_state(build_genesis_state(spec))
+
+
+def compute_genesis_hash(spec: ChainSpec) -> bytes:
+    """The chain's identity: every signature covers it, so nothing replays across chains."""
+    return compute_genesis_header(spec).hash
+
+
+def read_genesis_state(state: Mapping[bytes, bytes]) -> StateReader:
+    """A reader over genesis storage (prefix iteration included), for export and inspection."""
+    reader = Overlay(EmptyState())
+    reader.changes.update(state)
+    return reader
+
+
+def export_runtime_genesis(state: Mapping[bytes, bytes]) -> dict[str, dict[str, Any]]:
+    """The runtime section that rebuilds ``state``: the inverse of :func:`build_genesis_state`."""
+    return construct_runtime().export_genesis(read_genesis_state(state))

@@ -1,0 +1,17 @@
+"""Accounts owned by the runtime itself (no key can sign for them)."""
+
+from runtime.primitives.hashing import TAG_ACCOUNT, tagged_hash
+
+
+def compute_module_account(name: bytes) -> bytes:
+    """A deterministic account id for a pallet's funds: a hash, so no secret key matches it."""
+    return tagged_hash(TAG_ACCOUNT, b"module/" + name)
+
+
+TREASURY_ACCOUNT = compute_module_account(b"treasury")
+# Tokens not allocated at genesis: the emission schedule pays from here (never mints).
+EMISSION_RESERVE_ACCOUNT = compute_module_account(b"emission-reserve")
+
+# 1 FLOCK = 10^9 base units; the supply is fixed at 10^9 FLOCK forever.
+FLOCK = 10**9
+TOTAL_SUPPLY = 10**9 * FLOCK

@@ -1,0 +1,215 @@
+"""Blocks, headers and extrinsics (DESIGN §6), and the hashes and signatures over them.
+
+A block body is a list of opaque extrinsic encodings: the node moves, stores and roots them
+without understanding calls; only the runtime decodes a call. Block hash = tagged hash of the
+encoded header, seal included; the seal signs the hash of the header with an all-zero seal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated
+
+from runtime.primitives.codec import (
+    U32,
+    U64,
+    AccountId,
+    Balance,
+    BlockNumber,
+    Hash32,
+    ListOf,
+    OneOf,
+    Record,
+    Signature64,
+    VarBytes,
+    decode_value,
+    encode_value,
+)
+from runtime.primitives.hashing import TAG_EXTRINSIC, TAG_HEADER, tagged_hash
+from runtime.primitives.keys import DOMAIN_BLOCK_SEAL, DOMAIN_TRANSACTION, Keypair, verify
+from runtime.primitives.merkle import compute_merkle_root
+
+MAX_CALL_SIZE = 64 * 1024
+MAX_EXTRINSIC_SIZE = MAX_CALL_SIZE + 512
+MAX_DIGEST_DATA_SIZE = 1024
+MAX_DIGESTS = 8
+MAX_BLOCK_EXTRINSICS = 20_000
+MAX_HEADER_SIZE = 4 * 1024
+MAX_BLOCK_SIZE = 5 * 1024 * 1024
+ZERO_SIGNATURE = bytes(64)
+
+
+# --- header -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PreRuntimeDigest(Record):
+    """A consensus engine's claim to author this block (slot claim, VRF proof)."""
+
+    engine: Annotated[bytes, VarBytes(8)]
+    data: Annotated[bytes, VarBytes(MAX_DIGEST_DATA_SIZE)]
+
+
+@dataclass(frozen=True)
+class ConsensusDigest(Record):
+    """A message from the runtime to the consensus engine (e.g. the next authority set)."""
+
+    engine: Annotated[bytes, VarBytes(8)]
+    data: Annotated[bytes, VarBytes(MAX_DIGEST_DATA_SIZE)]
+
+
+DigestItem = Annotated[object, OneOf({0: PreRuntimeDigest, 1: ConsensusDigest})]
+
+
+@dataclass(frozen=True)
+class Header(Record):
+    parent_hash: Hash32
+    number: BlockNumber
+    slot: U64
+    timestamp: U64  # milliseconds since the Unix epoch, as set by the timestamp inherent
+    state_root: Hash32
+    extrinsics_root: Hash32
+    author: AccountId
+    digests: Annotated[tuple, ListOf(DigestItem, MAX_DIGESTS)]
+    seal: Signature64
+
+    @property
+    def hash(self) -> bytes:
+        return compute_header_hash(self)
+
+
+def compute_header_hash(header: Header) -> bytes:
+    return tagged_hash(TAG_HEADER, header.encode())
+
+
+def compute_seal_payload(header: Header) -> bytes:
+    """What the author signs: the hash of the header with an all-zero seal."""
+    return compute_header_hash(replace(header, seal=ZERO_SIGNATURE))
+
+
+def seal_header(header: Header, author: Keypair, genesis_hash: bytes) -> Header:
+    signature = author.sign(DOMAIN_BLOCK_SEAL, genesis_hash, compute_seal_payload(header))
+    return replace(header, seal=signature)
+
+
+def verify_seal(header: Header, genesis_hash: bytes) -> None:
+    """Raises ``InvalidSignature``/``InvalidKey`` unless ``header.author`` sealed the header."""
+    verify(header.author, DOMAIN_BLOCK_SEAL, genesis_hash, compute_seal_payload(header), header.seal)
+
+
+# --- extrinsics ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mortality(Record):
+    """Validity window of a transaction: blocks ``birth + 1 .. birth + period``.
+
+    ``period == 0`` means immortal (valid at any height; replay protection then rests on the
+    nonce alone). A mortal transaction also signs the hash of block ``birth``, so it is valid
+    on one fork only.
+    """
+
+    birth: BlockNumber
+    period: U32
+
+
+IMMORTAL = Mortality(0, 0)
+
+
+@dataclass(frozen=True)
+class SignedExtrinsic(Record):
+    sender: AccountId
+    nonce: U32
+    tip: Balance
+    mortality: Mortality
+    call: Annotated[bytes, VarBytes(MAX_CALL_SIZE)]
+    signature: Signature64
+
+
+@dataclass(frozen=True)
+class UnsignedExtrinsic(Record):
+    """An inherent (timestamp) or an unsigned report whose validity is checked by its call."""
+
+    call: Annotated[bytes, VarBytes(MAX_CALL_SIZE)]
+
+
+ExtrinsicType = Annotated[object, OneOf({0: SignedExtrinsic, 1: UnsignedExtrinsic})]
+Extrinsic = SignedExtrinsic | UnsignedExtrinsic
+
+
+@dataclass(frozen=True)
+class SigningPayload(Record):
+    """The transaction fields a signature covers, with the hash of the mortality's birth block
+    (the genesis hash for immortal transactions)."""
+
+    sender: AccountId
+    nonce: U32
+    tip: Balance
+    mortality: Mortality
+    call: Annotated[bytes, VarBytes(MAX_CALL_SIZE)]
+    birth_hash: Hash32
+
+
+def compute_signing_payload(xt: SignedExtrinsic, birth_hash: bytes) -> bytes:
+    return SigningPayload(xt.sender, xt.nonce, xt.tip, xt.mortality, xt.call, birth_hash).encode()
+
+
+def sign_extrinsic(
+    keypair: Keypair,
+    genesis_hash: bytes,
+    *,
+    nonce: int,
+    call: bytes,
+    tip: int = 0,
+    mortality: Mortality = IMMORTAL,
+    birth_hash: bytes | None = None,
+) -> SignedExtrinsic:
+    """A signed transaction; ``birth_hash`` is required for a mortal one."""
+    if mortality.period and birth_hash is None:
+        raise ValueError("a mortal transaction signs the hash of its birth block")
+    unsigned = SignedExtrinsic(keypair.public_key, nonce, tip, mortality, call, ZERO_SIGNATURE)
+    payload = compute_signing_payload(unsigned, birth_hash if mortality.period else genesis_hash)
+    return replace(unsigned, signature=keypair.sign(DOMAIN_TRANSACTION, genesis_hash, payload))
+
+
+def encode_extrinsic(xt: Extrinsic) -> bytes:
+    return encode_value(ExtrinsicType, xt)
+
+
+def decode_extrinsic(data: bytes) -> Extrinsic:
+    return decode_value(ExtrinsicType, data, max_size=MAX_EXTRINSIC_SIZE)
+
+
+def compute_extrinsic_hash(encoded: bytes) -> bytes:
+    return tagged_hash(TAG_EXTRINSIC, encoded)
+
+
+# --- block --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Block(Record):
+    header: Header
+    extrinsics: Annotated[tuple, ListOf(Annotated[bytes, VarBytes(MAX_EXTRINSIC_SIZE)], MAX_BLOCK_EXTRINSICS)]
+
+    @property
+    def hash(self) -> bytes:
+        return self.header.hash
+
+
+def compute_extrinsics_root(extrinsics: tuple[bytes, ...] | list[bytes]) -> bytes:
+    return compute_merkle_root(extrinsics)
+
+
+def decode_block(data: bytes) -> Block:
+    return Block.decode(data, max_size=MAX_BLOCK_SIZE)
+
+
+# Engine id of the dev chain's slot claim (the consensus issue adds the VRF engine).
+ENGINE_SLOT = b"slot"
+
+
+@dataclass(frozen=True)
+class SlotClaim(Record):
+    """Pre-runtime digest of a slot-based author: which authority claims which slot."""
+
+    authority_index: U32
+    slot: U64
+

@@ -1,0 +1,34 @@
+"""The flockchain runtime: every pallet at its explicit, permanent index.
+
+Indices are part of every encoded call and event; never renumber a pallet, only append.
+"""
+
+from __future__ import annotations
+
+from runtime.framework.runtime import Runtime
+from runtime.pallets.balances import Balances
+from runtime.pallets.session import Session
+from runtime.pallets.system import System
+from runtime.pallets.timestamp import Timestamp
+from runtime.pallets.transaction_payment import TransactionPayment
+from runtime.pallets.treasury import Treasury
+
+PALLET_INDICES = {
+    "system": 0,
+    "timestamp": 1,
+    "balances": 2,
+    "transaction_payment": 3,
+    "treasury": 4,
+    "session": 5,
+}
+
+
+def construct_runtime() -> Runtime:
+    return Runtime([
+        (PALLET_INDICES["system"], System()),
+        (PALLET_INDICES["timestamp"], Timestamp()),
+        (PALLET_INDICES["balances"], Balances()),
+        (PALLET_INDICES["transaction_payment"], TransactionPayment()),
+        (PALLET_INDICES["treasury"], Treasury()),
+        (PALLET_INDICES["session"], Session()),
+    ])

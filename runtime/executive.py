@@ -1,0 +1,224 @@
+"""The executive: drives a block through the runtime.
+
+    initialize_block → apply_extrinsic (inherents first, then transactions) → finalize_block
+
+and returns the block's state changes; the host turns them into the state root. The same
+checks serve the transaction pool (``validate_transaction``) and block execution, so a
+transaction the pool accepts is one a block may include.
+
+A signed extrinsic goes through, in order and before any write: decoding, origin, mortality,
+nonce, fee affordability, block resources, signature. Then the fee and tip are charged and the
+nonce bumped; then the call runs in a child overlay that is kept only if it succeeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from runtime.abc import StateReader
+from runtime.errors import (
+    ArithmeticOverflow,
+    BadInherent,
+    BadTransactionProof,
+    CannotPayFees,
+    EncodingError,
+    ExhaustsResources,
+    ExpiredTransaction,
+    FutureTransaction,
+    InvalidKey,
+    InvalidSignature,
+    MalformedTransaction,
+    StaleTransaction,
+)
+from runtime.block import SignedExtrinsic, UnsignedExtrinsic, compute_signing_payload, decode_extrinsic
+from runtime.framework.pallet import (
+    ORIGIN_NONE,
+    ORIGIN_SIGNED,
+    BlockEnvironment,
+    DispatchContext,
+    DispatchError,
+    Origin,
+)
+from runtime.framework.runtime import Runtime, RuntimeCall
+from runtime.framework.storage import Overlay
+from runtime.pallets import system, transaction_payment
+from runtime.primitives.keys import DOMAIN_TRANSACTION, verify
+
+
+@dataclass(frozen=True)
+class ValidTransaction:
+    """What the pool needs to order a valid transaction."""
+
+    sender: bytes
+    nonce: int
+    priority: int  # the tip: higher pays more to be included first
+    fee: int
+    # Last block number the transaction is valid in (None: immortal).
+    valid_until: int | None
+
+
+@dataclass(frozen=True)
+class CheckedTransaction:
+    call: RuntimeCall
+    fee: int
+
+
+@dataclass
+class BlockInProgress:
+    """A block being built or imported: its dispatch context and resource use so far."""
+
+    ctx: DispatchContext
+    parameters: system.SystemParameters
+    weight: int = 0
+    length: int = 0
+    extrinsic_count: int = 0
+
+
+class Executive:
+    def __init__(self, runtime: Runtime, genesis_hash: bytes) -> None:
+        self.runtime = runtime
+        self.genesis_hash = genesis_hash
+
+    # --- block lifecycle ----------------------------------------------------------------
+
+    def initialize_block(self, state: StateReader, env: BlockEnvironment) -> BlockInProgress:
+        ctx = DispatchContext(self.runtime, Overlay(state), env, self.genesis_hash, system.PHASE_INITIALIZATION)
+        for pallet in self.runtime.pallets.values():
+            pallet.on_initialize(ctx)
+        return BlockInProgress(ctx, system.Parameters.get(ctx.state))
+
+    def apply_extrinsic(self, block: BlockInProgress, encoded: bytes) -> bool:
+        """Apply one extrinsic; True if its call succeeded, False if it failed (fee kept).
+
+        Raises :class:`InvalidTransaction` if it may not be in this block at all: a block
+        author drops it, a block importer rejects the block.
+        """
+        ctx = block.ctx
+        ctx.phase, ctx.extrinsic_index = system.PHASE_APPLY_EXTRINSIC, block.extrinsic_count
+        xt = self._decode(encoded)
+        if isinstance(xt, UnsignedExtrinsic):
+            self._apply_inherent(block, xt, len(encoded))
+            return True
+        checked = self._check_signed(ctx.state, xt, len(encoded), ctx.block.number, exact_nonce=True)
+        weight = checked.call.definition.weight
+        self._reserve_resources(block, weight, len(encoded))
+        transaction_payment.charge(ctx, xt.sender, checked.fee, xt.tip)
+        system.increment_nonce(ctx, xt.sender)
+        return self._dispatch(ctx, checked.call, Origin.signed(xt.sender), weight)
+
+    def finalize_block(self, block: BlockInProgress) -> dict[bytes, bytes | None]:
+        """Run the finalize hooks, store the block's events; the block's state changes."""
+        ctx = block.ctx
+        ctx.phase = system.PHASE_FINALIZATION
+        for pallet in self.runtime.pallets.values():
+            pallet.on_finalize(ctx)
+        system.BlockWeight.put(ctx.state, block.weight)
+        system.BlockLength.put(ctx.state, block.length)
+        system.Events.put(ctx.state, tuple(
+            system.EventRecord(phase, index, pallet, event_index, event.encode())
+            for phase, index, pallet, event_index, event in ctx.events
+        ))
+        return ctx.state.changes
+
+    def execute_block(self, state: StateReader, env: BlockEnvironment, extrinsics: tuple[bytes, ...]) -> dict[bytes, bytes | None]:
+        """Import path: every extrinsic must apply; any invalid one invalidates the block."""
+        block = self.initialize_block(state, env)
+        for encoded in extrinsics:
+            self.apply_extrinsic(block, encoded)
+        return self.finalize_block(block)
+
+    # --- the pool's view ----------------------------------------------------------------
+
+    def validate_transaction(self, state: StateReader, encoded: bytes, next_block_number: int) -> ValidTransaction:
+        """Whether ``encoded`` may enter the pool, given the state of the best block.
+
+        Nonces ahead of the account's are accepted as future transactions.
+        """
+        xt = self._decode(encoded)
+        if not isinstance(xt, SignedExtrinsic):
+            raise BadInherent("unsigned extrinsics are made by block authors, not submitted")
+        checked = self._check_signed(state, xt, len(encoded), next_block_number, exact_nonce=False)
+        period = xt.mortality.period
+        return ValidTransaction(
+            sender=xt.sender,
+            nonce=xt.nonce,
+            priority=xt.tip,
+            fee=checked.fee,
+            valid_until=xt.mortality.birth + period if period else None,
+        )
+
+    # --- the steps ----------------------------------------------------------------------
+
+    def _decode(self, encoded: bytes) -> SignedExtrinsic | UnsignedExtrinsic:
+        try:
+            return decode_extrinsic(encoded)
+        except EncodingError as exc:
+            raise MalformedTransaction(f"extrinsic does not decode: {exc}") from None
+
+    def _check_signed(
+        self, state: StateReader, xt: SignedExtrinsic, length: int, block_number: int, *, exact_nonce: bool
+    ) -> CheckedTransaction:
+        call = self.runtime.decode_call(xt.call)
+        if call.definition.origin != ORIGIN_SIGNED:
+            raise MalformedTransaction(f"{call.pallet.NAME}.{call.definition.name} cannot be called by an account")
+        birth_hash = self._check_mortality(state, xt, block_number)
+        self._check_nonce(state, xt, exact_nonce)
+        fee = transaction_payment.get_fee(state, length, call.definition.weight)
+        try:
+            transaction_payment.check_can_pay(state, xt.sender, fee, xt.tip)
+        except DispatchError as exc:
+            raise CannotPayFees(f"cannot pay fee {fee} + tip {xt.tip}: {exc}") from None
+        try:
+            verify(xt.sender, DOMAIN_TRANSACTION, self.genesis_hash, compute_signing_payload(xt, birth_hash), xt.signature)
+        except (InvalidKey, InvalidSignature) as exc:
+            raise BadTransactionProof(f"bad transaction signature: {exc}") from None
+        return CheckedTransaction(call, fee)
+
+    def _check_mortality(self, state: StateReader, xt: SignedExtrinsic, block_number: int) -> bytes:
+        """The hash the signature must cover: the birth block's, or genesis for immortal."""
+        birth, period = xt.mortality.birth, xt.mortality.period
+        if period == 0:
+            return self.genesis_hash
+        if not birth < block_number <= birth + period:
+            raise ExpiredTransaction(f"valid in blocks {birth + 1}..{birth + period}, not in block {block_number}")
+        birth_hash = system.get_block_hash(state, birth)
+        if birth_hash is None:
+            raise ExpiredTransaction(f"birth block {birth} is too old to check")
+        return birth_hash
+
+    def _check_nonce(self, state: StateReader, xt: SignedExtrinsic, exact: bool) -> None:
+        expected = system.get_account(state, xt.sender).nonce
+        if xt.nonce < expected:
+            raise StaleTransaction(f"nonce {xt.nonce} already used (next is {expected})")
+        if exact and xt.nonce > expected:
+            raise FutureTransaction(f"nonce {xt.nonce} is ahead of the next nonce {expected}")
+
+    def _reserve_resources(self, block: BlockInProgress, weight: int, length: int) -> None:
+        parameters = block.parameters
+        if block.weight + weight > parameters.max_block_weight or block.length + length > parameters.max_block_length:
+            raise ExhaustsResources("the block has no room left for this extrinsic")
+        block.weight += weight
+        block.length += length
+        block.extrinsic_count += 1
+
+    def _apply_inherent(self, block: BlockInProgress, xt: UnsignedExtrinsic, length: int) -> None:
+        call = self.runtime.decode_call(xt.call)
+        if call.definition.origin != ORIGIN_NONE:
+            raise BadInherent(f"{call.pallet.NAME}.{call.definition.name} is not an inherent")
+        self._reserve_resources(block, call.definition.weight, length)
+        try:
+            call.definition.handler(call.pallet, block.ctx, Origin(ORIGIN_NONE), call.args)
+        except DispatchError as exc:
+            raise BadInherent(f"inherent {call.pallet.NAME}.{call.definition.name} failed: {exc}") from None
+
+    def _dispatch(self, ctx: DispatchContext, call: RuntimeCall, origin: Origin, weight: int) -> bool:
+        child = ctx.child()
+        try:
+            call.definition.handler(call.pallet, child, origin, call.args)
+        except (DispatchError, ArithmeticOverflow) as exc:
+            pallet_index, code = self.runtime.error_index(exc)
+            ctx.deposit_event(system.ExtrinsicFailed(pallet_index, code, weight))
+            return False
+        ctx.merge_child(child)
+        ctx.deposit_event(system.ExtrinsicSuccess(weight))
+        return True

@@ -1,0 +1,1 @@
+"""The runtime framework: storage items, pallets, dispatch and the executive."""

@@ -1,0 +1,176 @@
+"""What a pallet is: calls with stable indices, events, errors with stable codes, hooks,
+genesis build/export and invariants (FRAME's shape, in plain Python).
+
+A pallet is a class deriving from :class:`Pallet`. Its calls are methods marked with
+:func:`call`, each taking an argument record; its events and errors are declared as tuples
+whose positions are never reused. The composed runtime (``runtime/construct.py``) gives every
+pallet an explicit index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, ClassVar
+
+from runtime.errors import FlockError
+from runtime.framework.storage import Overlay
+from runtime.primitives.codec import Record
+
+if TYPE_CHECKING:
+    from runtime.abc import StateReader
+    from runtime.framework.runtime import Runtime
+
+
+# --- origins ------------------------------------------------------------------------------
+
+ORIGIN_SIGNED = "signed"
+ORIGIN_ROOT = "root"
+ORIGIN_NONE = "none"
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Who dispatches a call: a signed account, the root (governance), or nobody (inherent)."""
+
+    kind: str
+    account: bytes | None = None
+
+    @classmethod
+    def signed(cls, account: bytes) -> Origin:
+        return cls(ORIGIN_SIGNED, account)
+
+
+ROOT = Origin(ORIGIN_ROOT)
+NONE = Origin(ORIGIN_NONE)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+class DispatchError(FlockError):
+    """A call failed; the extrinsic keeps its fee and records a failure event.
+
+    Each pallet declares its errors as subclasses with a stable ``code``; the runtime adds the
+    pallet index, so ``(pallet_index, code)`` names an error on chain.
+    """
+
+    code: ClassVar[int] = 0
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message or (self.__doc__ or type(self).__name__).strip().splitlines()[0])
+
+
+class BadOrigin(DispatchError):
+    """The call was dispatched from an origin it does not accept."""
+
+    code = 0
+
+
+# --- calls --------------------------------------------------------------------------------
+
+Handler = Callable[[Any, "DispatchContext", Origin, Any], None]
+
+
+@dataclass(frozen=True)
+class CallDef:
+    index: int
+    name: str
+    args: type[Record]
+    origin: str
+    weight: int
+    handler: Handler
+
+
+def call(index: int, args: type[Record], *, weight: int, origin: str = ORIGIN_SIGNED) -> Callable[[Handler], Handler]:
+    """Mark a pallet method as the dispatchable with call index ``index``."""
+
+    def mark(handler: Handler) -> Handler:
+        handler._call_def = CallDef(index, handler.__name__, args, origin, weight, handler)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+# --- dispatch context ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BlockEnvironment:
+    """What the runtime knows of the block being built or imported (from its header)."""
+
+    number: int
+    parent_hash: bytes
+    slot: int
+    timestamp: int
+    author: bytes
+
+
+@dataclass
+class DispatchContext:
+    """Everything a call or hook may touch: state, block facts, and the event sink."""
+
+    runtime: Runtime
+    state: Overlay
+    block: BlockEnvironment
+    genesis_hash: bytes
+    # Where in the block we are, recorded with each event (see system.EventRecord).
+    phase: int = 0
+    extrinsic_index: int = 0
+    events: list[tuple[int, int, int, int, Record]] = field(default_factory=list)
+
+    def deposit_event(self, event: Record) -> None:
+        pallet_index, event_index = self.runtime.event_index(type(event))
+        self.events.append((self.phase, self.extrinsic_index, pallet_index, event_index, event))
+
+    def child(self) -> DispatchContext:
+        """A context whose writes and events are kept only if the call succeeds."""
+        return DispatchContext(
+            self.runtime, self.state.child(), self.block, self.genesis_hash, self.phase, self.extrinsic_index
+        )
+
+    def merge_child(self, child: DispatchContext) -> None:
+        child.state.merge_into_parent()
+        self.events.extend(child.events)
+
+
+# --- the pallet base ----------------------------------------------------------------------
+
+class Pallet:
+    """Base of every pallet. Subclasses set ``NAME``, ``EVENTS`` and ``ERRORS`` and mark calls."""
+
+    NAME: ClassVar[str]
+    EVENTS: ClassVar[tuple[type[Record], ...]] = ()
+    ERRORS: ClassVar[tuple[type[DispatchError], ...]] = ()
+    CALLS: ClassVar[dict[int, CallDef]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        calls: dict[int, CallDef] = {}
+        for attribute in vars(cls).values():
+            definition = getattr(attribute, "_call_def", None)
+            if definition is not None:
+                if definition.index in calls:
+                    raise TypeError(f"{cls.__name__}: call index {definition.index} used twice")
+                calls[definition.index] = definition
+        cls.CALLS = dict(sorted(calls.items()))
+        codes = [error.code for error in cls.ERRORS]
+        if len(set(codes)) != len(codes):
+            raise TypeError(f"{cls.__name__}: an error code is used twice")
+
+    # Hooks: called for every pallet, in index order.
+    def on_initialize(self, ctx: DispatchContext) -> None:
+        """Start of every block, before any extrinsic."""
+
+    def on_finalize(self, ctx: DispatchContext) -> None:
+        """End of every block, after the last extrinsic."""
+
+    # Genesis.
+    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
+        """Write this pallet's genesis state from its chain-spec section."""
+
+    def export_genesis(self, state: StateReader) -> dict[str, Any]:
+        """This pallet's chain-spec section that rebuilds ``state`` exactly."""
+        return {}
+
+    # Invariants.
+    def try_state(self, state: StateReader) -> list[str]:
+        """What is wrong with this pallet's state (empty when all is well)."""
+        return []

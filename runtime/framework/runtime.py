@@ -1,0 +1,129 @@
+"""The composed runtime: pallets at explicit indices, the call codec, event and error tables,
+genesis build/export and the invariants of all pallets together."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import msgpack
+
+from runtime.abc import EmptyState, StateReader
+from runtime.errors import ArithmeticOverflow, EncodingError, MalformedTransaction
+from runtime.framework.pallet import BlockEnvironment, CallDef, DispatchContext, DispatchError, Pallet
+from runtime.framework.storage import Overlay
+from runtime.primitives.codec import Record, decode_value
+from runtime.primitives.hashing import ZERO_HASH
+
+# Errors raised by the framework rather than a pallet: (255, BadOrigin.code) and overflow.
+FRAMEWORK_ERROR_INDEX = 255
+ARITHMETIC_ERROR_CODE = 1
+
+GENESIS_ENVIRONMENT = BlockEnvironment(number=0, parent_hash=ZERO_HASH, slot=0, timestamp=0, author=bytes(32))
+
+
+@dataclass(frozen=True)
+class RuntimeCall:
+    """A decoded call: which pallet, which dispatchable, with what arguments."""
+
+    pallet_index: int
+    pallet: Pallet
+    definition: CallDef
+    args: Record
+
+
+class Runtime:
+    """Pallets composed at explicit, stable indices (the indices are part of every call)."""
+
+    def __init__(self, pallets: Iterable[tuple[int, Pallet]]) -> None:
+        self.pallets: dict[int, Pallet] = {}
+        self._by_name: dict[str, Pallet] = {}
+        self._call_index: dict[type[Record], tuple[int, int]] = {}
+        self._event_index: dict[type[Record], tuple[int, int]] = {}
+        self._error_index: dict[type[DispatchError], tuple[int, int]] = {}
+        for index, pallet in sorted(pallets, key=lambda item: item[0]):
+            self._register(index, pallet)
+
+    def _register(self, index: int, pallet: Pallet) -> None:
+        if index in self.pallets or pallet.NAME in self._by_name or not 0 <= index < 256:
+            raise ValueError(f"pallet {pallet.NAME} at index {index} clashes or is out of range")
+        self.pallets[index] = pallet
+        self._by_name[pallet.NAME] = pallet
+        for call_index, definition in pallet.CALLS.items():
+            self._call_index[definition.args] = (index, call_index)
+        for event_index, event in enumerate(pallet.EVENTS):
+            self._event_index[event] = (index, event_index)
+        for error in pallet.ERRORS:
+            self._error_index[error] = (index, error.code)
+
+    def pallet(self, name: str) -> Pallet:
+        return self._by_name[name]
+
+    # --- calls --------------------------------------------------------------------------
+
+    def encode_call(self, args: Record) -> bytes:
+        """The canonical call bytes ``[pallet index, call index, *fields]`` for ``args``."""
+        pallet_index, call_index = self._call_index[type(args)]
+        return msgpack.packb([pallet_index, call_index, *type(args).record_codec().to_primitive(args)])
+
+    def decode_call(self, data: bytes) -> RuntimeCall:
+        """Strictly decode call bytes; raises :class:`MalformedTransaction`."""
+        try:
+            head = msgpack.unpackb(data, use_list=True, raw=False, object_pairs_hook=_no_maps, ext_hook=_no_ext)
+        except (ValueError, TypeError, msgpack.UnpackException, EncodingError) as exc:
+            raise MalformedTransaction(f"call does not decode: {exc}") from None
+        if type(head) is not list or len(head) < 2 or type(head[0]) is not int or type(head[1]) is not int:
+            raise MalformedTransaction("a call is [pallet index, call index, arguments...]")
+        pallet = self.pallets.get(head[0])
+        definition = pallet.CALLS.get(head[1]) if pallet is not None else None
+        if pallet is None or definition is None:
+            raise MalformedTransaction(f"no call {head[1]} in pallet {head[0]}")
+        try:
+            args = decode_value(definition.args, msgpack.packb(head[2:]))
+        except EncodingError as exc:
+            raise MalformedTransaction(f"bad arguments for {pallet.NAME}.{definition.name}: {exc}") from None
+        if self.encode_call(args) != data:
+            raise MalformedTransaction("non-canonical call encoding")
+        return RuntimeCall(head[0], pallet, definition, args)
+
+    # --- events and errors --------------------------------------------------------------
+
+    def event_index(self, event: type[Record]) -> tuple[int, int]:
+        return self._event_index[event]
+
+    def event_type(self, pallet_index: int, event_index: int) -> type[Record]:
+        return self.pallets[pallet_index].EVENTS[event_index]
+
+    def error_index(self, error: DispatchError | ArithmeticOverflow) -> tuple[int, int]:
+        """``(pallet index, code)`` of a failed call's error. Errors no pallet declares (bad
+        origin, arithmetic overflow) use index 255 with the framework's own codes."""
+        if isinstance(error, ArithmeticOverflow):
+            return FRAMEWORK_ERROR_INDEX, ARITHMETIC_ERROR_CODE
+        return self._error_index.get(type(error), (FRAMEWORK_ERROR_INDEX, error.code))
+
+    # --- genesis and invariants ---------------------------------------------------------
+
+    def build_genesis(self, config: dict[str, dict[str, Any]]) -> dict[bytes, bytes | None]:
+        """The genesis state changes from the chain spec's per-pallet sections."""
+        unknown = set(config) - set(self._by_name)
+        if unknown:
+            raise ValueError(f"genesis config names unknown pallets: {sorted(unknown)}")
+        ctx = DispatchContext(self, Overlay(EmptyState()), GENESIS_ENVIRONMENT, ZERO_HASH)
+        for pallet in self.pallets.values():
+            pallet.build_genesis(ctx, config.get(pallet.NAME, {}))
+        return ctx.state.changes
+
+    def export_genesis(self, state: StateReader) -> dict[str, dict[str, Any]]:
+        return {pallet.NAME: pallet.export_genesis(state) for pallet in self.pallets.values()}
+
+    def try_state(self, state: StateReader) -> list[str]:
+        return [f"{pallet.NAME}: {problem}" for pallet in self.pallets.values() for problem in pallet.try_state(state)]
+
+
+def _no_maps(pairs: Any) -> Any:
+    raise EncodingError("maps are not allowed in calls")
+
+
+def _no_ext(code: int, data: bytes) -> Any:
+    raise EncodingError("extension types are not allowed in calls")
+

@@ -1,0 +1,1 @@
+"""The pallets of the flockchain runtime, one module (or package) each."""

@@ -1,0 +1,206 @@
+"""system: accounts and nonces, block number and hashes, events, block resource accounting."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+
+from runtime.abc import StateReader
+from runtime.framework.pallet import BadOrigin, DispatchContext, Origin, Pallet, call
+from runtime.framework.storage import StorageMap, StorageValue
+from runtime.primitives.codec import (
+    U8,
+    U32,
+    U64,
+    AccountId,
+    Balance,
+    BlockNumber,
+    Hash32,
+    ListOf,
+    Record,
+    VarBytes,
+)
+from runtime.primitives.hashing import ZERO_HASH
+
+NAME = "system"
+
+# --- config -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SystemParameters(Record):
+    max_block_weight: U64
+    max_block_length: U32
+    # How many recent block hashes are kept: the longest mortality a transaction may use.
+    block_hash_count: U32
+
+
+DEFAULT_PARAMETERS = SystemParameters(max_block_weight=2_000_000_000, max_block_length=4 * 1024 * 1024, block_hash_count=2400)
+MAX_EVENTS_PER_BLOCK = 100_000
+
+
+# --- storage ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountInfo(Record):
+    """An account's nonce and balances (FRAME keeps balances in system's account record too).
+
+    ``frozen`` is the largest lock on ``free``: it may pay fees and be reserved, not moved.
+    """
+
+    nonce: U32
+    free: Balance
+    reserved: Balance
+    frozen: Balance
+
+    @property
+    def total(self) -> int:
+        return self.free + self.reserved
+
+
+EMPTY_ACCOUNT = AccountInfo(0, 0, 0, 0)
+
+PHASE_INITIALIZATION = 0
+PHASE_APPLY_EXTRINSIC = 1
+PHASE_FINALIZATION = 2
+
+
+@dataclass(frozen=True)
+class EventRecord(Record):
+    phase: U8
+    extrinsic_index: U32
+    pallet_index: U8
+    event_index: U8
+    data: Annotated[bytes, VarBytes(64 * 1024)]
+
+
+Parameters = StorageValue(NAME, "Parameters", SystemParameters, DEFAULT_PARAMETERS)
+Account = StorageMap(NAME, "Account", AccountId, AccountInfo, EMPTY_ACCOUNT)
+Number = StorageValue(NAME, "Number", BlockNumber, 0)
+ParentHash = StorageValue(NAME, "ParentHash", Hash32, ZERO_HASH)
+BlockHash = StorageMap(NAME, "BlockHash", BlockNumber, Hash32)
+Events = StorageValue(NAME, "Events", Annotated[tuple, ListOf(EventRecord, MAX_EVENTS_PER_BLOCK)], ())
+BlockWeight = StorageValue(NAME, "BlockWeight", U64, 0)
+BlockLength = StorageValue(NAME, "BlockLength", U32, 0)
+
+
+def get_account(state: StateReader, who: bytes) -> AccountInfo:
+    return Account.get(state, who)
+
+
+def put_account(ctx: DispatchContext, who: bytes, info: AccountInfo) -> None:
+    """Store ``info``; an account with nothing left is removed (its nonce with it)."""
+    if info.total == 0 and info.frozen == 0:
+        if Account.contains(ctx.state, who):
+            Account.remove(ctx.state, who)
+            ctx.deposit_event(KilledAccount(who))
+        return
+    if not Account.contains(ctx.state, who):
+        ctx.deposit_event(NewAccount(who))
+    Account.put(ctx.state, who, info)
+
+
+def increment_nonce(ctx: DispatchContext, who: bytes) -> None:
+    info = get_account(ctx.state, who)
+    put_account(ctx, who, replace(info, nonce=info.nonce + 1))
+
+
+def get_block_hash(state: StateReader, number: int) -> bytes | None:
+    return BlockHash.get(state, number)
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExtrinsicSuccess(Record):
+    weight: U64
+
+
+@dataclass(frozen=True)
+class ExtrinsicFailed(Record):
+    pallet_index: U8
+    error_code: U8
+    weight: U64
+
+
+@dataclass(frozen=True)
+class NewAccount(Record):
+    account: AccountId
+
+
+@dataclass(frozen=True)
+class KilledAccount(Record):
+    account: AccountId
+
+
+@dataclass(frozen=True)
+class Remarked(Record):
+    sender: AccountId
+    length: U32
+
+
+# --- calls' arguments ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Remark(Record):
+    data: Annotated[bytes, VarBytes(16 * 1024)]
+
+
+class System(Pallet):
+    NAME = NAME
+    EVENTS = (ExtrinsicSuccess, ExtrinsicFailed, NewAccount, KilledAccount, Remarked)
+    ERRORS = (BadOrigin,)
+
+    # --- calls --------------------------------------------------------------------------
+
+    @call(0, Remark, weight=10_000)
+    def remark(self, ctx: DispatchContext, origin: Origin, args: Remark) -> None:
+        """Put bytes on chain (they are in the block; only their length is in the event)."""
+        ctx.deposit_event(Remarked(origin.account or bytes(32), len(args.data)))
+
+    # --- hooks --------------------------------------------------------------------------
+
+    def on_initialize(self, ctx: DispatchContext) -> None:
+        number, parent_hash = ctx.block.number, ctx.block.parent_hash
+        Number.put(ctx.state, number)
+        ParentHash.put(ctx.state, parent_hash)
+        BlockHash.put(ctx.state, number - 1, parent_hash)
+        oldest_kept = number - 1 - Parameters.get(ctx.state).block_hash_count
+        if oldest_kept >= 0:
+            BlockHash.remove(ctx.state, oldest_kept)
+        BlockWeight.put(ctx.state, 0)
+        BlockLength.put(ctx.state, 0)
+
+    # --- genesis ------------------------------------------------------------------------
+
+    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
+        parameters = DEFAULT_PARAMETERS
+        if config:
+            parameters = SystemParameters(
+                max_block_weight=config["maxBlockWeight"],
+                max_block_length=config["maxBlockLength"],
+                block_hash_count=config["blockHashCount"],
+            )
+        Parameters.put(ctx.state, parameters)
+
+    def export_genesis(self, state: StateReader) -> dict[str, Any]:
+        parameters = Parameters.get(state)
+        return {
+            "maxBlockWeight": parameters.max_block_weight,
+            "maxBlockLength": parameters.max_block_length,
+            "blockHashCount": parameters.block_hash_count,
+        }
+
+    # --- invariants ---------------------------------------------------------------------
+
+    def try_state(self, state: StateReader) -> list[str]:
+        problems = []
+        for who, info in Account.iter(state):
+            if info.total == 0 and info.frozen == 0:
+                problems.append(f"empty account {who.hex()} was not removed")
+            if info.frozen > info.free + info.reserved:
+                problems.append(f"account {who.hex()} has more frozen than it holds")
+        return problems

@@ -1,0 +1,106 @@
+"""transaction_payment: what a transaction costs, and where the fee goes.
+
+fee = base_fee + length_fee × encoded length + weight_fee × call weight (integers, no rounding).
+The sender pays fee + tip before the call runs, and keeps paying it if the call fails. The
+block author receives the tip and ``author_share`` of the fee (rounded down); the treasury
+receives the rest, so no unit is created or lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.abc import StateReader
+from runtime.accounts import TREASURY_ACCOUNT
+from runtime.framework.pallet import DispatchContext, Pallet
+from runtime.framework.storage import StorageValue
+from runtime.pallets import balances
+from runtime.primitives.arithmetic import Perbill
+from runtime.primitives.codec import U32, AccountId, Balance, Record
+
+NAME = "transaction_payment"
+
+# --- config -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FeeParameters(Record):
+    base_fee: Balance
+    length_fee: Balance  # per encoded byte
+    weight_fee: Balance  # per weight unit
+    author_share_parts: U32  # Perbill parts of the fee (not the tip) paid to the author
+
+    @property
+    def author_share(self) -> Perbill:
+        return Perbill(self.author_share_parts)
+
+
+DEFAULT_PARAMETERS = FeeParameters(base_fee=1_000_000, length_fee=1_000, weight_fee=1, author_share_parts=200_000_000)
+
+# --- storage ------------------------------------------------------------------------------
+
+Parameters = StorageValue(NAME, "Parameters", FeeParameters, DEFAULT_PARAMETERS)
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TransactionFeePaid(Record):
+    who: AccountId
+    fee: Balance
+    tip: Balance
+
+
+def compute_fee(parameters: FeeParameters, length: int, weight: int) -> int:
+    return parameters.base_fee + parameters.length_fee * length + parameters.weight_fee * weight
+
+
+def get_fee(state: StateReader, length: int, weight: int) -> int:
+    return compute_fee(Parameters.get(state), length, weight)
+
+
+def check_can_pay(state: StateReader, who: bytes, fee: int, tip: int) -> None:
+    """Raises the balances error that stops ``who`` paying ``fee + tip`` and staying alive."""
+    balances.check_withdraw(state, who, fee + tip, keep_alive=True)
+
+
+def charge(ctx: DispatchContext, who: bytes, fee: int, tip: int) -> None:
+    """Take fee and tip from ``who`` and pay them out to the author and the treasury."""
+    balances.withdraw(ctx, who, fee + tip, keep_alive=True)
+    author_part = Parameters.get(ctx.state).author_share.mul_floor(fee) + tip
+    author = ctx.block.author
+    try:
+        balances.check_deposit(ctx.state, author, author_part)
+    except balances.ExistentialDeposit:
+        author_part = 0  # too little to open the author's account: the treasury takes it all
+    if author_part:
+        balances.deposit(ctx, author, author_part)
+    if fee + tip - author_part:
+        balances.deposit(ctx, TREASURY_ACCOUNT, fee + tip - author_part)
+    ctx.deposit_event(TransactionFeePaid(who, fee, tip))
+
+
+class TransactionPayment(Pallet):
+    NAME = NAME
+    EVENTS = (TransactionFeePaid,)
+
+    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
+        parameters = DEFAULT_PARAMETERS
+        if config:
+            parameters = FeeParameters(
+                base_fee=config["baseFee"],
+                length_fee=config["lengthFee"],
+                weight_fee=config["weightFee"],
+                author_share_parts=config["authorSharePerbill"],
+            )
+        Parameters.put(ctx.state, parameters)
+
+    def export_genesis(self, state: StateReader) -> dict[str, Any]:
+        parameters = Parameters.get(state)
+        return {
+            "baseFee": parameters.base_fee,
+            "lengthFee": parameters.length_fee,
+            "weightFee": parameters.weight_fee,
+            "authorSharePerbill": parameters.author_share_parts,
+        }

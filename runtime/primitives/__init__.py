@@ -1,0 +1,1 @@
+"""Primitives shared by every layer: encoding, hashing, keys, VRF, Merkle lists, fixed point."""

@@ -1,0 +1,329 @@
+"""Canonical encoding: typed records <-> msgpack arrays.
+
+Every value on the consensus path has exactly one encoding, so that every node hashes and
+signs the same bytes. A record is a frozen dataclass deriving from :class:`Record`; its fields
+are encoded, in declaration order, as one msgpack array. Field types are declared with
+``typing.Annotated`` and a codec type from this module::
+
+    @dataclass(frozen=True)
+    class Transfer(Record):
+        dest: AccountId
+        amount: Balance
+
+Decoding is strict: it rejects maps, floats, extension types, wrong arity, integers outside
+the field's range, wrong byte lengths, trailing bytes and input above a size limit. After a
+successful decode the primitive value is packed again and compared with the input, so
+non-minimal msgpack forms (a small integer in a wide format, say) are rejected too: for every
+accepted ``b``, ``encode(decode(T, b)) == b``.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import fields
+from typing import Any, Annotated, Callable, ClassVar, TypeVar
+
+import msgpack
+
+from runtime.errors import EncodingError
+
+# Largest encoding ``decode`` accepts unless the caller asks for a different limit.
+DEFAULT_MAX_ENCODED_SIZE = 4 * 1024 * 1024
+
+Primitive = Any
+ToPrimitive = Callable[[Any], Primitive]
+FromPrimitive = Callable[[Primitive], Any]
+
+R = TypeVar("R", bound="Record")
+
+
+class CodecType:
+    """A field type: validates a Python value and maps it to and from a msgpack primitive."""
+
+    def to_primitive(self, value: Any) -> Primitive:
+        raise NotImplementedError
+
+    def from_primitive(self, primitive: Primitive) -> Any:
+        raise NotImplementedError
+
+
+class UInt(CodecType):
+    """Unsigned integer of ``bits`` bits (at most 64: msgpack's widest integer)."""
+
+    def __init__(self, bits: int) -> None:
+        if not 0 < bits <= 64:
+            raise ValueError("msgpack integers hold at most 64 bits")
+        self.bits = bits
+        self.limit = 1 << bits
+
+    def to_primitive(self, value: Any) -> Primitive:
+        if type(value) is not int or not 0 <= value < self.limit:
+            raise EncodingError(f"expected u{self.bits}, got {value!r}")
+        return value
+
+    from_primitive = to_primitive
+
+
+class SInt(CodecType):
+    """Signed two's-complement-range integer of ``bits`` bits (at most 64)."""
+
+    def __init__(self, bits: int) -> None:
+        if not 0 < bits <= 64:
+            raise ValueError("msgpack integers hold at most 64 bits")
+        self.bits = bits
+        self.low = -(1 << (bits - 1))
+        self.high = (1 << (bits - 1)) - 1
+
+    def to_primitive(self, value: Any) -> Primitive:
+        if type(value) is not int or not self.low <= value <= self.high:
+            raise EncodingError(f"expected i{self.bits}, got {value!r}")
+        return value
+
+    from_primitive = to_primitive
+
+
+class Bool(CodecType):
+    def to_primitive(self, value: Any) -> Primitive:
+        if type(value) is not bool:
+            raise EncodingError(f"expected bool, got {value!r}")
+        return value
+
+    from_primitive = to_primitive
+
+
+class FixedBytes(CodecType):
+    """Exactly ``size`` bytes (hashes, keys, signatures)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def to_primitive(self, value: Any) -> Primitive:
+        if type(value) is not bytes or len(value) != self.size:
+            raise EncodingError(f"expected {self.size} bytes, got {_describe(value)}")
+        return value
+
+    from_primitive = to_primitive
+
+
+class VarBytes(CodecType):
+    """At most ``max_size`` bytes."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+
+    def to_primitive(self, value: Any) -> Primitive:
+        if type(value) is not bytes or len(value) > self.max_size:
+            raise EncodingError(f"expected at most {self.max_size} bytes, got {_describe(value)}")
+        return value
+
+    from_primitive = to_primitive
+
+
+class Text(CodecType):
+    """A UTF-8 string of at most ``max_size`` encoded bytes."""
+
+    def __init__(self, max_size: int) -> None:
+        self.max_size = max_size
+
+    def to_primitive(self, value: Any) -> Primitive:
+        if type(value) is not str or len(value.encode("utf-8")) > self.max_size:
+            raise EncodingError(f"expected text of at most {self.max_size} bytes, got {_describe(value)}")
+        return value
+
+    from_primitive = to_primitive
+
+
+class ListOf(CodecType):
+    """A sequence of at most ``max_len`` items of one type; decodes to a tuple."""
+
+    def __init__(self, item: Any, max_len: int) -> None:
+        self.item = codec_type_of(item)
+        self.max_len = max_len
+
+    def to_primitive(self, value: Any) -> Primitive:
+        if not isinstance(value, (tuple, list)) or len(value) > self.max_len:
+            raise EncodingError(f"expected a sequence of at most {self.max_len} items, got {_describe(value)}")
+        item = self.item.to_primitive
+        return [item(element) for element in value]
+
+    def from_primitive(self, primitive: Primitive) -> Any:
+        if type(primitive) is not list or len(primitive) > self.max_len:
+            raise EncodingError(f"expected an array of at most {self.max_len} items, got {_describe(primitive)}")
+        item = self.item.from_primitive
+        return tuple(item(element) for element in primitive)
+
+
+class OptionOf(CodecType):
+    """``None`` (msgpack nil) or a value of one type."""
+
+    def __init__(self, item: Any) -> None:
+        self.item = codec_type_of(item)
+
+    def to_primitive(self, value: Any) -> Primitive:
+        return None if value is None else self.item.to_primitive(value)
+
+    def from_primitive(self, primitive: Primitive) -> Any:
+        return None if primitive is None else self.item.from_primitive(primitive)
+
+
+class OneOf(CodecType):
+    """A tagged union of record types, encoded as ``[tag, field, field, ...]``.
+
+    Tags are explicit and stable: reordering the Python declaration never changes an encoding.
+    """
+
+    def __init__(self, variants: dict[int, type[Record]]) -> None:
+        self.by_tag = dict(variants)
+        self.by_class = {cls: tag for tag, cls in variants.items()}
+        if len(self.by_class) != len(self.by_tag):
+            raise ValueError("a record type appears under two tags")
+
+    def to_primitive(self, value: Any) -> Primitive:
+        tag = self.by_class.get(type(value))
+        if tag is None:
+            raise EncodingError(f"{type(value).__name__} is not a variant of this union")
+        return [tag, *type(value).record_codec().to_primitive(value)]
+
+    def from_primitive(self, primitive: Primitive) -> Any:
+        if type(primitive) is not list or not primitive:
+            raise EncodingError(f"expected a tagged array, got {_describe(primitive)}")
+        cls = self.by_tag.get(primitive[0]) if type(primitive[0]) is int else None
+        if cls is None:
+            raise EncodingError(f"unknown variant tag {primitive[0]!r}")
+        return cls.record_codec().from_primitive(primitive[1:])
+
+
+class RecordCodec(CodecType):
+    """Encodes a record's fields, in declaration order, as an array of fixed arity."""
+
+    def __init__(self, cls: type[Record]) -> None:
+        hints = typing.get_type_hints(cls, include_extras=True)
+        self.cls = cls
+        self.names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
+        self.types = tuple(codec_type_of(hints[name]) for name in self.names)
+
+    def to_primitive(self, value: Any) -> Primitive:
+        if type(value) is not self.cls:
+            raise EncodingError(f"expected {self.cls.__name__}, got {_describe(value)}")
+        return [t.to_primitive(getattr(value, n)) for n, t in zip(self.names, self.types)]
+
+    def from_primitive(self, primitive: Primitive) -> Any:
+        if type(primitive) is not list or len(primitive) != len(self.types):
+            raise EncodingError(
+                f"{self.cls.__name__} needs an array of {len(self.types)} fields, got {_describe(primitive)}"
+            )
+        return self.cls(*(t.from_primitive(p) for t, p in zip(self.types, primitive)))
+
+
+class Record:
+    """Base of every encodable record (a frozen dataclass whose fields carry codec types)."""
+
+    _record_codec: ClassVar[RecordCodec | None] = None
+
+    @classmethod
+    def record_codec(cls) -> RecordCodec:
+        # Built on first use, once per class, so records may refer to classes defined later.
+        codec = cls.__dict__.get("_record_codec")
+        if codec is None:
+            codec = RecordCodec(cls)
+            cls._record_codec = codec
+        return codec
+
+    def encode(self) -> bytes:
+        return encode(self)
+
+    @classmethod
+    def decode(cls: type[R], data: bytes, *, max_size: int = DEFAULT_MAX_ENCODED_SIZE) -> R:
+        return decode(cls, data, max_size=max_size)
+
+
+def codec_type_of(annotation: Any) -> CodecType:
+    """The codec type of a field annotation: ``Annotated[..., CodecType]`` or a Record class."""
+    if isinstance(annotation, CodecType):
+        return annotation
+    if isinstance(annotation, type) and issubclass(annotation, Record):
+        return annotation.record_codec()
+    for meta in getattr(annotation, "__metadata__", ()):
+        if isinstance(meta, CodecType):
+            return meta
+    raise TypeError(f"{annotation!r} carries no codec type")
+
+
+def encode_value(codec_type: Any, value: Any) -> bytes:
+    """Canonical bytes of ``value`` under ``codec_type`` (a CodecType, annotation or Record class)."""
+    return _pack(codec_type_of(codec_type).to_primitive(value))
+
+
+def decode_value(codec_type: Any, data: bytes, *, max_size: int = DEFAULT_MAX_ENCODED_SIZE) -> Any:
+    """Strictly decode ``data`` as a value of ``codec_type``; raises :class:`EncodingError`."""
+    if type(data) is not bytes:
+        raise EncodingError(f"expected bytes to decode, got {type(data).__name__}")
+    if len(data) > max_size:
+        raise EncodingError(f"encoding of {len(data)} bytes exceeds the limit of {max_size}")
+    primitive = _unpack(data)
+    value = codec_type_of(codec_type).from_primitive(primitive)
+    if _pack(primitive) != data:
+        raise EncodingError("non-canonical encoding (a value is not in its shortest msgpack form)")
+    return value
+
+
+def encode(record: Record) -> bytes:
+    """Canonical bytes of a record."""
+    return encode_value(type(record), record)
+
+
+def decode(cls: type[R], data: bytes, *, max_size: int = DEFAULT_MAX_ENCODED_SIZE) -> R:
+    """Strictly decode a record of type ``cls``; raises :class:`EncodingError`."""
+    return typing.cast(R, decode_value(cls, data, max_size=max_size))
+
+
+def _pack(primitive: Primitive) -> bytes:
+    return msgpack.packb(primitive, use_bin_type=True)
+
+
+def _reject_ext(code: int, data: bytes) -> Any:
+    raise EncodingError(f"msgpack extension type {code} is not allowed")
+
+
+def _reject_map(pairs: Any) -> Any:
+    raise EncodingError("msgpack maps are not allowed on the consensus path")
+
+
+def _unpack(data: bytes) -> Primitive:
+    try:
+        primitive = msgpack.unpackb(
+            data,
+            raw=False,
+            use_list=True,
+            strict_map_key=True,
+            object_pairs_hook=_reject_map,
+            ext_hook=_reject_ext,
+        )
+    except EncodingError:
+        raise
+    except (ValueError, TypeError, msgpack.UnpackException, RecursionError) as exc:
+        # ExtraData (trailing bytes), truncated input, bad UTF-8, over-deep nesting, ...
+        raise EncodingError(f"malformed encoding: {exc.__class__.__name__}: {exc}") from None
+    if isinstance(primitive, float):
+        raise EncodingError("floats are not allowed on the consensus path")
+    return primitive
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, (bytes, str, list, tuple)):
+        return f"{type(value).__name__} of length {len(value)}"
+    return repr(value) if isinstance(value, (int, bool, type(None))) else type(value).__name__
+
+
+# Common field types, named for what they hold.
+U8 = Annotated[int, UInt(8)]
+U16 = Annotated[int, UInt(16)]
+U32 = Annotated[int, UInt(32)]
+U64 = Annotated[int, UInt(64)]
+I64 = Annotated[int, SInt(64)]
+Boolean = Annotated[bool, Bool()]
+Hash32 = Annotated[bytes, FixedBytes(32)]
+AccountId = Annotated[bytes, FixedBytes(32)]
+Signature64 = Annotated[bytes, FixedBytes(64)]
+Balance = U64  # base units; 1 FLOCK = 10**9 units and the whole supply (10**18) fits u64
+BlockNumber = U32

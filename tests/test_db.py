@@ -1,0 +1,239 @@
+"""Both key-value backends behind one interface: same answers, same batch semantics."""
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flockchain.abc import (
+    IterationBounds,
+    KeyValueStore,
+    WriteBatch,
+    iteration_bounds,
+    prefix_successor,
+)
+from flockchain.db import LevelDBStore, MemoryStore
+from flockchain.db import schema
+from flockchain.errors import CorruptDatabase, StorageError
+
+BACKENDS = ["memory", "leveldb"]
+
+
+def open_store(kind: str, path) -> KeyValueStore:
+    return MemoryStore() if kind == "memory" else LevelDBStore(path / "db")
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request, tmp_path):
+    kv = open_store(request.param, tmp_path)
+    yield kv
+    kv.close()
+
+
+def write(kv: KeyValueStore, puts=(), deletes=()) -> None:
+    batch = WriteBatch()
+    for key, value in puts:
+        batch.put(key, value)
+    for key in deletes:
+        batch.delete(key)
+    kv.write(batch)
+
+
+def test_get_put_overwrite_delete(store):
+    assert store.get(b"a") is None
+    write(store, [(b"a", b"1"), (b"b", b"")])
+    assert store.get(b"a") == b"1"
+    assert store.get(b"b") == b""  # an empty value is a value, not absence
+    write(store, [(b"a", b"2")])
+    assert store.get(b"a") == b"2"
+    write(store, deletes=[b"a", b"never-there"])
+    assert store.get(b"a") is None
+    assert store.get(b"b") == b""
+
+
+def test_batch_applies_in_order(store):
+    batch = WriteBatch()
+    batch.put(b"k", b"first")
+    batch.delete(b"k")
+    batch.put(b"j", b"x")
+    batch.delete(b"j")
+    batch.put(b"j", b"last")
+    assert len(batch) == 5
+    assert list(batch)[:2] == [(b"k", b"first"), (b"k", None)]
+    store.write(batch)
+    assert store.get(b"k") is None
+    assert store.get(b"j") == b"last"
+
+
+def test_batch_that_cannot_apply_changes_nothing(store):
+    write(store, [(b"keep", b"1")])
+    batch = WriteBatch()
+    batch.put(b"new", b"2")
+    batch.delete(b"keep")
+    batch.put(b"bad", "not bytes")  # type: ignore[arg-type]
+    with pytest.raises(TypeError):
+        store.write(batch)
+    assert store.get(b"new") is None
+    assert store.get(b"keep") == b"1"
+
+
+def test_empty_batch_is_a_no_op(store):
+    store.write(WriteBatch())
+    assert list(store.iterate()) == []
+
+
+KEYS = [b"", b"\x00", b"\x00\x00", b"\x01", b"a", b"ab", b"abc", b"abd", b"ac", b"b", b"\xff", b"\xff\xff", b"\xff\x00"]
+
+
+@pytest.fixture
+def filled(store):
+    write(store, [(key, b"v" + key) for key in KEYS])
+    return store
+
+
+def test_iterates_all_in_byte_order(filled):
+    assert [key for key, _ in filled.iterate()] == sorted(KEYS)
+    assert [key for key, _ in filled.iterate(reverse=True)] == sorted(KEYS, reverse=True)
+    assert all(value == b"v" + key for key, value in filled.iterate())
+
+
+@pytest.mark.parametrize(
+    "prefix, start, reverse, expected",
+    [
+        (b"a", None, False, [b"a", b"ab", b"abc", b"abd", b"ac"]),
+        (b"a", None, True, [b"ac", b"abd", b"abc", b"ab", b"a"]),
+        (b"ab", b"abd", False, [b"abd"]),
+        (b"ab", b"abc", True, [b"abc", b"ab"]),
+        (b"ab", b"abz", True, [b"abd", b"abc", b"ab"]),  # start past the range: from its end
+        (b"ab", b"zz", True, [b"abd", b"abc", b"ab"]),
+        (b"ab", b"a", False, [b"ab", b"abc", b"abd"]),  # start before the range: from its start
+        (b"ab", b"a", True, []),  # start before the range, going down: nothing
+        (b"ab", b"zz", False, []),
+        (b"\xff", None, False, [b"\xff", b"\xff\x00", b"\xff\xff"]),
+        (b"\xff\xff", None, True, [b"\xff\xff"]),
+        (b"\x00", b"\x00\x00", False, [b"\x00\x00"]),
+        (b"", b"b", False, [b"b", b"\xff", b"\xff\x00", b"\xff\xff"]),
+        (b"", b"b", True, [b"b", b"ac", b"abd", b"abc", b"ab", b"a", b"\x01", b"\x00\x00", b"\x00", b""]),
+        (b"zz", None, False, []),
+    ],
+)
+def test_prefix_and_start(filled, prefix, start, reverse, expected):
+    got = [key for key, _ in filled.iterate(prefix, start=start, reverse=reverse)]
+    assert got == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    keys=st.sets(st.binary(max_size=4), max_size=25),
+    prefix=st.binary(max_size=2),
+    start=st.none() | st.binary(max_size=4),
+    reverse=st.booleans(),
+)
+def test_iteration_matches_a_sorted_model(tmp_path_factory, keys, prefix, start, reverse):
+    expected = sorted((k for k in keys if k.startswith(prefix)), reverse=reverse)
+    if start is not None:
+        expected = [k for k in expected if (k <= start if reverse else k >= start)]
+    for kind in BACKENDS:
+        with open_store(kind, tmp_path_factory.mktemp(kind)) as kv:
+            write(kv, [(key, key) for key in keys])
+            assert [k for k, _ in kv.iterate(prefix, start=start, reverse=reverse)] == expected
+
+
+def test_memory_store_keeps_order_through_churn():
+    kv = MemoryStore()
+    write(kv, [(bytes([i]), b"") for i in range(0, 20, 2)])
+    assert len(list(kv.iterate())) == 10
+    write(kv, [(bytes([i]), b"") for i in range(1, 20, 2)], deletes=[bytes([i]) for i in range(0, 20, 4)])
+    write(kv, [(b"\x00", b"back")], deletes=[b"\x01", b"\x01"])
+    keys = [k for k, _ in kv.iterate()]
+    model = sorted({bytes([i]) for i in range(20)} - {bytes([i]) for i in range(4, 20, 4)} - {b"\x01"})
+    assert keys == model
+    assert kv.get(b"\x00") == b"back"
+
+
+def test_memory_store_refuses_writes_during_iteration():
+    kv = MemoryStore()
+    write(kv, [(b"a", b""), (b"b", b"")])
+    iterator = kv.iterate()
+    next(iterator)
+    write(kv, [(b"c", b"")])
+    with pytest.raises(StorageError):
+        next(iterator)
+
+
+def test_leveldb_iterator_is_a_snapshot(tmp_path):
+    with LevelDBStore(tmp_path / "db") as kv:
+        write(kv, [(b"a", b"1"), (b"b", b"1")])
+        iterator = kv.iterate()
+        assert next(iterator) == (b"a", b"1")
+        write(kv, [(b"b", b"2"), (b"c", b"2")])
+        assert list(iterator) == [(b"b", b"1")]
+
+
+def test_closed_store_raises_storage_error(store):
+    write(store, [(b"a", b"1")])
+    store.close()
+    with pytest.raises(StorageError):
+        store.get(b"a")
+    with pytest.raises(StorageError):
+        write(store, [(b"b", b"2")])
+    with pytest.raises(StorageError):
+        list(store.iterate())
+
+
+def test_leveldb_persists_across_reopen(tmp_path):
+    with LevelDBStore(tmp_path / "db", sync=True) as kv:
+        write(kv, [(b"a", b"1"), (b"b", b"2")], deletes=[b"b"])
+    with LevelDBStore(tmp_path / "db", create_if_missing=False) as kv:
+        assert list(kv.iterate()) == [(b"a", b"1")]
+
+
+def test_leveldb_open_errors_are_storage_errors(tmp_path):
+    with pytest.raises(StorageError):
+        LevelDBStore(tmp_path / "missing", create_if_missing=False)
+    with LevelDBStore(tmp_path / "db"):
+        with pytest.raises(StorageError):  # LevelDB's lock: one process, one handle
+            LevelDBStore(tmp_path / "db")
+
+
+def test_prefix_successor_and_bounds():
+    assert prefix_successor(b"") is None
+    assert prefix_successor(b"\xff\xff") is None
+    assert prefix_successor(b"a") == b"b"
+    assert prefix_successor(b"a\xff") == b"b"
+    assert iteration_bounds(b"a", None, False) == IterationBounds(b"a", b"b", False)
+    assert iteration_bounds(b"a", b"ab", True) == IterationBounds(b"a", b"ab", True)
+    assert iteration_bounds(b"a", b"a", True).is_empty() is False
+    assert iteration_bounds(b"b", b"a", True).is_empty()
+    assert iteration_bounds(b"a", b"c", False).is_empty()
+
+
+def test_schema_prefixes_are_disjoint_namespaces():
+    prefixes = [schema.STATE_NODE, schema.STATE_STALE, schema.STATE_ROOT, schema.STATE_META]
+    assert len(set(prefixes)) == len(prefixes)
+    for key in (schema.STATE_LATEST_VERSION, schema.STATE_PRUNED_BELOW):
+        assert key.startswith(schema.STATE_META)
+
+
+def test_schema_state_node_keys_sort_by_version_then_position():
+    path = int.from_bytes(bytes([0b1011_0110]) + bytes(31), "big")
+    assert schema.state_node_key(5, 0, path) == schema.STATE_NODE + (5).to_bytes(8, "big") + b"\x00\x00"
+    assert schema.state_node_key(5, 4, path).endswith(b"\x00\x04\xb0")  # 4 bits, left-aligned
+    assert schema.state_node_key(5, 9, path).endswith(b"\x00\x09\xb6\x00")
+    assert schema.state_node_key(5, 256, path).endswith(path.to_bytes(32, "big"))
+    keys = [schema.state_node_key(v, d, path) for v in (1, 2, 256) for d in (0, 3, 17)]
+    assert keys == sorted(keys)
+    assert schema.state_node_key(3, 0, 0) > schema.state_node_version_prefix(3)
+    assert schema.state_node_key(3, 0, 0) < schema.state_node_version_prefix(4)
+
+
+def test_schema_parses_what_it_builds():
+    node_key = schema.state_node_key(7, 12, 1 << 250)
+    assert schema.parse_state_stale_key(schema.state_stale_key(9, node_key)) == (9, node_key)
+    assert schema.parse_state_root_key(schema.state_root_key(2**64 - 1)) == 2**64 - 1
+    assert schema.decode_u64(schema.encode_u64(300)) == 300
+    with pytest.raises(CorruptDatabase):
+        schema.parse_state_stale_key(schema.STATE_STALE + bytes(8) + b"\x09")
+    with pytest.raises(CorruptDatabase):
+        schema.parse_state_root_key(schema.STATE_NODE + bytes(8))
+    with pytest.raises(CorruptDatabase):
+        schema.decode_u64(b"\x00" * 7)

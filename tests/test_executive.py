@@ -1,0 +1,198 @@
+"""The executive: block lifecycle, fees, nonces, mortality, replay and failure semantics."""
+
+from __future__ import annotations
+
+import pytest
+
+from runtime.accounts import FLOCK, TREASURY_ACCOUNT
+from runtime.block import Mortality, SignedExtrinsic, UnsignedExtrinsic, decode_extrinsic, encode_extrinsic
+from runtime.construct import construct_runtime
+from runtime.errors import (
+    BadInherent,
+    BadTransactionProof,
+    BlockExecutionError,
+    CannotPayFees,
+    ExhaustsResources,
+    ExpiredTransaction,
+    FutureTransaction,
+    MalformedTransaction,
+    StaleTransaction,
+)
+from runtime.executive import Executive
+from runtime.framework.pallet import BlockEnvironment
+from runtime.pallets import balances, system, transaction_payment
+from runtime.pallets.timestamp import SetArgs
+from runtime.pallets.treasury import SpendArgs
+from runtime_helpers import (
+    TEST_AUTHORITY,
+    TEST_GENESIS_HASH,
+    DictState,
+    build_genesis_state,
+    compute_test_block_hash,
+    execute_block,
+    named_keypair,
+    sign_transfer,
+)
+
+ALICE, BOB = named_keypair("alice"), named_keypair("bob")
+RUNTIME = construct_runtime()
+
+
+@pytest.fixture
+def executive() -> Executive:
+    return Executive(RUNTIME, TEST_GENESIS_HASH)
+
+
+@pytest.fixture
+def genesis() -> DictState:
+    return build_genesis_state(RUNTIME, [ALICE.public_key, BOB.public_key])
+
+
+def free(state: DictState, who: bytes) -> int:
+    return system.get_account(state, who).free
+
+
+def events_of(state: DictState) -> list[object]:
+    return [RUNTIME.event_type(r.pallet_index, r.event_index).decode(r.data) for r in system.Events.get(state)]
+
+
+def fee_of(state: DictState, encoded: bytes) -> int:
+    return transaction_payment.get_fee(state, len(encoded), RUNTIME.pallet("balances").CALLS[0].weight)
+
+
+def test_transfer_charges_fee_and_splits_it(executive: Executive, genesis: DictState) -> None:
+    """Alice sends 10 FLOCK with a tip of 7: she pays amount + fee + tip; the author gets the tip
+    and 20 % of the fee (rounded down), the treasury the rest; issuance is unchanged."""
+    xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, 10 * FLOCK, nonce=0, tip=7)
+    fee = fee_of(genesis, xt)
+    after = execute_block(executive, genesis, [xt])
+    author_part = fee * 200_000_000 // 1_000_000_000 + 7
+    assert free(after, ALICE.public_key) == free(genesis, ALICE.public_key) - 10 * FLOCK - fee - 7
+    assert free(after, BOB.public_key) == free(genesis, BOB.public_key) + 10 * FLOCK
+    assert free(after, TEST_AUTHORITY.public_key) == author_part
+    assert free(after, TREASURY_ACCOUNT) == free(genesis, TREASURY_ACCOUNT) + fee + 7 - author_part
+    assert system.get_account(after, ALICE.public_key).nonce == 1
+    assert balances.TotalIssuance.get(after) == balances.TotalIssuance.get(genesis)
+    assert RUNTIME.try_state(after) == []
+    assert balances.Transfer(ALICE.public_key, BOB.public_key, 10 * FLOCK) in events_of(after)
+    assert transaction_payment.TransactionFeePaid(ALICE.public_key, fee, 7) in events_of(after)
+
+
+def test_failed_call_keeps_only_fee_nonce_and_failure_event(executive: Executive, genesis: DictState) -> None:
+    too_much = free(genesis, ALICE.public_key) * 2
+    xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, too_much, nonce=0)
+    after = execute_block(executive, genesis, [xt])
+    assert free(after, ALICE.public_key) == free(genesis, ALICE.public_key) - fee_of(genesis, xt)
+    assert free(after, BOB.public_key) == free(genesis, BOB.public_key)
+    assert system.get_account(after, ALICE.public_key).nonce == 1
+    failures = [e for e in events_of(after) if isinstance(e, system.ExtrinsicFailed)]
+    assert failures == [system.ExtrinsicFailed(2, balances.InsufficientBalance.code, 100_000)]
+    assert not [e for e in events_of(after) if isinstance(e, balances.Transfer)]
+
+
+def test_replay_is_rejected(executive: Executive, genesis: DictState) -> None:
+    xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
+    after = execute_block(executive, genesis, [xt])
+    with pytest.raises(StaleTransaction, match="already used"):
+        execute_block(executive, after, [xt])
+    with pytest.raises(StaleTransaction):
+        executive.validate_transaction(after, xt, 2)
+
+
+def test_other_genesis_hash_is_rejected(executive: Executive, genesis: DictState) -> None:
+    xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0, genesis_hash=b"\x01" * 32)
+    with pytest.raises(BadTransactionProof, match="signature"):
+        executive.validate_transaction(genesis, xt, 1)
+    with pytest.raises(BadTransactionProof):
+        execute_block(executive, genesis, [xt])
+
+
+def test_nonce_ahead_is_future_for_the_pool_and_invalid_in_a_block(executive: Executive, genesis: DictState) -> None:
+    xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=3)
+    assert executive.validate_transaction(genesis, xt, 1).nonce == 3
+    with pytest.raises(FutureTransaction):
+        execute_block(executive, genesis, [xt])
+
+
+def test_mortality_window_and_birth_hash(executive: Executive, genesis: DictState) -> None:
+    state = genesis
+    for _ in range(3):
+        state = execute_block(executive, state)  # blocks 1..3
+    birth_hash = compute_test_block_hash(2)
+    xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0, mortality=Mortality(2, 4), birth_hash=birth_hash)
+    assert executive.validate_transaction(state, xt, 4).valid_until == 6
+    with pytest.raises(ExpiredTransaction):
+        executive.validate_transaction(state, xt, 7)
+    wrong_fork = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0, mortality=Mortality(2, 4), birth_hash=b"\x09" * 32)
+    with pytest.raises(BadTransactionProof):
+        executive.validate_transaction(state, wrong_fork, 4)
+    after = execute_block(executive, state, [xt])
+    assert free(after, BOB.public_key) == free(state, BOB.public_key) + FLOCK
+
+
+def test_cannot_pay_fee(executive: Executive) -> None:
+    poor = named_keypair("poor")
+    state = build_genesis_state(RUNTIME, [poor.public_key], balance=1_000)
+    xt = sign_transfer(RUNTIME, poor, BOB.public_key, 1, nonce=0)
+    with pytest.raises(CannotPayFees, match="fee"):
+        executive.validate_transaction(state, xt, 1)
+
+
+def test_unknown_and_non_signed_calls_are_malformed(executive: Executive, genesis: DictState) -> None:
+    spend = RUNTIME.encode_call(SpendArgs(ALICE.public_key, 1))
+    from runtime.block import sign_extrinsic
+
+    root_only = encode_extrinsic(sign_extrinsic(ALICE, TEST_GENESIS_HASH, nonce=0, call=spend))
+    with pytest.raises(MalformedTransaction, match="cannot be called by an account"):
+        executive.validate_transaction(genesis, root_only, 1)
+    unknown = encode_extrinsic(sign_extrinsic(ALICE, TEST_GENESIS_HASH, nonce=0, call=b"\x93\x63\x00\x01"))
+    with pytest.raises(MalformedTransaction, match="no call"):
+        executive.validate_transaction(genesis, unknown, 1)
+    with pytest.raises(MalformedTransaction):
+        executive.validate_transaction(genesis, b"\x92\x00", 1)
+
+
+def test_inherents(executive: Executive, genesis: DictState) -> None:
+    env = BlockEnvironment(1, compute_test_block_hash(0), 1, 1_000, TEST_AUTHORITY.public_key)
+    with pytest.raises(BlockExecutionError, match="no timestamp"):
+        executive.execute_block(genesis, env, ())
+    wrong_time = encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(SetArgs(999))))
+    with pytest.raises(BadInherent, match="differs"):
+        executive.execute_block(genesis, env, (wrong_time,))
+    right = encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(SetArgs(1_000))))
+    with pytest.raises(BadInherent, match="twice"):
+        executive.execute_block(genesis, env, (right, right))
+    with pytest.raises(BadInherent, match="not an inherent"):
+        executive.execute_block(genesis, env, (encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(SpendArgs(ALICE.public_key, 1)))),))
+    with pytest.raises(BadInherent, match="unsigned"):
+        executive.validate_transaction(genesis, right, 1)
+
+
+def test_block_weight_limit(executive: Executive) -> None:
+    state = build_genesis_state(
+        RUNTIME, [ALICE.public_key],
+        config={"system": {"maxBlockWeight": 150_000, "maxBlockLength": 1 << 20, "blockHashCount": 10}},
+    )
+    first = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
+    second = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=1)
+    with pytest.raises(ExhaustsResources):
+        execute_block(executive, state, [first, second])
+    assert system.BlockWeight.get(execute_block(executive, state, [first])) == 101_000
+
+
+def test_block_hashes_are_kept_for_block_hash_count(executive: Executive) -> None:
+    state = build_genesis_state(
+        RUNTIME, [ALICE.public_key],
+        config={"system": {"maxBlockWeight": 10**9, "maxBlockLength": 1 << 20, "blockHashCount": 3}},
+    )
+    for _ in range(6):
+        state = execute_block(executive, state)
+    kept = [n for n in range(6) if system.get_block_hash(state, n) is not None]
+    assert kept == [3, 4, 5]  # the last blockHashCount blocks
+    assert system.get_block_hash(state, 5) == compute_test_block_hash(5)
+
+
+def test_decoded_extrinsic_round_trip() -> None:
+    xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
+    decoded = decode_extrinsic(xt)
+    assert isinstance(decoded, SignedExtrinsic) and encode_extrinsic(decoded) == xt
