@@ -46,3 +46,47 @@ class VersionPruned(UnknownVersion):
 
 class InvalidVersion(StateError, ValueError):
     """A commit or revert named a version that breaks ordering (versions strictly increase)."""
+
+
+class GenesisMismatch(FlockError):
+    """The database or a genesis header belongs to another chain than the chain spec's."""
+
+
+class InvalidBlock(FlockError):
+    """A block the chain refuses; the subclass names the first rule it breaks."""
+
+
+class MalformedBlock(InvalidBlock):
+    """The bytes do not decode as a block."""
+
+
+class OversizedBlock(InvalidBlock):
+    """The encoded block is larger than the limit (checked before decoding)."""
+
+
+class UnknownParent(InvalidBlock):
+    """The parent block is not in the store."""
+
+
+class UnsupportedFork(InvalidBlock):
+    """The block builds on a known block other than the head (fork choice is not here yet)."""
+
+
+class WrongExtrinsicsRoot(InvalidBlock):
+    """The header's extrinsics root is not the root of the block's extrinsics."""
+
+
+class WrongAuthor(InvalidBlock):
+    """The header's author may not author in that slot."""
+
+
+class BadSeal(InvalidBlock):
+    """The author's seal on the header does not verify."""
+
+
+class InvalidBlockExecution(InvalidBlock):
+    """An extrinsic or hook of the block fails the runtime's rules."""
+
+
+class WrongStateRoot(InvalidBlock):
+    """Executing the block gives another state root than its header claims."""

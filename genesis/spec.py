@@ -265,22 +265,22 @@ def _check_like(value: Any, template: Any, where: str) -> None:
             _check_like(value[field], inner, f"{where}.{field}")
     elif type(value) is not type(template):
         _fail(where, f"expected {_json_type(template)}, got {_json_type(value)}")
+    else:
+        _check_values(value, where)
+
+
+def _check_values(value: Any, where: str) -> None:
+    """No nulls and only u64 integers below ``value`` (list items' meaning is the pallet's to check)."""
+    if value is None:
+        _fail(where, "null is not allowed")
     elif type(value) is int:
         _check_u64(value, where)
     elif type(value) is list:
         for index, item in enumerate(value):
-            _check_plain(item, f"{where}[{index}]")
-
-
-def _check_plain(value: Any, where: str) -> None:
-    """List items: only strings, u64 integers and lists of them (their meaning is checked later)."""
-    if type(value) is int:
-        _check_u64(value, where)
-    elif type(value) is list:
-        for index, item in enumerate(value):
-            _check_plain(item, f"{where}[{index}]")
-    elif type(value) is not str:
-        _fail(where, f"expected a string, an integer or a list, got {_json_type(value)}")
+            _check_values(item, f"{where}[{index}]")
+    elif type(value) is dict:
+        for field, item in value.items():
+            _check_values(item, f"{where}.{field}")
 
 
 def _check_u64(value: int, where: str) -> int:

@@ -129,15 +129,19 @@ class Executive:
 
     # --- the pool's view ----------------------------------------------------------------
 
-    def validate_transaction(self, state: StateReader, encoded: bytes, next_block_number: int) -> ValidTransaction:
+    def validate_transaction(
+        self, state: StateReader, encoded: bytes, next_block_number: int, best_hash: bytes | None = None
+    ) -> ValidTransaction:
         """Whether ``encoded`` may enter the pool, given the state of the best block.
 
-        Nonces ahead of the account's are accepted as future transactions.
+        ``best_hash`` is the hash of that best block: its state cannot hold it yet (a block
+        learns its parent's hash when the next block starts), but a mortal transaction may be
+        born at it. Nonces ahead of the account's are accepted as future transactions.
         """
         xt = self._decode(encoded)
         if not isinstance(xt, SignedExtrinsic):
             raise BadInherent("unsigned extrinsics are made by block authors, not submitted")
-        checked = self._check_signed(state, xt, len(encoded), next_block_number, exact_nonce=False)
+        checked = self._check_signed(state, xt, len(encoded), next_block_number, exact_nonce=False, best_hash=best_hash)
         period = xt.mortality.period
         return ValidTransaction(
             sender=xt.sender,
@@ -156,12 +160,19 @@ class Executive:
             raise MalformedTransaction(f"extrinsic does not decode: {exc}") from None
 
     def _check_signed(
-        self, state: StateReader, xt: SignedExtrinsic, length: int, block_number: int, *, exact_nonce: bool
+        self,
+        state: StateReader,
+        xt: SignedExtrinsic,
+        length: int,
+        block_number: int,
+        *,
+        exact_nonce: bool,
+        best_hash: bytes | None = None,
     ) -> CheckedTransaction:
         call = self.runtime.decode_call(xt.call)
         if call.definition.origin != ORIGIN_SIGNED:
             raise MalformedTransaction(f"{call.pallet.NAME}.{call.definition.name} cannot be called by an account")
-        birth_hash = self._check_mortality(state, xt, block_number)
+        birth_hash = self._check_mortality(state, xt, block_number, best_hash)
         self._check_nonce(state, xt, exact_nonce)
         fee = transaction_payment.get_fee(state, length, call.definition.weight)
         try:
@@ -174,13 +185,17 @@ class Executive:
             raise BadTransactionProof(f"bad transaction signature: {exc}") from None
         return CheckedTransaction(call, fee)
 
-    def _check_mortality(self, state: StateReader, xt: SignedExtrinsic, block_number: int) -> bytes:
+    def _check_mortality(
+        self, state: StateReader, xt: SignedExtrinsic, block_number: int, best_hash: bytes | None
+    ) -> bytes:
         """The hash the signature must cover: the birth block's, or genesis for immortal."""
         birth, period = xt.mortality.birth, xt.mortality.period
         if period == 0:
             return self.genesis_hash
         if not birth < block_number <= birth + period:
             raise ExpiredTransaction(f"valid in blocks {birth + 1}..{birth + period}, not in block {block_number}")
+        if best_hash is not None and birth == block_number - 1:
+            return best_hash
         birth_hash = system.get_block_hash(state, birth)
         if birth_hash is None:
             raise ExpiredTransaction(f"birth block {birth} is too old to check")

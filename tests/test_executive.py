@@ -196,3 +196,14 @@ def test_decoded_extrinsic_round_trip() -> None:
     xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
     decoded = decode_extrinsic(xt)
     assert isinstance(decoded, SignedExtrinsic) and encode_extrinsic(decoded) == xt
+
+
+def test_transaction_born_at_the_best_block_validates_with_its_hash(executive: Executive, genesis: DictState) -> None:
+    """The best block's state does not hold its own hash yet; the pool passes it in."""
+    state = execute_block(executive, execute_block(executive, genesis))  # best block is #2
+    best_hash = compute_test_block_hash(2)
+    xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0, mortality=Mortality(2, 8), birth_hash=best_hash)
+    with pytest.raises(ExpiredTransaction, match="too old"):
+        executive.validate_transaction(state, xt, 3)
+    assert executive.validate_transaction(state, xt, 3, best_hash).valid_until == 10
+    assert free(execute_block(executive, state, [xt]), BOB.public_key) == free(state, BOB.public_key) + FLOCK

@@ -59,6 +59,8 @@ def _add_output_type(parser: argparse.ArgumentParser) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    if args.password_file is not None and args.keystore is None:
+        raise KeyInputError("--password-file is the keystore's password: give --keystore DIR too")
     keypair = Keypair.generate()
     info = describe(keypair.public_key, keypair)
     if args.keystore is not None:

@@ -12,7 +12,7 @@ Namespaces::
         0x02 STATE_STALE  stale_since u64 | node key              -> b""  (pruning index)
         0x03 STATE_ROOT   version u64                              -> root record
         0x04 STATE_META   name                                     -> u64 (latest, pruned-below)
-    0x10-0x1f  chain store (blocks, headers, canonical index, head/finalized): to be added
+    0x10-0x1f  chain store (blocks, headers, canonical index, head/finalized pointers)
 """
 
 import struct
@@ -33,10 +33,43 @@ STATE_LATEST_VERSION = STATE_META + b"latest-version"
 STATE_PRUNED_BELOW = STATE_META + b"pruned-below"
 
 # --- chain store (0x10-0x1f) -----------------------------------------------------------------
+#   0x10 CHAIN_HEADER         block hash -> encoded header
+#   0x11 CHAIN_BODY           block hash -> encoded extrinsics list
+#   0x12 CHAIN_CANONICAL      number u64 -> block hash (the canonical chain)
+#   0x13 CHAIN_STATE_VERSION  block hash -> state version u64 of the block's post-state
+#   0x14 CHAIN_META           name       -> block hash (head, finalized, genesis)
 
-# (reserved; the chain store adds its prefixes and builders here)
+CHAIN_HEADER = b"\x10"
+CHAIN_BODY = b"\x11"
+CHAIN_CANONICAL = b"\x12"
+CHAIN_STATE_VERSION = b"\x13"
+CHAIN_META = b"\x14"
 
-_ALL_PREFIXES = (STATE_NODE, STATE_STALE, STATE_ROOT, STATE_META)
+CHAIN_HEAD = CHAIN_META + b"head"
+CHAIN_FINALIZED = CHAIN_META + b"finalized"
+CHAIN_GENESIS = CHAIN_META + b"genesis"
+
+
+def header_key(block_hash: bytes) -> bytes:
+    return CHAIN_HEADER + block_hash
+
+
+def body_key(block_hash: bytes) -> bytes:
+    return CHAIN_BODY + block_hash
+
+
+def canonical_key(number: int) -> bytes:
+    return CHAIN_CANONICAL + encode_u64(number)
+
+
+def block_state_version_key(block_hash: bytes) -> bytes:
+    return CHAIN_STATE_VERSION + block_hash
+
+
+_ALL_PREFIXES = (
+    STATE_NODE, STATE_STALE, STATE_ROOT, STATE_META,
+    CHAIN_HEADER, CHAIN_BODY, CHAIN_CANONICAL, CHAIN_STATE_VERSION, CHAIN_META,
+)
 
 
 def _check_prefixes(prefixes: tuple[bytes, ...]) -> None:

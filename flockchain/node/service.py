@@ -68,7 +68,8 @@ class Node:
     # --- pool bindings (always against the current best state) ---------------------------
 
     def _validate(self, encoded: bytes) -> ValidTransaction:
-        return self.chain.executive.validate_transaction(self.chain.best_state(), encoded, self.chain.head.number + 1)
+        chain = self.chain
+        return chain.executive.validate_transaction(chain.best_state(), encoded, chain.head.number + 1, chain.head_hash)
 
     def _next_nonce(self, who: bytes) -> int:
         return system.get_account(self.chain.best_state(), who).nonce

@@ -17,6 +17,7 @@ canonical encoding otherwise, so keys are readable back from storage.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 from typing import Any, Callable, Generic, Iterator, TypeVar
 
 from runtime.abc import StateReader
@@ -148,7 +149,12 @@ class StorageMap(Generic[K, V]):
             yield self.decode_key(storage_key), _decode_trusted(self.value_type, raw)
 
 
+@lru_cache(maxsize=1 << 16)
 def _decode_trusted(value_type: CodecType, raw: bytes) -> Any:
-    # State holds only what the runtime itself encoded, and the state root commits to it; a
-    # value that fails to decode means a corrupt database, which must stop the node.
+    """Decode a stored value. Decoded values are immutable, so one object may serve every read
+    of the same bytes: a block reads the same accounts and parameters many times.
+
+    State holds only what the runtime itself encoded, and the state root commits to it; a
+    value that fails to decode means a corrupt database, which must stop the node.
+    """
     return decode_value(value_type, raw)

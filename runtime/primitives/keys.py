@@ -3,9 +3,10 @@
 Every signature covers ``len(tag) ‖ tag ‖ genesis hash ‖ payload``: a signature made for one
 purpose (a transaction, a header, a finality vote) or for one chain never verifies as another.
 
-Public keys are checked once when they enter (``PublicKey``): exactly 32 bytes, a canonical
-encoding of a point in the prime-order subgroup, not of small order. The check costs about as
-much as a signature verification, so validated keys are cached by their bytes.
+Signature checks accept what libsodium accepts: canonical keys not of small order. Keys that
+enter state as authorities are checked further (``is_valid_public_key``: a canonical point of
+the prime-order subgroup); that check costs about a signature verification, so validated keys
+are cached by their bytes.
 
 Which signatures verify is consensus-critical. We use libsodium's verification as it is (it
 rejects non-canonical ``S`` and small-order ``R``/``A``); ``tests/test_keys.py`` pins exactly
@@ -80,8 +81,14 @@ def verify_raw(public_key: bytes, message: bytes, signature: bytes) -> bool:
 
 
 def verify(public_key: bytes, domain: bytes, genesis_hash: bytes, payload: bytes, signature: bytes) -> None:
-    """Check a domain-separated signature; raises :class:`InvalidKey` or :class:`InvalidSignature`."""
-    _validated(public_key)
+    """Check a domain-separated signature; raises :class:`InvalidKey` or :class:`InvalidSignature`.
+
+    libsodium's verification itself refuses non-canonical and small-order keys, so no separate
+    key check is paid per signature; keys that enter state as authorities are checked in full
+    with :func:`is_valid_public_key` when they enter.
+    """
+    if type(public_key) is not bytes or len(public_key) != PUBLIC_KEY_SIZE:
+        raise InvalidKey(f"public key must be {PUBLIC_KEY_SIZE} bytes")
     if not verify_raw(public_key, compute_signing_message(domain, genesis_hash, payload), signature):
         raise InvalidSignature(f"signature does not verify for domain {domain.decode(errors='replace')!r}")
 

@@ -20,13 +20,16 @@ Where this is exactly RFC 9381: ``s`` must be below the group order; the public 
 canonical point encoding (RFC 8032) and not of small order (``ECVRF_validate_key``), so keys with
 a torsion component are accepted, and their ``c·Y`` is computed exactly.
 
-Cost. Verification uses public data only, so it may be variable-time, and it is built to cost
-a little over seven ed25519 signature verifications: a key is decoded, checked and expanded
-into a table of multiples once (cached by its bytes), after which ``c·Y`` is a few Python
-additions; ``s·B`` is libsodium's fixed-base multiplication; the cofactor multiples ``8·H`` and
-``8·Gamma`` are three libsodium additions each (libsodium decodes points far faster than Python
-takes a square root). Proving handles the secret: every multiplication by a secret scalar, and the
-scalar arithmetic on ``x``, ``k`` and ``s``, is libsodium's constant-time code.
+Cost. Verification uses public data only, so it may be variable-time, and it costs about six
+and a half ed25519 signature verifications. A key is decoded, checked and expanded into a table
+of multiples once (cached by its bytes), after which ``c·Y`` is 16 or 17 Python additions.
+``Gamma`` and the hash-to-curve candidates are decoded with one libsodium addition each (see
+``edwards25519.decode_point``: no Python square root), cofactor-cleared by Python doublings, and
+encoded together with ``c·Y`` for the price of one inversion. ``s·B`` is libsodium's fixed-base
+multiplication; ``s·H`` and ``c·Gamma`` are libsodium's general one, whose point check on
+``Gamma`` is the subgroup check above. Proving handles the secret: every multiplication by a
+secret scalar, and the scalar arithmetic on ``x``, ``k`` and ``s``, is libsodium's constant-time
+code.
 """
 
 from __future__ import annotations
@@ -147,10 +150,10 @@ def _check_public_key(key: bytes) -> bytes:
 def _get_key_table(key: bytes) -> MultiplesTable:
     """The multiples table of a valid key, so each key is decoded and checked only once.
 
-    Decoding (a Python square root) costs about two signature verifications and the table about
-    three hundred, which the cache spreads over every proof made with the key. So the first
-    verification under a key is slow: callers should verify only under keys they already know
-    (an authority set), never under keys an untrusted peer chose. Invalid keys are not cached.
+    The table costs about three hundred signature verifications, which the cache spreads over
+    every proof made with the key. So the first verification under a key is slow: callers should
+    verify only under keys they already know (an authority set), never under keys an untrusted
+    peer chose. Invalid keys raise, and are not cached.
     """
     point = decode_point(key)
     if point is None:
