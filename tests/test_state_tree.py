@@ -90,6 +90,23 @@ def check_shape(tree: StateTree) -> None:
     visit(tree._root, 0, 0)
 
 
+def fingerprint(node) -> tuple | None:
+    """The whole in-memory tree, node classes, hashes and versions included."""
+    if node is None:
+        return None
+    if isinstance(node, Leaf):
+        return ("leaf", node.path, node.key, node.hash, node.version)
+    return (
+        "internal",
+        node.hash,
+        node.version,
+        node.left_hash,
+        node.right_hash,
+        fingerprint(node.left),
+        fingerprint(node.right),
+    )
+
+
 def stored_node_keys(store: KeyValueStore) -> set[bytes]:
     return {key for key, _ in store.iterate(schema.STATE_NODE)}
 
@@ -475,10 +492,13 @@ def test_rollback_discards_staged_changes_exactly(store):
     history = commit_history(tree, 4)
     snapshot = list(store.iterate())
     root = tree.root
+    committed = fingerprint(tree._root)
     tree.apply({b"key-1": b"x", b"new": b"y"})
     tree.apply({b"key-2": None, b"new": None, b"other": b"z"})
+    tree.apply({key: None for key in KEY_SPACE[5:]})
     assert tree.has_staged_changes and tree.root != root
     tree.rollback()
+    assert fingerprint(tree._root) == committed
     assert not tree.has_staged_changes
     assert tree.root == root
     for key in KEY_SPACE + [b"new", b"other"]:
@@ -601,6 +621,7 @@ class StateMachine(RuleBasedStateMachine):
         self.history: dict[int, dict[bytes, bytes]] = {}
         self.next_version = 0
         self.pruned_below = 0  # only rises: a revert does not bring pruned versions back
+        self.committed_fingerprint = None
 
     def teardown(self) -> None:
         self.leveldb.close()
@@ -625,6 +646,10 @@ class StateMachine(RuleBasedStateMachine):
         version = self.next_version + gap
         roots = {tree.commit(version) for tree in self.trees}
         assert len(roots) == 1
+        for tree, store in zip(self.trees, (self.memory, self.leveldb)):
+            # memory after a commit is exactly what loading the store gives
+            assert fingerprint(tree._root) == fingerprint(StateTree(store)._root)
+        self.committed_fingerprint = fingerprint(self.trees[0]._root)
         self.committed = dict(self.staged)
         self.history[version] = self.committed
         self.next_version = version + 1
@@ -634,6 +659,7 @@ class StateMachine(RuleBasedStateMachine):
     def rollback(self):
         for tree in self.trees:
             tree.rollback()
+            assert fingerprint(tree._root) == self.committed_fingerprint
         self.staged = dict(self.committed)
 
     @rule()
@@ -652,6 +678,7 @@ class StateMachine(RuleBasedStateMachine):
         self.committed = self.history[version]
         self.staged = dict(self.committed)
         self.next_version = version + 1
+        self.committed_fingerprint = fingerprint(self.trees[0]._root)
 
     @precondition(lambda self: bool(self.history))
     @rule(data=st.data(), key=st.sampled_from(MODEL_KEYS))

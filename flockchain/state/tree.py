@@ -13,29 +13,35 @@ Shape
 
 Memory
     The latest tree lives in memory as :class:`Leaf` / :class:`Internal` objects holding their
-    children directly, plus a dict of the latest values for O(1) reads. Reading nodes from disk
-    on the hot path would cost hundreds of hash-equivalents per key. Nodes are never mutated
-    once built: :meth:`StateTree.apply` copies the path to each touched key (path copying), so
-    the last committed tree stays intact beside the staged one. That makes
-    :meth:`StateTree.rollback` a pointer swap and lets :meth:`StateTree.commit` find exactly
-    what changed by walking both trees where they differ.
+    children directly, plus a dict of the latest values for O(1) reads; reading nodes from disk
+    on the hot path would cost hundreds of hash-equivalents per key. ``version`` on a node is
+    the commit that wrote it at its position; None marks a node staged since the last commit.
 
 Batch update (the hot path)
     :meth:`StateTree.apply` hashes the batch's keys and values, sorts it by path and walks the
     tree once: a subtree reached by several batch entries splits them by the next path bit
     (``bisect`` on the sorted int paths, ``lo``/``hi`` indices, no slicing) and recurses; a
-    subtree reached by one entry is handled by an iterative descend-then-rehash loop, so each
+    subtree reached by one entry is handled by an iterative descend-then-rehash loop. Each
     touched node is hashed once per batch, however many keys below it changed.
+
+    Internal nodes are updated in place. The first time a committed one changes, its fields
+    and position go to an undo log (a flat list: no per-node object for the garbage collector
+    to track), so :meth:`StateTree.rollback` restores the committed tree exactly and
+    :meth:`StateTree.commit` knows which records it replaces. Leaves are never mutated: a
+    changed or moved leaf is a new object, and a committed leaf that leaves its position is
+    logged as retired. Building fresh nodes per update instead (path copying) costs about as
+    much CPU, but at a million keys the new long-lived objects cost the cyclic GC (scanning
+    each generation by generation) as much again, and scatter the tree across the heap.
 
 Disk layout (keys built in :mod:`flockchain.db.schema`)
     Nodes are keyed by position, Jellyfish-style: ``STATE_NODE | version | depth | path
     prefix``, where ``version`` is the commit that wrote the node. A commit writes only the
-    nodes it created; an internal node's record holds each child's version and hash, which is
-    enough to find the child's key. Leaf records hold the storage key and value, so an old
-    version can be read and its keys enumerated. For every node a commit replaces it writes a
-    stale index entry ``STATE_STALE | stale_since | node key``. A version's root record
-    (``STATE_ROOT | version``) holds the root hash and the root node's version; ``STATE_META``
-    holds the latest version and the lowest version still retained.
+    nodes it created or changed; an internal node's record holds each child's version and
+    hash, which is enough to find the child's key. Leaf records hold the storage key and
+    value, so an old version can be read and its keys enumerated. For every node a commit
+    replaces it writes a stale index entry ``STATE_STALE | stale_since | node key``. A
+    version's root record (``STATE_ROOT | version``) holds the root hash and the root node's
+    version; ``STATE_META`` holds the latest version and the lowest version still retained.
 
     Node records::
 
@@ -108,9 +114,17 @@ _LEAF_HEAD = struct.Struct(">BI")  # kind 0, key length
 _INTERNAL_ONE = struct.Struct(">BBQ32s")  # kind 1, flags, one child's version and hash
 _INTERNAL_BOTH = struct.Struct(">BBQ32sQ32s")  # kind 1, flags 3, both children
 
+# Undo log: one record per committed internal node changed since the last commit, flat:
+#   node, depth, a path through it, then its fields: left, right, left_hash, right_hash, hash,
+#   version.
+_UNDO_STRIDE = 9
+# Retired leaves: one record per committed leaf replaced, moved or deleted, flat:
+#   version, depth, path.
+_RETIRED_STRIDE = 3
+
 
 class Leaf:
-    """One key's leaf. ``version`` is the commit that wrote it at its position (None: staged)."""
+    """One key's leaf; never mutated once built (a changed or moved leaf is a new object)."""
 
     __slots__ = ("path", "key", "hash", "version")
 
@@ -122,12 +136,12 @@ class Leaf:
 
 
 class Internal:
-    """An internal node; at most one child is None (empty). ``version`` as for :class:`Leaf`.
+    """An internal node; at most one child is None (empty). Updated in place (undo-logged).
 
     It keeps its children's hashes beside the children (the same bytes objects: two pointers,
     no copies). Rehashing a path then reads each sibling's hash through the parent, which the
     descent has just brought into cache, instead of visiting the sibling: at a million keys
-    the update is bound by memory latency more than by hashing, and this halves the misses.
+    the update is bound by memory latency as much as by hashing.
     """
 
     __slots__ = ("left", "right", "left_hash", "right_hash", "hash", "version")
@@ -158,37 +172,15 @@ _Entry = tuple[int, bytes, bytes | None]
 # --- building and updating in memory ----------------------------------------------------------
 
 
-def _moved(leaf: Leaf) -> Leaf:
-    """``leaf`` at a new position: a committed leaf's record is positional, so it is copied."""
-    if leaf.version is None:
-        return leaf
-    return Leaf(leaf.path, leaf.key, leaf.hash, None)
-
-
 def _internal(left: Node, right: Node, left_hash: bytes, right_hash: bytes) -> Internal:
-    """A staged internal node over the given children and their hashes."""
+    """A new staged internal node over the given children and their hashes."""
     hasher = NODE_HASHER.copy()
     hasher.update(left_hash + right_hash)
     return Internal(left, right, left_hash, right_hash, hasher.digest(), None)
 
 
-def _node(left: Node, right: Node) -> Node:
-    """The node over children ``left`` and ``right``, applying leaf compression."""
-    if left is None:
-        if right is None:
-            return None
-        if right.__class__ is Leaf:
-            return _moved(right)  # type: ignore[arg-type]
-        return _internal(None, right, ZERO_HASH, right.hash)
-    if right is None:
-        if left.__class__ is Leaf:
-            return _moved(left)  # type: ignore[arg-type]
-        return _internal(left, None, left.hash, ZERO_HASH)
-    return _internal(left, right, left.hash, right.hash)
-
-
 def _pair(depth: int, a: Leaf, b: Leaf) -> Internal:
-    """The subtree at ``depth`` holding exactly the two staged leaves ``a`` and ``b``."""
+    """The new subtree at ``depth`` holding exactly the staged leaves ``a`` and ``b``."""
     split = 256 - (a.path ^ b.path).bit_length()  # depth of the node where their paths part
     if a.path >> (255 - split) & 1:
         a, b = b, a
@@ -203,7 +195,7 @@ def _pair(depth: int, a: Leaf, b: Leaf) -> Internal:
 
 
 def _build(leaves: list[Leaf], paths: list[int], depth: int, lo: int, hi: int) -> Node:
-    """The subtree at ``depth`` over the staged ``leaves[lo:hi]`` (sorted, sharing a prefix)."""
+    """The new subtree at ``depth`` over staged ``leaves[lo:hi]`` (sorted, sharing a prefix)."""
     count = hi - lo
     if count <= 2:
         if count == 2:
@@ -211,15 +203,59 @@ def _build(leaves: list[Leaf], paths: list[int], depth: int, lo: int, hi: int) -
         return leaves[lo] if count else None
     shift = 255 - depth
     split = bisect_left(paths, ((paths[lo] >> shift) | 1) << shift, lo, hi)
-    return _node(
-        _build(leaves, paths, depth + 1, lo, split), _build(leaves, paths, depth + 1, split, hi)
+    # Three or more leaves: a side that is not empty holds two or more, so it is internal
+    # and no leaf needs compressing upward here.
+    left = _build(leaves, paths, depth + 1, lo, split)
+    right = _build(leaves, paths, depth + 1, split, hi)
+    return _internal(
+        left, right, ZERO_HASH if left is None else left.hash, ZERO_HASH if right is None else right.hash
     )
 
 
-def _update(root: Node, entries: list[_Entry]) -> Node:
-    """The tree ``root`` with the sorted batch ``entries`` applied; ``root`` is left intact."""
+def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Node:
+    """Apply the sorted batch ``entries`` below ``root``; return the new root.
+
+    Committed internal nodes are changed in place after being logged in ``undo``; committed
+    leaves that are replaced, moved or deleted are logged in ``retired``.
+    """
     paths = [entry[0] for entry in entries]
     node_hasher = NODE_HASHER.copy
+    log_undo = undo.extend
+    log_retired = retired.extend
+
+    def touch(node: Internal, depth: int, path: int) -> None:
+        """Log a committed internal node before its first change since the last commit."""
+        if node.version is not None:
+            log_undo(
+                (node, depth, path, node.left, node.right, node.left_hash, node.right_hash,
+                 node.hash, node.version)
+            )  # fmt: skip
+            node.version = None
+
+    def moved(leaf: Leaf, depth: int) -> Leaf:
+        """``leaf``, leaving its position at ``depth``: records are positional, so a committed
+        leaf is retired there and continues as a staged copy."""
+        if leaf.version is None:
+            return leaf
+        log_retired((leaf.version, depth, leaf.path))
+        return Leaf(leaf.path, leaf.key, leaf.hash, None)
+
+    def set_children(node: Internal, depth: int, path: int, left: Node, right: Node) -> Node:
+        """What stands at ``node``'s position once its children are ``left`` and ``right``."""
+        touch(node, depth, path)
+        if left is None or right is None:
+            only = right if left is None else left
+            if only is None:
+                return None
+            if only.__class__ is Leaf:
+                return moved(only, depth + 1)  # type: ignore[arg-type]  # compressed upward
+        left_hash = ZERO_HASH if left is None else left.hash
+        right_hash = ZERO_HASH if right is None else right.hash
+        hasher = node_hasher()
+        hasher.update(left_hash + right_hash)
+        node.left, node.right, node.left_hash, node.right_hash = left, right, left_hash, right_hash
+        node.hash = hasher.digest()
+        return node
 
     def update(node: Node, depth: int, lo: int, hi: int) -> Node:
         if hi - lo == 1:
@@ -232,15 +268,14 @@ def _update(root: Node, entries: list[_Entry]) -> Node:
         right = node.right  # type: ignore[union-attr]
         new_left = update(left, depth + 1, lo, split) if split > lo else left
         new_right = update(right, depth + 1, split, hi) if split < hi else right
-        if new_left is left and new_right is right:
+        if (
+            new_left is left
+            and new_right is right
+            and (left is None or left.hash == node.left_hash)  # type: ignore[union-attr]
+            and (right is None or right.hash == node.right_hash)  # type: ignore[union-attr]
+        ):
             return node
-        if new_left is None or new_right is None:
-            return _node(new_left, new_right)
-        left_hash = new_left.hash if new_left is not left else node.left_hash  # type: ignore[union-attr]
-        right_hash = new_right.hash if new_right is not right else node.right_hash  # type: ignore[union-attr]
-        hasher = node_hasher()
-        hasher.update(left_hash + right_hash)
-        return Internal(new_left, new_right, left_hash, right_hash, hasher.digest(), None)
+        return set_children(node, depth, paths[lo], new_left, new_right)  # type: ignore[arg-type]
 
     def update_one(node: Node, depth: int, entry: _Entry) -> Node:
         """One entry below ``node``: descend to its terminal, change it, rehash back up."""
@@ -252,6 +287,7 @@ def _update(root: Node, entries: list[_Entry]) -> Node:
             ancestors.append(node)
             node = node.right if path >> shift & 1 else node.left  # type: ignore[union-attr]
             shift -= 1
+        depth = 255 - shift
         if node is None:
             if leaf_hash is None:
                 return top
@@ -259,54 +295,83 @@ def _update(root: Node, entries: list[_Entry]) -> Node:
         elif node.path == path:  # type: ignore[union-attr]
             if leaf_hash == node.hash:
                 return top
+            if node.version is not None:
+                log_retired((node.version, depth, path))
             new = None if leaf_hash is None else Leaf(path, key, leaf_hash, None)
         else:
             if leaf_hash is None:
                 return top
-            new = _pair(255 - shift, _moved(node), Leaf(path, key, leaf_hash, None))  # type: ignore[arg-type]
+            new = _pair(depth, moved(node, depth), Leaf(path, key, leaf_hash, None))  # type: ignore[arg-type]
         bits = path >> (shift + 1)  # the ancestors' branch bits, deepest lowest: a small int
-        for parent in reversed(ancestors):
+        index = len(ancestors)
+        # An empty or leaf terminal may compress upward; once an internal node stands at the
+        # position, the rest of the way up only rehashes.
+        while index and new.__class__ is not Internal:
+            index -= 1
+            depth -= 1
+            parent = ancestors[index]
             if bits & 1:
-                sibling = parent.left
-                if new is None or sibling is None:
-                    new = _node(sibling, new)
-                else:
-                    left_hash = parent.left_hash
-                    right_hash = new.hash
-                    hasher = node_hasher()
-                    hasher.update(left_hash + right_hash)
-                    new = Internal(sibling, new, left_hash, right_hash, hasher.digest(), None)
+                new = set_children(parent, depth, path, parent.left, new)
             else:
-                sibling = parent.right
-                if new is None or sibling is None:
-                    new = _node(new, sibling)
-                else:
-                    left_hash = new.hash
-                    right_hash = parent.right_hash
-                    hasher = node_hasher()
-                    hasher.update(left_hash + right_hash)
-                    new = Internal(new, sibling, left_hash, right_hash, hasher.digest(), None)
+                new = set_children(parent, depth, path, new, parent.right)
             bits >>= 1
-        return new
+        child = new
+        child_hash = None if new is None else new.hash
+        while index:
+            index -= 1
+            depth -= 1
+            parent = ancestors[index]
+            if parent.version is not None:  # touch(), inlined on the hottest path
+                log_undo(
+                    (parent, depth, path, parent.left, parent.right, parent.left_hash,
+                     parent.right_hash, parent.hash, parent.version)
+                )  # fmt: skip
+                parent.version = None
+            hasher = node_hasher()
+            if bits & 1:
+                parent.right = child
+                parent.right_hash = child_hash
+                hasher.update(parent.left_hash + child_hash)
+            else:
+                parent.left = child
+                parent.left_hash = child_hash
+                hasher.update(child_hash + parent.right_hash)
+            child_hash = parent.hash = hasher.digest()
+            child = parent
+            bits >>= 1
+        return child
 
     def rebuild(node: Leaf | None, depth: int, lo: int, hi: int) -> Node:
         """Several entries meet an empty subtree or a single leaf: build the subtree afresh."""
         leaves = [Leaf(p, k, h, None) for p, k, h in entries[lo:hi] if h is not None]
         leaf_paths = [leaf.path for leaf in leaves]
-        if node is not None:
-            position = bisect_left(paths, node.path, lo, hi)
-            if position == hi or paths[position] != node.path:  # the leaf survives
-                if not leaves:
-                    return node  # only deletes of absent keys
-                position = bisect_left(leaf_paths, node.path)
-                leaves.insert(position, _moved(node))
-                leaf_paths.insert(position, node.path)
+        if node is None:
+            return _build(leaves, leaf_paths, depth, 0, len(leaves))
+        position = bisect_left(paths, node.path, lo, hi)
+        if position == hi or paths[position] != node.path:  # the leaf stays, others join it
+            if not leaves:
+                return node  # only deletes of absent keys
+            position = bisect_left(leaf_paths, node.path)
+            leaves.insert(position, moved(node, depth))
+            leaf_paths.insert(position, node.path)
+            return _build(leaves, leaf_paths, depth, 0, len(leaves))
         new = _build(leaves, leaf_paths, depth, 0, len(leaves))
-        if node is not None and new.__class__ is Leaf and new.hash == node.hash:  # type: ignore[union-attr]
+        if new.__class__ is Leaf and new.hash == node.hash:  # type: ignore[union-attr]
             return node  # same key, same value, same place
+        if node.version is not None:
+            log_retired((node.version, depth, node.path))
         return new
 
     return update(root, 0, 0, len(entries))
+
+
+def _rollback(undo: list) -> None:
+    """Restore every internal node logged in ``undo`` to its committed fields."""
+    for index in range(0, len(undo), _UNDO_STRIDE):
+        node = undo[index]
+        (node.left, node.right, node.left_hash, node.right_hash, node.hash, node.version) = undo[
+            index + 3 : index + _UNDO_STRIDE
+        ]
 
 
 def _prepare(changes: Mapping[bytes, bytes | None]) -> list[_Entry]:
@@ -438,14 +503,16 @@ class StateTree:
     @property
     def has_staged_changes(self) -> bool:
         """Whether :meth:`apply` changed anything since the last commit or rollback."""
-        return self._root is not self._committed_root or bool(self._staged)
+        return bool(self._staged or self._undo or self._retired) or (
+            self._root is not self._committed_root
+        )
 
     def root_at(self, version: int | None = None) -> bytes:
         """The root of committed ``version``; None means the latest, staged changes included."""
         if version is None:
             return self.root
         if version == self._version:
-            return ZERO_HASH if self._committed_root is None else self._committed_root.hash
+            return self._committed_hash
         ref = self._root_ref(version)
         return ZERO_HASH if ref is None else ref.hash
 
@@ -458,30 +525,28 @@ class StateTree:
             return self._values.get(key)
         if version == self._version:
             return self._values.get(key)
-        _, terminal = self._walk_disk(self._root_ref(version), int.from_bytes(hash_key(key), "big"))
-        if terminal is not None and terminal.key == key:
-            return terminal.value
+        path = int.from_bytes(hash_key(key), "big")
+        _, record = self._walk_disk(self._root_ref(version), path)
+        if record is not None and record.key == key:
+            return record.value
         return None
 
     def prove(self, key: bytes, version: int | None = None) -> StateProof:
         """A proof of ``key``'s value, or of its absence, under :meth:`root_at` ``(version)``."""
         path_bytes = hash_key(key)
         path = int.from_bytes(path_bytes, "big")
-        if version is None or version == self._version:
-            if version is None:
-                root, value_of = self._root, self.get
-            else:
-                root, value_of = self._committed_root, self._values.get
-            siblings, leaf = _walk_memory(root, path)
+        if version is None or (version == self._version and not self.has_staged_changes):
+            siblings, leaf = _walk_memory(self._root, path)
             if leaf is None:
                 return StateProof(ProofKind.EMPTY, siblings)
             if leaf.path == path:
                 return StateProof(ProofKind.KEY_LEAF, siblings)
-            value = value_of(leaf.key)
+            value = self.get(leaf.key)
             assert value is not None, "every leaf's key has a value"
             return StateProof(
                 ProofKind.OTHER_LEAF, siblings, leaf.path.to_bytes(32, "big"), hash_value(value)
             )
+        # A past version, or the committed one while changes are staged over it in memory.
         siblings, record = self._walk_disk(self._root_ref(version), path)
         if record is None:
             return StateProof(ProofKind.EMPTY, siblings)
@@ -500,14 +565,18 @@ class StateTree:
         staged since the last commit.
         """
         if changes:
-            self._root = _update(self._root, _prepare(changes))
+            entries = _prepare(changes)
+            self._root = _update(self._root, entries, self._undo, self._retired)
             self._staged.update(changes)
         return self.root
 
     def rollback(self) -> None:
         """Discard every staged change: the tree is again exactly the last committed version."""
-        self._root = self._committed_root
+        _rollback(self._undo)
+        self._undo = []
+        self._retired = []
         self._staged = {}
+        self._root = self._committed_root
 
     def commit(self, version: int, batch: WriteBatch | None = None) -> bytes:
         """Persist the staged changes as ``version`` and return its root.
@@ -520,7 +589,6 @@ class StateTree:
             self._version is not None and version <= self._version
         ):
             raise InvalidVersion(f"cannot commit version {version} after {self._version}")
-        own_batch = batch is None
         writes = WriteBatch() if batch is None else batch
         self._persist_nodes(version, writes)
         writes.put(state_root_key(version), _encode_root(self._root))
@@ -528,7 +596,7 @@ class StateTree:
         self._fold_staged(version)
         if self.prune_depth is not None:
             self.prune(version - self.prune_depth, writes)
-        if own_batch:
+        if batch is None:
             self._write(writes)
         return self.root
 
@@ -595,49 +663,44 @@ class StateTree:
     def _persist_nodes(self, version: int, batch: WriteBatch) -> None:
         """Add the staged nodes' records and the replaced nodes' stale entries to ``batch``.
 
-        Walks the committed and the staged tree together, descending only where they differ:
-        at each such position the committed node (if any) is replaced and the staged node (if
-        any) is new, because internal nodes never move and moved leaves are copies.
+        Staged nodes (``version`` None) reachable from the root are exactly those to write:
+        a node that changes makes its ancestors change. The undo log and the retired leaves
+        name, with their positions, exactly the committed records they replace.
         """
         values, staged = self._values, self._staged
         put = batch.put
-        prune_now = self.prune_depth == 0  # a replaced node is needed by no kept version
+        undo, retired = self._undo, self._retired
+        replaced = [
+            (undo[i + 8], undo[i + 1], undo[i + 2]) for i in range(0, len(undo), _UNDO_STRIDE)
+        ]
+        replaced += zip(retired[0::3], retired[1::3], retired[2::3])
+        for old_version, depth, path in replaced:
+            old_key = state_node_key(old_version, depth, path)
+            if self.prune_depth == 0:  # no kept version needs it: delete instead of indexing
+                batch.delete(old_key)
+            else:
+                put(state_stale_key(version, old_key), b"")
 
         def value_of(key: bytes) -> bytes:
             value = staged[key] if key in staged else values[key]
             assert value is not None, "a staged leaf's key has a value"
             return value
 
-        def walk(old: Node, new: Node, depth: int, prefix: int) -> None:
-            """Persist position (depth, prefix), where ``old`` and ``new`` differ, and below."""
-            old_internal = old.__class__ is Internal
-            new_internal = new.__class__ is Internal
-            if old_internal or new_internal:
-                old_left = old.left if old_internal else None  # type: ignore[union-attr]
-                new_left = new.left if new_internal else None  # type: ignore[union-attr]
-                if old_left is not new_left:
-                    walk(old_left, new_left, depth + 1, prefix)
-                old_right = old.right if old_internal else None  # type: ignore[union-attr]
-                new_right = new.right if new_internal else None  # type: ignore[union-attr]
-                if old_right is not new_right:
-                    walk(old_right, new_right, depth + 1, prefix | 1 << (255 - depth))
-            if old is not None:
-                old_key = state_node_key(old.version, depth, prefix)  # type: ignore[arg-type]
-                if prune_now:
-                    batch.delete(old_key)
-                else:
-                    put(state_stale_key(version, old_key), b"")
-            if new is not None:
-                assert new.version is None, "only staged nodes differ from the committed tree"
-                new.version = version
-                if new_internal:
-                    record = _encode_internal(new)  # type: ignore[arg-type]
-                else:
-                    record = _encode_leaf(new.key, value_of(new.key))  # type: ignore[union-attr]
-                put(state_node_key(version, depth, prefix), record)
+        def write(node: Leaf | Internal, depth: int, prefix: int) -> None:
+            if node.__class__ is Internal:
+                left, right = node.left, node.right  # type: ignore[union-attr]
+                if left is not None and left.version is None:
+                    write(left, depth + 1, prefix)
+                if right is not None and right.version is None:
+                    write(right, depth + 1, prefix | 1 << (255 - depth))
+                record = _encode_internal(node)  # type: ignore[arg-type]
+            else:
+                record = _encode_leaf(node.key, value_of(node.key))  # type: ignore[union-attr]
+            node.version = version
+            put(state_node_key(version, depth, prefix), record)
 
-        if self._committed_root is not self._root:
-            walk(self._committed_root, self._root, 0, 0)
+        if self._root is not None and self._root.version is None:
+            write(self._root, 0, 0)
 
     def _fold_staged(self, version: int) -> None:
         """Make the staged state the committed one, as ``version``."""
@@ -648,13 +711,18 @@ class StateTree:
             else:
                 values[key] = value
         self._staged = {}
+        self._undo = []
+        self._retired = []
         self._committed_root = self._root
+        self._committed_hash = self.root
         self._version = version
 
     def _load(self) -> None:
         """(Re)build memory from the store's latest committed version."""
         self._values: dict[bytes, bytes] = {}
         self._staged: dict[bytes, bytes | None] = {}
+        self._undo: list = []  # _UNDO_STRIDE fields per committed internal node changed
+        self._retired: list = []  # _RETIRED_STRIDE fields per committed leaf replaced
         raw_pruned = self._store.get(STATE_PRUNED_BELOW)
         self._pruned_below = 0 if raw_pruned is None else decode_u64(raw_pruned)
         raw_latest = self._store.get(STATE_LATEST_VERSION)
@@ -669,6 +737,7 @@ class StateTree:
                 root = self._load_subtree(ref, 0, 0)
         self._committed_root: Node = root
         self._root: Node = root
+        self._committed_hash = self.root
 
     def _load_subtree(self, ref: ChildRef, depth: int, prefix: int) -> Leaf | Internal:
         """Read the subtree ``ref`` names into memory, recording leaf values as it goes."""

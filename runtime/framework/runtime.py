@@ -6,13 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-import msgpack
-
 from runtime.abc import EmptyState, StateReader
 from runtime.errors import ArithmeticOverflow, EncodingError, MalformedTransaction
 from runtime.framework.pallet import BlockEnvironment, CallDef, DispatchContext, DispatchError, Pallet
 from runtime.framework.storage import Overlay
-from runtime.primitives.codec import Record, decode_value
+from runtime.primitives.codec import CodecType, Record, decode_value, encode_value
 from runtime.primitives.hashing import ZERO_HASH
 
 # Errors raised by the framework rather than a pallet: (255, BadOrigin.code) and overflow.
@@ -32,11 +30,35 @@ class RuntimeCall:
     args: Record
 
 
+class CallCodec(CodecType):
+    """Calls as ``[pallet index, call index, *argument fields]``, resolved through a runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def to_primitive(self, call: RuntimeCall) -> list[Any]:
+        return [call.pallet_index, call.definition.index, *call.definition.args.record_codec().to_primitive(call.args)]
+
+    def from_primitive(self, primitive: Any) -> RuntimeCall:
+        if type(primitive) is not list or len(primitive) < 2 or type(primitive[0]) is not int or type(primitive[1]) is not int:
+            raise EncodingError("a call is [pallet index, call index, arguments...]")
+        pallet = self.runtime.pallets.get(primitive[0])
+        definition = pallet.CALLS.get(primitive[1]) if pallet is not None else None
+        if pallet is None or definition is None:
+            raise EncodingError(f"no call {primitive[1]} in pallet {primitive[0]}")
+        try:
+            args = definition.args.record_codec().from_primitive(primitive[2:])
+        except EncodingError as exc:
+            raise EncodingError(f"bad arguments for {pallet.NAME}.{definition.name}: {exc}") from None
+        return RuntimeCall(primitive[0], pallet, definition, args)
+
+
 class Runtime:
     """Pallets composed at explicit, stable indices (the indices are part of every call)."""
 
     def __init__(self, pallets: Iterable[tuple[int, Pallet]]) -> None:
         self.pallets: dict[int, Pallet] = {}
+        self._call_codec = CallCodec(self)
         self._by_name: dict[str, Pallet] = {}
         self._call_index: dict[type[Record], tuple[int, int]] = {}
         self._event_index: dict[type[Record], tuple[int, int]] = {}
@@ -64,27 +86,14 @@ class Runtime:
     def encode_call(self, args: Record) -> bytes:
         """The canonical call bytes ``[pallet index, call index, *fields]`` for ``args``."""
         pallet_index, call_index = self._call_index[type(args)]
-        return msgpack.packb([pallet_index, call_index, *type(args).record_codec().to_primitive(args)])
+        return encode_value(self._call_codec, RuntimeCall(pallet_index, self.pallets[pallet_index], self.pallets[pallet_index].CALLS[call_index], args))
 
     def decode_call(self, data: bytes) -> RuntimeCall:
         """Strictly decode call bytes; raises :class:`MalformedTransaction`."""
         try:
-            head = msgpack.unpackb(data, use_list=True, raw=False, object_pairs_hook=_no_maps, ext_hook=_no_ext)
-        except (ValueError, TypeError, msgpack.UnpackException, EncodingError) as exc:
-            raise MalformedTransaction(f"call does not decode: {exc}") from None
-        if type(head) is not list or len(head) < 2 or type(head[0]) is not int or type(head[1]) is not int:
-            raise MalformedTransaction("a call is [pallet index, call index, arguments...]")
-        pallet = self.pallets.get(head[0])
-        definition = pallet.CALLS.get(head[1]) if pallet is not None else None
-        if pallet is None or definition is None:
-            raise MalformedTransaction(f"no call {head[1]} in pallet {head[0]}")
-        try:
-            args = decode_value(definition.args, msgpack.packb(head[2:]))
+            return decode_value(self._call_codec, data)  # type: ignore[no-any-return]
         except EncodingError as exc:
-            raise MalformedTransaction(f"bad arguments for {pallet.NAME}.{definition.name}: {exc}") from None
-        if self.encode_call(args) != data:
-            raise MalformedTransaction("non-canonical call encoding")
-        return RuntimeCall(head[0], pallet, definition, args)
+            raise MalformedTransaction(f"call does not decode: {exc}") from None
 
     # --- events and errors --------------------------------------------------------------
 
@@ -119,11 +128,4 @@ class Runtime:
     def try_state(self, state: StateReader) -> list[str]:
         return [f"{pallet.NAME}: {problem}" for pallet in self.pallets.values() for problem in pallet.try_state(state)]
 
-
-def _no_maps(pairs: Any) -> Any:
-    raise EncodingError("maps are not allowed in calls")
-
-
-def _no_ext(code: int, data: bytes) -> Any:
-    raise EncodingError("extension types are not allowed in calls")
 

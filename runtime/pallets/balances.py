@@ -168,7 +168,7 @@ def withdraw(ctx: DispatchContext, who: bytes, amount: int, *, keep_alive: bool)
     """Take ``amount`` out of ``who``'s free balance (the caller puts it somewhere)."""
     check_withdraw(ctx.state, who, amount, keep_alive=keep_alive)
     info = system.get_account(ctx.state, who)
-    _settle(ctx, who, replace(info, free=info.free - amount))
+    _settle(ctx, who, system.AccountInfo(info.nonce, info.free - amount, info.reserved, info.frozen), info)
 
 
 def check_deposit(state: StateReader, who: bytes, amount: int) -> None:
@@ -183,7 +183,7 @@ def deposit(ctx: DispatchContext, who: bytes, amount: int) -> None:
     """Add ``amount`` (taken from elsewhere) to ``who``, creating the account if needed."""
     check_deposit(ctx.state, who, amount)
     info = system.get_account(ctx.state, who)
-    system.put_account(ctx, who, replace(info, free=checked_add(info.free, amount)))
+    system.put_account(ctx, who, system.AccountInfo(info.nonce, checked_add(info.free, amount), info.reserved, info.frozen), info)
     if info.total == 0 and amount:
         ctx.deposit_event(Endowed(who, amount))
 
@@ -206,7 +206,7 @@ def reserve(ctx: DispatchContext, who: bytes, amount: int) -> None:
     info = system.get_account(ctx.state, who)
     if amount > get_usable_balance(ctx.state, who):
         raise InsufficientBalance()
-    system.put_account(ctx, who, replace(info, free=info.free - amount, reserved=info.reserved + amount))
+    system.put_account(ctx, who, replace(info, free=info.free - amount, reserved=info.reserved + amount), info)
     ctx.deposit_event(Reserved(who, amount))
 
 
@@ -214,7 +214,7 @@ def unreserve(ctx: DispatchContext, who: bytes, amount: int) -> None:
     info = system.get_account(ctx.state, who)
     if amount > info.reserved:
         raise InsufficientBalance()
-    system.put_account(ctx, who, replace(info, free=info.free + amount, reserved=info.reserved - amount))
+    system.put_account(ctx, who, replace(info, free=info.free + amount, reserved=info.reserved - amount), info)
     ctx.deposit_event(Unreserved(who, amount))
 
 
@@ -237,20 +237,22 @@ def _store_locks(ctx: DispatchContext, who: bytes, locks: tuple[BalanceLock, ...
     else:
         Locks.remove(ctx.state, who)
     info = system.get_account(ctx.state, who)
-    system.put_account(ctx, who, replace(info, frozen=max((lock.amount for lock in locks), default=0)))
+    system.put_account(ctx, who, replace(info, frozen=max((lock.amount for lock in locks), default=0)), info)
 
 
-def _settle(ctx: DispatchContext, who: bytes, info: system.AccountInfo) -> None:
+def _settle(ctx: DispatchContext, who: bytes, info: system.AccountInfo, previous: system.AccountInfo) -> None:
     """Store ``info``; if it fell below the existential deposit, remove it and keep the dust."""
     if 0 < info.total < get_existential_deposit(ctx.state) and info.frozen == 0 and info.reserved == 0:
         dust = info.free
         receiver = DustReceiver.get(ctx.state)
-        system.put_account(ctx, who, replace(info, free=0))
+        system.put_account(ctx, who, replace(info, free=0), previous)
         receiver_info = system.get_account(ctx.state, receiver)
-        system.put_account(ctx, receiver, replace(receiver_info, free=checked_add(receiver_info.free, dust)))
+        system.put_account(
+            ctx, receiver, replace(receiver_info, free=checked_add(receiver_info.free, dust)), receiver_info
+        )
         ctx.deposit_event(DustLost(who, dust))
         return
-    system.put_account(ctx, who, info)
+    system.put_account(ctx, who, info, previous)
 
 
 # --- the pallet ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
@@ -89,21 +89,27 @@ def get_account(state: StateReader, who: bytes) -> AccountInfo:
     return Account.get(state, who)
 
 
-def put_account(ctx: DispatchContext, who: bytes, info: AccountInfo) -> None:
-    """Store ``info``; an account with nothing left is removed (its nonce with it)."""
-    if info.total == 0 and info.frozen == 0:
-        if Account.contains(ctx.state, who):
+def is_live(info: AccountInfo) -> bool:
+    """Whether an account record exists: it holds or locks something."""
+    return info.total != 0 or info.frozen != 0
+
+
+def put_account(ctx: DispatchContext, who: bytes, info: AccountInfo, previous: AccountInfo) -> None:
+    """Store ``info`` over ``previous`` (as just read); an account with nothing left is removed
+    (its nonce with it)."""
+    if not is_live(info):
+        if is_live(previous):
             Account.remove(ctx.state, who)
             ctx.deposit_event(KilledAccount(who))
         return
-    if not Account.contains(ctx.state, who):
+    if not is_live(previous):
         ctx.deposit_event(NewAccount(who))
     Account.put(ctx.state, who, info)
 
 
 def increment_nonce(ctx: DispatchContext, who: bytes) -> None:
     info = get_account(ctx.state, who)
-    put_account(ctx, who, replace(info, nonce=info.nonce + 1))
+    put_account(ctx, who, AccountInfo(info.nonce + 1, info.free, info.reserved, info.frozen), info)
 
 
 def get_block_hash(state: StateReader, number: int) -> bytes | None:

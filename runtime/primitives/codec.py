@@ -19,6 +19,7 @@ accepted ``b``, ``encode(decode(T, b)) == b``.
 
 from __future__ import annotations
 
+import operator
 import typing
 from dataclasses import fields
 from typing import Any, Annotated, Callable, ClassVar, TypeVar
@@ -201,18 +202,30 @@ class RecordCodec(CodecType):
         self.cls = cls
         self.names = tuple(f.name for f in fields(cls))  # type: ignore[arg-type]
         self.types = tuple(codec_type_of(hints[name]) for name in self.names)
+        # Bound methods and one C-level getter: records are encoded on every state write.
+        self._encoders = tuple(t.to_primitive for t in self.types)
+        self._decoders = tuple(t.from_primitive for t in self.types)
+        self._fields = operator.attrgetter(*self.names) if len(self.names) > 1 else _single_field(self.names)
 
     def to_primitive(self, value: Any) -> Primitive:
         if type(value) is not self.cls:
             raise EncodingError(f"expected {self.cls.__name__}, got {_describe(value)}")
-        return [t.to_primitive(getattr(value, n)) for n, t in zip(self.names, self.types)]
+        return [encode(field) for encode, field in zip(self._encoders, self._fields(value))]
 
     def from_primitive(self, primitive: Primitive) -> Any:
-        if type(primitive) is not list or len(primitive) != len(self.types):
+        if type(primitive) is not list or len(primitive) != len(self._decoders):
             raise EncodingError(
-                f"{self.cls.__name__} needs an array of {len(self.types)} fields, got {_describe(primitive)}"
+                f"{self.cls.__name__} needs an array of {len(self._decoders)} fields, got {_describe(primitive)}"
             )
-        return self.cls(*(t.from_primitive(p) for t, p in zip(self.types, primitive)))
+        return self.cls(*[decode(item) for decode, item in zip(self._decoders, primitive)])
+
+
+def _single_field(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    """A getter returning a tuple for records of zero or one field (attrgetter would not)."""
+    if not names:
+        return lambda value: ()
+    getter = operator.attrgetter(names[0])
+    return lambda value: (getter(value),)
 
 
 class Record:

@@ -32,19 +32,21 @@ _D = -121665 * pow(121666, -1, FIELD_PRIME) % FIELD_PRIME
 _D2 = 2 * _D % FIELD_PRIME
 _Y_MASK = (1 << 255) - 1
 # The base point B (RFC 8032 section 5.1): y = 4/5, x even.
-BASE_ENCODING = bytes.fromhex("5866666666666666666666666666666666666666666666666666666666666666")
+_BASE_ENCODING = bytes.fromhex("5866666666666666666666666666666666666666666666666666666666666666")
 _BASE_X = 15112221349535400772501151409588531511454012693041857206046113283949847762202
 _BASE_Y = 46316835694926478169428394003475163141307993866256225615783033603165251855960
 _WINDOW_BITS = 8
 _WINDOW_HALF = 1 << (_WINDOW_BITS - 1)  # digits lie in [-128, 127]: entries 1..128 per window
 _WINDOW_MASK = (1 << _WINDOW_BITS) - 1
+_PACKED_BITS = 256
+_PACKED_MASK = (1 << _PACKED_BITS) - 1
 
 # Extended coordinates (X, Y, Z, T): x = X/Z, y = Y/Z, x·y = T/Z.
 Point = tuple[int, int, int, int]
-# Affine "Niels" form (y + x, y - x, 2·d·x·y) of a table entry: the cheapest to add.
-NielsPoint = tuple[int, int, int]
-# Entry ``w * 128 + (m - 1)`` is m·256^w·P for m in 1..128.
-MultiplesTable = tuple[NielsPoint, ...]
+# Entry ``w * 128 + (m - 1)`` is m·256^w·P for m in 1..128, in affine "Niels" form
+# (y + x, y - x, 2·d·x·y), the cheapest to add, packed into one int as
+# ``(y + x) | (y - x) << 256 | 2·d·x·y << 512``: one object instead of four halves the memory.
+MultiplesTable = tuple[int, ...]
 
 IDENTITY: Point = (0, 1, 1, 0)
 
@@ -73,7 +75,7 @@ def decode_point(encoded: bytes) -> Point | None:
     if len(encoded) != ENCODED_SIZE or not has_canonical_form(encoded):
         return None
     try:
-        sum_with_base = crypto_core_ed25519_add(encoded, BASE_ENCODING)
+        sum_with_base = crypto_core_ed25519_add(encoded, _BASE_ENCODING)
     except RuntimeError:  # libsodium found no x for this y: not a curve point
         return None
     p = FIELD_PRIME
@@ -131,14 +133,23 @@ def add_points(first: Point, second: Point) -> Point:
 
 
 def double_point(point: Point) -> Point:
-    """2·point, cheaper than ``add_points(point, point)``."""
+    """2·point, cheaper than ``add_points(point, point)``.
+
+    The squares are only partly reduced (2^255 ≡ 19 mod p), to under 2^260, which costs half a
+    ``% p``; the four products that make the result are reduced fully, so nothing grows.
+    """
     p = FIELD_PRIME
     x1, y1, z1, _ = point
-    a = x1 * x1 % p
-    b = y1 * y1 % p
-    c = 2 * z1 * z1 % p
+    a = x1 * x1
+    a = (a & _Y_MASK) + (a >> 255) * 19
+    b = y1 * y1
+    b = (b & _Y_MASK) + (b >> 255) * 19
+    c = z1 * z1
+    c = 2 * ((c & _Y_MASK) + (c >> 255) * 19)
+    s = (x1 + y1) * (x1 + y1)
+    s = (s & _Y_MASK) + (s >> 255) * 19
     h = a + b
-    e = h - (x1 + y1) * (x1 + y1) % p
+    e = h - s
     g = a - b
     f = c + g
     return (e * f % p, g * h % p, f * g % p, e * h % p)
@@ -178,17 +189,18 @@ def compute_multiples_table(point: Point, scalar_bits: int) -> MultiplesTable:
             multiple = add_points(multiple, window_base)
             multiples.append(multiple)
         window_base = double_point(multiple)  # 2·128·base = 256·base
-    return tuple(_get_niels_forms(multiples))
+    return tuple(_get_packed_niels_forms(multiples))
 
 
-def _get_niels_forms(points: list[Point]) -> list[NielsPoint]:
-    """Affine Niels forms of ``points``, with one shared inversion."""
+def _get_packed_niels_forms(points: list[Point]) -> list[int]:
+    """Packed affine Niels forms of ``points`` (see ``MultiplesTable``), with one shared inversion."""
     p = FIELD_PRIME
-    forms: list[NielsPoint] = []
+    forms = []
     for (big_x, big_y, _, _), z_inverse in zip(points, _get_inverses([point[2] for point in points])):
         x = big_x * z_inverse % p
         y = big_y * z_inverse % p
-        forms.append(((y + x) % p, (y - x) % p, _D2 * x % p * y % p))
+        y_plus_x, y_minus_x, t2d = (y + x) % p, (y - x) % p, _D2 * x % p * y % p
+        forms.append(y_plus_x | y_minus_x << _PACKED_BITS | t2d << (2 * _PACKED_BITS))
     return forms
 
 
@@ -208,23 +220,22 @@ def multiply_with_table(table: MultiplesTable, scalar: int) -> Point:
         carry = digit >= _WINDOW_HALF
         if carry:
             digit -= 1 << _WINDOW_BITS
-        if digit > 0:
-            y_plus_x, y_minus_x, t2d = table[offset + digit - 1]
-        elif digit < 0:
-            y_minus_x, y_plus_x, t2d = table[offset - digit - 1]
-            t2d = -t2d
+        if digit:
+            entry = table[offset + abs(digit) - 1]
+            y_plus_x = entry & _PACKED_MASK
+            y_minus_x = entry >> _PACKED_BITS & _PACKED_MASK
+            t2d = entry >> (2 * _PACKED_BITS)
+            if digit < 0:
+                y_plus_x, y_minus_x, t2d = y_minus_x, y_plus_x, -t2d
+            # a, b and c are only partly reduced, as in ``double_point``.
+            a = (y1 - x1) * y_minus_x
+            a = (a & _Y_MASK) + (a >> 255) * 19
+            b = (y1 + x1) * y_plus_x
+            b = (b & _Y_MASK) + (b >> 255) * 19
+            c = t1 * t2d
+            c = (c & _Y_MASK) + (c >> 255) * 19
+            d = 2 * z1
+            e, f, g, h = b - a, d - c, d + c, b + a
+            x1, y1, z1, t1 = e * f % p, g * h % p, f * g % p, e * h % p
         offset += _WINDOW_HALF
-        if digit == 0:
-            continue
-        # a, b and c are only partly reduced (2^255 ≡ 19), to under 2^260 in absolute value:
-        # half the cost of ``% p``, and the products below, fully reduced, stay small.
-        a = (y1 - x1) * y_minus_x
-        a = (a & _Y_MASK) + (a >> 255) * 19
-        b = (y1 + x1) * y_plus_x
-        b = (b & _Y_MASK) + (b >> 255) * 19
-        c = t1 * t2d
-        c = (c & _Y_MASK) + (c >> 255) * 19
-        d = 2 * z1
-        e, f, g, h = b - a, d - c, d + c, b + a
-        x1, y1, z1, t1 = e * f % p, g * h % p, f * g % p, e * h % p
     return (x1, y1, z1, t1)

@@ -20,8 +20,9 @@ Where this is exactly RFC 9381: ``s`` must be below the group order; the public 
 canonical point encoding (RFC 8032) and not of small order (``ECVRF_validate_key``), so keys with
 a torsion component are accepted, and their ``c·Y`` is computed exactly.
 
-Cost. Verification uses public data only, so it may be variable-time, and it costs about six
-and a half ed25519 signature verifications. A key is decoded, checked and expanded into a table
+Cost. Verification uses public data only, so it may be variable-time, and it costs just under
+seven ed25519 signature verifications (two of libsodium's general scalar multiplications, at
+about 1.7 each, are most of it). A key is decoded, checked and expanded into a table
 of multiples once (cached by its bytes), after which ``c·Y`` is 16 or 17 Python additions.
 ``Gamma`` and the hash-to-curve candidates are decoded with one libsodium addition each (see
 ``edwards25519.decode_point``: no Python square root), cofactor-cleared by Python doublings, and
@@ -71,9 +72,11 @@ SCALAR_SIZE = 32  # qLen
 PROOF_SIZE = ENCODED_SIZE + CHALLENGE_SIZE + SCALAR_SIZE  # 80
 OUTPUT_SIZE = 64
 
-# How many public keys keep their table of multiples (about half a megabyte each): enough for
-# every authority of a session, so each key is decoded and expanded once.
-KEY_CACHE_SIZE = 128
+# How many public keys keep their table of multiples (about 0.3 MB each, so up to about 300 MB
+# if that many keys are in use). It must hold a whole authority set (the session pallet allows
+# 1,000): authors take turns, so a smaller cache would evict each key just before its next turn
+# and rebuild a table (about 300 verifications' worth) on every block.
+KEY_CACHE_SIZE = 1024
 
 SUITE_STRING = b"\x03"
 _ENCODE_TO_CURVE_FRONT = b"\x01"
@@ -81,7 +84,7 @@ _CHALLENGE_FRONT = b"\x02"
 _PROOF_TO_HASH_FRONT = b"\x03"
 _DOMAIN_BACK = b"\x00"
 
-_IDENTITY = (1).to_bytes(ENCODED_SIZE, "little")
+_IDENTITY_ENCODING = (1).to_bytes(ENCODED_SIZE, "little")
 
 
 def public_key(secret_seed: bytes) -> bytes:
@@ -91,7 +94,7 @@ def public_key(secret_seed: bytes) -> bytes:
 
 
 def prove(secret_seed: bytes, alpha: bytes) -> bytes:
-    """The 80-byte proof ``Gamma ‖ c ‖ s`` that ``beta`` is the VRF output for ``alpha`` (RFC 9381 5.1)."""
+    """The 80-byte proof ``Gamma ‖ c ‖ s`` of the VRF output for ``alpha`` (RFC 9381 5.1)."""
     _check_seed(secret_seed)
     expanded = hashlib.sha512(secret_seed).digest()
     secret_scalar = _get_clamped_scalar(expanded[:32])
@@ -101,7 +104,8 @@ def prove(secret_seed: bytes, alpha: bytes) -> bytes:
     nonce = crypto_core_ed25519_scalar_reduce(hashlib.sha512(expanded[32:] + h).digest())
     challenge = _compute_challenge(key, h, gamma, _multiply_base(nonce), _multiply(nonce, h))
     reduced_secret = crypto_core_ed25519_scalar_reduce(secret_scalar + bytes(32))
-    s = crypto_core_ed25519_scalar_add(nonce, crypto_core_ed25519_scalar_mul(_widen(challenge), reduced_secret))
+    challenge_term = crypto_core_ed25519_scalar_mul(_widen(challenge), reduced_secret)
+    s = crypto_core_ed25519_scalar_add(nonce, challenge_term)
     return gamma + challenge + s
 
 
@@ -164,7 +168,7 @@ def _get_key_table(key: bytes) -> MultiplesTable:
 
 
 def _decode_proof(proof: bytes) -> tuple[bytes, bytes, bytes, Point]:
-    """``(Gamma, c, s)`` of a well-formed proof, and the point Gamma (RFC 9381 ECVRF_decode_proof)."""
+    """``(Gamma, c, s)`` of a well-formed proof and the point Gamma (RFC 9381 ECVRF_decode_proof)."""
     if type(proof) is not bytes or len(proof) != PROOF_SIZE:
         raise InvalidVrfProof(f"VRF proof must be {PROOF_SIZE} bytes")
     gamma = proof[:ENCODED_SIZE]
@@ -223,24 +227,25 @@ def _widen(challenge: bytes) -> bytes:
 
 
 def _multiply_base(scalar: bytes) -> bytes:
-    """scalar·B. libsodium refuses to return the identity (scalar ≡ 0), so that case is answered here."""
+    """scalar·B; libsodium refuses to return the identity (scalar ≡ 0), so that is answered here."""
     try:
         return crypto_scalarmult_ed25519_base_noclamp(scalar)
     except RuntimeError:
-        return _IDENTITY
+        return _IDENTITY_ENCODING
 
 
 def _multiply(scalar: bytes, point: bytes) -> bytes:
-    """scalar·point; raises InvalidVrfProof if the point is not canonical, not in the prime-order
-    subgroup, or of small order.
+    """scalar·point, raising InvalidVrfProof for a point outside the prime-order subgroup.
 
-    libsodium checks the point on every call, which is how ``Gamma`` gets checked (``H`` always
-    passes). It also refuses to return the identity (scalar ≡ 0), which is answered here once the
-    point is known to be valid; no branch depends on a secret scalar otherwise.
+    libsodium checks the point on every call (canonical, not of small order, in the prime-order
+    subgroup): that is how ``Gamma`` gets checked, while ``H`` always passes. It also refuses to
+    return the identity (scalar ≡ 0), which is answered here once the point is known to be valid;
+    no branch depends on a secret scalar otherwise.
     """
     try:
         return crypto_scalarmult_ed25519_noclamp(scalar, point)
     except RuntimeError:
         if not crypto_core_ed25519_is_valid_point(point):
-            raise InvalidVrfProof("proof's Gamma is of small order or outside the prime-order subgroup") from None
-        return _IDENTITY
+            message = "proof's Gamma is of small order or outside the prime-order subgroup"
+            raise InvalidVrfProof(message) from None
+        return _IDENTITY_ENCODING
