@@ -22,11 +22,14 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import state_tree  # noqa: E402
-from runtime.block import Mortality, decode_extrinsic, encode_extrinsic, sign_extrinsic  # noqa: E402
+from runtime.block import Mortality, SignedExtrinsic, decode_extrinsic, encode_extrinsic, sign_extrinsic  # noqa: E402
 from runtime.construct import construct_runtime  # noqa: E402
-from runtime.pallets.balances import TransferArgs  # noqa: E402
+from runtime.pallets.system import Remark  # noqa: E402
 from runtime.primitives import vrf  # noqa: E402
 from runtime.primitives.keys import Keypair, verify_raw  # noqa: E402
+
+
+TRANSACTION_SIZE = 200
 
 
 def measure_seconds_per_call(function: Callable[[], object], *, min_time: float = 0.5, max_calls: int = 1_000_000) -> float:
@@ -77,9 +80,15 @@ def bench_signatures_and_vrf(min_time: float, rounds: int = 7) -> dict:
 def bench_codec(min_time: float) -> dict:
     runtime = construct_runtime()
     keypair = Keypair.from_seed(b"\x03" * 32)
-    call = runtime.encode_call(TransferArgs(b"\x04" * 32, 12_345_678_901))
-    xt = sign_extrinsic(keypair, bytes(32), nonce=7, call=call, tip=1_000, mortality=Mortality(100, 64), birth_hash=b"\x05" * 32)
+    def signed_remark(size: int) -> SignedExtrinsic:
+        call = runtime.encode_call(Remark(b"r" * size))
+        return sign_extrinsic(keypair, bytes(32), nonce=7, call=call, tip=1_000, mortality=Mortality(100, 64), birth_hash=b"\x05" * 32)
+
+    # A remark padded so that the whole signed transaction is 200 bytes.
+    overhead = len(encode_extrinsic(signed_remark(0)))
+    xt = signed_remark(TRANSACTION_SIZE - overhead)
     encoded = encode_extrinsic(xt)
+    assert len(encoded) == TRANSACTION_SIZE
     blake = measure_seconds_per_call(lambda: hashlib.blake2b(b"x" * 64, digest_size=32).digest(), min_time=min_time)
     encode = measure_seconds_per_call(lambda: encode_extrinsic(xt), min_time=min_time)
     decode = measure_seconds_per_call(lambda: decode_extrinsic(encoded), min_time=min_time)

@@ -1,8 +1,8 @@
 """Benchmark of the authenticated state tree (flockchain.state).
 
 For each size N it builds a tree of N random keys (the bulk path: one ``apply`` on an empty
-tree), commits it to LevelDB, then imports blocks of ``--block`` touched keys (mostly updates
-of existing keys, some inserts) and reports:
+tree), commits it to LevelDB, then imports ``--blocks`` blocks of ``--block-size`` touched
+keys (mostly updates of existing keys, some inserts) and reports:
 
 * apply: µs per touched key (tree work plus hashing keys and values, no disk) and that cost
   divided by one blake2b-256 of 64 bytes. Both are timed on the thread's CPU clock, so
@@ -12,7 +12,10 @@ of existing keys, some inserts) and reports:
   wall-clock median is reported too);
 * commit: µs per touched key to serialise the block's nodes and write them to LevelDB;
 * root: the time to compute a root from scratch over N keys (the bulk build);
-* proofs: mean and max encoded size, and verification time.
+* proofs: mean and max encoded size, and verification time;
+* reopen: loading the latest tree from LevelDB into memory (a node restart), hashes checked;
+* memory: resident size once the tree is built (tree, values, the bench's own key list), and
+  the process's peak so far (the bulk commit's write batch, at the largest size).
 
 Run ``python bench/state_tree.py --sizes 10000,100000,1000000 [--json]``; ``run(sizes)``
 returns the same figures as a dict (``bench/primitives.py`` calls it).
@@ -73,6 +76,12 @@ def _block(rng: random.Random, keys: list[bytes], size: int) -> dict[bytes, byte
     return changes
 
 
+def _rss_mib() -> int:
+    """Resident memory now (Linux), in MiB."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 2**20
+
+
 def bench_size(size: int, *, blocks: int, block_size: int) -> dict:
     """All figures for one tree size."""
     rng = random.Random(size)
@@ -85,12 +94,12 @@ def bench_size(size: int, *, blocks: int, block_size: int) -> dict:
         tree.apply(initial)
         build_s = time.perf_counter() - started
         del initial
+        gc.collect()
+        rss_after_build = _rss_mib()
         started = time.perf_counter()
         tree.commit(0)
         store.compact()
         build_commit_s = time.perf_counter() - started
-        gc.collect()
-        gc.freeze()  # the long-lived tree: keep the cyclic GC from rescanning it (as a node would)
 
         apply_us, apply_wall_us, ratios, commit_us = [], [], [], []
         nodes_written = 0
@@ -119,8 +128,14 @@ def bench_size(size: int, *, blocks: int, block_size: int) -> dict:
             verify_proof(root, key, value, encoded)
             verify_s += time.perf_counter() - started
         absent_sizes = [len(tree.prove(rng.randbytes(KEY_SIZE)).encode()) for _ in range(200)]
+        del tree
+        gc.collect()
+        started = time.perf_counter()
+        reopened = StateTree(store, prune_depth=16)
+        reopen_s = time.perf_counter() - started
+        assert reopened.root == root
+        del reopened
         store.close()
-        gc.unfreeze()
 
     return {
         "keys": size,
@@ -135,11 +150,13 @@ def bench_size(size: int, *, blocks: int, block_size: int) -> dict:
         "root_from_scratch_s": round(build_s, 3),
         "root_from_scratch_us_per_key": round(build_s / size * 1e6, 3),
         "initial_commit_and_compact_s": round(build_commit_s, 3),
+        "reopen_s": round(reopen_s, 3),
         "proof_bytes_mean": round(statistics.fmean(proof_sizes), 1),
         "proof_bytes_max": max(proof_sizes),
         "absence_proof_bytes_mean": round(statistics.fmean(absent_sizes), 1),
         "absence_proof_bytes_max": max(absent_sizes),
         "proof_verify_us": round(verify_s / PROOF_SAMPLES * 1e6, 2),
+        "rss_after_build_mib": rss_after_build,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
     }
 
@@ -154,7 +171,8 @@ def run(sizes=DEFAULT_SIZES, *, blocks: int = 20, block_size: int = 1_000) -> di
     return {"blake2b_64_us": round(blake2b_64_us(200_000), 4), "sizes": results}
 
 
-def _print_table(report: dict) -> None:
+def print_report(report: dict) -> None:
+    """Print :func:`run`'s figures as a table, one row per size."""
     print(f"one blake2b-256 of 64 bytes: {report['blake2b_64_us']:.3f} µs (thread CPU)")
     columns = [
         ("keys", "keys"),
@@ -169,7 +187,9 @@ def _print_table(report: dict) -> None:
         ("proof_bytes_max", "proof B max"),
         ("absence_proof_bytes_max", "absent B max"),
         ("proof_verify_us", "verify µs"),
-        ("peak_rss_mib", "peak RSS MiB"),
+        ("reopen_s", "reopen s"),
+        ("rss_after_build_mib", "RSS MiB"),
+        ("peak_rss_mib", "peak MiB"),
     ]
     print("  ".join(title for _, title in columns))
     for row in report["sizes"]:
@@ -192,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.json:
         print(json.dumps(report, indent=2))
     else:
-        _print_table(report)
+        print_report(report)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,10 @@ def compute_module_account(name: bytes) -> bytes:
 TREASURY_ACCOUNT = compute_module_account(b"treasury")
 # Tokens not allocated at genesis: the emission schedule pays from here (never mints).
 EMISSION_RESERVE_ACCOUNT = compute_module_account(b"emission-reserve")
+# Where emission pays: the staking pallet pays validators and delegators from the consensus
+# pool at era end; the ML markets pay tasks from the ML pool (see docs/economics.md).
+CONSENSUS_REWARD_POOL_ACCOUNT = compute_module_account(b"consensus-reward-pool")
+ML_REWARD_POOL_ACCOUNT = compute_module_account(b"ml-reward-pool")
 
 # 1 FLOCK = 10^9 base units; the supply is fixed at 10^9 FLOCK forever.
 FLOCK = 10**9

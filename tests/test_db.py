@@ -81,7 +81,8 @@ def test_empty_batch_is_a_no_op(store):
     assert list(store.iterate()) == []
 
 
-KEYS = [b"", b"\x00", b"\x00\x00", b"\x01", b"a", b"ab", b"abc", b"abd", b"ac", b"b", b"\xff", b"\xff\xff", b"\xff\x00"]
+KEYS = [b"", b"\x00", b"\x00\x00", b"\x01", b"a", b"ab", b"abc", b"abd", b"ac", b"b"]
+KEYS += [b"\xff", b"\xff\xff", b"\xff\x00"]
 
 
 @pytest.fixture
@@ -112,7 +113,12 @@ def test_iterates_all_in_byte_order(filled):
         (b"\xff\xff", None, True, [b"\xff\xff"]),
         (b"\x00", b"\x00\x00", False, [b"\x00\x00"]),
         (b"", b"b", False, [b"b", b"\xff", b"\xff\x00", b"\xff\xff"]),
-        (b"", b"b", True, [b"b", b"ac", b"abd", b"abc", b"ab", b"a", b"\x01", b"\x00\x00", b"\x00", b""]),
+        (
+            b"",
+            b"b",
+            True,
+            [b"b", b"ac", b"abd", b"abc", b"ab", b"a", b"\x01", b"\x00\x00", b"\x00", b""],
+        ),
         (b"zz", None, False, []),
     ],
 )
@@ -121,7 +127,7 @@ def test_prefix_and_start(filled, prefix, start, reverse, expected):
     assert got == expected
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(
     keys=st.sets(st.binary(max_size=4), max_size=25),
     prefix=st.binary(max_size=2),
@@ -142,10 +148,12 @@ def test_memory_store_keeps_order_through_churn():
     kv = MemoryStore()
     write(kv, [(bytes([i]), b"") for i in range(0, 20, 2)])
     assert len(list(kv.iterate())) == 10
-    write(kv, [(bytes([i]), b"") for i in range(1, 20, 2)], deletes=[bytes([i]) for i in range(0, 20, 4)])
+    odd = [(bytes([i]), b"") for i in range(1, 20, 2)]
+    write(kv, odd, deletes=[bytes([i]) for i in range(0, 20, 4)])
     write(kv, [(b"\x00", b"back")], deletes=[b"\x01", b"\x01"])
     keys = [k for k, _ in kv.iterate()]
-    model = sorted({bytes([i]) for i in range(20)} - {bytes([i]) for i in range(4, 20, 4)} - {b"\x01"})
+    removed = {bytes([i]) for i in range(4, 20, 4)} | {b"\x01"}
+    model = sorted({bytes([i]) for i in range(20)} - removed)
     assert keys == model
     assert kv.get(b"\x00") == b"back"
 
@@ -216,7 +224,8 @@ def test_schema_prefixes_are_disjoint_namespaces():
 
 def test_schema_state_node_keys_sort_by_version_then_position():
     path = int.from_bytes(bytes([0b1011_0110]) + bytes(31), "big")
-    assert schema.state_node_key(5, 0, path) == schema.STATE_NODE + (5).to_bytes(8, "big") + b"\x00\x00"
+    root_key = schema.STATE_NODE + (5).to_bytes(8, "big") + b"\x00\x00"
+    assert schema.state_node_key(5, 0, path) == root_key
     assert schema.state_node_key(5, 4, path).endswith(b"\x00\x04\xb0")  # 4 bits, left-aligned
     assert schema.state_node_key(5, 9, path).endswith(b"\x00\x09\xb6\x00")
     assert schema.state_node_key(5, 256, path).endswith(path.to_bytes(32, "big"))

@@ -21,6 +21,7 @@ from flockchain.abc import KeyValueStore, WriteBatch
 from flockchain.db import LevelDBStore, MemoryStore
 from flockchain.db import schema
 from flockchain.errors import (
+    CorruptDatabase,
     EncodingError,
     InvalidProof,
     InvalidVersion,
@@ -131,8 +132,20 @@ def reachable_node_keys(store: KeyValueStore, version: int) -> set[bytes]:
     return found
 
 
+def reachable_from(store: KeyValueStore, versions) -> set[bytes]:
+    return set().union(*(reachable_node_keys(store, version) for version in versions))
+
+
+def absent_key_beside_another_leaf(tree: StateTree, stem: bytes) -> bytes:
+    """An absent key whose proof ends at another key's leaf (not at an empty slot)."""
+    candidates = (stem + b"%d" % i for i in range(1000))
+    return next(key for key in candidates if tree.prove(key).kind is ProofKind.OTHER_LEAF)
+
+
 def random_state(rng: random.Random, size: int) -> dict[bytes, bytes]:
-    return {rng.randbytes(rng.randint(1, 12)): rng.randbytes(rng.randint(0, 20)) for _ in range(size)}
+    return {
+        rng.randbytes(rng.randint(1, 12)): rng.randbytes(rng.randint(0, 20)) for _ in range(size)
+    }
 
 
 @pytest.fixture(params=["memory", "leveldb"])
@@ -232,10 +245,14 @@ def test_no_op_changes_keep_root_and_nodes(store):
 def test_get_set_delete(store):
     tree = StateTree(store)
     tree.apply({b"a": b"1", b"b": b"2", b"c": b""})
-    assert (tree.get(b"a"), tree.get(b"b"), tree.get(b"c"), tree.get(b"d")) == (b"1", b"2", b"", None)
-    tree.apply({b"a": None, b"b": b"3"})
+    assert [tree.get(key) for key in (b"a", b"b", b"c", b"d")] == [b"1", b"2", b"", None]
+    tree.commit(0)
+    tree.apply({b"a": None, b"b": b"3", b"ab": b"4"})
     assert (tree.get(b"a"), tree.get(b"b")) == (None, b"3")
-    assert tree.root == reference_root({b"b": b"3", b"c": b""})
+    assert tree.root == reference_root({b"b": b"3", b"c": b"", b"ab": b"4"})
+    assert list(tree.iter_prefix()) == [(b"ab", b"4"), (b"b", b"3"), (b"c", b"")]
+    assert list(tree.iter_prefix(b"a")) == [(b"ab", b"4")]
+    assert list(tree.iter_prefix(b"a", 0)) == [(b"a", b"1")]  # committed, not staged
 
 
 def test_rejects_non_bytes(store):
@@ -265,6 +282,7 @@ def test_inclusion_and_absence_proofs(proving_tree):
         assert proof.kind is ProofKind.KEY_LEAF
         verify_proof(tree.root, key, value, proof)
         verify_proof(tree.root, key, value, proof.encode())
+        verify_proof(tree.root, key, value, memoryview(proof.encode()))
     kinds = set()
     for index in range(300):
         key = b"absent-%d" % index
@@ -308,7 +326,7 @@ def test_every_flipped_sibling_byte_is_rejected(proving_tree):
 
 def test_every_flipped_encoding_byte_is_rejected(proving_tree):
     tree, state = proving_tree
-    absent = next(b"a%d" % i for i in range(1000) if tree.prove(b"a%d" % i).kind is ProofKind.OTHER_LEAF)
+    absent = absent_key_beside_another_leaf(tree, b"a")
     cases = [(key, value) for key, value in list(state.items())[:3]] + [(absent, None)]
     for key, value in cases:
         encoded = tree.prove(key).encode()
@@ -343,7 +361,7 @@ def test_forged_absence_proofs_are_rejected(proving_tree):
     assert_rejected(tree.root, key, None, StateProof(ProofKind.EMPTY, proof.siblings))
     deeper = StateProof(ProofKind.EMPTY, proof.siblings + (ZERO_HASH,))
     assert_rejected(tree.root, key, None, deeper)  # ends beside an empty sibling
-    absent = next(b"b%d" % i for i in range(1000) if tree.prove(b"b%d" % i).kind is ProofKind.OTHER_LEAF)
+    absent = absent_key_beside_another_leaf(tree, b"b")
     good = tree.prove(absent)
     misplaced = StateProof(ProofKind.OTHER_LEAF, good.siblings, bytes(32), good.other_value_hash)
     assert_rejected(tree.root, absent, None, misplaced)
@@ -371,6 +389,13 @@ def test_decoding_is_strict(encoded):
         StateProof.decode(encoded)
     with pytest.raises(InvalidProof):
         verify_proof(ZERO_HASH, b"k", None, encoded)
+
+
+def test_verify_rejects_what_is_not_a_proof(proving_tree):
+    tree, state = proving_tree
+    key, value = next(iter(state.items()))
+    for bad in (None, 5, "proof", [tree.prove(key)]):
+        assert_rejected(tree.root, key, value, bad)
 
 
 def test_proof_objects_are_validated():
@@ -421,6 +446,10 @@ KEY_SPACE = [b"key-%d" % i for i in range(30)]
 def assert_version_readable(tree: StateTree, version: int, state: dict[bytes, bytes]) -> None:
     root = tree.root_at(version)
     assert root == reference_root(state)
+    assert list(tree.iter_prefix(b"", version)) == sorted(state.items())
+    assert list(tree.iter_prefix(b"key-1", version)) == sorted(
+        (k, v) for k, v in state.items() if k.startswith(b"key-1")
+    )
     for key in KEY_SPACE:
         assert tree.get(key, version) == state.get(key)
         verify_proof(root, key, state.get(key), tree.prove(key, version))
@@ -468,18 +497,17 @@ def test_pruning_removes_exactly_the_unreachable(store, prune_depth):
             tree.root_at(version)
     for version in kept:
         assert_version_readable(tree, version, history[version])
-    reachable = set().union(*(reachable_node_keys(store, version) for version in kept))
-    assert stored_node_keys(store) == reachable
-    assert [schema.parse_state_root_key(k) for k, _ in store.iterate(schema.STATE_ROOT)] == list(kept)
+    assert stored_node_keys(store) == reachable_from(store, kept)
+    roots = [schema.parse_state_root_key(key) for key, _ in store.iterate(schema.STATE_ROOT)]
+    assert roots == list(kept)
 
 
 def test_archive_keeps_everything_and_manual_prune(store):
     tree = StateTree(store)
     history = commit_history(tree, 10)
-    everything = stored_node_keys(store)
-    assert everything == set().union(*(reachable_node_keys(store, v) for v in range(10)))
+    assert stored_node_keys(store) == reachable_from(store, range(10))
     tree.prune(6)
-    assert stored_node_keys(store) == set().union(*(reachable_node_keys(store, v) for v in range(6, 10)))
+    assert stored_node_keys(store) == reachable_from(store, range(6, 10))
     for version in range(6, 10):
         assert_version_readable(tree, version, history[version])
     tree.prune(3)  # already below: nothing to do
@@ -507,6 +535,38 @@ def test_rollback_discards_staged_changes_exactly(store):
     tree.commit(4)
     assert tree.root_at(4) == root
     check_shape(tree)
+
+
+def test_many_applies_then_rollback_or_commit_are_exact(store):
+    """Several batches between commits change nodes on one side, then the other: rollback
+    must still give back the committed tree node for node, and commit must write exactly
+    what loading the store gives back."""
+    rng = random.Random(21)
+    keys = [b"k%d" % i for i in range(400)]
+    tree = StateTree(store, prune_depth=2)
+    model = {key: rng.randbytes(4) for key in keys[:300]}
+    tree.apply(model)
+    tree.commit(0)
+    for version in range(1, 13):
+        committed = fingerprint(tree._root)
+        staged = dict(model)
+        for _ in range(rng.randint(2, 6)):
+            changes = {}
+            for key in rng.sample(keys, rng.choice([1, 1, 3, 40])):
+                changes[key] = None if rng.random() < 0.3 else rng.randbytes(4)
+            tree.apply(changes)
+            staged.update(changes)
+        staged = {key: value for key, value in staged.items() if value is not None}
+        assert tree.root == reference_root(staged)
+        if version % 3 == 0:
+            tree.rollback()
+            assert fingerprint(tree._root) == committed
+            assert tree.root == reference_root(model)
+            continue
+        tree.commit(version)
+        model = staged
+        assert fingerprint(tree._root) == fingerprint(StateTree(store)._root)
+        check_shape(tree)
 
 
 def test_commit_into_callers_batch(tmp_path):
@@ -544,7 +604,7 @@ def test_revert_to_drops_later_versions(store):
     tree.apply({b"fork": b"1"})
     tree.commit(5)
     assert tree.root == reference_root(history[4] | {b"fork": b"1"})
-    assert stored_node_keys(store) == set().union(*(reachable_node_keys(store, v) for v in range(6)))
+    assert stored_node_keys(store) == reachable_from(store, range(6))
     check_shape(tree)
 
 
@@ -579,6 +639,23 @@ def test_reopen_from_leveldb(tmp_path):
         tree.apply({b"after": b"reopen"})
         tree.commit(9)
         assert tree.root == reference_root(history[8] | {b"after": b"reopen"})
+
+
+@pytest.mark.parametrize("damage", ["leaf value", "internal hash", "missing node"])
+def test_reopening_a_damaged_store_fails_loudly(store, damage):
+    tree = StateTree(store)
+    commit_history(tree, 3)
+    records = {key: store.get(key) for key in reachable_node_keys(store, 2)}
+    kind = b"\x00" if damage == "leaf value" else b"\x01"
+    key, record = next((k, r) for k, r in sorted(records.items()) if r[:1] == kind)
+    batch = WriteBatch()
+    if damage == "missing node":
+        batch.delete(key)
+    else:
+        batch.put(key, record[:-1] + bytes([record[-1] ^ 1]))
+    store.write(batch)
+    with pytest.raises(CorruptDatabase):
+        StateTree(store)
 
 
 def test_failed_own_write_reloads_from_disk(tmp_path):
@@ -691,6 +768,9 @@ class StateMachine(RuleBasedStateMachine):
                     tree.get(key, version)
                 continue
             assert tree.get(key, version) == state.get(key)
+            assert dict(tree.iter_prefix(key, version)) == {
+                k: v for k, v in state.items() if k.startswith(key)
+            }
             proof = tree.prove(key, version)
             verify_proof(tree.root_at(version), key, state.get(key), proof)
 
@@ -699,6 +779,10 @@ class StateMachine(RuleBasedStateMachine):
         memory, leveldb = self.trees
         assert memory.root == leveldb.root == reference_root(self.staged)
         assert memory.version == leveldb.version
+        for prefix in (b"", b"key-1"):
+            expected_items = sorted((k, v) for k, v in self.staged.items() if k.startswith(prefix))
+            assert list(memory.iter_prefix(prefix)) == expected_items
+            assert list(leveldb.iter_prefix(prefix)) == expected_items
         for key in MODEL_KEYS:
             expected = self.staged.get(key)
             assert memory.get(key) == leveldb.get(key) == expected
@@ -714,7 +798,9 @@ class StateMachine(RuleBasedStateMachine):
             if proof.depth:
                 siblings = list(proof.siblings)
                 siblings[0] = hash_node(siblings[0], siblings[0])
-                tampered = StateProof(proof.kind, tuple(siblings), proof.other_path, proof.other_value_hash)
+                tampered = StateProof(
+                    proof.kind, tuple(siblings), proof.other_path, proof.other_value_hash
+                )
                 with pytest.raises(InvalidProof):
                     verify_proof(memory.root, key, expected, tampered)
         check_shape(memory)

@@ -5,7 +5,7 @@ from os import PathLike
 
 import plyvel
 
-from flockchain.abc import KeyValueStore, WriteBatch, iteration_bounds
+from flockchain.abc import IterationBounds, KeyValueStore, WriteBatch, iteration_bounds
 from flockchain.errors import StorageError
 
 # plyvel reports a closed database with RuntimeError, everything else with plyvel.Error.
@@ -42,33 +42,50 @@ class LevelDBStore(KeyValueStore):
         if bounds.is_empty():
             return iter(())
         try:
-            if reverse and bounds.upper is None:
-                # plyvel yields nothing for a reverse range with no stop whose start is the
-                # last key, so walk down from the end and stop below the range ourselves.
-                iterator = self._db.iterator(reverse=True)
-                return self._yield(iterator, stop_below=bounds.lower)
-            iterator = self._db.iterator(
-                start=bounds.lower or None,
-                stop=bounds.upper,
-                include_stop=bounds.upper_inclusive,
-                reverse=reverse,
-            )
+            if not reverse:
+                return self._yield(
+                    self._db.iterator(
+                        start=bounds.lower,
+                        stop=bounds.upper,
+                        include_stop=bounds.upper_inclusive,
+                    )
+                )
+            # plyvel's ranged reverse iterators skip keys near the end of the database, so in
+            # reverse seek a raw LevelDB iterator and apply the bounds here.
+            return self._yield_reverse(self._db.raw_iterator(), bounds)
         except _PLYVEL_ERRORS as exc:
             raise StorageError(f"LevelDB iteration failed: {exc}") from exc
-        return self._yield(iterator)
 
     @staticmethod
-    def _yield(
-        iterator: Iterator[tuple[bytes, bytes]], stop_below: bytes = b""
-    ) -> Iterator[tuple[bytes, bytes]]:
+    def _yield(iterator: Iterator[tuple[bytes, bytes]]) -> Iterator[tuple[bytes, bytes]]:
         with iterator:  # type: ignore[attr-defined]  # plyvel iterators are context managers
             try:
-                for key, value in iterator:
-                    if key < stop_below:
-                        return
-                    yield key, value
+                yield from iterator
             except _PLYVEL_ERRORS as exc:
                 raise StorageError(f"LevelDB iteration failed: {exc}") from exc
+
+    @staticmethod
+    def _yield_reverse(raw, bounds: IterationBounds) -> Iterator[tuple[bytes, bytes]]:
+        lower, upper, inclusive = bounds
+        try:
+            if upper is None:
+                raw.seek_to_last()
+            else:
+                raw.seek(upper)  # the first key >= upper, if any
+                if not raw.valid():
+                    raw.seek_to_last()
+                elif raw.key() > upper or not inclusive:
+                    raw.prev()
+            while raw.valid():
+                key = raw.key()
+                if key < lower:
+                    return
+                yield key, raw.value()
+                raw.prev()
+        except _PLYVEL_ERRORS as exc:
+            raise StorageError(f"LevelDB iteration failed: {exc}") from exc
+        finally:
+            raw.close()
 
     def write(self, batch: WriteBatch) -> None:
         try:

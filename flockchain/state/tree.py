@@ -24,14 +24,18 @@ Batch update (the hot path)
     subtree reached by one entry is handled by an iterative descend-then-rehash loop. Each
     touched node is hashed once per batch, however many keys below it changed.
 
-    Internal nodes are updated in place. The first time a committed one changes, its fields
-    and position go to an undo log (a flat list: no per-node object for the garbage collector
-    to track), so :meth:`StateTree.rollback` restores the committed tree exactly and
-    :meth:`StateTree.commit` knows which records it replaces. Leaves are never mutated: a
+    Internal nodes are updated in place. The first time a committed one changes, its old
+    child pointers, version and position go to an undo log (a flat list, so no per-node
+    object for the garbage collector to track): :meth:`StateTree.rollback` restores them and
+    recomputes the logged nodes' hashes bottom-up, giving back the committed tree exactly, and
+    :meth:`StateTree.commit` knows which records it replaces. Rehashing a path changes only
+    the pointer on the path's side, so only that side is logged (the sibling is never
+    touched, which at a million keys is a cache miss saved per level) and ``version`` marks
+    which side is; changing the other side later logs it too. Leaves are never mutated: a
     changed or moved leaf is a new object, and a committed leaf that leaves its position is
     logged as retired. Building fresh nodes per update instead (path copying) costs about as
     much CPU, but at a million keys the new long-lived objects cost the cyclic GC (scanning
-    each generation by generation) as much again, and scatter the tree across the heap.
+    them generation by generation) as much again, and scatter the tree across the heap.
 
 Disk layout (keys built in :mod:`flockchain.db.schema`)
     Nodes are keyed by position, Jellyfish-style: ``STATE_NODE | version | depth | path
@@ -68,7 +72,7 @@ Atomicity
 
 import struct
 from bisect import bisect_left
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import NamedTuple
 
 from flockchain.abc import KeyValueStore, WriteBatch
@@ -102,6 +106,8 @@ from flockchain.state.proof import (
     ProofKind,
     StateProof,
     hash_key,
+    hash_leaf,
+    hash_node,
     hash_value,
 )
 from runtime.primitives.hashing import HASH_SIZE, ZERO_HASH
@@ -114,10 +120,16 @@ _LEAF_HEAD = struct.Struct(">BI")  # kind 0, key length
 _INTERNAL_ONE = struct.Struct(">BBQ32s")  # kind 1, flags, one child's version and hash
 _INTERNAL_BOTH = struct.Struct(">BBQ32sQ32s")  # kind 1, flags 3, both children
 
-# Undo log: one record per committed internal node changed since the last commit, flat:
-#   node, depth, a path through it, then its fields: left, right, left_hash, right_hash, hash,
-#   version.
-_UNDO_STRIDE = 9
+# Undo log: records of committed internal nodes changed since the last commit, flat:
+#   node, depth, a path through it, old left, old right, old version
+# where a field that was not logged (it has not changed) is _UNLOGGED. A node gets one record
+# when first changed, and one more if only one side was logged and the other side changes.
+_UNDO_STRIDE = 6
+_UNLOGGED = object()
+# ``version`` of a committed node whose record logged only one child pointer; that pointer
+# may change freely, the other must be logged first. Like None, it means "staged".
+_LEFT_LOGGED = object()
+_RIGHT_LOGGED = object()
 # Retired leaves: one record per committed leaf replaced, moved or deleted, flat:
 #   version, depth, path.
 _RETIRED_STRIDE = 3
@@ -137,6 +149,9 @@ class Leaf:
 
 class Internal:
     """An internal node; at most one child is None (empty). Updated in place (undo-logged).
+
+    ``version``: an int for a committed node not changed since; None for a staged one, or
+    ``_LEFT_LOGGED`` / ``_RIGHT_LOGGED`` for a committed one changed on one side so far.
 
     It keeps its children's hashes beside the children (the same bytes objects: two pointers,
     no copies). Rehashing a path then reads each sibling's hash through the parent, which the
@@ -207,9 +222,9 @@ def _build(leaves: list[Leaf], paths: list[int], depth: int, lo: int, hi: int) -
     # and no leaf needs compressing upward here.
     left = _build(leaves, paths, depth + 1, lo, split)
     right = _build(leaves, paths, depth + 1, split, hi)
-    return _internal(
-        left, right, ZERO_HASH if left is None else left.hash, ZERO_HASH if right is None else right.hash
-    )
+    left_hash = ZERO_HASH if left is None else left.hash
+    right_hash = ZERO_HASH if right is None else right.hash
+    return _internal(left, right, left_hash, right_hash)
 
 
 def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Node:
@@ -224,13 +239,17 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
     log_retired = retired.extend
 
     def touch(node: Internal, depth: int, path: int) -> None:
-        """Log a committed internal node before its first change since the last commit."""
-        if node.version is not None:
-            log_undo(
-                (node, depth, path, node.left, node.right, node.left_hash, node.right_hash,
-                 node.hash, node.version)
-            )  # fmt: skip
-            node.version = None
+        """Log a committed internal node's unlogged child pointers before changing them."""
+        version = node.version
+        if version is None:
+            return
+        if version is _RIGHT_LOGGED:
+            log_undo((node, depth, path, node.left, _UNLOGGED, _UNLOGGED))
+        elif version is _LEFT_LOGGED:
+            log_undo((node, depth, path, _UNLOGGED, node.right, _UNLOGGED))
+        else:
+            log_undo((node, depth, path, node.left, node.right, version))
+        node.version = None
 
     def moved(leaf: Leaf, depth: int) -> Leaf:
         """``leaf``, leaving its position at ``depth``: records are positional, so a committed
@@ -301,7 +320,7 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
         else:
             if leaf_hash is None:
                 return top
-            new = _pair(depth, moved(node, depth), Leaf(path, key, leaf_hash, None))  # type: ignore[arg-type]
+            new = _pair(depth, moved(node, depth), Leaf(path, key, leaf_hash, None))  # type: ignore
         bits = path >> (shift + 1)  # the ancestors' branch bits, deepest lowest: a small int
         index = len(ancestors)
         # An empty or leaf terminal may compress upward; once an internal node stands at the
@@ -321,18 +340,27 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
             index -= 1
             depth -= 1
             parent = ancestors[index]
-            if parent.version is not None:  # touch(), inlined on the hottest path
-                log_undo(
-                    (parent, depth, path, parent.left, parent.right, parent.left_hash,
-                     parent.right_hash, parent.hash, parent.version)
-                )  # fmt: skip
-                parent.version = None
+            version = parent.version
             hasher = node_hasher()
             if bits & 1:
+                if version is not None and version is not _RIGHT_LOGGED:  # log the right side
+                    if version is _LEFT_LOGGED:
+                        log_undo((parent, depth, path, _UNLOGGED, parent.right, _UNLOGGED))
+                        parent.version = None
+                    else:
+                        log_undo((parent, depth, path, _UNLOGGED, parent.right, version))
+                        parent.version = _RIGHT_LOGGED
                 parent.right = child
                 parent.right_hash = child_hash
                 hasher.update(parent.left_hash + child_hash)
             else:
+                if version is not None and version is not _LEFT_LOGGED:  # log the left side
+                    if version is _RIGHT_LOGGED:
+                        log_undo((parent, depth, path, parent.left, _UNLOGGED, _UNLOGGED))
+                        parent.version = None
+                    else:
+                        log_undo((parent, depth, path, parent.left, _UNLOGGED, version))
+                        parent.version = _LEFT_LOGGED
                 parent.left = child
                 parent.left_hash = child_hash
                 hasher.update(child_hash + parent.right_hash)
@@ -366,12 +394,28 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
 
 
 def _rollback(undo: list) -> None:
-    """Restore every internal node logged in ``undo`` to its committed fields."""
+    """Restore every internal node logged in ``undo`` to its committed state.
+
+    Pointers and versions come back from the log; hashes are recomputed from the restored
+    children, deepest nodes first (the log keeps no hashes: see the module docstring).
+    """
+    logged = []
     for index in range(0, len(undo), _UNDO_STRIDE):
-        node = undo[index]
-        (node.left, node.right, node.left_hash, node.right_hash, node.hash, node.version) = undo[
-            index + 3 : index + _UNDO_STRIDE
-        ]
+        node, depth, _, left, right, version = undo[index : index + _UNDO_STRIDE]
+        if left is not _UNLOGGED:
+            node.left = left
+        if right is not _UNLOGGED:
+            node.right = right
+        if version is not _UNLOGGED:
+            node.version = version
+        logged.append((depth, node))
+    logged.sort(key=lambda item: item[0], reverse=True)
+    for _, node in logged:
+        left_hash = ZERO_HASH if node.left is None else node.left.hash
+        right_hash = ZERO_HASH if node.right is None else node.right.hash
+        hasher = NODE_HASHER.copy()
+        hasher.update(left_hash + right_hash)
+        node.left_hash, node.right_hash, node.hash = left_hash, right_hash, hasher.digest()
 
 
 def _prepare(changes: Mapping[bytes, bytes | None]) -> list[_Entry]:
@@ -556,6 +600,29 @@ class StateTree:
             ProofKind.OTHER_LEAF, siblings, hash_key(record.key), hash_value(record.value)
         )
 
+    def iter_prefix(
+        self, prefix: bytes = b"", version: int | None = None
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """Every ``(key, value)`` whose key starts with ``prefix``, in key order, at ``version``
+        (None: the latest, staged changes included).
+
+        The tree is ordered by key hash, not by key, so this visits every key (a past version:
+        every leaf on disk) and sorts the matches: for genesis export, invariants and RPC, not
+        for block execution. It returns a snapshot, unaffected by later changes.
+        """
+        if version is not None and version != self._version:
+            found = self._stored_leaves(self._root_ref(version), prefix)
+        else:
+            found = {k: v for k, v in self._values.items() if k.startswith(prefix)}
+            if version is None:
+                for key, value in self._staged.items():
+                    if key.startswith(prefix):
+                        if value is None:
+                            found.pop(key, None)
+                        else:
+                            found[key] = value
+        return iter(sorted(found.items()))
+
     # -- changing ------------------------------------------------------------------------------
 
     def apply(self, changes: Mapping[bytes, bytes | None]) -> bytes:
@@ -610,13 +677,17 @@ class StateTree:
         if self._version is None or keep_from > self._version:
             raise InvalidVersion(f"cannot prune below {keep_from}: latest is {self._version}")
         writes = WriteBatch() if batch is None else batch
-        for key, _ in self._store.iterate(STATE_STALE):
+        # Everything below the previous watermark is gone already: start there, not at the
+        # namespace's start, where the deletes of earlier prunes lie as tombstones until
+        # LevelDB compacts them, and a scan would step over every one.
+        first = self._pruned_below + 1
+        for key, _ in self._store.iterate(STATE_STALE, start=state_stale_since_prefix(first)):
             stale_since, node_key = parse_state_stale_key(key)
             if stale_since > keep_from:
                 break
             writes.delete(node_key)
             writes.delete(key)
-        for key, _ in self._store.iterate(STATE_ROOT):
+        for key, _ in self._store.iterate(STATE_ROOT, start=state_root_key(self._pruned_below)):
             if parse_state_root_key(key) >= keep_from:
                 break
             writes.delete(key)
@@ -663,17 +734,20 @@ class StateTree:
     def _persist_nodes(self, version: int, batch: WriteBatch) -> None:
         """Add the staged nodes' records and the replaced nodes' stale entries to ``batch``.
 
-        Staged nodes (``version`` None) reachable from the root are exactly those to write:
-        a node that changes makes its ancestors change. The undo log and the retired leaves
-        name, with their positions, exactly the committed records they replace.
+        Staged nodes (``version`` not an int) reachable from the root are exactly those to
+        write: a node that changes makes its ancestors change. The undo log and the retired
+        leaves name, with their positions, exactly the committed records they replace.
         """
         values, staged = self._values, self._staged
         put = batch.put
         undo, retired = self._undo, self._retired
-        replaced = [
-            (undo[i + 8], undo[i + 1], undo[i + 2]) for i in range(0, len(undo), _UNDO_STRIDE)
+        replaced = [  # a node's first record holds its committed version
+            (undo[i + 5], undo[i + 1], undo[i + 2])
+            for i in range(0, len(undo), _UNDO_STRIDE)
+            if undo[i + 5] is not _UNLOGGED
         ]
-        replaced += zip(retired[0::3], retired[1::3], retired[2::3])
+        step = _RETIRED_STRIDE
+        replaced += zip(retired[0::step], retired[1::step], retired[2::step])
         for old_version, depth, path in replaced:
             old_key = state_node_key(old_version, depth, path)
             if self.prune_depth == 0:  # no kept version needs it: delete instead of indexing
@@ -689,9 +763,9 @@ class StateTree:
         def write(node: Leaf | Internal, depth: int, prefix: int) -> None:
             if node.__class__ is Internal:
                 left, right = node.left, node.right  # type: ignore[union-attr]
-                if left is not None and left.version is None:
+                if left is not None and left.version.__class__ is not int:
                     write(left, depth + 1, prefix)
-                if right is not None and right.version is None:
+                if right is not None and right.version.__class__ is not int:
                     write(right, depth + 1, prefix | 1 << (255 - depth))
                 record = _encode_internal(node)  # type: ignore[arg-type]
             else:
@@ -699,7 +773,7 @@ class StateTree:
             node.version = version
             put(state_node_key(version, depth, prefix), record)
 
-        if self._root is not None and self._root.version is None:
+        if self._root is not None and self._root.version.__class__ is not int:
             write(self._root, 0, 0)
 
     def _fold_staged(self, version: int) -> None:
@@ -740,11 +814,21 @@ class StateTree:
         self._committed_hash = self.root
 
     def _load_subtree(self, ref: ChildRef, depth: int, prefix: int) -> Leaf | Internal:
-        """Read the subtree ``ref`` names into memory, recording leaf values as it goes."""
+        """Read the subtree ``ref`` names into memory, recording leaf values as it goes.
+
+        Every hash is recomputed and checked, and so are positions and leaf compression: a
+        few hashes per key next to a disk read per node, and a node must not build on state
+        its own database cannot vouch for.
+        """
         record = self._read_node(ref.version, depth, prefix)
         if isinstance(record, LeafRecord):
+            path_bytes = hash_key(record.key)
+            path = int.from_bytes(path_bytes, "big")
+            if depth and path >> (256 - depth) != prefix >> (256 - depth):
+                raise CorruptDatabase(f"state leaf stored off its path at depth {depth}")
+            if hash_leaf(path_bytes, hash_value(record.value)) != ref.hash:
+                raise CorruptDatabase(f"state leaf at depth {depth} does not match its hash")
             self._values[record.key] = record.value
-            path = int.from_bytes(hash_key(record.key), "big")
             return Leaf(path, record.key, ref.hash, ref.version)
         left = right = None
         left_hash = right_hash = ZERO_HASH
@@ -754,6 +838,10 @@ class StateTree:
         if record.right is not None:
             right = self._load_subtree(record.right, depth + 1, prefix | 1 << (255 - depth))
             right_hash = right.hash
+        if (left is None or right is None) and isinstance(left or right, Leaf):
+            raise CorruptDatabase(f"state leaf at depth {depth + 1} is not compressed upward")
+        if hash_node(left_hash, right_hash) != ref.hash:
+            raise CorruptDatabase(f"state node at depth {depth} does not match its hash")
         return Internal(left, right, left_hash, right_hash, ref.hash, ref.version)
 
     def _read_node(self, version: int, depth: int, path: int) -> LeafRecord | InternalRecord:
@@ -772,6 +860,23 @@ class StateTree:
         if raw is None:
             raise UnknownVersion(f"state version {version} was never committed")
         return _decode_root(raw)
+
+    def _stored_leaves(self, ref: ChildRef | None, prefix: bytes) -> dict[bytes, bytes]:
+        """Key and value of every leaf of the stored tree at ``ref`` whose key has ``prefix``."""
+        found: dict[bytes, bytes] = {}
+        pending = [(ref, 0, 0)]
+        while pending:
+            ref, depth, path = pending.pop()
+            if ref is None:
+                continue
+            record = self._read_node(ref.version, depth, path)
+            if isinstance(record, LeafRecord):
+                if record.key.startswith(prefix):
+                    found[record.key] = record.value
+            else:
+                pending.append((record.left, depth + 1, path))
+                pending.append((record.right, depth + 1, path | 1 << (255 - depth)))
+        return found
 
     def _walk_disk(
         self, ref: ChildRef | None, path: int

@@ -152,53 +152,71 @@ def get_usable_balance(state: StateReader, who: bytes) -> int:
     return info.free - min(info.free, info.frozen)
 
 
-def check_withdraw(state: StateReader, who: bytes, amount: int, *, keep_alive: bool) -> None:
-    """Every check of :func:`withdraw`, without writing (used to validate before charging)."""
-    info = system.get_account(state, who)
+def compute_withdrawn(
+    info: system.AccountInfo, amount: int, *, keep_alive: bool, existential_deposit: int
+) -> system.AccountInfo:
+    """``info`` with ``amount`` taken from its free balance, or the error that forbids it."""
     if amount > info.free:
         raise InsufficientBalance()
     if info.free - amount < info.frozen:
         raise LiquidityRestrictions()
-    remaining = info.total - amount
-    if keep_alive and remaining < get_existential_deposit(state):
+    if keep_alive and info.total - amount < existential_deposit:
         raise KeepAlive()
+    return system.AccountInfo(info.nonce, info.free - amount, info.reserved, info.frozen)
+
+
+def compute_deposited(info: system.AccountInfo, amount: int, *, existential_deposit: int) -> system.AccountInfo:
+    """``info`` with ``amount`` added to its free balance, or the error that forbids it."""
+    if info.total == 0 and amount < existential_deposit:
+        raise ExistentialDeposit()
+    if info.free + amount > U64_MAX:
+        raise Overflow()
+    return system.AccountInfo(info.nonce, info.free + amount, info.reserved, info.frozen)
+
+
+def check_withdraw(state: StateReader, who: bytes, amount: int, *, keep_alive: bool) -> None:
+    """Every check of :func:`withdraw`, without writing (used to validate before charging)."""
+    compute_withdrawn(
+        system.get_account(state, who), amount, keep_alive=keep_alive, existential_deposit=get_existential_deposit(state)
+    )
 
 
 def withdraw(ctx: DispatchContext, who: bytes, amount: int, *, keep_alive: bool) -> None:
     """Take ``amount`` out of ``who``'s free balance (the caller puts it somewhere)."""
-    check_withdraw(ctx.state, who, amount, keep_alive=keep_alive)
+    existential_deposit = get_existential_deposit(ctx.state)
     info = system.get_account(ctx.state, who)
-    _settle(ctx, who, system.AccountInfo(info.nonce, info.free - amount, info.reserved, info.frozen), info)
+    withdrawn = compute_withdrawn(info, amount, keep_alive=keep_alive, existential_deposit=existential_deposit)
+    _settle(ctx, who, withdrawn, info, existential_deposit)
 
 
 def check_deposit(state: StateReader, who: bytes, amount: int) -> None:
-    info = system.get_account(state, who)
-    if info.total == 0 and amount < get_existential_deposit(state):
-        raise ExistentialDeposit()
-    if info.free + amount > U64_MAX:
-        raise Overflow()
+    """Every check of :func:`deposit`, without writing."""
+    compute_deposited(system.get_account(state, who), amount, existential_deposit=get_existential_deposit(state))
 
 
 def deposit(ctx: DispatchContext, who: bytes, amount: int) -> None:
     """Add ``amount`` (taken from elsewhere) to ``who``, creating the account if needed."""
-    check_deposit(ctx.state, who, amount)
     info = system.get_account(ctx.state, who)
-    system.put_account(ctx, who, system.AccountInfo(info.nonce, checked_add(info.free, amount), info.reserved, info.frozen), info)
-    if info.total == 0 and amount:
-        ctx.deposit_event(Endowed(who, amount))
+    _store_deposit(ctx, who, info, compute_deposited(info, amount, existential_deposit=get_existential_deposit(ctx.state)))
 
 
 def transfer(ctx: DispatchContext, source: bytes, dest: bytes, amount: int, *, keep_alive: bool) -> None:
     """Move ``amount`` from ``source`` to ``dest``; every check before the first write."""
-    if source == dest or amount == 0:
-        check_withdraw(ctx.state, source, amount, keep_alive=keep_alive)
-        ctx.deposit_event(Transfer(source, dest, amount))
-        return
-    check_withdraw(ctx.state, source, amount, keep_alive=keep_alive)
-    check_deposit(ctx.state, dest, amount)
-    withdraw(ctx, source, amount, keep_alive=keep_alive)
-    deposit(ctx, dest, amount)
+    existential_deposit = get_existential_deposit(ctx.state)
+    source_info = system.get_account(ctx.state, source)
+    withdrawn = compute_withdrawn(source_info, amount, keep_alive=keep_alive, existential_deposit=existential_deposit)
+    if source != dest and amount:
+        dest_info = system.get_account(ctx.state, dest)
+        deposited = compute_deposited(dest_info, amount, existential_deposit=existential_deposit)
+        _settle(ctx, source, withdrawn, source_info, existential_deposit)
+        _store_deposit(ctx, dest, dest_info, deposited)
     ctx.deposit_event(Transfer(source, dest, amount))
+
+
+def _store_deposit(ctx: DispatchContext, who: bytes, previous: system.AccountInfo, info: system.AccountInfo) -> None:
+    system.put_account(ctx, who, info, previous)
+    if previous.total == 0 and info.total:
+        ctx.deposit_event(Endowed(who, info.total))
 
 
 def reserve(ctx: DispatchContext, who: bytes, amount: int) -> None:
@@ -240,9 +258,11 @@ def _store_locks(ctx: DispatchContext, who: bytes, locks: tuple[BalanceLock, ...
     system.put_account(ctx, who, replace(info, frozen=max((lock.amount for lock in locks), default=0)), info)
 
 
-def _settle(ctx: DispatchContext, who: bytes, info: system.AccountInfo, previous: system.AccountInfo) -> None:
+def _settle(
+    ctx: DispatchContext, who: bytes, info: system.AccountInfo, previous: system.AccountInfo, existential_deposit: int
+) -> None:
     """Store ``info``; if it fell below the existential deposit, remove it and keep the dust."""
-    if 0 < info.total < get_existential_deposit(ctx.state) and info.frozen == 0 and info.reserved == 0:
+    if 0 < info.total < existential_deposit and info.frozen == 0 and info.reserved == 0:
         dust = info.free
         receiver = DustReceiver.get(ctx.state)
         system.put_account(ctx, who, replace(info, free=0), previous)

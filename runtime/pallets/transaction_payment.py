@@ -69,13 +69,11 @@ def charge(ctx: DispatchContext, who: bytes, fee: int, tip: int) -> None:
     """Take fee and tip from ``who`` and pay them out to the author and the treasury."""
     balances.withdraw(ctx, who, fee + tip, keep_alive=True)
     author_part = Parameters.get(ctx.state).author_share.mul_floor(fee) + tip
-    author = ctx.block.author
-    try:
-        balances.check_deposit(ctx.state, author, author_part)
-    except balances.ExistentialDeposit:
-        author_part = 0  # too little to open the author's account: the treasury takes it all
     if author_part:
-        balances.deposit(ctx, author, author_part)
+        try:
+            balances.deposit(ctx, ctx.block.author, author_part)
+        except balances.ExistentialDeposit:
+            author_part = 0  # too little to open the author's account: the treasury takes it all
     if fee + tip - author_part:
         balances.deposit(ctx, TREASURY_ACCOUNT, fee + tip - author_part)
     ctx.deposit_event(TransactionFeePaid(who, fee, tip))
