@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from runtime.framework.runtime import Runtime
 from runtime.pallets.balances import Balances
+from runtime.pallets.emission import Emission
 from runtime.pallets.session import Session
 from runtime.pallets.system import System
 from runtime.pallets.timestamp import Timestamp
@@ -20,6 +21,7 @@ PALLET_INDICES = {
     "transaction_payment": 3,
     "treasury": 4,
     "session": 5,
+    "emission": 6,
 }
 
 
@@ -31,4 +33,5 @@ def construct_runtime() -> Runtime:
         (PALLET_INDICES["transaction_payment"], TransactionPayment()),
         (PALLET_INDICES["treasury"], Treasury()),
         (PALLET_INDICES["session"], Session()),
+        (PALLET_INDICES["emission"], Emission()),
     ])

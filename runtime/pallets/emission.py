@@ -1,0 +1,310 @@
+"""emission: pays the fixed supply out of the emission reserve on a decaying schedule.
+
+Nothing is ever minted: the tokens not allocated at genesis sit in ``EMISSION_RESERVE_ACCOUNT``
+and every block moves what accrued since the previous block to the two reward pools, until the
+reserve is spent. ``docs/economics.md`` explains the schedule for operators.
+
+The schedule, in integers (time in ms since ``EmissionStart``, the first block's timestamp)::
+
+    D_0     = daily_emission_at_start                     (base units per day)
+    D_{m+1} = floor(D_m × (1 − d))                         (d = monthly_decay, a Perbill)
+    E(τ)    = Σ_{k < m} 30 × D_k + floor(D_m × r / DAY_MS)  where m, r = divmod(τ, MONTH_MS)
+
+``E(τ)`` is what the schedule has emitted after ``τ`` ms. A block at time ``t`` pays
+``E(t − start) − E(paid_until − start)``: one difference of the cumulative curve, so however
+time is cut into blocks, the payments add up to ``E`` of the whole span, to the base unit (the
+floors never accumulate). ``floor(D × (1 − d))`` equals ``D − ceil(D × d)``: the decay is
+rounded up, the amount kept rounded down.
+
+Each payment is split the same way: the ML reward pool's parts add up to
+``floor(ml_share × TotalEmitted)``, the consensus reward pool gets the rest. The reserve keeps
+its existential deposit: when what is due reaches what it holds above that, it pays all of
+it, emission stops for good, and ``ReserveExhausted`` is emitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from runtime.abc import StateReader
+from runtime.accounts import (
+    CONSENSUS_REWARD_POOL_ACCOUNT,
+    EMISSION_RESERVE_ACCOUNT,
+    ML_REWARD_POOL_ACCOUNT,
+    TOTAL_SUPPLY,
+    TREASURY_ACCOUNT,
+)
+from runtime.errors import ArithmeticOverflow
+from runtime.framework.pallet import DispatchContext, Pallet
+from runtime.framework.storage import StorageValue
+from runtime.pallets import balances, timestamp
+from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill, checked_add, saturating_sub
+from runtime.primitives.codec import U32, U64, Balance, Boolean, Record
+
+NAME = "emission"
+
+# --- config -------------------------------------------------------------------------------
+
+DAY_MS = 86_400_000
+DAYS_PER_MONTH = 30
+MONTH_MS = DAYS_PER_MONTH * DAY_MS
+
+
+@dataclass(frozen=True)
+class EmissionParameters(Record):
+    """The schedule and the split; governance may change them (see the module docstring)."""
+
+    daily_emission_at_start: Balance  # D_0, base units per day in month 0
+    monthly_decay_parts: U32  # d: Perbill parts by which the daily emission shrinks each month
+    ml_share_parts: U32  # Perbill parts of each payment that go to the ML reward pool
+
+    @property
+    def monthly_decay(self) -> Perbill:
+        return Perbill(self.monthly_decay_parts)
+
+    @property
+    def ml_share(self) -> Perbill:
+        return Perbill(self.ml_share_parts)
+
+
+# A runtime without an emission section emits nothing (test chains); shipped specs set all three.
+DEFAULT_PARAMETERS = EmissionParameters(daily_emission_at_start=0, monthly_decay_parts=0, ml_share_parts=0)
+
+# --- storage ------------------------------------------------------------------------------
+
+Parameters = StorageValue(NAME, "Parameters", EmissionParameters, DEFAULT_PARAMETERS)
+# Timestamp (ms) of the first block: time zero of the schedule. Absent until that block.
+EmissionStart = StorageValue(NAME, "EmissionStart", U64, 0)
+# Timestamp (ms) up to which the schedule has been paid (the previous block's).
+PaidUntil = StorageValue(NAME, "PaidUntil", U64, 0)
+# Everything paid out of the reserve so far.
+TotalEmitted = StorageValue(NAME, "TotalEmitted", Balance, 0)
+# Set once the reserve could not pay what was due; nothing is paid after it.
+Exhausted = StorageValue(NAME, "Exhausted", Boolean, False)
+# Recorded at genesis, for the invariants: the reserve's balance and the total issuance.
+ReserveAtStart = StorageValue(NAME, "ReserveAtStart", Balance, 0)
+IssuanceAtStart = StorageValue(NAME, "IssuanceAtStart", Balance, 0)
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Emitted(Record):
+    """A block's payment (only when it is not zero): ``amount = consensus_part + ml_part``."""
+
+    amount: Balance
+    consensus_part: Balance
+    ml_part: Balance
+
+
+@dataclass(frozen=True)
+class ReserveExhausted(Record):
+    """The reserve is spent down to its existential deposit; emission has stopped for good."""
+
+    total_emitted: Balance
+
+
+# --- the schedule (pure) ------------------------------------------------------------------
+
+
+def compute_next_daily_emission(parameters: EmissionParameters, daily: int) -> int:
+    """``D_{m+1} = floor(D_m × (1 − d))``, which equals ``D_m − ceil(D_m × d)``."""
+    return parameters.monthly_decay.complement().mul_floor(daily)
+
+
+def compute_daily_emission(parameters: EmissionParameters, month: int) -> int:
+    """``D_month``: the start value decayed month by month, rounding down each time."""
+    daily = parameters.daily_emission_at_start
+    for _ in range(month):
+        if daily == 0:
+            break
+        daily = compute_next_daily_emission(parameters, daily)
+    return daily
+
+
+def compute_emitted_by(parameters: EmissionParameters, elapsed_ms: int) -> int:
+    """``E(elapsed_ms)``: what the schedule has emitted ``elapsed_ms`` after its start.
+
+    Full months pay ``30 × D_k`` each; the current month pays ``D_m`` per day pro rata to the
+    milliseconds elapsed in it, rounded down. Exact integers (it may exceed u64 for absurd
+    parameters; what is paid is bounded by the reserve).
+    """
+    if elapsed_ms < 0:
+        raise ArithmeticOverflow(f"time went back {-elapsed_ms} ms before the emission start")
+    months, into_month = divmod(elapsed_ms, MONTH_MS)
+    emitted, daily = 0, parameters.daily_emission_at_start
+    for _ in range(months):
+        if daily == 0:
+            break  # every later month pays nothing
+        emitted += DAYS_PER_MONTH * daily
+        daily = compute_next_daily_emission(parameters, daily)
+    return emitted + daily * into_month // DAY_MS
+
+
+def compute_emission_between(parameters: EmissionParameters, from_ms: int, to_ms: int) -> int:
+    """What the schedule pays for the span ``[from_ms, to_ms]`` (ms since the start)."""
+    if to_ms < from_ms:
+        raise ArithmeticOverflow(f"the span {from_ms}..{to_ms} ends before it starts")
+    return compute_emitted_by(parameters, to_ms) - compute_emitted_by(parameters, from_ms)
+
+
+def compute_split(parameters: EmissionParameters, emitted_before: int, amount: int) -> tuple[int, int]:
+    """``(consensus_part, ml_part)`` of a payment of ``amount`` after ``emitted_before``.
+
+    Like the schedule, the split is a difference of a cumulative floor: the ML pool's parts
+    add up to ``floor(ml_share × total emitted)`` however the payments were cut, and the
+    consensus pool gets the rest of each payment, so the parts always add up to ``amount``.
+    """
+    ml_share = parameters.ml_share
+    ml_part = ml_share.mul_floor(emitted_before + amount) - ml_share.mul_floor(emitted_before)
+    return amount - ml_part, ml_part
+
+
+# --- state reads --------------------------------------------------------------------------
+
+
+def get_parameters(state: StateReader) -> EmissionParameters:
+    return Parameters.get(state)
+
+
+def is_started(state: StateReader) -> bool:
+    return EmissionStart.exists(state)
+
+
+def get_reserve_available(state: StateReader) -> int:
+    """What the reserve can pay: its usable balance above the existential deposit."""
+    usable = balances.get_usable_balance(state, EMISSION_RESERVE_ACCOUNT)
+    return saturating_sub(usable, balances.get_existential_deposit(state))
+
+
+def get_scheduled_total(state: StateReader) -> int:
+    """``E`` at the paid-until time: the most emission may have paid so far."""
+    if not is_started(state):
+        return 0
+    return compute_emitted_by(get_parameters(state), PaidUntil.get(state) - EmissionStart.get(state))
+
+
+def get_payee(state: StateReader, pool: bytes, part: int) -> bytes:
+    """``pool``, unless it does not exist and ``part`` is too small to open it: then the
+    treasury (which always exists) takes the part, as it does with a fee the author cannot
+    receive. Pools are opened by the first payment of at least the existential deposit."""
+    try:
+        balances.check_deposit(state, pool, part)
+    except balances.ExistentialDeposit:
+        return TREASURY_ACCOUNT
+    return pool
+
+
+# --- paying -------------------------------------------------------------------------------
+
+
+def pay_emission(ctx: DispatchContext, now: int) -> None:
+    """Pay what accrued from ``PaidUntil`` to ``now`` out of the reserve, split between the
+    pools; if the reserve cannot pay it all, pay what it has and stop emission for good."""
+    parameters = get_parameters(ctx.state)
+    start = EmissionStart.get(ctx.state)
+    due = compute_emission_between(parameters, PaidUntil.get(ctx.state) - start, now - start)
+    available = get_reserve_available(ctx.state)
+    amount = min(due, available)
+    exhausted = due > 0 and due >= available
+    emitted_before = TotalEmitted.get(ctx.state)
+    consensus_part, ml_part = compute_split(parameters, emitted_before, amount)
+    payments = [
+        (get_payee(ctx.state, pool, part), part)
+        for pool, part in ((CONSENSUS_REWARD_POOL_ACCOUNT, consensus_part), (ML_REWARD_POOL_ACCOUNT, ml_part))
+        if part
+    ]
+    total_emitted = checked_add(emitted_before, amount)
+    for payee, part in payments:
+        balances.transfer(ctx, EMISSION_RESERVE_ACCOUNT, payee, part, keep_alive=True)
+    TotalEmitted.put(ctx.state, total_emitted)
+    PaidUntil.put(ctx.state, now)
+    if amount:
+        ctx.deposit_event(Emitted(amount, consensus_part, ml_part))
+    if exhausted:
+        Exhausted.put(ctx.state, True)
+        ctx.deposit_event(ReserveExhausted(total_emitted))
+
+
+# --- the pallet ---------------------------------------------------------------------------
+
+
+class Emission(Pallet):
+    NAME = NAME
+    EVENTS = (Emitted, ReserveExhausted)
+
+    # --- hooks --------------------------------------------------------------------------
+
+    def on_finalize(self, ctx: DispatchContext) -> None:
+        """After the timestamp inherent has set ``Now``: the first block starts the schedule,
+        every later block pays up to its own timestamp until the reserve is exhausted."""
+        now = timestamp.Now.get(ctx.state)
+        if not is_started(ctx.state):
+            EmissionStart.put(ctx.state, now)
+            PaidUntil.put(ctx.state, now)
+        elif not Exhausted.get(ctx.state):
+            pay_emission(ctx, now)
+
+    # --- genesis ------------------------------------------------------------------------
+
+    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
+        """``{"dailyEmission": D_0, "monthlyDecayPerbill": d, "mlSharePerbill": s}``; runs
+        after balances (a lower index), so it records the reserve and issuance it built."""
+        parameters = DEFAULT_PARAMETERS
+        if config:
+            parameters = EmissionParameters(
+                daily_emission_at_start=config["dailyEmission"],
+                monthly_decay_parts=config["monthlyDecayPerbill"],
+                ml_share_parts=config["mlSharePerbill"],
+            )
+        for field, parts in (
+            ("monthlyDecayPerbill", parameters.monthly_decay_parts),
+            ("mlSharePerbill", parameters.ml_share_parts),
+        ):
+            if not 0 <= parts <= PERBILL_ACCURACY:
+                raise ValueError(f"emission.{field} is {parts}, outside 0..{PERBILL_ACCURACY} (parts per 10^9)")
+        Parameters.put(ctx.state, parameters)
+        ReserveAtStart.put(ctx.state, balances.get_free_balance(ctx.state, EMISSION_RESERVE_ACCOUNT))
+        IssuanceAtStart.put(ctx.state, balances.TotalIssuance.get(ctx.state))
+
+    def export_genesis(self, state: StateReader) -> dict[str, Any]:
+        parameters = get_parameters(state)
+        return {
+            "dailyEmission": parameters.daily_emission_at_start,
+            "monthlyDecayPerbill": parameters.monthly_decay_parts,
+            "mlSharePerbill": parameters.ml_share_parts,
+        }
+
+    # --- invariants ---------------------------------------------------------------------
+
+    def try_state(self, state: StateReader) -> list[str]:
+        return [*self._check_supply(state), *self._check_schedule(state)]
+
+    def _check_supply(self, state: StateReader) -> list[str]:
+        """Nothing minted or burned, and nothing taken from the reserve but emission.
+
+        The reserve may hold more than ``ReserveAtStart − TotalEmitted`` (anyone may pay into
+        it, e.g. as the dust receiver), never less.
+        """
+        problems = []
+        issuance = balances.TotalIssuance.get(state)
+        if issuance != IssuanceAtStart.get(state):
+            problems.append(f"total issuance is {issuance}, but was {IssuanceAtStart.get(state)} at genesis")
+        if issuance > TOTAL_SUPPLY:
+            problems.append(f"total issuance {issuance} exceeds the fixed supply {TOTAL_SUPPLY}")
+        reserve = balances.get_free_balance(state, EMISSION_RESERVE_ACCOUNT)
+        emitted = TotalEmitted.get(state)
+        if reserve + emitted < ReserveAtStart.get(state):
+            problems.append(f"the reserve holds {reserve} after emitting {emitted}, less than the "
+                            f"{ReserveAtStart.get(state)} it started with")
+        return problems
+
+    def _check_schedule(self, state: StateReader) -> list[str]:
+        """Emission paid exactly the schedule up to ``PaidUntil`` (less only once exhausted)."""
+        emitted, scheduled = TotalEmitted.get(state), get_scheduled_total(state)
+        if emitted > scheduled:
+            return [f"emitted {emitted}, more than the {scheduled} the schedule allows so far"]
+        if emitted < scheduled and not Exhausted.get(state):
+            return [f"emitted {emitted}, less than the {scheduled} due, yet the reserve is not exhausted"]
+        return []
