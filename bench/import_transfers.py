@@ -66,8 +66,12 @@ def run(transfers: int, blocks: int) -> dict:
     authority = make_keypair(0)
     senders = [make_keypair(1 + index) for index in range(transfers * blocks)]
     sections = {
-        "balances": {"balances": [[encode_address(who), 1_000 * FLOCK] for who in
-                                  [TREASURY_ACCOUNT, authority.public_key, *(key.public_key for key in senders)]]},
+        "balances": {
+            "balances": [
+                [encode_address(who), 1_000 * FLOCK]
+                for who in [TREASURY_ACCOUNT, authority.public_key, *(key.public_key for key in senders)]
+            ]
+        },
         "session": {"authorities": [encode_address(authority.public_key)]},
     }
     genesis_state = {key: value for key, value in runtime.build_genesis(sections).items() if value is not None}
@@ -77,12 +81,16 @@ def run(transfers: int, blocks: int) -> dict:
     authoring = Chain(MemoryStore(), runtime, genesis_header, genesis_state)
     encoded_blocks = []
     for block_index in range(blocks):
-        batch = senders[block_index * transfers:(block_index + 1) * transfers]
+        batch = senders[block_index * transfers : (block_index + 1) * transfers]
         candidates = [
-            encode_extrinsic(sign_extrinsic(
-                sender, genesis_hash, nonce=0,
-                call=runtime.encode_call(TransferArgs(make_keypair(10**6 + i).public_key, FLOCK)),
-            ))
+            encode_extrinsic(
+                sign_extrinsic(
+                    sender,
+                    genesis_hash,
+                    nonce=0,
+                    call=runtime.encode_call(TransferArgs(make_keypair(10**6 + i).public_key, FLOCK)),
+                )
+            )
             for i, sender in enumerate(batch)
         ]
         slot = authoring.head.slot + 1

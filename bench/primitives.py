@@ -16,8 +16,8 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -28,11 +28,12 @@ from runtime.pallets.system import Remark  # noqa: E402
 from runtime.primitives import vrf  # noqa: E402
 from runtime.primitives.keys import Keypair, verify_raw  # noqa: E402
 
-
 TRANSACTION_SIZE = 200
 
 
-def measure_seconds_per_call(function: Callable[[], object], *, min_time: float = 0.5, max_calls: int = 1_000_000) -> float:
+def measure_seconds_per_call(
+    function: Callable[[], object], *, min_time: float = 0.5, max_calls: int = 1_000_000
+) -> float:
     """Seconds per call: repeat in growing rounds until a round takes ``min_time`` (bounded)."""
     calls = 1
     while True:
@@ -60,12 +61,18 @@ def bench_signatures_and_vrf(min_time: float, rounds: int = 7) -> dict:
     samples: dict[str, list[float]] = {"ed25519": [], "prove": [], "verify": []}
     for _ in range(rounds):
         samples["ed25519"].append(
-            measure_seconds_per_call(lambda: verify_raw(keypair.public_key, signed_message, signature), min_time=min_time)
+            measure_seconds_per_call(
+                lambda: verify_raw(keypair.public_key, signed_message, signature), min_time=min_time
+            )
         )
-        samples["verify"].append(measure_seconds_per_call(
-            lambda: vrf.verify(public_key, alphas[(i := next(cycle))], proofs[i]), min_time=min_time
-        ))
-        samples["prove"].append(measure_seconds_per_call(lambda: vrf.prove(seed, alphas[next(cycle)]), min_time=min_time))
+        samples["verify"].append(
+            measure_seconds_per_call(
+                lambda: vrf.verify(public_key, alphas[(i := next(cycle))], proofs[i]), min_time=min_time
+            )
+        )
+        samples["prove"].append(
+            measure_seconds_per_call(lambda: vrf.prove(seed, alphas[next(cycle)]), min_time=min_time)
+        )
     ed25519, prove, verify = (statistics.median(samples[name]) for name in ("ed25519", "prove", "verify"))
     return {
         "ed25519_verify_per_s": 1 / ed25519,
@@ -80,9 +87,12 @@ def bench_signatures_and_vrf(min_time: float, rounds: int = 7) -> dict:
 def bench_codec(min_time: float) -> dict:
     runtime = construct_runtime()
     keypair = Keypair.from_seed(b"\x03" * 32)
+
     def signed_remark(size: int) -> SignedExtrinsic:
         call = runtime.encode_call(Remark(b"r" * size))
-        return sign_extrinsic(keypair, bytes(32), nonce=7, call=call, tip=1_000, mortality=Mortality(100, 64), birth_hash=b"\x05" * 32)
+        return sign_extrinsic(
+            keypair, bytes(32), nonce=7, call=call, tip=1_000, mortality=Mortality(100, 64), birth_hash=b"\x05" * 32
+        )
 
     # A remark padded so that the whole signed transaction is 200 bytes.
     overhead = len(encode_extrinsic(signed_remark(0)))
@@ -119,11 +129,15 @@ def main() -> None:
         print(json.dumps(results, indent=2))
         return
     sig, codec = results["signatures_and_vrf"], results["codec"]
-    print(f"ed25519 verify          {sig['ed25519_verify_per_s']:>10,.0f} /s")
-    print(f"VRF prove               {sig['vrf_prove_per_s']:>10,.0f} /s   ({sig['vrf_prove_in_ed25519_verifies']:.2f} ed25519 verifies)")
-    print(f"VRF verify              {sig['vrf_verify_per_s']:>10,.0f} /s   ({sig['vrf_verify_in_ed25519_verifies']:.2f} ed25519 verifies; goal <= 8)")
-    print(f"transaction ({codec['transaction_bytes']} bytes) encode {codec['encode_us']:.2f} us "
-          f"({codec['encode_in_blake2b']:.1f} blake2b), decode {codec['decode_us']:.2f} us ({codec['decode_in_blake2b']:.1f} blake2b)")
+    print(f"ed25519 verify       {sig['ed25519_verify_per_s']:>10,.0f} /s")
+    prove_ratio, verify_ratio = sig["vrf_prove_in_ed25519_verifies"], sig["vrf_verify_in_ed25519_verifies"]
+    print(f"VRF prove            {sig['vrf_prove_per_s']:>10,.0f} /s   ({prove_ratio:.2f} ed25519 verifies)")
+    print(f"VRF verify           {sig['vrf_verify_per_s']:>10,.0f} /s   ({verify_ratio:.2f} ed25519 verifies, goal <= 8)")
+    print(
+        f"transaction ({codec['transaction_bytes']} bytes) "
+        f"encode {codec['encode_us']:.2f} us ({codec['encode_in_blake2b']:.1f} blake2b), "
+        f"decode {codec['decode_us']:.2f} us ({codec['decode_in_blake2b']:.1f} blake2b)"
+    )
     state_tree.print_report(results["state_tree"])
 
 

@@ -247,7 +247,10 @@ def _check_runtime(value: Any, chain_type: str) -> dict[str, dict[str, Any]]:
         _fail("genesis.runtime", f"expected a JSON object, got {_json_type(value)}")
     for pallet in value:
         if pallet not in templates:
-            _fail(f"genesis.runtime.{pallet}", f"no pallet named {pallet!r} in the runtime (pallets: {', '.join(templates)})")
+            _fail(
+                f"genesis.runtime.{pallet}",
+                f"no pallet named {pallet!r} in the runtime (pallets: {', '.join(templates)})",
+            )
     for pallet, template in templates.items():
         if pallet not in value:
             _fail(f"genesis.runtime.{pallet}", "missing (every pallet's section is required)")
@@ -326,9 +329,12 @@ def _check_balances(section: dict[str, Any], chain_type: str) -> None:
         first_index[account] = index
         total += amount
     if total != TOTAL_SUPPLY:
-        _fail(where, f"the balances sum to {total}, but the total supply must be exactly {TOTAL_SUPPLY} "
-                     f"base units (off by {total - TOTAL_SUPPLY:+d}); the unallocated rest belongs to the "
-                     f"emission reserve {encode_address(EMISSION_RESERVE_ACCOUNT)}")
+        _fail(
+            where,
+            f"the balances sum to {total}, but the total supply must be exactly {TOTAL_SUPPLY} "
+            f"base units (off by {total - TOTAL_SUPPLY:+d}); the unallocated rest belongs to the "
+            f"emission reserve {encode_address(EMISSION_RESERVE_ACCOUNT)}",
+        )
 
 
 def _check_authorities(authorities: list[Any], chain_type: str) -> None:

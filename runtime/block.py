@@ -41,6 +41,7 @@ ZERO_SIGNATURE = bytes(64)
 
 # --- header -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PreRuntimeDigest(Record):
     """A consensus engine's claim to author this block (slot claim, VRF proof)."""
@@ -97,6 +98,7 @@ def verify_seal(header: Header, genesis_hash: bytes) -> None:
 
 
 # --- extrinsics ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Mortality(Record):
@@ -184,6 +186,7 @@ def compute_extrinsic_hash(encoded: bytes) -> bytes:
 
 # --- block --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Block(Record):
     header: Header
@@ -212,4 +215,3 @@ class SlotClaim(Record):
 
     authority_index: U32
     slot: U64
-

@@ -26,12 +26,14 @@ PALLET_INDICES = {
 
 
 def construct_runtime() -> Runtime:
-    return Runtime([
-        (PALLET_INDICES["system"], System()),
-        (PALLET_INDICES["timestamp"], Timestamp()),
-        (PALLET_INDICES["balances"], Balances()),
-        (PALLET_INDICES["transaction_payment"], TransactionPayment()),
-        (PALLET_INDICES["treasury"], Treasury()),
-        (PALLET_INDICES["session"], Session()),
-        (PALLET_INDICES["emission"], Emission()),
-    ])
+    return Runtime(
+        [
+            (PALLET_INDICES["system"], System()),
+            (PALLET_INDICES["timestamp"], Timestamp()),
+            (PALLET_INDICES["balances"], Balances()),
+            (PALLET_INDICES["transaction_payment"], TransactionPayment()),
+            (PALLET_INDICES["treasury"], Treasury()),
+            (PALLET_INDICES["session"], Session()),
+            (PALLET_INDICES["emission"], Emission()),
+        ]
+    )

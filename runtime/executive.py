@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runtime.abc import StateReader
+from runtime.block import SignedExtrinsic, UnsignedExtrinsic, compute_signing_payload, decode_extrinsic
 from runtime.errors import (
     ArithmeticOverflow,
     BadInherent,
@@ -30,7 +31,6 @@ from runtime.errors import (
     MalformedTransaction,
     StaleTransaction,
 )
-from runtime.block import SignedExtrinsic, UnsignedExtrinsic, compute_signing_payload, decode_extrinsic
 from runtime.framework.pallet import (
     ORIGIN_NONE,
     ORIGIN_SIGNED,
@@ -114,13 +114,18 @@ class Executive:
             pallet.on_finalize(ctx)
         system.BlockWeight.put(ctx.state, block.weight)
         system.BlockLength.put(ctx.state, block.length)
-        system.Events.put(ctx.state, tuple(
-            system.EventRecord(phase, index, pallet, event_index, event.encode())
-            for phase, index, pallet, event_index, event in ctx.events
-        ))
+        system.Events.put(
+            ctx.state,
+            tuple(
+                system.EventRecord(phase, index, pallet, event_index, event.encode())
+                for phase, index, pallet, event_index, event in ctx.events
+            ),
+        )
         return ctx.state.changes
 
-    def execute_block(self, state: StateReader, env: BlockEnvironment, extrinsics: tuple[bytes, ...]) -> dict[bytes, bytes | None]:
+    def execute_block(
+        self, state: StateReader, env: BlockEnvironment, extrinsics: tuple[bytes, ...]
+    ) -> dict[bytes, bytes | None]:
         """Import path: every extrinsic must apply; any invalid one invalidates the block."""
         block = self.initialize_block(state, env)
         for encoded in extrinsics:
@@ -180,7 +185,9 @@ class Executive:
         except DispatchError as exc:
             raise CannotPayFees(f"cannot pay fee {fee} + tip {xt.tip}: {exc}") from None
         try:
-            verify(xt.sender, DOMAIN_TRANSACTION, self.genesis_hash, compute_signing_payload(xt, birth_hash), xt.signature)
+            verify(
+                xt.sender, DOMAIN_TRANSACTION, self.genesis_hash, compute_signing_payload(xt, birth_hash), xt.signature
+            )
         except (InvalidKey, InvalidSignature) as exc:
             raise BadTransactionProof(f"bad transaction signature: {exc}") from None
         return CheckedTransaction(call, fee)

@@ -94,7 +94,9 @@ def test_author_skips_invalid_transactions() -> None:
         (lambda block: resealed(block, number=5), InvalidBlock),
         (lambda block: replace(block, header=replace(block.header, seal=bytes(64))).encode(), BadSeal),
         (
-            lambda block: Block(seal_header(replace(block.header, author=BOB.public_key), BOB, GENESIS_HEADER.hash), block.extrinsics).encode(),
+            lambda block: Block(
+                seal_header(replace(block.header, author=BOB.public_key), BOB, GENESIS_HEADER.hash), block.extrinsics
+            ).encode(),
             WrongAuthor,
         ),
         (lambda block: block.encode()[:-3], MalformedBlock),

@@ -115,7 +115,8 @@ def test_wrong_total_supply(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     path = write_spec(tmp_path / "spec.json", data)
     assert_one_error_line(
         run(capsys, "chain-spec", "validate", "--chain", str(path)),
-        "genesis.runtime.balances.balances:", "off by +1",
+        "genesis.runtime.balances.balances:",
+        "off by +1",
     )
 
 
@@ -123,7 +124,9 @@ def test_unknown_pallet_section(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     data = dev_data()
     data["genesis"]["runtime"]["balance"] = {}
     path = write_spec(tmp_path / "spec.json", data)
-    assert_one_error_line(run(capsys, "chain-spec", "build", "--chain", str(path)), "genesis.runtime.balance: no pallet named")
+    assert_one_error_line(
+        run(capsys, "chain-spec", "build", "--chain", str(path)), "genesis.runtime.balance: no pallet named"
+    )
 
 
 def test_duplicate_accounts(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -161,7 +164,15 @@ def test_generate_into_keystore_and_inspect_it(capsys: pytest.CaptureFixture[str
     password = tmp_path / "password"
     password.write_text("hunter2\n")
     status, out, _ = run(
-        capsys, "key", "generate", "--keystore", str(tmp_path / "keys"), "--password-file", str(password), "--output-type", "json"
+        capsys,
+        "key",
+        "generate",
+        "--keystore",
+        str(tmp_path / "keys"),
+        "--password-file",
+        str(password),
+        "--output-type",
+        "json",
     )
     assert status == 0
     generated = json.loads(out)
@@ -169,9 +180,13 @@ def test_generate_into_keystore_and_inspect_it(capsys: pytest.CaptureFixture[str
     assert key_file == tmp_path / "keys" / f"{generated['ss58Address']}.json"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
 
-    status, out, _ = run(capsys, "key", "inspect", str(key_file), "--password-file", str(password), "--output-type", "json")
+    status, out, _ = run(
+        capsys, "key", "inspect", str(key_file), "--password-file", str(password), "--output-type", "json"
+    )
     assert status == 0
-    assert json.loads(out) == {field: generated[field] for field in ("secretSeed", "publicKey", "ss58Address", "vrfPublicKey")}
+    assert json.loads(out) == {
+        field: generated[field] for field in ("secretSeed", "publicKey", "ss58Address", "vrfPublicKey")
+    }
 
     password.write_text("wrong\n")
     assert_one_error_line(
@@ -237,9 +252,12 @@ def test_inspect_bad_input(capsys: pytest.CaptureFixture[str], argv: list[str], 
 def test_dev_keys_only_with_development_specs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     live = str(live_spec(tmp_path))
     assert run(capsys, "key", "inspect", "//Bob", "--chain", "local")[0] == 0
-    assert_one_error_line(run(capsys, "key", "inspect", "//Bob", "--chain", live), "//Bob is a well-known dev key", "not a Live chain")
     assert_one_error_line(
-        run(capsys, "key", "inspect", encode_address(ALICE.public_key), "--chain", live), "//Alice is a well-known dev key"
+        run(capsys, "key", "inspect", "//Bob", "--chain", live), "//Bob is a well-known dev key", "not a Live chain"
+    )
+    assert_one_error_line(
+        run(capsys, "key", "inspect", encode_address(ALICE.public_key), "--chain", live),
+        "//Alice is a well-known dev key",
     )
     stranger = "0x" + bytes(range(32)).hex()
     assert run(capsys, "key", "inspect", stranger, "--chain", live)[0] == 0

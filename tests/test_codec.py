@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from runtime.errors import EncodingError
 from runtime.primitives.codec import (
+    I64,
     U8,
     U64,
     AccountId,
     Boolean,
     Hash32,
-    I64,
     ListOf,
     OneOf,
     OptionOf,

@@ -11,8 +11,7 @@ from flockchain.abc import (
     iteration_bounds,
     prefix_successor,
 )
-from flockchain.db import LevelDBStore, MemoryStore
-from flockchain.db import schema
+from flockchain.db import LevelDBStore, MemoryStore, schema
 from flockchain.errors import CorruptDatabase, StorageError
 
 BACKENDS = ["memory", "leveldb"]

@@ -13,11 +13,26 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 GUARDED_PACKAGES = ("runtime", "consensus")
-FORBIDDEN_MODULES = frozenset({
-    "trio", "libp2p", "plyvel", "torch", "time", "random", "os", "flockchain",
-    # Other doors to the outside world or to non-determinism.
-    "datetime", "secrets", "socket", "subprocess", "threading", "asyncio", "numpy",
-})
+FORBIDDEN_MODULES = frozenset(
+    {
+        "trio",
+        "libp2p",
+        "plyvel",
+        "torch",
+        "time",
+        "random",
+        "os",
+        "flockchain",
+        # Other doors to the outside world or to non-determinism.
+        "datetime",
+        "secrets",
+        "socket",
+        "subprocess",
+        "threading",
+        "asyncio",
+        "numpy",
+    }
+)
 
 
 def find_violations(source: str, filename: str) -> list[str]:

@@ -79,7 +79,7 @@ class DevNode:
     def remaining_output(self) -> str:
         """Everything printed after the last line read (call once the process exited)."""
         rest = []
-        while (line := self.lines.get(timeout=10)):
+        while line := self.lines.get(timeout=10):
             rest.append(line)
         return "".join(rest)
 
@@ -101,9 +101,22 @@ def test_dev_chain_includes_a_cli_transfer_and_survives_kill_9(base_path: Path) 
         node.wait_for(IMPORTED, BLOCK_TIMEOUT)
         bob = encode_address(dev_keypair("bob").public_key)
         submitted = subprocess.run(
-            [sys.executable, "-m", "flockchain", "tx", "transfer", "--to", bob, "--amount", "2.5 FLOCK",
-             "--rpc-url", f"http://127.0.0.1:{node.rpc_port}"],
-            capture_output=True, text=True, timeout=60,
+            [
+                sys.executable,
+                "-m",
+                "flockchain",
+                "tx",
+                "transfer",
+                "--to",
+                bob,
+                "--amount",
+                "2.5 FLOCK",
+                "--rpc-url",
+                f"http://127.0.0.1:{node.rpc_port}",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert submitted.returncode == 0, submitted.stderr
         xt_hash = bytes.fromhex(submitted.stdout.strip()[2:])
@@ -146,9 +159,23 @@ def test_sigint_stops_cleanly_and_rerun_resumes(base_path: Path) -> None:
 
 def test_bad_transfer_input_is_refused_with_one_clear_line(base_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "flockchain", "tx", "transfer", "--to", "not-an-address", "--amount", "1",
-         "--rpc-url", f"http://127.0.0.1:{free_port()}"],
-        capture_output=True, text=True, timeout=60, env={**os.environ},
+        [
+            sys.executable,
+            "-m",
+            "flockchain",
+            "tx",
+            "transfer",
+            "--to",
+            "not-an-address",
+            "--amount",
+            "1",
+            "--rpc-url",
+            f"http://127.0.0.1:{free_port()}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ},
     )
     assert result.returncode == 1
     assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr

@@ -62,19 +62,25 @@ def new_chain(
 ) -> DictState:
     """A genesis state with the reserve, the treasury and an emission section; blocks may be
     1 ms apart (minimum period 1) so any sequence of times is possible."""
-    return build_genesis_state(RUNTIME, [], config={
-        "balances": {
-            "existentialDeposit": existential_deposit,
-            "balances": [
-                [encode_address(who), amount]
-                for who, amount in (
-                    (TREASURY_ACCOUNT, 1_000 * FLOCK), (EMISSION_RESERVE_ACCOUNT, reserve), *extra_balances,
-                )
-            ],
+    return build_genesis_state(
+        RUNTIME,
+        [],
+        config={
+            "balances": {
+                "existentialDeposit": existential_deposit,
+                "balances": [
+                    [encode_address(who), amount]
+                    for who, amount in (
+                        (TREASURY_ACCOUNT, 1_000 * FLOCK),
+                        (EMISSION_RESERVE_ACCOUNT, reserve),
+                        *extra_balances,
+                    )
+                ],
+            },
+            "timestamp": {"minimumPeriod": 1},
+            "emission": {"dailyEmission": daily, "monthlyDecayPerbill": decay, "mlSharePerbill": ml_share},
         },
-        "timestamp": {"minimumPeriod": 1},
-        "emission": {"dailyEmission": daily, "monthlyDecayPerbill": decay, "mlSharePerbill": ml_share},
-    })
+    )
 
 
 def execute_block_at(state: DictState, now: int) -> DictState:
@@ -351,8 +357,13 @@ def test_blocks_cut_differently_end_in_the_same_balances(
         )
         for offset in sorted({0, span, *(cut for cut in cuts if cut < span)}):
             state = execute_block_at(state, T0 + offset)
-        return (emission.TotalEmitted.get(state), *(free(state, who) for who in
-                (EMISSION_RESERVE_ACCOUNT, CONSENSUS_REWARD_POOL_ACCOUNT, ML_REWARD_POOL_ACCOUNT)))
+        return (
+            emission.TotalEmitted.get(state),
+            *(
+                free(state, who)
+                for who in (EMISSION_RESERVE_ACCOUNT, CONSENSUS_REWARD_POOL_ACCOUNT, ML_REWARD_POOL_ACCOUNT)
+            ),
+        )
 
     assert run(cuts_a) == run(cuts_b)
 
@@ -398,8 +409,10 @@ def test_the_reserve_runs_out_and_emission_stops_for_good() -> None:
 def test_one_block_decades_later_pays_the_whole_reserve_at_once() -> None:
     state = execute_block_at(new_chain(daily=10 * FLOCK, decay=TEN_PERCENT, reserve=100 * FLOCK), T0)
     state = execute_block_at(state, T0 + 360 * MONTH_MS)
-    assert emission_events(state) == [emission.Emitted(100 * FLOCK - 1, 100 * FLOCK - 1, 0),
-                                      emission.ReserveExhausted(100 * FLOCK - 1)]
+    assert emission_events(state) == [
+        emission.Emitted(100 * FLOCK - 1, 100 * FLOCK - 1, 0),
+        emission.ReserveExhausted(100 * FLOCK - 1),
+    ]
 
 
 def test_an_empty_reserve_pays_nothing_and_is_exhausted_at_once() -> None:
@@ -442,7 +455,9 @@ def test_genesis_export_rebuilds_the_same_state() -> None:
     state = new_chain(daily=123_456_789, decay=7_500_000, ml_share=ONE_THIRD)
     exported = RUNTIME.export_genesis(state)
     assert exported["emission"] == {
-        "dailyEmission": 123_456_789, "monthlyDecayPerbill": 7_500_000, "mlSharePerbill": ONE_THIRD,
+        "dailyEmission": 123_456_789,
+        "monthlyDecayPerbill": 7_500_000,
+        "mlSharePerbill": ONE_THIRD,
     }
     rebuilt = DictState().apply(RUNTIME.build_genesis(exported))
     assert list(rebuilt.iter_prefix(b"")) == list(state.iter_prefix(b""))
@@ -452,9 +467,15 @@ def test_genesis_export_rebuilds_the_same_state() -> None:
 def test_shipped_specs_emit_from_the_whole_unallocated_supply(name: str) -> None:
     spec = genesis.spec.load_chain_spec(name)
     state = genesis.spec.read_genesis_state(genesis.spec.build_genesis_state(spec))
-    assert RUNTIME.export_genesis(state)["emission"] == spec.runtime_genesis["emission"] == {
-        "dailyEmission": 300_000 * FLOCK, "monthlyDecayPerbill": 7_500_000, "mlSharePerbill": HALF,
-    }
+    assert (
+        RUNTIME.export_genesis(state)["emission"]
+        == spec.runtime_genesis["emission"]
+        == {
+            "dailyEmission": 300_000 * FLOCK,
+            "monthlyDecayPerbill": 7_500_000,
+            "mlSharePerbill": HALF,
+        }
+    )
     assert emission.ReserveAtStart.get(state) == 984_000_000 * FLOCK
     assert emission.IssuanceAtStart.get(state) == TOTAL_SUPPLY
     assert not emission.is_started(state)

@@ -123,7 +123,9 @@ def test_mortality_window_and_birth_hash(executive: Executive, genesis: DictStat
     assert executive.validate_transaction(state, xt, 4).valid_until == 6
     with pytest.raises(ExpiredTransaction):
         executive.validate_transaction(state, xt, 7)
-    wrong_fork = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0, mortality=Mortality(2, 4), birth_hash=b"\x09" * 32)
+    wrong_fork = sign_transfer(
+        RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0, mortality=Mortality(2, 4), birth_hash=b"\x09" * 32
+    )
     with pytest.raises(BadTransactionProof):
         executive.validate_transaction(state, wrong_fork, 4)
     after = execute_block(executive, state, [xt])
@@ -163,14 +165,17 @@ def test_inherents(executive: Executive, genesis: DictState) -> None:
     with pytest.raises(BadInherent, match="twice"):
         executive.execute_block(genesis, env, (right, right))
     with pytest.raises(BadInherent, match="not an inherent"):
-        executive.execute_block(genesis, env, (encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(SpendArgs(ALICE.public_key, 1)))),))
+        executive.execute_block(
+            genesis, env, (encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(SpendArgs(ALICE.public_key, 1)))),)
+        )
     with pytest.raises(BadInherent, match="unsigned"):
         executive.validate_transaction(genesis, right, 1)
 
 
 def test_block_weight_limit(executive: Executive) -> None:
     state = build_genesis_state(
-        RUNTIME, [ALICE.public_key],
+        RUNTIME,
+        [ALICE.public_key],
         config={"system": {"maxBlockWeight": 150_000, "maxBlockLength": 1 << 20, "blockHashCount": 10}},
     )
     first = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
@@ -182,7 +187,8 @@ def test_block_weight_limit(executive: Executive) -> None:
 
 def test_block_hashes_are_kept_for_block_hash_count(executive: Executive) -> None:
     state = build_genesis_state(
-        RUNTIME, [ALICE.public_key],
+        RUNTIME,
+        [ALICE.public_key],
         config={"system": {"maxBlockWeight": 10**9, "maxBlockLength": 1 << 20, "blockHashCount": 3}},
     )
     for _ in range(6):

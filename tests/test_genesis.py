@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -103,7 +104,9 @@ def test_shipped_spec_identities() -> None:
     assert (dev.name, dev.id, dev.chain_type) == ("Development", "dev", "Development")
     assert (local.name, local.id, local.chain_type) == ("Local Testnet", "local", "Local")
     assert dev.runtime_genesis["session"]["authorities"] == [address_of("alice")]
-    assert local.runtime_genesis["session"]["authorities"] == [address_of(n) for n in ("alice", "bob", "charlie", "dave")]
+    assert local.runtime_genesis["session"]["authorities"] == [
+        address_of(n) for n in ("alice", "bob", "charlie", "dave")
+    ]
 
 
 @pytest.mark.parametrize("name", SHIPPED_SPECS)
@@ -234,39 +237,153 @@ INVALID: list[tuple[str, Mutation, str]] = [
     ("empty name", lambda d: d.update(name=" "), r"^name: expected a non-empty string"),
     ("id with a path", lambda d: d.update(id="../etc"), r"^id: expected 1-64 characters"),
     ("unknown chain type", lambda d: d.update(chainType="Prod"), r"^chainType: 'Prod' is not one of"),
-    ("boot node not a multiaddr", lambda d: d.update(bootNodes=["localhost:30333"]), r"^bootNodes\[0\]: expected a multiaddr"),
+    (
+        "boot node not a multiaddr",
+        lambda d: d.update(bootNodes=["localhost:30333"]),
+        r"^bootNodes\[0\]: expected a multiaddr",
+    ),
     ("token decimals", lambda d: d["properties"].update(tokenDecimals=12), r"^properties\.tokenDecimals: must be 9"),
     ("ss58 format", lambda d: d["properties"].update(ss58Format=0), r"^properties\.ss58Format: must be 42"),
     ("missing token symbol", lambda d: d["properties"].pop("tokenSymbol"), r"^properties\.tokenSymbol: missing"),
     ("raw only", lambda d: d["genesis"].pop("runtime"), r"^genesis\.runtime: missing"),
-    ("unknown pallet section", lambda d: runtime_of(d).update(staking={}), r"^genesis\.runtime\.staking: no pallet named 'staking'"),
+    (
+        "unknown pallet section",
+        lambda d: runtime_of(d).update(staking={}),
+        r"^genesis\.runtime\.staking: no pallet named 'staking'",
+    ),
     ("missing pallet section", lambda d: runtime_of(d).pop("treasury"), r"^genesis\.runtime\.treasury: missing"),
-    ("unknown section field", lambda d: runtime_of(d)["timestamp"].update(minimumPeriodMs=1), r"^genesis\.runtime\.timestamp\.minimumPeriodMs: unknown field"),
-    ("missing section field", lambda d: runtime_of(d)["system"].pop("blockHashCount"), r"^genesis\.runtime\.system\.blockHashCount: missing"),
-    ("string for a number", lambda d: runtime_of(d)["timestamp"].update(minimumPeriod="500"), r"^genesis\.runtime\.timestamp\.minimumPeriod: expected an integer, got a string"),
-    ("boolean for a number", lambda d: runtime_of(d)["timestamp"].update(minimumPeriod=True), r"minimumPeriod: expected an integer, got a boolean"),
-    ("negative number", lambda d: runtime_of(d)["timestamp"].update(minimumPeriod=-1), r"minimumPeriod: expected an unsigned 64-bit integer"),
-    ("number beyond u64", lambda d: runtime_of(d)["system"].update(maxBlockWeight=1 << 64), r"maxBlockWeight: expected an unsigned 64-bit integer"),
-    ("number beyond the field", lambda d: runtime_of(d)["system"].update(maxBlockLength=1 << 40), r"^genesis\.runtime does not build"),
-    ("null section", lambda d: runtime_of(d).update(treasury=None), r"^genesis\.runtime\.treasury: expected a JSON object, got null"),
-    ("total too high", lambda d: runtime_of(d)["balances"]["balances"][0].__setitem__(1, 2_000_000 * FLOCK), r"^genesis\.runtime\.balances\.balances: the balances sum to .* \(off by \+1000000000000000\)"),
-    ("total too low", lambda d: runtime_of(d)["balances"]["balances"].pop(), r"total supply must be exactly 1000000000000000000"),
-    ("duplicate account", duplicate_account, r"^genesis\.runtime\.balances\.balances\[8\]: account \w+ is listed twice \(first at \[0\]\)"),
-    ("balance entry shape", lambda d: runtime_of(d)["balances"]["balances"].__setitem__(0, {"who": 1}), r"balances\[0\]: expected \[SS58 address, amount in base units\]"),
-    ("null in a list", lambda d: runtime_of(d)["session"]["authorities"].append(None), r"^genesis\.runtime\.session\.authorities\[1\]: null is not allowed"),
-    ("negative in a list", lambda d: runtime_of(d)["balances"]["balances"][2].__setitem__(1, -5), r"balances\[2\]\[1\]: expected an unsigned 64-bit integer, got -5"),
-    ("balance entry length", lambda d: runtime_of(d)["balances"]["balances"][0].append(1), r"balances\[0\]: expected \[SS58 address, amount in base units\]"),
-    ("string amount", lambda d: runtime_of(d)["balances"]["balances"][0].__setitem__(1, "1000"), r"balances\[0\]\[1\]: expected an unsigned 64-bit integer"),
-    ("below existential deposit", lambda d: move_funds(d, 1 - runtime_of(d)["balances"]["balances"][0][1]), r"balances\[0\]\[1\]: 1 is below the existential deposit"),
-    ("address typo", lambda d: runtime_of(d)["balances"]["balances"][0].__setitem__(0, address_of("alice")[:-1] + "x"), r"balances\[0\]\[0\]: .*(checksum|SS58)"),
-    ("hex account", lambda d: runtime_of(d)["balances"]["balances"][0].__setitem__(0, "0x" + decode_address(runtime_of(d)["balances"]["balances"][0][0]).hex()), r"balances\[0\]\[0\]: write accounts as SS58 addresses"),
-    ("bad dust receiver", lambda d: runtime_of(d)["balances"].update(dustReceiver="nobody"), r"^genesis\.runtime\.balances\.dustReceiver: "),
-    ("no authorities", lambda d: runtime_of(d)["session"].update(authorities=[]), r"^genesis\.runtime\.session\.authorities: at least one authority"),
-    ("duplicate authority", lambda d: runtime_of(d)["session"]["authorities"].append(address_of("alice")), r"authorities\[1\]: authority \w+ is listed twice"),
-    ("authority not a key", lambda d: runtime_of(d)["session"].update(authorities=[encode_address(TREASURY_ACCOUNT)]), r"authorities\[0\]: \w+ is not a valid ed25519 public key"),
-    ("dev keys on a live chain", live_with_alice, r"^genesis\.runtime\.balances\.balances\[\d\]\[0\]: //\w+ is a well-known dev key"),
-    ("unknown raw field", lambda d: d["genesis"].update(raw={"top": {}, "childrenDefault": {}}), r"^genesis\.raw\.childrenDefault: unknown field"),
-    ("bad raw hex", lambda d: d["genesis"].update(raw={"top": {"0xzz": "0x00"}}), r"^genesis\.raw\.top: '0xzz' is not valid hex"),
+    (
+        "unknown section field",
+        lambda d: runtime_of(d)["timestamp"].update(minimumPeriodMs=1),
+        r"^genesis\.runtime\.timestamp\.minimumPeriodMs: unknown field",
+    ),
+    (
+        "missing section field",
+        lambda d: runtime_of(d)["system"].pop("blockHashCount"),
+        r"^genesis\.runtime\.system\.blockHashCount: missing",
+    ),
+    (
+        "string for a number",
+        lambda d: runtime_of(d)["timestamp"].update(minimumPeriod="500"),
+        r"^genesis\.runtime\.timestamp\.minimumPeriod: expected an integer, got a string",
+    ),
+    (
+        "boolean for a number",
+        lambda d: runtime_of(d)["timestamp"].update(minimumPeriod=True),
+        r"minimumPeriod: expected an integer, got a boolean",
+    ),
+    (
+        "negative number",
+        lambda d: runtime_of(d)["timestamp"].update(minimumPeriod=-1),
+        r"minimumPeriod: expected an unsigned 64-bit integer",
+    ),
+    (
+        "number beyond u64",
+        lambda d: runtime_of(d)["system"].update(maxBlockWeight=1 << 64),
+        r"maxBlockWeight: expected an unsigned 64-bit integer",
+    ),
+    (
+        "number beyond the field",
+        lambda d: runtime_of(d)["system"].update(maxBlockLength=1 << 40),
+        r"^genesis\.runtime does not build",
+    ),
+    (
+        "null section",
+        lambda d: runtime_of(d).update(treasury=None),
+        r"^genesis\.runtime\.treasury: expected a JSON object, got null",
+    ),
+    (
+        "total too high",
+        lambda d: runtime_of(d)["balances"]["balances"][0].__setitem__(1, 2_000_000 * FLOCK),
+        r"^genesis\.runtime\.balances\.balances: the balances sum to .* \(off by \+1000000000000000\)",
+    ),
+    (
+        "total too low",
+        lambda d: runtime_of(d)["balances"]["balances"].pop(),
+        r"total supply must be exactly 1000000000000000000",
+    ),
+    (
+        "duplicate account",
+        duplicate_account,
+        r"^genesis\.runtime\.balances\.balances\[8\]: account \w+ is listed twice \(first at \[0\]\)",
+    ),
+    (
+        "balance entry shape",
+        lambda d: runtime_of(d)["balances"]["balances"].__setitem__(0, {"who": 1}),
+        r"balances\[0\]: expected \[SS58 address, amount in base units\]",
+    ),
+    (
+        "null in a list",
+        lambda d: runtime_of(d)["session"]["authorities"].append(None),
+        r"^genesis\.runtime\.session\.authorities\[1\]: null is not allowed",
+    ),
+    (
+        "negative in a list",
+        lambda d: runtime_of(d)["balances"]["balances"][2].__setitem__(1, -5),
+        r"balances\[2\]\[1\]: expected an unsigned 64-bit integer, got -5",
+    ),
+    (
+        "balance entry length",
+        lambda d: runtime_of(d)["balances"]["balances"][0].append(1),
+        r"balances\[0\]: expected \[SS58 address, amount in base units\]",
+    ),
+    (
+        "string amount",
+        lambda d: runtime_of(d)["balances"]["balances"][0].__setitem__(1, "1000"),
+        r"balances\[0\]\[1\]: expected an unsigned 64-bit integer",
+    ),
+    (
+        "below existential deposit",
+        lambda d: move_funds(d, 1 - runtime_of(d)["balances"]["balances"][0][1]),
+        r"balances\[0\]\[1\]: 1 is below the existential deposit",
+    ),
+    (
+        "address typo",
+        lambda d: runtime_of(d)["balances"]["balances"][0].__setitem__(0, address_of("alice")[:-1] + "x"),
+        r"balances\[0\]\[0\]: .*(checksum|SS58)",
+    ),
+    (
+        "hex account",
+        lambda d: runtime_of(d)["balances"]["balances"][0].__setitem__(
+            0, "0x" + decode_address(runtime_of(d)["balances"]["balances"][0][0]).hex()
+        ),
+        r"balances\[0\]\[0\]: write accounts as SS58 addresses",
+    ),
+    (
+        "bad dust receiver",
+        lambda d: runtime_of(d)["balances"].update(dustReceiver="nobody"),
+        r"^genesis\.runtime\.balances\.dustReceiver: ",
+    ),
+    (
+        "no authorities",
+        lambda d: runtime_of(d)["session"].update(authorities=[]),
+        r"^genesis\.runtime\.session\.authorities: at least one authority",
+    ),
+    (
+        "duplicate authority",
+        lambda d: runtime_of(d)["session"]["authorities"].append(address_of("alice")),
+        r"authorities\[1\]: authority \w+ is listed twice",
+    ),
+    (
+        "authority not a key",
+        lambda d: runtime_of(d)["session"].update(authorities=[encode_address(TREASURY_ACCOUNT)]),
+        r"authorities\[0\]: \w+ is not a valid ed25519 public key",
+    ),
+    (
+        "dev keys on a live chain",
+        live_with_alice,
+        r"^genesis\.runtime\.balances\.balances\[\d\]\[0\]: //\w+ is a well-known dev key",
+    ),
+    (
+        "unknown raw field",
+        lambda d: d["genesis"].update(raw={"top": {}, "childrenDefault": {}}),
+        r"^genesis\.raw\.childrenDefault: unknown field",
+    ),
+    (
+        "bad raw hex",
+        lambda d: d["genesis"].update(raw={"top": {"0xzz": "0x00"}}),
+        r"^genesis\.raw\.top: '0xzz' is not valid hex",
+    ),
 ]
 
 

@@ -26,11 +26,53 @@ GENESIS_B = b"\x01" * 32
 
 # The CCTV edge-case signatures that libsodium (PyNaCl 1.6.2) accepts over the raw message.
 # Consensus-critical: if a library upgrade changes this set, every node must change together.
-ACCEPTED_RAW = frozenset({
-    7, 29, 50, 117, 139, 161, 182, 249, 305, 411, 425, 438, 465, 473, 481, 489, 497, 511, 525,
-    538, 565, 573, 581, 589, 597, 611, 625, 638, 665, 673, 681, 689, 697, 711, 725, 738, 765,
-    773, 781, 789, 797, 832, 899,
-})
+ACCEPTED_RAW = frozenset(
+    {
+        7,
+        29,
+        50,
+        117,
+        139,
+        161,
+        182,
+        249,
+        305,
+        411,
+        425,
+        438,
+        465,
+        473,
+        481,
+        489,
+        497,
+        511,
+        525,
+        538,
+        565,
+        573,
+        581,
+        589,
+        597,
+        611,
+        625,
+        638,
+        665,
+        673,
+        681,
+        689,
+        697,
+        711,
+        725,
+        738,
+        765,
+        773,
+        781,
+        789,
+        797,
+        832,
+        899,
+    }
+)
 # Of those, the ones whose key also passes our key check (prime-order subgroup, canonical,
 # not small order): what an account or authority key may ever sign and have accepted.
 ACCEPTED_WITH_KEY_CHECK = frozenset({305})

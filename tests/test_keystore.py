@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -102,19 +103,33 @@ def test_wrong_password(key_file: Path) -> None:
 
 TAMPERING: list[tuple[str, Callable[[dict[str, Any]], object], str]] = [
     ("ciphertext", lambda r: r["crypto"].update(ciphertext=flip_hex(r["crypto"]["ciphertext"])), "wrong password"),
-    ("salt", lambda r: r["crypto"]["kdfparams"].update(salt=flip_hex(r["crypto"]["kdfparams"]["salt"])), "wrong password"),
+    (
+        "salt",
+        lambda r: r["crypto"]["kdfparams"].update(salt=flip_hex(r["crypto"]["kdfparams"]["salt"])),
+        "wrong password",
+    ),
     ("nonce", lambda r: r["crypto"].update(nonce=flip_hex(r["crypto"]["nonce"])), "wrong password"),
     ("kdf cost", lambda r: r["crypto"]["kdfparams"].update(n=1 << 5), "wrong password"),
-    ("address", lambda r: r.update(address=encode_address(dev_keypair("bob").public_key)), "address does not match the public key"),
+    (
+        "address",
+        lambda r: r.update(address=encode_address(dev_keypair("bob").public_key)),
+        "address does not match the public key",
+    ),
     ("address checksum", lambda r: r.update(address=r["address"][:-1] + "x"), "bad address"),
     (
         "public key and address",
-        lambda r: r.update(publicKey="0x" + dev_keypair("bob").public_key.hex(), address=encode_address(dev_keypair("bob").public_key)),
+        lambda r: r.update(
+            publicKey="0x" + dev_keypair("bob").public_key.hex(), address=encode_address(dev_keypair("bob").public_key)
+        ),
         "wrong password",
     ),
     ("version", lambda r: r.update(version=2), "unsupported keystore version 2"),
     ("cipher", lambda r: r["crypto"].update(cipher="aes-128-ctr"), "unsupported kdf/cipher"),
-    ("short ciphertext", lambda r: r["crypto"].update(ciphertext=r["crypto"]["ciphertext"][:-2]), "ciphertext must be 48 bytes"),
+    (
+        "short ciphertext",
+        lambda r: r["crypto"].update(ciphertext=r["crypto"]["ciphertext"][:-2]),
+        "ciphertext must be 48 bytes",
+    ),
     ("hex without 0x", lambda r: r["crypto"].update(nonce=r["crypto"]["nonce"][2:]), "nonce must be 0x-prefixed hex"),
     ("memory-hungry kdf", lambda r: r["crypto"]["kdfparams"].update(n=1 << 30), "needs more than 256 MiB"),
     ("n not a power of two", lambda r: r["crypto"]["kdfparams"].update(n=1000), "power of two"),

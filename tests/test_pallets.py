@@ -13,8 +13,8 @@ from runtime.framework.pallet import ROOT, BadOrigin, BlockEnvironment, Dispatch
 from runtime.framework.storage import Overlay
 from runtime.pallets import balances, session, system, timestamp, treasury
 from runtime.pallets.system import Remark
-from runtime_helpers import DictState, build_genesis_state, named_keypair, sign_transfer
 from runtime.primitives.address import encode_address
+from runtime_helpers import DictState, build_genesis_state, named_keypair, sign_transfer
 
 RUNTIME = construct_runtime()
 ALICE, BOB, CHARLIE = named_keypair("alice"), named_keypair("bob"), named_keypair("charlie")
@@ -23,16 +23,23 @@ ED = 10 * FLOCK // 1000  # a visible existential deposit for these tests
 
 def new_test_ext(**balance_of: int) -> DispatchContext:
     """A dispatch context at block 1 over a genesis state (FRAME's ``new_test_ext``)."""
-    state = DictState().apply(RUNTIME.build_genesis({
-        "balances": {
-            "existentialDeposit": ED,
-            "balances": [
-                [encode_address(TREASURY_ACCOUNT), ED],
-                *([encode_address(named_keypair(name).public_key), amount] for name, amount in balance_of.items()),
-            ],
-        },
-        "session": {"authorities": [encode_address(ALICE.public_key)]},
-    }))
+    state = DictState().apply(
+        RUNTIME.build_genesis(
+            {
+                "balances": {
+                    "existentialDeposit": ED,
+                    "balances": [
+                        [encode_address(TREASURY_ACCOUNT), ED],
+                        *(
+                            [encode_address(named_keypair(name).public_key), amount]
+                            for name, amount in balance_of.items()
+                        ),
+                    ],
+                },
+                "session": {"authorities": [encode_address(ALICE.public_key)]},
+            }
+        )
+    )
     env = BlockEnvironment(1, bytes(32), 1, 1_000, ALICE.public_key)
     return DispatchContext(RUNTIME, Overlay(state), env, bytes(32))
 
@@ -73,13 +80,18 @@ def test_transfer_creates_account_and_emits_events() -> None:
 
 def test_transfer_below_existential_deposit_to_new_account_fails() -> None:
     ctx = new_test_ext(alice=100 * ED)
-    assert_noop(ctx, Origin.signed(ALICE.public_key), balances.TransferArgs(BOB.public_key, ED - 1), balances.ExistentialDeposit)
+    assert_noop(
+        ctx, Origin.signed(ALICE.public_key), balances.TransferArgs(BOB.public_key, ED - 1), balances.ExistentialDeposit
+    )
 
 
 def test_transfer_keep_alive_refuses_to_reap_sender() -> None:
     ctx = new_test_ext(alice=10 * ED, bob=10 * ED)
     assert_noop(
-        ctx, Origin.signed(ALICE.public_key), balances.TransferKeepAliveArgs(BOB.public_key, 10 * ED - 1), balances.KeepAlive
+        ctx,
+        Origin.signed(ALICE.public_key),
+        balances.TransferKeepAliveArgs(BOB.public_key, 10 * ED - 1),
+        balances.KeepAlive,
     )
 
 
@@ -97,7 +109,12 @@ def test_allow_death_transfer_reaps_sender_and_sends_dust_to_treasury() -> None:
 
 def test_insufficient_balance() -> None:
     ctx = new_test_ext(alice=10 * ED)
-    assert_noop(ctx, Origin.signed(ALICE.public_key), balances.TransferArgs(BOB.public_key, 11 * ED), balances.InsufficientBalance)
+    assert_noop(
+        ctx,
+        Origin.signed(ALICE.public_key),
+        balances.TransferArgs(BOB.public_key, 11 * ED),
+        balances.InsufficientBalance,
+    )
 
 
 def test_reserve_and_unreserve() -> None:
@@ -121,7 +138,10 @@ def test_locks_freeze_free_balance_but_allow_fees() -> None:
     assert system.get_account(ctx.state, ALICE.public_key).frozen == 8 * ED
     assert balances.get_usable_balance(ctx.state, ALICE.public_key) == 2 * ED
     assert_noop(
-        ctx, Origin.signed(ALICE.public_key), balances.TransferArgs(BOB.public_key, 3 * ED), balances.LiquidityRestrictions
+        ctx,
+        Origin.signed(ALICE.public_key),
+        balances.TransferArgs(BOB.public_key, 3 * ED),
+        balances.LiquidityRestrictions,
     )
     balances.remove_lock(ctx, ALICE.public_key, b"staking ")
     assert system.get_account(ctx.state, ALICE.public_key).frozen == 5 * ED
@@ -136,15 +156,21 @@ def test_invariant_catches_issuance_drift() -> None:
 
 def test_balances_genesis_rejects_duplicates_and_dust() -> None:
     with pytest.raises(ValueError, match="twice"):
-        RUNTIME.build_genesis({
-            "balances": {"balances": [[encode_address(TREASURY_ACCOUNT), ED], [encode_address(ALICE.public_key), ED]] * 2},
-            "session": {"authorities": [encode_address(ALICE.public_key)]},
-        })
+        RUNTIME.build_genesis(
+            {
+                "balances": {
+                    "balances": [[encode_address(TREASURY_ACCOUNT), ED], [encode_address(ALICE.public_key), ED]] * 2
+                },
+                "session": {"authorities": [encode_address(ALICE.public_key)]},
+            }
+        )
     with pytest.raises(ValueError, match="treasury"):
-        RUNTIME.build_genesis({
-            "balances": {"balances": [[encode_address(ALICE.public_key), ED]]},
-            "session": {"authorities": [encode_address(ALICE.public_key)]},
-        })
+        RUNTIME.build_genesis(
+            {
+                "balances": {"balances": [[encode_address(ALICE.public_key), ED]]},
+                "session": {"authorities": [encode_address(ALICE.public_key)]},
+            }
+        )
     with pytest.raises(ValueError, match="existential"):
         new_test_ext(alice=ED - 1)
 
@@ -212,7 +238,8 @@ def test_session_slot_author_round_robin_and_genesis_checks() -> None:
 
 def test_genesis_export_import_round_trip() -> None:
     state = build_genesis_state(
-        RUNTIME, [ALICE.public_key, BOB.public_key, CHARLIE.public_key],
+        RUNTIME,
+        [ALICE.public_key, BOB.public_key, CHARLIE.public_key],
         config={"transaction_payment": {"baseFee": 5, "lengthFee": 6, "weightFee": 7, "authorSharePerbill": 8}},
     )
     exported = RUNTIME.export_genesis(state)
@@ -233,5 +260,9 @@ def test_transfer_through_a_block_matches_direct_dispatch() -> None:
     from runtime_helpers import TEST_GENESIS_HASH, execute_block
 
     state = build_genesis_state(RUNTIME, [ALICE.public_key])
-    after = execute_block(Executive(RUNTIME, TEST_GENESIS_HASH), state, [sign_transfer(RUNTIME, ALICE, BOB.public_key, 3 * FLOCK, nonce=0)])
+    after = execute_block(
+        Executive(RUNTIME, TEST_GENESIS_HASH),
+        state,
+        [sign_transfer(RUNTIME, ALICE, BOB.public_key, 3 * FLOCK, nonce=0)],
+    )
     assert system.get_account(after, BOB.public_key).free == 3 * FLOCK

@@ -60,6 +60,7 @@ ALICE = b"\xa1" * 32
 
 # --- a fake node --------------------------------------------------------------------------
 
+
 def make_block(number: int, parent_hash: bytes) -> Block:
     """A block with made-up but well-typed fields; block 1 carries two digests."""
     extrinsics = tuple(bytes([number, index]) * 3 for index in range(number))
@@ -150,6 +151,7 @@ def to_hex(data: bytes) -> str:
 
 # --- fixtures and client helpers ----------------------------------------------------------
 
+
 @pytest.fixture
 def node() -> FakeNode:
     return FakeNode()
@@ -205,6 +207,7 @@ async def call_error(client: httpx.AsyncClient, method: str, *params: Any) -> di
 
 # --- the protocol, without a server -------------------------------------------------------
 
+
 def make_dispatcher() -> Dispatcher:
     dispatcher = Dispatcher(max_batch_size=5)
 
@@ -243,17 +246,20 @@ async def test_unparsable_message_is_parse_error_with_null_id(message: str | byt
     assert reply["id"] is None
 
 
-@pytest.mark.parametrize("request_value, echoed_id", [
-    ({"jsonrpc": "2.0", "method": 1, "id": 3}, 3),
-    ({"jsonrpc": "1.0", "method": "add", "id": 3}, 3),
-    ({"method": "add", "params": [1], "id": 3}, 3),
-    ({"jsonrpc": "2.0", "method": "add", "params": 5, "id": 3}, 3),
-    ({"jsonrpc": "2.0", "method": "add", "id": [1]}, None),
-    ({"jsonrpc": "2.0", "method": "add", "id": True}, None),
-    ({"jsonrpc": "2.0", "method": "add", "id": 1.5}, None),
-    ("a string", None),
-    (17, None),
-])
+@pytest.mark.parametrize(
+    "request_value, echoed_id",
+    [
+        ({"jsonrpc": "2.0", "method": 1, "id": 3}, 3),
+        ({"jsonrpc": "1.0", "method": "add", "id": 3}, 3),
+        ({"method": "add", "params": [1], "id": 3}, 3),
+        ({"jsonrpc": "2.0", "method": "add", "params": 5, "id": 3}, 3),
+        ({"jsonrpc": "2.0", "method": "add", "id": [1]}, None),
+        ({"jsonrpc": "2.0", "method": "add", "id": True}, None),
+        ({"jsonrpc": "2.0", "method": "add", "id": 1.5}, None),
+        ("a string", None),
+        (17, None),
+    ],
+)
 async def test_malformed_request_is_invalid_request(request_value: Any, echoed_id: Any) -> None:
     reply = await handle(json.dumps(request_value))
     assert reply["error"]["code"] == INVALID_REQUEST
@@ -299,7 +305,10 @@ async def test_batch_answers_each_request_in_order_and_skips_notifications() -> 
     ]
     reply = await handle(json.dumps(batch))
     assert [(item["id"], item.get("result"), item.get("error", {}).get("code")) for item in reply] == [
-        (1, 2, None), ("b", None, METHOD_NOT_FOUND), (None, None, INVALID_REQUEST), (3, 4, None),
+        (1, 2, None),
+        ("b", None, METHOD_NOT_FOUND),
+        (None, None, INVALID_REQUEST),
+        (3, 4, None),
     ]
 
 
@@ -344,6 +353,7 @@ async def test_any_json_gets_a_well_formed_reply_or_none(value: Any) -> None:
 
 
 # --- chain methods over HTTP --------------------------------------------------------------
+
 
 def expected_header_json(header: Header) -> dict[str, Any]:
     """Written out field by field, independently of the server's encoder."""
@@ -424,6 +434,7 @@ async def test_named_params_use_substrate_names(client: httpx.AsyncClient, node:
 
 # --- author methods -----------------------------------------------------------------------
 
+
 async def test_submit_extrinsic_returns_its_hash_and_pools_it(client: httpx.AsyncClient) -> None:
     first, second = b"\x01\x02\x03", b"\x0a\x0b"
     assert await call(client, "author_pendingExtrinsics") == []
@@ -435,7 +446,9 @@ async def test_submit_extrinsic_returns_its_hash_and_pools_it(client: httpx.Asyn
 async def test_refused_transaction_is_error_1010_with_reason(client: httpx.AsyncClient, node: FakeNode) -> None:
     error = await call_error(client, "author_submitExtrinsic", to_hex(REJECTED_PREFIX + b"\x00"))
     assert error == {
-        "code": INVALID_TRANSACTION, "message": "Invalid Transaction", "data": "Transaction has a bad signature",
+        "code": INVALID_TRANSACTION,
+        "message": "Invalid Transaction",
+        "data": "Transaction has a bad signature",
     }
     assert node.pool == []
 
@@ -464,6 +477,7 @@ async def test_node_failure_is_internal_error_without_details(client: httpx.Asyn
 
 # --- system methods -----------------------------------------------------------------------
 
+
 async def test_system_methods(client: httpx.AsyncClient) -> None:
     assert await call(client, "system_health") == {"peers": 3, "isSyncing": False, "shouldHavePeers": True}
     assert await call(client, "system_chain") == "Flockchain Test"
@@ -485,16 +499,27 @@ async def test_account_next_index_refuses_bad_accounts(client: httpx.AsyncClient
 
 
 async def test_rpc_methods_lists_every_method_sorted(client: httpx.AsyncClient) -> None:
-    assert await call(client, "rpc_methods") == {"methods": [
-        "author_pendingExtrinsics", "author_submitExtrinsic",
-        "chain_getBlock", "chain_getBlockHash", "chain_getFinalizedHead", "chain_getHeader",
-        "rpc_methods",
-        "system_accountNextIndex", "system_chain", "system_health", "system_name", "system_properties",
-        "system_version",
-    ]}
+    assert await call(client, "rpc_methods") == {
+        "methods": [
+            "author_pendingExtrinsics",
+            "author_submitExtrinsic",
+            "chain_getBlock",
+            "chain_getBlockHash",
+            "chain_getFinalizedHead",
+            "chain_getHeader",
+            "rpc_methods",
+            "system_accountNextIndex",
+            "system_chain",
+            "system_health",
+            "system_name",
+            "system_properties",
+            "system_version",
+        ]
+    }
 
 
 # --- protocol errors and limits over HTTP -------------------------------------------------
+
 
 async def test_http_parse_error(client: httpx.AsyncClient) -> None:
     response = await post(client, content=b'{"jsonrpc": "2.0", "method"')
@@ -545,7 +570,9 @@ async def test_oversized_body_is_413(client: httpx.AsyncClient) -> None:
     response = await post(client, make_request("author_submitExtrinsic", [big_extrinsic]))
     assert response.status_code == 413
     assert response.json()["error"] == {
-        "code": OVERSIZED_REQUEST, "message": "Request is too big", "data": "Exceeded max limit of 4096",
+        "code": OVERSIZED_REQUEST,
+        "message": "Request is too big",
+        "data": "Exceeded max limit of 4096",
     }
 
 
@@ -572,6 +599,7 @@ async def test_get_on_rpc_path_is_not_allowed(client: httpx.AsyncClient) -> None
 
 # --- health endpoints ---------------------------------------------------------------------
 
+
 async def test_health_endpoint(client: httpx.AsyncClient, node: FakeNode) -> None:
     with trio.fail_after(TIMEOUT):
         response = await client.get("/health")
@@ -581,12 +609,15 @@ async def test_health_endpoint(client: httpx.AsyncClient, node: FakeNode) -> Non
         assert (await client.get("/health")).status_code == 200
 
 
-@pytest.mark.parametrize("health, status", [
-    (NodeHealth(peers=3, is_syncing=False, should_have_peers=True), 200),
-    (NodeHealth(peers=0, is_syncing=False, should_have_peers=False), 200),
-    (NodeHealth(peers=0, is_syncing=False, should_have_peers=True), 503),
-    (NodeHealth(peers=3, is_syncing=True, should_have_peers=True), 503),
-])
+@pytest.mark.parametrize(
+    "health, status",
+    [
+        (NodeHealth(peers=3, is_syncing=False, should_have_peers=True), 200),
+        (NodeHealth(peers=0, is_syncing=False, should_have_peers=False), 200),
+        (NodeHealth(peers=0, is_syncing=False, should_have_peers=True), 503),
+        (NodeHealth(peers=3, is_syncing=True, should_have_peers=True), 503),
+    ],
+)
 async def test_readiness_endpoint(client: httpx.AsyncClient, node: FakeNode, health: tuple, status: int) -> None:
     node.current_health = health
     with trio.fail_after(TIMEOUT):
@@ -594,6 +625,7 @@ async def test_readiness_endpoint(client: httpx.AsyncClient, node: FakeNode, hea
 
 
 # --- startup and shutdown -----------------------------------------------------------------
+
 
 def is_port_listening(port: int) -> bool:
     with socket.socket() as probe:

@@ -14,12 +14,12 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from flockchain.db.memory import MemoryStore
 from flockchain.state.tree import StateTree
 from runtime.accounts import FLOCK
+from runtime.block import encode_extrinsic, sign_extrinsic
 from runtime.construct import construct_runtime
 from runtime.errors import InvalidTransaction
 from runtime.executive import Executive
 from runtime.pallets import balances, system
 from runtime.pallets.system import Remark
-from runtime.block import encode_extrinsic, sign_extrinsic
 from runtime_helpers import TEST_GENESIS_HASH, build_genesis_state, execute_block, named_keypair, sign_transfer
 
 RUNTIME = construct_runtime()
@@ -45,7 +45,12 @@ class RuntimeMachine(RuleBasedStateMachine):
         info = system.get_account(self.state, ACCOUNTS[sender])
         return info.free >= FLOCK // 10
 
-    @rule(sender=st.integers(0, 4), dest=st.integers(0, 4), amount=st.sampled_from([0, 1, FLOCK, 20 * FLOCK, 49 * FLOCK, 60 * FLOCK]) | st.integers(0, 60 * FLOCK), tip=st.integers(0, 1000))
+    @rule(
+        sender=st.integers(0, 4),
+        dest=st.integers(0, 4),
+        amount=st.sampled_from([0, 1, FLOCK, 20 * FLOCK, 49 * FLOCK, 60 * FLOCK]) | st.integers(0, 60 * FLOCK),
+        tip=st.integers(0, 1000),
+    )
     def transfer(self, sender: int, dest: int, amount: int, tip: int) -> None:
         """A transfer that may fail (too much, below the ED): it still pays its fee."""
         if not self._signable(sender) or len(self.pending) >= 6:
@@ -72,7 +77,9 @@ class RuntimeMachine(RuleBasedStateMachine):
             return
         who = ACCOUNTS[sender]
         call = RUNTIME.encode_call(Remark(data))
-        self.pending.append(encode_extrinsic(sign_extrinsic(KEYS[sender], TEST_GENESIS_HASH, nonce=self.next_nonce[who], call=call)))
+        self.pending.append(
+            encode_extrinsic(sign_extrinsic(KEYS[sender], TEST_GENESIS_HASH, nonce=self.next_nonce[who], call=call))
+        )
         self.next_nonce[who] += 1
 
     @rule()

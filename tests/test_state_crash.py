@@ -20,9 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from flockchain.db import LevelDBStore, MemoryStore
 from flockchain.abc import KeyValueStore
-from flockchain.db import schema
+from flockchain.db import LevelDBStore, MemoryStore, schema
 from flockchain.state import StateTree
 from flockchain.state.tree import InternalRecord, _decode_node, _decode_root
 

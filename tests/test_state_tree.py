@@ -18,13 +18,13 @@ from hypothesis.stateful import (
 )
 
 from flockchain.abc import KeyValueStore, WriteBatch
-from flockchain.db import LevelDBStore, MemoryStore
-from flockchain.db import schema
+from flockchain.db import LevelDBStore, MemoryStore, schema
 from flockchain.errors import (
     CorruptDatabase,
     EncodingError,
     InvalidProof,
     InvalidVersion,
+    StorageError,
     UnknownVersion,
     VersionPruned,
 )
@@ -82,9 +82,7 @@ def check_shape(tree: StateTree) -> None:
         assert node.left_hash == (ZERO_HASH if node.left is None else node.left.hash)
         assert node.right_hash == (ZERO_HASH if node.right is None else node.right.hash)
         assert node.hash == hash_node(node.left_hash, node.right_hash)
-        leaves = visit(node.left, depth + 1, prefix) + visit(
-            node.right, depth + 1, prefix | 1 << (255 - depth)
-        )
+        leaves = visit(node.left, depth + 1, prefix) + visit(node.right, depth + 1, prefix | 1 << (255 - depth))
         assert leaves >= 2, "an internal node holds at least two leaves"
         return leaves
 
@@ -143,9 +141,7 @@ def absent_key_beside_another_leaf(tree: StateTree, stem: bytes) -> bytes:
 
 
 def random_state(rng: random.Random, size: int) -> dict[bytes, bytes]:
-    return {
-        rng.randbytes(rng.randint(1, 12)): rng.randbytes(rng.randint(0, 20)) for _ in range(size)
-    }
+    return {rng.randbytes(rng.randint(1, 12)): rng.randbytes(rng.randint(0, 20)) for _ in range(size)}
 
 
 @pytest.fixture(params=["memory", "leveldb"])
@@ -665,7 +661,7 @@ def test_failed_own_write_reloads_from_disk(tmp_path):
     root = tree.root
     tree.apply({b"key-3": b"never stored"})
     store.close()
-    with pytest.raises(Exception):
+    with pytest.raises(StorageError):
         tree.commit(3)  # the store is closed: the write fails...
     store = LevelDBStore(tmp_path / "db")
     tree = StateTree(store)
@@ -704,11 +700,7 @@ class StateMachine(RuleBasedStateMachine):
         self.leveldb.close()
         self.directory.cleanup()
 
-    @rule(
-        changes=st.dictionaries(
-            st.sampled_from(MODEL_KEYS), st.none() | st.binary(max_size=6), max_size=6
-        )
-    )
+    @rule(changes=st.dictionaries(st.sampled_from(MODEL_KEYS), st.none() | st.binary(max_size=6), max_size=6))
     def apply(self, changes):
         roots = {tree.apply(changes) for tree in self.trees}
         for key, value in changes.items():
@@ -768,9 +760,7 @@ class StateMachine(RuleBasedStateMachine):
                     tree.get(key, version)
                 continue
             assert tree.get(key, version) == state.get(key)
-            assert dict(tree.iter_prefix(key, version)) == {
-                k: v for k, v in state.items() if k.startswith(key)
-            }
+            assert dict(tree.iter_prefix(key, version)) == {k: v for k, v in state.items() if k.startswith(key)}
             proof = tree.prove(key, version)
             verify_proof(tree.root_at(version), key, state.get(key), proof)
 
@@ -798,9 +788,7 @@ class StateMachine(RuleBasedStateMachine):
             if proof.depth:
                 siblings = list(proof.siblings)
                 siblings[0] = hash_node(siblings[0], siblings[0])
-                tampered = StateProof(
-                    proof.kind, tuple(siblings), proof.other_path, proof.other_value_hash
-                )
+                tampered = StateProof(proof.kind, tuple(siblings), proof.other_path, proof.other_value_hash)
                 with pytest.raises(InvalidProof):
                     verify_proof(memory.root, key, expected, tampered)
         check_shape(memory)

@@ -14,14 +14,6 @@ from functools import cache
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from runtime_helpers import (
-    TEST_GENESIS_HASH,
-    DictState,
-    build_genesis_state,
-    execute_block,
-    named_keypair,
-    sign_transfer,
-)
 
 from flockchain.txpool import (
     AlreadyInPool,
@@ -55,6 +47,14 @@ from runtime.pallets import system
 from runtime.pallets.timestamp import SetArgs
 from runtime.primitives.hashing import blake2b_256
 from runtime.primitives.keys import Keypair
+from runtime_helpers import (
+    TEST_GENESIS_HASH,
+    DictState,
+    build_genesis_state,
+    execute_block,
+    named_keypair,
+    sign_transfer,
+)
 
 RUNTIME = construct_runtime()
 EXECUTIVE = Executive(RUNTIME, TEST_GENESIS_HASH)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import lru_cache
+from functools import cache
 from itertools import count
 from pathlib import Path
 
@@ -436,9 +436,7 @@ def test_encode_to_curve_matches_the_reference(salt: bytes, alpha: bytes) -> Non
 
 
 EDGE_ENCODINGS = [
-    le(y | sign << 255, 32)
-    for y in (0, 1, 2, P - 1, P, P + 1, 2**255 - 1)
-    for sign in (0, 1)
+    le(y | sign << 255, 32) for y in (0, 1, 2, P - 1, P, P + 1, 2**255 - 1) for sign in (0, 1)
 ] + SMALL_ORDER_ENCODINGS
 
 
@@ -499,7 +497,7 @@ def test_has_canonical_form() -> None:
     assert not ed.has_canonical_form(le(P - 1 | 1 << 255, 32))
 
 
-@lru_cache(maxsize=None)
+@cache
 def table_for(encoded: bytes) -> ed.MultiplesTable:
     return ed.compute_multiples_table(decode(encoded), 128)
 

@@ -243,7 +243,5 @@ class Chain:
         if head_hash is None or head is None:
             raise CorruptDatabase("the chain has no head block")
         if self.state.version != self.blocks.get_state_version(head_hash):
-            raise CorruptDatabase(
-                f"state version {self.state.version} does not belong to head block {head.number}"
-            )
+            raise CorruptDatabase(f"state version {self.state.version} does not belong to head block {head.number}")
         self._head, self._head_hash = head, head_hash

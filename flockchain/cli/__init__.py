@@ -16,7 +16,9 @@ SUBCOMMAND_MODULES = ("dev", "key", "chain_spec", "tx")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="flockchain", description="A proof-of-stake chain for decentralised machine learning.")
+    parser = argparse.ArgumentParser(
+        prog="flockchain", description="A proof-of-stake chain for decentralised machine learning."
+    )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in SUBCOMMAND_MODULES:
         import_module(f"flockchain.cli.{name}").register(subparsers)

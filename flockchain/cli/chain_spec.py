@@ -10,7 +10,13 @@ from __future__ import annotations
 import argparse
 
 from genesis.dev_accounts import find_dev_name
-from genesis.spec import ChainSpec, build_genesis_state, compute_genesis_header_from_state, load_chain_spec, read_genesis_state
+from genesis.spec import (
+    ChainSpec,
+    build_genesis_state,
+    compute_genesis_header_from_state,
+    load_chain_spec,
+    read_genesis_state,
+)
 from runtime.accounts import FLOCK
 from runtime.pallets import balances, session
 from runtime.primitives.address import encode_address
@@ -70,7 +76,11 @@ def summarise(spec: ChainSpec) -> list[str]:
         ("Authorities", authorities[0]),
         *(("", authority) for authority in authorities[1:]),
         ("Total supply", f"{format_amount(issuance)} {properties['tokenSymbol']} ({issuance} base units)"),
-        ("Token", f"{properties['tokenSymbol']}, {properties['tokenDecimals']} decimals, SS58 format {properties['ss58Format']}"),
+        (
+            "Token",
+            f"{properties['tokenSymbol']}, {properties['tokenDecimals']} decimals, "
+            f"SS58 format {properties['ss58Format']}",
+        ),
         ("Boot nodes", ", ".join(spec.boot_nodes) or "(none)"),
     ]
     return [f"{label + ':' if label else '':<15}{value}" for label, value in rows]

@@ -46,10 +46,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     generate.set_defaults(handler=run_generate)
 
     inspect = actions.add_parser("inspect", help="what a seed, public key, address, dev name or keystore file gives")
-    inspect.add_argument("key", metavar="KEY", help="0x secret seed, 0x public key (with --public), SS58 address, //Alice, or keystore file")
+    inspect.add_argument(
+        "key",
+        metavar="KEY",
+        help="0x secret seed, 0x public key (with --public), SS58 address, //Alice, or keystore file",
+    )
     inspect.add_argument("--public", action="store_true", help="the input is a public key: show public data only")
     inspect.add_argument("--password-file", type=Path, help="password of a keystore file (else prompted)")
-    inspect.add_argument("--chain", metavar="SPEC", help="refuse the well-known dev keys unless this chain is for development")
+    inspect.add_argument(
+        "--chain", metavar="SPEC", help="refuse the well-known dev keys unless this chain is for development"
+    )
     _add_output_type(inspect)
     inspect.set_defaults(handler=run_inspect)
 

@@ -47,7 +47,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     transfer.add_argument("--password-file", type=Path, help="password for a keystore file (else prompted)")
     transfer.add_argument("--tip", default="0", help="tip to the block author (same units as --amount)")
     transfer.add_argument("--keep-alive", action="store_true", help="refuse to take the sender below the ED")
-    transfer.add_argument("--mortality", type=int, default=DEFAULT_MORTALITY, help="blocks the tx stays valid (0: immortal)")
+    transfer.add_argument(
+        "--mortality", type=int, default=DEFAULT_MORTALITY, help="blocks the tx stays valid (0: immortal)"
+    )
     transfer.add_argument("--rpc-url", default=DEFAULT_RPC_URL)
     transfer.set_defaults(handler=run_transfer)
 
@@ -74,8 +76,13 @@ def run_transfer(args: argparse.Namespace) -> int:
         birth_hash = bytes.fromhex(rpc.call("chain_getBlockHash", birth_number)[2:])
         mortality = Mortality(birth_number, args.mortality)
     xt = sign_extrinsic(
-        signer, genesis_hash, nonce=nonce, call=runtime.encode_call(call_args), tip=tip,
-        mortality=mortality, birth_hash=birth_hash,
+        signer,
+        genesis_hash,
+        nonce=nonce,
+        call=runtime.encode_call(call_args),
+        tip=tip,
+        mortality=mortality,
+        birth_hash=birth_hash,
     )
     print(rpc.call("author_submitExtrinsic", "0x" + encode_extrinsic(xt).hex()))
     return 0

@@ -20,9 +20,7 @@ class LevelDBStore(KeyValueStore):
     once ``write`` returns) but not the machine going down.
     """
 
-    def __init__(
-        self, path: str | PathLike[str], *, create_if_missing: bool = True, sync: bool = False
-    ) -> None:
+    def __init__(self, path: str | PathLike[str], *, create_if_missing: bool = True, sync: bool = False) -> None:
         try:
             self._db = plyvel.DB(str(path), create_if_missing=create_if_missing)
         except _PLYVEL_ERRORS as exc:

@@ -45,9 +45,7 @@ class MemoryStore(KeyValueStore):
         indices = range(hi - 1, lo - 1, -1) if reverse else range(lo, hi)
         return self._yield(keys, indices, self._generation)
 
-    def _yield(
-        self, keys: list[bytes], indices: range, generation: int
-    ) -> Iterator[tuple[bytes, bytes]]:
+    def _yield(self, keys: list[bytes], indices: range, generation: int) -> Iterator[tuple[bytes, bytes]]:
         for index in indices:
             if self._generation != generation or self._closed:
                 raise StorageError("memory store written or closed while an iterator was open")

@@ -19,9 +19,9 @@ import trio
 from flockchain.chain.chain import Chain
 from flockchain.rpc.server import serve_rpc
 from flockchain.txpool import TransactionPool
-from runtime.executive import ValidTransaction
 from runtime.block import Block, Header, compute_extrinsic_hash
 from runtime.errors import FutureTransaction
+from runtime.executive import ValidTransaction
 from runtime.pallets import session, system
 from runtime.primitives.address import encode_address
 from runtime.primitives.keys import Keypair
@@ -98,16 +98,22 @@ class Node:
     async def _author(self, slot: int, timestamp: int) -> None:
         authored = self.chain.author_block(self.author, slot, timestamp, self.pool.ready())  # type: ignore[arg-type]
         # A future nonce (an earlier one of its sender failed) may still become valid: keep it.
-        self.pool.remove([
-            compute_extrinsic_hash(encoded)
-            for encoded, error in authored.rejected
-            if not isinstance(error, FutureTransaction)
-        ])
+        self.pool.remove(
+            [
+                compute_extrinsic_hash(encoded)
+                for encoded, error in authored.rejected
+                if not isinstance(error, FutureTransaction)
+            ]
+        )
         self.pool.on_new_head(self._validate, self._next_nonce, [compute_extrinsic_hash(x) for x in authored.included])
         header = authored.block.header
         log.info(
             "Imported #%d (0x%s…) slot %d, %d transaction(s), author %s",
-            header.number, authored.block.hash.hex()[:12], slot, len(authored.included), encode_address(header.author),
+            header.number,
+            authored.block.hash.hex()[:12],
+            slot,
+            len(authored.included),
+            encode_address(header.author),
         )
         if self.chain.finalized_hash == authored.block.hash:
             log.info("Finalized #%d (0x%s…)", header.number, authored.block.hash.hex()[:12])

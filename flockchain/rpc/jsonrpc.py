@@ -41,6 +41,7 @@ Handler = Callable[..., Awaitable[Any]]
 
 # --- errors -------------------------------------------------------------------------------
 
+
 class RpcError(FlockError):
     """An error object sent back instead of a result; methods raise it to choose code and data."""
 
@@ -109,6 +110,7 @@ class BatchTooLarge(RpcError):
 
 # --- requests -----------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Request:
     """One well-formed call; a notification (no ``id`` member) is executed but never answered."""
@@ -164,6 +166,7 @@ def get_echoable_id(item: Any) -> RequestId:
 
 # --- responses ----------------------------------------------------------------------------
 
+
 def build_result_response(request_id: RequestId, result: Any) -> dict[str, Any]:
     return {"jsonrpc": JSONRPC_VERSION, "result": result, "id": request_id}
 
@@ -182,6 +185,7 @@ def encode_response(response: dict[str, Any]) -> str:
 
 
 # --- dispatch -----------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Method:

@@ -38,6 +38,7 @@ def get_node_version() -> str:
 
 # --- JSON shapes --------------------------------------------------------------------------
 
+
 def to_hex(data: bytes) -> str:
     return "0x" + data.hex()
 
@@ -84,6 +85,7 @@ def encode_health_json(health: NodeHealth) -> dict[str, Any]:
 
 # --- parameters ---------------------------------------------------------------------------
 
+
 def parse_hex_bytes(value: Any, what: str) -> bytes:
     """Bytes from a ``0x`` hex string (either case); raises InvalidParams."""
     if not isinstance(value, str) or not _HEX_BYTES.fullmatch(value):
@@ -123,6 +125,7 @@ def parse_block_number(value: Any) -> int | None:
 
 
 # --- methods ------------------------------------------------------------------------------
+
 
 class NodeMethods:
     """One async handler per RPC method; parameter names follow Substrate's."""

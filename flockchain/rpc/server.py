@@ -48,13 +48,16 @@ DEFAULT_LIMITS = RpcLimits()
 
 # --- the ASGI app -------------------------------------------------------------------------
 
+
 def build_app(api: NodeApi, *, limits: RpcLimits = DEFAULT_LIMITS) -> Starlette:
     """The app; its state holds the node interface, the dispatcher and the limits."""
-    app = Starlette(routes=[
-        Route("/", handle_rpc_post, methods=["POST"]),
-        Route("/health", handle_health, methods=["GET"]),
-        Route("/health/readiness", handle_readiness, methods=["GET"]),
-    ])
+    app = Starlette(
+        routes=[
+            Route("/", handle_rpc_post, methods=["POST"]),
+            Route("/health", handle_health, methods=["GET"]),
+            Route("/health/readiness", handle_readiness, methods=["GET"]),
+        ]
+    )
     app.state.api = api
     app.state.limits = limits
     app.state.dispatcher = build_dispatcher(api, max_batch_size=limits.max_batch_size)
@@ -110,6 +113,7 @@ def is_ready(health: NodeHealth) -> bool:
 
 
 # --- serving ------------------------------------------------------------------------------
+
 
 def build_hypercorn_config(host: str, port: int) -> Config:
     """Plain HTTP on one address; Hypercorn logs through ours, with no access log per request."""

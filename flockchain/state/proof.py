@@ -22,8 +22,9 @@ Encoding (all integers big-endian)::
 Bit ``d`` of the bitmap (most significant bit of the first byte first) says whether sibling
 ``d`` is non-empty; empty siblings are not sent. At a million keys a proof averages about
 650 bytes (20 hashes) and stays under 800: below the depth where a leaf's neighbourhood is
-sparse, its siblings are mostly empty and cost one bitmap bit each. Decoding is strict (one encoding per proof): padding bits are zero, a sent sibling
-is never ``ZERO_HASH``, the length is exact.
+sparse, its siblings are mostly empty and cost one bitmap bit each. Decoding is strict (one
+encoding per proof): padding bits are zero, a sent sibling is never ``ZERO_HASH``, the length
+is exact.
 
 This module needs no database and imports nothing from the node, so a light client can use it
 on its own. It also holds the tree's hash functions, which prover and verifier share.
@@ -169,14 +170,10 @@ class StateProof:
                 siblings.append(ZERO_HASH)
         if kind is not ProofKind.OTHER_LEAF:
             return cls(kind, tuple(siblings))
-        return cls(
-            kind, tuple(siblings), data[offset : offset + HASH_SIZE], data[offset + HASH_SIZE :]
-        )
+        return cls(kind, tuple(siblings), data[offset : offset + HASH_SIZE], data[offset + HASH_SIZE :])
 
 
-def verify_proof(
-    root: bytes, key: bytes, value: bytes | None, proof: "StateProof | bytes | memoryview"
-) -> None:
+def verify_proof(root: bytes, key: bytes, value: bytes | None, proof: "StateProof | bytes | memoryview") -> None:
     """Check that under state ``root``, ``key`` holds ``value`` (None: ``key`` is absent).
 
     ``proof`` is a :class:`StateProof` or its encoding (any bytes-like object). Returns
@@ -209,9 +206,7 @@ def verify_proof(
         raise InvalidProof("state proof does not lead to the state root")
 
 
-def _terminal_hash(
-    path_bytes: bytes, path: int, depth: int, value: bytes | None, proof: StateProof
-) -> bytes:
+def _terminal_hash(path_bytes: bytes, path: int, depth: int, value: bytes | None, proof: StateProof) -> bytes:
     """The hash the terminal must have for the claim to hold; raise if the kind contradicts it."""
     if value is not None:
         if proof.kind is not ProofKind.KEY_LEAF:

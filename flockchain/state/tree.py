@@ -547,9 +547,7 @@ class StateTree:
     @property
     def has_staged_changes(self) -> bool:
         """Whether :meth:`apply` changed anything since the last commit or rollback."""
-        return bool(self._staged or self._undo or self._retired) or (
-            self._root is not self._committed_root
-        )
+        return bool(self._staged or self._undo or self._retired) or (self._root is not self._committed_root)
 
     def root_at(self, version: int | None = None) -> bytes:
         """The root of committed ``version``; None means the latest, staged changes included."""
@@ -587,22 +585,16 @@ class StateTree:
                 return StateProof(ProofKind.KEY_LEAF, siblings)
             value = self.get(leaf.key)
             assert value is not None, "every leaf's key has a value"
-            return StateProof(
-                ProofKind.OTHER_LEAF, siblings, leaf.path.to_bytes(32, "big"), hash_value(value)
-            )
+            return StateProof(ProofKind.OTHER_LEAF, siblings, leaf.path.to_bytes(32, "big"), hash_value(value))
         # A past version, or the committed one while changes are staged over it in memory.
         siblings, record = self._walk_disk(self._root_ref(version), path)
         if record is None:
             return StateProof(ProofKind.EMPTY, siblings)
         if record.key == key:
             return StateProof(ProofKind.KEY_LEAF, siblings)
-        return StateProof(
-            ProofKind.OTHER_LEAF, siblings, hash_key(record.key), hash_value(record.value)
-        )
+        return StateProof(ProofKind.OTHER_LEAF, siblings, hash_key(record.key), hash_value(record.value))
 
-    def iter_prefix(
-        self, prefix: bytes = b"", version: int | None = None
-    ) -> Iterator[tuple[bytes, bytes]]:
+    def iter_prefix(self, prefix: bytes = b"", version: int | None = None) -> Iterator[tuple[bytes, bytes]]:
         """Every ``(key, value)`` whose key starts with ``prefix``, in key order, at ``version``
         (None: the latest, staged changes included).
 
@@ -652,9 +644,7 @@ class StateTree:
         caller must write it (before the next commit) to make the version durable. Without,
         write them atomically now.
         """
-        if not 0 <= version <= MAX_VERSION or (
-            self._version is not None and version <= self._version
-        ):
+        if not 0 <= version <= MAX_VERSION or (self._version is not None and version <= self._version):
             raise InvalidVersion(f"cannot commit version {version} after {self._version}")
         writes = WriteBatch() if batch is None else batch
         self._persist_nodes(version, writes)
@@ -878,9 +868,7 @@ class StateTree:
                 pending.append((record.right, depth + 1, path | 1 << (255 - depth)))
         return found
 
-    def _walk_disk(
-        self, ref: ChildRef | None, path: int
-    ) -> tuple[tuple[bytes, ...], LeafRecord | None]:
+    def _walk_disk(self, ref: ChildRef | None, path: int) -> tuple[tuple[bytes, ...], LeafRecord | None]:
         """Siblings and terminal leaf (None: empty) of ``path`` in the stored tree at ``ref``."""
         siblings: list[bytes] = []
         depth = 0

@@ -9,8 +9,9 @@ pallet an explicit index.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from runtime.errors import FlockError
 from runtime.framework.storage import Overlay
@@ -45,6 +46,7 @@ NONE = Origin(ORIGIN_NONE)
 
 
 # --- errors -------------------------------------------------------------------------------
+
 
 class DispatchError(FlockError):
     """A call failed; the extrinsic keeps its fee and records a failure event.
@@ -92,6 +94,7 @@ def call(index: int, args: type[Record], *, weight: int, origin: str = ORIGIN_SI
 
 # --- dispatch context ---------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class BlockEnvironment:
     """What the runtime knows of the block being built or imported (from its header)."""
@@ -132,6 +135,7 @@ class DispatchContext:
 
 
 # --- the pallet base ----------------------------------------------------------------------
+
 
 class Pallet:
     """Base of every pallet. Subclasses set ``NAME``, ``EVENTS`` and ``ERRORS`` and mark calls."""

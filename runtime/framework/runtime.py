@@ -3,8 +3,9 @@ genesis build/export and the invariants of all pallets together."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from runtime.abc import EmptyState, StateReader
 from runtime.errors import ArithmeticOverflow, EncodingError, MalformedTransaction
@@ -40,7 +41,12 @@ class CallCodec(CodecType):
         return [call.pallet_index, call.definition.index, *call.definition.args.record_codec().to_primitive(call.args)]
 
     def from_primitive(self, primitive: Any) -> RuntimeCall:
-        if type(primitive) is not list or len(primitive) < 2 or type(primitive[0]) is not int or type(primitive[1]) is not int:
+        if (
+            type(primitive) is not list
+            or len(primitive) < 2
+            or type(primitive[0]) is not int
+            or type(primitive[1]) is not int
+        ):
             raise EncodingError("a call is [pallet index, call index, arguments...]")
         pallet = self.runtime.pallets.get(primitive[0])
         definition = pallet.CALLS.get(primitive[1]) if pallet is not None else None
@@ -86,7 +92,10 @@ class Runtime:
     def encode_call(self, args: Record) -> bytes:
         """The canonical call bytes ``[pallet index, call index, *fields]`` for ``args``."""
         pallet_index, call_index = self._call_index[type(args)]
-        return encode_value(self._call_codec, RuntimeCall(pallet_index, self.pallets[pallet_index], self.pallets[pallet_index].CALLS[call_index], args))
+        return encode_value(
+            self._call_codec,
+            RuntimeCall(pallet_index, self.pallets[pallet_index], self.pallets[pallet_index].CALLS[call_index], args),
+        )
 
     def decode_call(self, data: bytes) -> RuntimeCall:
         """Strictly decode call bytes; raises :class:`MalformedTransaction`."""
@@ -127,5 +136,3 @@ class Runtime:
 
     def try_state(self, state: StateReader) -> list[str]:
         return [f"{pallet.NAME}: {problem}" for pallet in self.pallets.values() for problem in pallet.try_state(state)]
-
-

@@ -17,8 +17,9 @@ canonical encoding otherwise, so keys are readable back from storage.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any, Callable, Generic, Iterator, TypeVar
+from typing import Any, Generic, TypeVar
 
 from runtime.abc import StateReader
 from runtime.primitives.codec import CodecType, FixedBytes, codec_type_of, decode_value, encode_value
@@ -125,7 +126,7 @@ class StorageMap(Generic[K, V]):
         return self.prefix + self._encode_key(key)
 
     def decode_key(self, storage_key: bytes) -> K:
-        suffix = storage_key[len(self.prefix):]
+        suffix = storage_key[len(self.prefix) :]
         if isinstance(self.key_type, FixedBytes):
             return self.key_type.from_primitive(suffix)  # type: ignore[no-any-return]
         return decode_value(self.key_type, suffix)  # type: ignore[no-any-return]

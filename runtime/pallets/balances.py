@@ -177,7 +177,10 @@ def compute_deposited(info: system.AccountInfo, amount: int, *, existential_depo
 def check_withdraw(state: StateReader, who: bytes, amount: int, *, keep_alive: bool) -> None:
     """Every check of :func:`withdraw`, without writing (used to validate before charging)."""
     compute_withdrawn(
-        system.get_account(state, who), amount, keep_alive=keep_alive, existential_deposit=get_existential_deposit(state)
+        system.get_account(state, who),
+        amount,
+        keep_alive=keep_alive,
+        existential_deposit=get_existential_deposit(state),
     )
 
 
@@ -197,7 +200,9 @@ def check_deposit(state: StateReader, who: bytes, amount: int) -> None:
 def deposit(ctx: DispatchContext, who: bytes, amount: int) -> None:
     """Add ``amount`` (taken from elsewhere) to ``who``, creating the account if needed."""
     info = system.get_account(ctx.state, who)
-    _store_deposit(ctx, who, info, compute_deposited(info, amount, existential_deposit=get_existential_deposit(ctx.state)))
+    _store_deposit(
+        ctx, who, info, compute_deposited(info, amount, existential_deposit=get_existential_deposit(ctx.state))
+    )
 
 
 def transfer(ctx: DispatchContext, source: bytes, dest: bytes, amount: int, *, keep_alive: bool) -> None:
@@ -314,7 +319,9 @@ class Balances(Pallet):
         for receiver in {TREASURY_ACCOUNT, DustReceiver.get(ctx.state)}:
             if not system.Account.contains(ctx.state, receiver):
                 # Fees and dust are paid into these accounts in any amount; they must exist.
-                raise ValueError(f"the treasury and dust receiver {encode_address(receiver)} must be endowed at genesis")
+                raise ValueError(
+                    f"the treasury and dust receiver {encode_address(receiver)} must be endowed at genesis"
+                )
         TotalIssuance.put(ctx.state, total)
 
     def export_genesis(self, state: StateReader) -> dict[str, Any]:

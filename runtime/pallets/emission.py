@@ -296,8 +296,10 @@ class Emission(Pallet):
         reserve = balances.get_free_balance(state, EMISSION_RESERVE_ACCOUNT)
         emitted = TotalEmitted.get(state)
         if reserve + emitted < ReserveAtStart.get(state):
-            problems.append(f"the reserve holds {reserve} after emitting {emitted}, less than the "
-                            f"{ReserveAtStart.get(state)} it started with")
+            problems.append(
+                f"the reserve holds {reserve} after emitting {emitted}, less than the "
+                f"{ReserveAtStart.get(state)} it started with"
+            )
         return problems
 
     def _check_schedule(self, state: StateReader) -> list[str]:

@@ -35,7 +35,9 @@ class SystemParameters(Record):
     block_hash_count: U32
 
 
-DEFAULT_PARAMETERS = SystemParameters(max_block_weight=2_000_000_000, max_block_length=4 * 1024 * 1024, block_hash_count=2400)
+DEFAULT_PARAMETERS = SystemParameters(
+    max_block_weight=2_000_000_000, max_block_length=4 * 1024 * 1024, block_hash_count=2400
+)
 MAX_EVENTS_PER_BLOCK = 100_000
 
 

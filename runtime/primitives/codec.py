@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import operator
 import typing
+from collections.abc import Callable
 from dataclasses import fields
-from typing import Any, Annotated, Callable, ClassVar, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 import msgpack
 

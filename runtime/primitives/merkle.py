@@ -13,7 +13,7 @@ committed separately wherever it matters, e.g. in the block's extrinsics count).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from runtime.errors import InvalidProof
 from runtime.primitives.hashing import TAG_MERKLE_LEAF, TAG_MERKLE_NODE, ZERO_HASH, tagged_hash

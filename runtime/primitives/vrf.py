@@ -127,11 +127,13 @@ def verify(public_key: bytes, alpha: bytes, proof: bytes) -> bytes:
     key_table = _get_key_table(_check_public_key(public_key))
     gamma, challenge, s, gamma_point = _decode_proof(proof)
     gamma_multiple = _multiply(_widen(challenge), gamma)
-    h, gamma_cofactor_multiple, key_multiple = encode_points([
-        _compute_encode_to_curve(public_key, alpha),
-        multiply_by_cofactor(gamma_point),
-        multiply_with_table(key_table, int.from_bytes(challenge, "little")),
-    ])
+    h, gamma_cofactor_multiple, key_multiple = encode_points(
+        [
+            _compute_encode_to_curve(public_key, alpha),
+            multiply_by_cofactor(gamma_point),
+            multiply_with_table(key_table, int.from_bytes(challenge, "little")),
+        ]
+    )
     u = crypto_core_ed25519_sub(_multiply_base(s), key_multiple)
     v = crypto_core_ed25519_sub(_multiply(s, h), gamma_multiple)
     if _compute_challenge(public_key, h, gamma, u, v) != challenge:
