@@ -103,7 +103,6 @@ class Executive:
         weight = checked.call.definition.weight
         self._reserve_resources(block, weight, len(encoded))
         transaction_payment.charge(ctx, xt.sender, checked.fee, xt.tip)
-        system.increment_nonce(ctx, xt.sender)
         return self._dispatch(ctx, checked.call, Origin.signed(xt.sender), weight)
 
     def finalize_block(self, block: BlockInProgress) -> dict[bytes, bytes | None]:

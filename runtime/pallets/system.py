@@ -109,11 +109,6 @@ def put_account(ctx: DispatchContext, who: bytes, info: AccountInfo, previous: A
     Account.put(ctx.state, who, info)
 
 
-def increment_nonce(ctx: DispatchContext, who: bytes) -> None:
-    info = get_account(ctx.state, who)
-    put_account(ctx, who, AccountInfo(info.nonce + 1, info.free, info.reserved, info.frozen), info)
-
-
 def get_block_hash(state: StateReader, number: int) -> bytes | None:
     return BlockHash.get(state, number)
 

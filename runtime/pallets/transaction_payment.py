@@ -2,8 +2,9 @@
 
 fee = base_fee + length_fee × encoded length + weight_fee × call weight (integers, no rounding).
 The sender pays fee + tip before the call runs, and keeps paying it if the call fails. The
-block author receives the tip and ``author_share`` of the fee (rounded down); the treasury
-receives the rest, so no unit is created or lost.
+block's fees and tips are collected and paid out once, at the end of the block: the author
+receives the tips and ``author_share`` of the fees (rounded down), the treasury the rest, so no
+unit is created or lost (and each payee is written once per block, not once per transaction).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from runtime.abc import StateReader
 from runtime.accounts import TREASURY_ACCOUNT
 from runtime.framework.pallet import DispatchContext, Pallet
 from runtime.framework.storage import StorageValue
-from runtime.pallets import balances
+from runtime.pallets import balances, system
 from runtime.primitives.arithmetic import Perbill
 from runtime.primitives.codec import U32, AccountId, Balance, Record
 
@@ -40,7 +41,19 @@ DEFAULT_PARAMETERS = FeeParameters(base_fee=1_000_000, length_fee=1_000, weight_
 
 # --- storage ------------------------------------------------------------------------------
 
+
+
+@dataclass(frozen=True)
+class CollectedFees(Record):
+    fees: Balance
+    tips: Balance
+
+
+NOTHING_COLLECTED = CollectedFees(0, 0)
+
 Parameters = StorageValue(NAME, "Parameters", FeeParameters, DEFAULT_PARAMETERS)
+# Fees and tips paid in the current block; paid out and cleared in on_finalize.
+BlockFees = StorageValue(NAME, "BlockFees", CollectedFees, NOTHING_COLLECTED)
 
 # --- events -------------------------------------------------------------------------------
 
@@ -66,22 +79,41 @@ def check_can_pay(state: StateReader, who: bytes, fee: int, tip: int) -> None:
 
 
 def charge(ctx: DispatchContext, who: bytes, fee: int, tip: int) -> None:
-    """Take fee and tip from ``who`` and pay them out to the author and the treasury."""
-    balances.withdraw(ctx, who, fee + tip, keep_alive=True)
-    author_part = Parameters.get(ctx.state).author_share.mul_floor(fee) + tip
+    """Take fee and tip from ``who`` and bump its nonce, in one account write; the payout
+    waits for the end of the block."""
+    info = system.get_account(ctx.state, who)
+    paid = balances.compute_withdrawn(
+        info, fee + tip, keep_alive=True, existential_deposit=balances.get_existential_deposit(ctx.state)
+    )
+    system.put_account(ctx, who, system.AccountInfo(paid.nonce + 1, paid.free, paid.reserved, paid.frozen), info)
+    collected = BlockFees.get(ctx.state)
+    BlockFees.put(ctx.state, CollectedFees(collected.fees + fee, collected.tips + tip))
+    ctx.deposit_event(TransactionFeePaid(who, fee, tip))
+
+
+def pay_out(ctx: DispatchContext) -> None:
+    """Pay the block's fees and tips to the author and the treasury."""
+    collected = BlockFees.get(ctx.state)
+    if collected == NOTHING_COLLECTED:
+        return
+    BlockFees.kill(ctx.state)
+    total = collected.fees + collected.tips
+    author_part = Parameters.get(ctx.state).author_share.mul_floor(collected.fees) + collected.tips
     if author_part:
         try:
             balances.deposit(ctx, ctx.block.author, author_part)
         except balances.ExistentialDeposit:
             author_part = 0  # too little to open the author's account: the treasury takes it all
-    if fee + tip - author_part:
-        balances.deposit(ctx, TREASURY_ACCOUNT, fee + tip - author_part)
-    ctx.deposit_event(TransactionFeePaid(who, fee, tip))
+    if total - author_part:
+        balances.deposit(ctx, TREASURY_ACCOUNT, total - author_part)
 
 
 class TransactionPayment(Pallet):
     NAME = NAME
     EVENTS = (TransactionFeePaid,)
+
+    def on_finalize(self, ctx: DispatchContext) -> None:
+        pay_out(ctx)
 
     def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
         parameters = DEFAULT_PARAMETERS
