@@ -113,13 +113,7 @@ class Executive:
             pallet.on_finalize(ctx)
         system.BlockWeight.put(ctx.state, block.weight)
         system.BlockLength.put(ctx.state, block.length)
-        system.Events.put(
-            ctx.state,
-            tuple(
-                system.EventRecord(phase, index, pallet, event_index, event.encode())
-                for phase, index, pallet, event_index, event in ctx.events
-            ),
-        )
+        system.Events.put(ctx.state, self.runtime.encode_events(ctx.events))
         return ctx.state.changes
 
     def execute_block(

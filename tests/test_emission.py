@@ -96,8 +96,8 @@ def execute_block_at(state: DictState, now: int) -> DictState:
 
 def emission_events(state: DictState) -> list[Any]:
     return [
-        RUNTIME.event_type(record.pallet_index, record.event_index).decode(record.data)
-        for record in system.Events.get(state)
+        record.event
+        for record in RUNTIME.decode_events(system.Events.get(state))
         if record.pallet_index == EMISSION_INDEX
     ]
 

@@ -53,7 +53,7 @@ def free(state: DictState, who: bytes) -> int:
 
 
 def events_of(state: DictState) -> list[object]:
-    return [RUNTIME.event_type(r.pallet_index, r.event_index).decode(r.data) for r in system.Events.get(state)]
+    return [record.event for record in RUNTIME.decode_events(system.Events.get(state))]
 
 
 def fee_of(state: DictState, encoded: bytes) -> int:

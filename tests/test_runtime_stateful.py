@@ -94,7 +94,8 @@ class RuntimeMachine(RuleBasedStateMachine):
                 continue
             included.append(encoded)
         changes_state = execute_block(self.executive, self.state, included)
-        failed = [e for e in system.Events.get(changes_state) if e.pallet_index == 0 and e.event_index == 1]
+        events = RUNTIME.decode_events(system.Events.get(changes_state))
+        failed = [record for record in events if isinstance(record.event, system.ExtrinsicFailed)]
         event(f"block with {len(included)} transactions, {len(failed)} failed calls")
         changes = {
             key: changes_state.get(key)

@@ -87,7 +87,7 @@ def assert_no_orphans(store: KeyValueStore) -> None:
     stored = {key for key, _ in store.iterate(schema.STATE_NODE)}
     assert stored == set().union(*(reachable_node_keys(store, v) for v in versions))
     for key, _ in store.iterate(schema.STATE_STALE):
-        assert schema.parse_state_stale_key(key)[0] <= latest
+        assert schema.parse_state_stale_key(key) <= latest
 
 
 class Reports:

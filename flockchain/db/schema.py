@@ -9,7 +9,7 @@ Namespaces::
 
     0x01-0x0f  authenticated state (flockchain.state)
         0x01 STATE_NODE   version u64 | depth u16 | path prefix  -> tree node record
-        0x02 STATE_STALE  stale_since u64 | node key              -> b""  (pruning index)
+        0x02 STATE_STALE  stale_since u64                         -> node keys it replaced
         0x03 STATE_ROOT   version u64                              -> root record
         0x04 STATE_META   name                                     -> u64 (latest, pruned-below)
     0x10-0x1f  chain store (blocks, headers, canonical index, head/finalized pointers)
@@ -124,9 +124,10 @@ def state_node_version_prefix(version: int) -> bytes:
     return STATE_NODE + encode_u64(version)
 
 
-def state_stale_key(stale_since: int, node_key: bytes) -> bytes:
-    """Pruning index entry: ``node_key`` is unreachable from ``stale_since`` on."""
-    return _STALE_KEY_HEAD.pack(STATE_STALE[0], stale_since) + node_key
+def state_stale_key(stale_since: int) -> bytes:
+    """Pruning index entry of version ``stale_since``: it lists every node that version
+    replaced (one record per version, not per node, halves a commit's writes)."""
+    return _STALE_KEY_HEAD.pack(STATE_STALE[0], stale_since)
 
 
 def state_stale_since_prefix(stale_since: int) -> bytes:
@@ -134,12 +135,29 @@ def state_stale_since_prefix(stale_since: int) -> bytes:
     return STATE_STALE + encode_u64(stale_since)
 
 
-def parse_state_stale_key(key: bytes) -> tuple[int, bytes]:
-    """``(stale_since, node_key)`` of a stale index key."""
-    node_key = key[1 + U64 :]
-    if not key.startswith(STATE_STALE) or not node_key.startswith(STATE_NODE):
+def parse_state_stale_key(key: bytes) -> int:
+    """The ``stale_since`` version a stale index key names."""
+    if not key.startswith(STATE_STALE) or len(key) != 1 + U64:
         raise CorruptDatabase(f"malformed stale index key {key.hex()}")
-    return int.from_bytes(key[1 : 1 + U64], "big"), node_key
+    return int.from_bytes(key[1:], "big")
+
+
+def encode_node_key_list(node_keys: list[bytes]) -> bytes:
+    """Node keys (each under 256 bytes), each preceded by its length byte."""
+    return b"".join(bytes([len(key)]) + key for key in node_keys)
+
+
+def decode_node_key_list(data: bytes) -> list[bytes]:
+    """Inverse of :func:`encode_node_key_list`; anything else means a corrupt database."""
+    keys, position = [], 0
+    while position < len(data):
+        end = position + 1 + data[position]
+        key = data[position + 1 : end]
+        if end > len(data) or not key.startswith(STATE_NODE):
+            raise CorruptDatabase("malformed stale node list")
+        keys.append(key)
+        position = end
+    return keys
 
 
 def state_root_key(version: int) -> bytes:

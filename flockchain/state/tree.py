@@ -43,7 +43,8 @@ Disk layout (keys built in :mod:`flockchain.db.schema`)
     nodes it created or changed; an internal node's record holds each child's version and
     hash, which is enough to find the child's key. Leaf records hold the storage key and
     value, so an old version can be read and its keys enumerated. For every node a commit
-    replaces it writes a stale index entry ``STATE_STALE | stale_since | node key``. A
+    replaces it records the node's key in the stale index entry ``STATE_STALE | stale_since``
+    (one entry per version listing every node it replaced). A
     version's root record (``STATE_ROOT | version``) holds the root hash and the root node's
     version; ``STATE_META`` holds the latest version and the lowest version still retained.
 
@@ -84,6 +85,8 @@ from flockchain.db.schema import (
     STATE_STALE,
     decode_u64,
     encode_u64,
+    decode_node_key_list,
+    encode_node_key_list,
     parse_state_root_key,
     parse_state_stale_key,
     state_node_key,
@@ -671,11 +674,11 @@ class StateTree:
         # namespace's start, where the deletes of earlier prunes lie as tombstones until
         # LevelDB compacts them, and a scan would step over every one.
         first = self._pruned_below + 1
-        for key, _ in self._store.iterate(STATE_STALE, start=state_stale_since_prefix(first)):
-            stale_since, node_key = parse_state_stale_key(key)
-            if stale_since > keep_from:
+        for key, node_keys in self._store.iterate(STATE_STALE, start=state_stale_since_prefix(first)):
+            if parse_state_stale_key(key) > keep_from:
                 break
-            writes.delete(node_key)
+            for node_key in decode_node_key_list(node_keys):
+                writes.delete(node_key)
             writes.delete(key)
         for key, _ in self._store.iterate(STATE_ROOT, start=state_root_key(self._pruned_below)):
             if parse_state_root_key(key) >= keep_from:
@@ -738,12 +741,12 @@ class StateTree:
         ]
         step = _RETIRED_STRIDE
         replaced += zip(retired[0::step], retired[1::step], retired[2::step])
-        for old_version, depth, path in replaced:
-            old_key = state_node_key(old_version, depth, path)
-            if self.prune_depth == 0:  # no kept version needs it: delete instead of indexing
+        old_keys = [state_node_key(old_version, depth, path) for old_version, depth, path in replaced]
+        if self.prune_depth == 0:  # no kept version needs them: delete instead of indexing
+            for old_key in old_keys:
                 batch.delete(old_key)
-            else:
-                put(state_stale_key(version, old_key), b"")
+        elif old_keys:
+            put(state_stale_key(version), encode_node_key_list(old_keys))
 
         def value_of(key: bytes) -> bytes:
             value = staged[key] if key in staged else values[key]

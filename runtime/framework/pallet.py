@@ -106,6 +106,18 @@ class BlockEnvironment:
     author: bytes
 
 
+@dataclass(frozen=True)
+class EventRecord:
+    """An event with where it happened: block phase, extrinsic index, and its pallet's and
+    its own index (the runtime encodes the list; see ``Runtime.encode_events``)."""
+
+    phase: int
+    extrinsic_index: int
+    pallet_index: int
+    event_index: int
+    event: Record
+
+
 @dataclass
 class DispatchContext:
     """Everything a call or hook may touch: state, block facts, and the event sink."""
@@ -114,14 +126,14 @@ class DispatchContext:
     state: Overlay
     block: BlockEnvironment
     genesis_hash: bytes
-    # Where in the block we are, recorded with each event (see system.EventRecord).
+    # Where in the block we are, recorded with each event.
     phase: int = 0
     extrinsic_index: int = 0
-    events: list[tuple[int, int, int, int, Record]] = field(default_factory=list)
+    events: list[EventRecord] = field(default_factory=list)
 
     def deposit_event(self, event: Record) -> None:
         pallet_index, event_index = self.runtime.event_index(type(event))
-        self.events.append((self.phase, self.extrinsic_index, pallet_index, event_index, event))
+        self.events.append(EventRecord(self.phase, self.extrinsic_index, pallet_index, event_index, event))
 
     def child(self) -> DispatchContext:
         """A context whose writes and events are kept only if the call succeeds."""

@@ -9,10 +9,13 @@ from typing import Any
 
 from runtime.abc import EmptyState, StateReader
 from runtime.errors import ArithmeticOverflow, EncodingError, MalformedTransaction
-from runtime.framework.pallet import BlockEnvironment, CallDef, DispatchContext, DispatchError, Pallet
+from runtime.framework.pallet import BlockEnvironment, CallDef, DispatchContext, DispatchError, EventRecord, Pallet
 from runtime.framework.storage import Overlay
-from runtime.primitives.codec import CodecType, Record, decode_value, encode_value
+from runtime.primitives.codec import CodecType, ListOf, Record, UInt, decode_value, encode_value
 from runtime.primitives.hashing import ZERO_HASH
+
+MAX_EVENTS_PER_BLOCK = 100_000
+MAX_EVENTS_SIZE = 64 * 1024 * 1024
 
 # Errors raised by the framework rather than a pallet: (255, BadOrigin.code) and overflow.
 FRAMEWORK_ERROR_INDEX = 255
@@ -59,12 +62,43 @@ class CallCodec(CodecType):
         return RuntimeCall(primitive[0], pallet, definition, args)
 
 
+_EVENT_HEADER_TYPES = (UInt(8), UInt(32), UInt(8), UInt(8))
+
+
+class EventCodec(CodecType):
+    """Events as ``[phase, extrinsic index, pallet index, event index, *event fields]``."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def to_primitive(self, record: EventRecord) -> list[Any]:
+        codec = type(record.event).record_codec()
+        return [
+            record.phase,
+            record.extrinsic_index,
+            record.pallet_index,
+            record.event_index,
+            *codec.to_primitive(record.event),
+        ]
+
+    def from_primitive(self, primitive: Any) -> EventRecord:
+        if type(primitive) is not list or len(primitive) < 4:
+            raise EncodingError("an event is [phase, extrinsic index, pallet index, event index, fields...]")
+        header = [kind.from_primitive(value) for kind, value in zip(_EVENT_HEADER_TYPES, primitive)]
+        pallet = self.runtime.pallets.get(header[2])
+        if pallet is None or header[3] >= len(pallet.EVENTS):
+            raise EncodingError(f"no event {header[3]} in pallet {header[2]}")
+        event = pallet.EVENTS[header[3]].record_codec().from_primitive(primitive[4:])
+        return EventRecord(*header, event)
+
+
 class Runtime:
     """Pallets composed at explicit, stable indices (the indices are part of every call)."""
 
     def __init__(self, pallets: Iterable[tuple[int, Pallet]]) -> None:
         self.pallets: dict[int, Pallet] = {}
         self._call_codec = CallCodec(self)
+        self._events_codec = ListOf(EventCodec(self), MAX_EVENTS_PER_BLOCK)
         self._by_name: dict[str, Pallet] = {}
         self._call_index: dict[type[Record], tuple[int, int]] = {}
         self._event_index: dict[type[Record], tuple[int, int]] = {}
@@ -105,6 +139,12 @@ class Runtime:
             raise MalformedTransaction(f"call does not decode: {exc}") from None
 
     # --- events and errors --------------------------------------------------------------
+
+    def encode_events(self, records: list[EventRecord]) -> bytes:
+        return encode_value(self._events_codec, records)
+
+    def decode_events(self, data: bytes) -> tuple[EventRecord, ...]:
+        return decode_value(self._events_codec, data, max_size=MAX_EVENTS_SIZE)  # type: ignore[no-any-return]
 
     def event_index(self, event: type[Record]) -> tuple[int, int]:
         return self._event_index[event]

@@ -16,7 +16,6 @@ from runtime.primitives.codec import (
     Balance,
     BlockNumber,
     Hash32,
-    ListOf,
     Record,
     VarBytes,
 )
@@ -38,7 +37,6 @@ class SystemParameters(Record):
 DEFAULT_PARAMETERS = SystemParameters(
     max_block_weight=2_000_000_000, max_block_length=4 * 1024 * 1024, block_hash_count=2400
 )
-MAX_EVENTS_PER_BLOCK = 100_000
 
 
 # --- storage ------------------------------------------------------------------------------
@@ -68,21 +66,13 @@ PHASE_APPLY_EXTRINSIC = 1
 PHASE_FINALIZATION = 2
 
 
-@dataclass(frozen=True)
-class EventRecord(Record):
-    phase: U8
-    extrinsic_index: U32
-    pallet_index: U8
-    event_index: U8
-    data: Annotated[bytes, VarBytes(64 * 1024)]
-
-
 Parameters = StorageValue(NAME, "Parameters", SystemParameters, DEFAULT_PARAMETERS)
 Account = StorageMap(NAME, "Account", AccountId, AccountInfo, EMPTY_ACCOUNT)
 Number = StorageValue(NAME, "Number", BlockNumber, 0)
 ParentHash = StorageValue(NAME, "ParentHash", Hash32, ZERO_HASH)
 BlockHash = StorageMap(NAME, "BlockHash", BlockNumber, Hash32)
-Events = StorageValue(NAME, "Events", Annotated[tuple, ListOf(EventRecord, MAX_EVENTS_PER_BLOCK)], ())
+# The block's events, encoded by the runtime (``Runtime.encode_events``/``decode_events``).
+Events = StorageValue(NAME, "Events", Annotated[bytes, VarBytes(64 * 1024 * 1024)], b"")
 BlockWeight = StorageValue(NAME, "BlockWeight", U64, 0)
 BlockLength = StorageValue(NAME, "BlockLength", U32, 0)
 

@@ -42,7 +42,6 @@ DEFAULT_PARAMETERS = FeeParameters(base_fee=1_000_000, length_fee=1_000, weight_
 # --- storage ------------------------------------------------------------------------------
 
 
-
 @dataclass(frozen=True)
 class CollectedFees(Record):
     fees: Balance
