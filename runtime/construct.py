@@ -9,6 +9,7 @@ from runtime.framework.runtime import Runtime
 from runtime.pallets.balances import Balances
 from runtime.pallets.emission import Emission
 from runtime.pallets.session import Session
+from runtime.pallets.staking import Staking
 from runtime.pallets.system import System
 from runtime.pallets.timestamp import Timestamp
 from runtime.pallets.transaction_payment import TransactionPayment
@@ -22,6 +23,7 @@ PALLET_INDICES = {
     "treasury": 4,
     "session": 5,
     "emission": 6,
+    "staking": 7,
 }
 
 
@@ -35,5 +37,6 @@ def construct_runtime() -> Runtime:
             (PALLET_INDICES["treasury"], Treasury()),
             (PALLET_INDICES["session"], Session()),
             (PALLET_INDICES["emission"], Emission()),
+            (PALLET_INDICES["staking"], Staking()),
         ]
     )

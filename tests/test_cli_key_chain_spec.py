@@ -52,6 +52,7 @@ def live_spec(tmp_path: Path) -> Path:
     data.update(name="Live", id="live", chainType="Live")
     runtime = data["genesis"]["runtime"]
     runtime["session"]["authorities"] = [authority]
+    runtime["staking"].update(minValidatorBond=1_000 * FLOCK, stakers=[[authority, 1_000 * FLOCK, 0]])
     runtime["balances"]["balances"] = [
         [authority, 1_000 * FLOCK],
         [encode_address(TREASURY_ACCOUNT), 1_000 * FLOCK],

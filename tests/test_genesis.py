@@ -248,8 +248,8 @@ INVALID: list[tuple[str, Mutation, str]] = [
     ("raw only", lambda d: d["genesis"].pop("runtime"), r"^genesis\.runtime: missing"),
     (
         "unknown pallet section",
-        lambda d: runtime_of(d).update(staking={}),
-        r"^genesis\.runtime\.staking: no pallet named 'staking'",
+        lambda d: runtime_of(d).update(governance={}),
+        r"^genesis\.runtime\.governance: no pallet named 'governance'",
     ),
     ("missing pallet section", lambda d: runtime_of(d).pop("treasury"), r"^genesis\.runtime\.treasury: missing"),
     (
@@ -406,6 +406,8 @@ def test_dev_authority_refused_on_a_live_chain_even_when_unfunded() -> None:
     with pytest.raises(GenesisError, match=r"session\.authorities\[0\]: //Alice is a well-known dev key"):
         validate(copy.deepcopy(data))
     runtime_of(data)["session"]["authorities"] = [encode_address(stranger.public_key)]
+    for staker in runtime_of(data)["staking"]["stakers"]:
+        staker[0] = encode_address(stranger.public_key)
     assert not validate(data).is_development
 
 

@@ -251,7 +251,7 @@ def test_genesis_export_import_round_trip() -> None:
 
 def test_unknown_genesis_section_rejected() -> None:
     with pytest.raises(ValueError, match="unknown pallets"):
-        RUNTIME.build_genesis({"staking": {}})
+        RUNTIME.build_genesis({"governance": {}})
 
 
 def test_transfer_through_a_block_matches_direct_dispatch() -> None:

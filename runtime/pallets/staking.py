@@ -1,0 +1,893 @@
+"""staking: bonded stake, validators and delegators, eras, the election and era payouts.
+
+Stake never leaves its owner's account: bonding sets a balances lock (``STAKING_LOCK_ID``) over
+the bonded amount, and only ``withdraw_unbonded`` shrinks it, ``bonding_duration`` eras after
+``unbond``. Every account is its own controller. ``docs/economics.md`` explains it for operators.
+
+An era is ``era_length_blocks`` blocks; the block whose number is a multiple of it ends the era
+in ``on_finalize`` (after emission has paid that block into the consensus reward pool):
+
+1. **payout** of the ending era. ``R`` is what the consensus reward pool holds above its
+   existential deposit. An elected validator ``v`` with ``p_v`` of the era's ``P`` reward points
+   (one per block authored) earns ``R_v = floor(R × p_v / P)``; its commission
+   ``c_v = floor(commission_v × R_v)`` goes to it first, and the rest ``R_v − c_v`` is shared pro
+   rata to the stakes in its exposure snapshot (its own bond included):
+   ``floor((R_v − c_v) × stake / total)``. Every division rounds down and whatever is not paid
+   stays in the pool for the next era: nothing is ever created.
+2. **election** of the next era's set: the ``validator_count`` validators with the most backing
+   (own active bond + delegations to them), among those that are not chilled and bond at least
+   ``min_validator_bond``; ties go to the lower account id. The set is written to
+   ``session.Authorities`` so block authorship follows it; if nobody qualifies the authorities
+   stay as they are (and nobody is exposed, so nothing is paid for that era).
+
+Worked payout (``tests/test_staking.py::test_worked_payout_example``): validator V (commission
+10 %) bonds 1,000, delegators D1 and D2 delegate 3,000 and 6,000 to it, V authors every block of
+the era and the pool holds 1,000,007 above its existential deposit at the era's end. Then
+``R_V = 1,000,007``, the commission is ``floor(0.1 × 1,000,007) = 100,000``, and the remaining
+900,007 is shared 1:3:6: V ``floor(900,007 × 1,000 / 10,000) = 90,000``, D1 ``270,002``, D2
+``540,004``. V receives 190,000, 1,000,006 is paid in all, and 1 base unit stays in the pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+
+from runtime.abc import StateReader
+from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT
+from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.framework.storage import StorageMap, StorageValue
+from runtime.pallets import balances, session
+from runtime.primitives.address import decode_address, encode_address
+from runtime.primitives.arithmetic import (
+    PERBILL_ACCURACY,
+    Perbill,
+    checked_add,
+    checked_sub,
+    compute_multiply_divide_floor,
+    saturating_sub,
+)
+from runtime.primitives.codec import U32, AccountId, Balance, Boolean, ListOf, Record
+
+NAME = "staking"
+
+# --- config -------------------------------------------------------------------------------
+
+STAKING_LOCK_ID = b"staking "
+MAX_UNLOCKING_CHUNKS = 32  # per ledger; unbonding in the same era merges into one chunk
+MAX_DELEGATIONS = 16  # targets per delegator
+MAX_EXPOSED_DELEGATORS = 512  # per validator and era: the largest delegations count, the rest not
+MAX_VALIDATORS = session.MAX_AUTHORITIES
+
+
+@dataclass(frozen=True)
+class StakingParameters(Record):
+    """Fixed per chain spec; governance may change them later."""
+
+    era_length_blocks: U32  # 0: eras never end (test chains without a staking section)
+    bonding_duration_eras: U32  # eras between unbond and withdraw
+    validator_count: U32  # how many validators the election picks
+    min_validator_bond: Balance  # least own active bond to validate and to be elected
+    max_commission_parts: U32  # Perbill parts
+    max_commission_change_parts: U32  # Perbill parts a commission may move within one era
+
+
+DEFAULT_PARAMETERS = StakingParameters(
+    era_length_blocks=0,
+    bonding_duration_eras=0,
+    validator_count=0,
+    min_validator_bond=0,
+    max_commission_parts=0,
+    max_commission_change_parts=0,
+)
+
+# --- storage ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnlockChunk(Record):
+    value: Balance
+    era: U32  # the era from which it may be withdrawn
+
+
+@dataclass(frozen=True)
+class StakingLedger(Record):
+    active: Balance
+    unlocking: Annotated[tuple, ListOf(UnlockChunk, MAX_UNLOCKING_CHUNKS)]
+
+    @property
+    def total(self) -> int:
+        return self.active + sum(chunk.value for chunk in self.unlocking)
+
+
+@dataclass(frozen=True)
+class ValidatorPrefs(Record):
+    """Kept while the account is bonded, so chilling and validating again cannot bypass the
+    per-era commission change limit."""
+
+    commission_parts: U32
+    baseline_parts: U32  # the commission when the era ``baseline_era`` began for this validator
+    baseline_era: U32
+    active: Boolean  # False once chilled
+
+
+@dataclass(frozen=True)
+class Delegation(Record):
+    validator: AccountId
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class IndividualExposure(Record):
+    who: AccountId
+    value: Balance
+
+
+@dataclass(frozen=True)
+class Exposure(Record):
+    """Who backs an elected validator in the current era, and with how much."""
+
+    total: Balance
+    own: Balance
+    others: Annotated[tuple, ListOf(IndividualExposure, MAX_EXPOSED_DELEGATORS)]
+    commission_parts: U32  # the validator's commission when elected: the era pays at this rate
+
+
+Parameters = StorageValue(NAME, "Parameters", StakingParameters, DEFAULT_PARAMETERS)
+CurrentEra = StorageValue(NAME, "CurrentEra", U32, 0)
+Ledger = StorageMap(NAME, "Ledger", AccountId, StakingLedger)
+TotalBonded = StorageValue(NAME, "TotalBonded", Balance, 0)
+Validators = StorageMap(NAME, "Validators", AccountId, ValidatorPrefs)
+Delegations = StorageMap(NAME, "Delegations", AccountId, Annotated[tuple, ListOf(Delegation, MAX_DELEGATIONS)], ())
+# The current era's elected set (in election order) and each one's exposure snapshot.
+Elected = StorageValue(NAME, "Elected", Annotated[tuple, ListOf(AccountId, MAX_VALIDATORS)], ())
+Exposures = StorageMap(NAME, "Exposures", AccountId, Exposure)
+# Points each elected validator earned in the current era: one per block it authored.
+RewardPoints = StorageMap(NAME, "RewardPoints", AccountId, U32, 0)
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bonded(Record):
+    who: AccountId
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class Unbonded(Record):
+    who: AccountId
+    amount: Balance
+    withdrawable_era: U32
+
+
+@dataclass(frozen=True)
+class Withdrawn(Record):
+    who: AccountId
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class Rebonded(Record):
+    who: AccountId
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class ValidatorPrefsSet(Record):
+    who: AccountId
+    commission_parts: U32
+
+
+@dataclass(frozen=True)
+class Delegated(Record):
+    who: AccountId
+    targets: U32
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class Chilled(Record):
+    who: AccountId
+
+
+@dataclass(frozen=True)
+class Rewarded(Record):
+    who: AccountId
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class EraPaid(Record):
+    era: U32
+    paid: Balance
+    left_in_pool: Balance
+
+
+@dataclass(frozen=True)
+class NewEra(Record):
+    era: U32
+    elected: U32  # 0: nobody qualified, the authorities were kept
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class NotBonded(DispatchError):
+    """The account has not bonded."""
+
+    code = 0
+
+
+class AlreadyBonded(DispatchError):
+    """The account has bonded already; use bond_extra."""
+
+    code = 1
+
+
+class InsufficientFunds(DispatchError):
+    """The free balance cannot cover the bonded total."""
+
+    code = 2
+
+
+class BondTooSmall(DispatchError):
+    """A first bond must be at least the existential deposit."""
+
+    code = 3
+
+
+class ZeroAmount(DispatchError):
+    """The amount must not be zero."""
+
+    code = 4
+
+
+class InsufficientActive(DispatchError):
+    """The amount exceeds the active bond."""
+
+    code = 5
+
+
+class TooManyUnlockChunks(DispatchError):
+    """Too many unlocking chunks; withdraw or rebond first."""
+
+    code = 6
+
+
+class NotEnoughUnlocking(DispatchError):
+    """The amount exceeds what is unlocking."""
+
+    code = 7
+
+
+class NothingToWithdraw(DispatchError):
+    """No unlocking chunk has reached its era yet."""
+
+    code = 8
+
+
+class InsufficientBond(DispatchError):
+    """A validating account's active bond would be below the minimum validator bond."""
+
+    code = 9
+
+
+class CommissionTooHigh(DispatchError):
+    """The commission exceeds the maximum commission."""
+
+    code = 10
+
+
+class CommissionChangeTooLarge(DispatchError):
+    """The commission would move more than the maximum change within this era."""
+
+    code = 11
+
+
+class IsDelegating(DispatchError):
+    """The account delegates; chill before validating."""
+
+    code = 12
+
+
+class IsValidating(DispatchError):
+    """The account validates; chill before delegating."""
+
+    code = 13
+
+
+class NotAValidator(DispatchError):
+    """A delegation target is not a validator (or is chilled)."""
+
+    code = 14
+
+
+class DuplicateTarget(DispatchError):
+    """A delegation target is listed twice."""
+
+    code = 15
+
+
+class DelegationsExceedActive(DispatchError):
+    """Delegations would exceed the active bond (delegate less before unbonding)."""
+
+    code = 16
+
+
+class TooManyTargets(DispatchError):
+    """At most MAX_DELEGATIONS targets."""
+
+    code = 17
+
+
+class AlreadyChilled(DispatchError):
+    """The account neither validates nor delegates."""
+
+    code = 18
+
+
+# --- calls' arguments ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BondArgs(Record):
+    value: Balance
+
+
+@dataclass(frozen=True)
+class BondExtraArgs(Record):
+    value: Balance
+
+
+@dataclass(frozen=True)
+class UnbondArgs(Record):
+    value: Balance
+
+
+@dataclass(frozen=True)
+class WithdrawUnbondedArgs(Record):
+    pass
+
+
+@dataclass(frozen=True)
+class RebondArgs(Record):
+    value: Balance
+
+
+@dataclass(frozen=True)
+class ValidateArgs(Record):
+    commission_parts: U32
+
+
+@dataclass(frozen=True)
+class DelegateArgs(Record):
+    targets: Annotated[tuple, ListOf(Delegation, MAX_DELEGATIONS)]
+
+
+@dataclass(frozen=True)
+class ChillArgs(Record):
+    pass
+
+
+# --- pure computations --------------------------------------------------------------------
+
+
+def compute_unbonded(ledger: StakingLedger, value: int, withdrawable_era: int) -> StakingLedger:
+    """``ledger`` with ``value`` moved from active into a chunk for ``withdrawable_era`` (merged
+    with a chunk of the same era, so one era's unbonds take one chunk)."""
+    chunks = list(ledger.unlocking)
+    if chunks and chunks[-1].era == withdrawable_era:
+        chunks[-1] = UnlockChunk(chunks[-1].value + value, withdrawable_era)
+    else:
+        chunks.append(UnlockChunk(value, withdrawable_era))
+    return StakingLedger(ledger.active - value, tuple(chunks))
+
+
+def compute_rebonded(ledger: StakingLedger, value: int) -> StakingLedger:
+    """``ledger`` with ``value`` (≤ what is unlocking) moved back to active, newest chunks first."""
+    chunks, left = list(ledger.unlocking), value
+    while left:
+        last = chunks.pop()
+        taken = min(left, last.value)
+        if taken < last.value:
+            chunks.append(UnlockChunk(last.value - taken, last.era))
+        left -= taken
+    return StakingLedger(ledger.active + value, tuple(chunks))
+
+
+def compute_withdrawable(ledger: StakingLedger, current_era: int) -> tuple[int, StakingLedger]:
+    """``(amount, ledger)``: the chunks whose era has come, and the ledger without them."""
+    released = sum(chunk.value for chunk in ledger.unlocking if chunk.era <= current_era)
+    kept = tuple(chunk for chunk in ledger.unlocking if chunk.era > current_era)
+    return released, StakingLedger(ledger.active, kept)
+
+
+def compute_commission_allowed(prefs: ValidatorPrefs | None, new_parts: int, era: int, max_change: int) -> bool:
+    """Whether ``new_parts`` is within ``max_change`` of the commission the era began with."""
+    if prefs is None:
+        return True
+    baseline = prefs.baseline_parts if prefs.baseline_era == era else prefs.commission_parts
+    return abs(new_parts - baseline) <= max_change
+
+
+def compute_election(
+    candidates: list[tuple[bytes, int, int]], backers: dict[bytes, list[IndividualExposure]], count: int
+) -> list[tuple[bytes, Exposure]]:
+    """The top ``count`` of ``candidates`` ``(validator, own bond, commission)`` by total backing,
+    ties to the lower account id, each with its exposure (the largest ``MAX_EXPOSED_DELEGATORS``
+    delegations count; the others back nothing this era)."""
+    exposures = []
+    for validator, own, commission in candidates:
+        others = sorted(backers.get(validator, []), key=lambda backer: (-backer.value, backer.who))
+        others = others[:MAX_EXPOSED_DELEGATORS]
+        total = own + sum(backer.value for backer in others)
+        exposures.append(
+            (validator, Exposure(total, own, tuple(sorted(others, key=lambda backer: backer.who)), commission))
+        )
+    exposures.sort(key=lambda item: (-item[1].total, item[0]))
+    return exposures[:count]
+
+
+def compute_validator_payouts(
+    available: int, points: dict[bytes, int], commissions: dict[bytes, int]
+) -> dict[bytes, tuple[int, int]]:
+    """Per validator ``(R_v, commission)``: ``R_v = floor(available × p_v / P)`` and the
+    commission ``floor(commission_v × R_v)`` (see the module docstring)."""
+    total_points = sum(points.values())
+    if total_points == 0:
+        return {}
+    payouts = {}
+    for validator, validator_points in points.items():
+        reward = compute_multiply_divide_floor(available, validator_points, total_points)
+        payouts[validator] = (reward, Perbill(commissions[validator]).mul_floor(reward))
+    return payouts
+
+
+def compute_exposure_shares(exposure: Exposure, validator: bytes, shared: int) -> list[tuple[bytes, int]]:
+    """``shared`` split pro rata to the stakes in ``exposure`` (the validator's own first), floored."""
+    if exposure.total == 0:
+        return []
+    stakes = [(validator, exposure.own), *((backer.who, backer.value) for backer in exposure.others)]
+    return [(who, compute_multiply_divide_floor(shared, stake, exposure.total)) for who, stake in stakes]
+
+
+# --- state reads --------------------------------------------------------------------------
+
+
+def get_parameters(state: StateReader) -> StakingParameters:
+    return Parameters.get(state)
+
+
+def get_ledger(state: StateReader, who: bytes) -> StakingLedger:
+    ledger = Ledger.get(state, who)
+    if ledger is None:
+        raise NotBonded()
+    return ledger
+
+
+def get_staking_lock(state: StateReader, who: bytes) -> int:
+    return next((lock.amount for lock in balances.Locks.get(state, who) if lock.id == STAKING_LOCK_ID), 0)
+
+
+def is_validating(state: StateReader, who: bytes) -> bool:
+    prefs = Validators.get(state, who)
+    return prefs is not None and prefs.active
+
+
+def get_pool_available(state: StateReader) -> int:
+    """What the consensus reward pool holds above its existential deposit."""
+    usable = balances.get_usable_balance(state, CONSENSUS_REWARD_POOL_ACCOUNT)
+    return saturating_sub(usable, balances.get_existential_deposit(state))
+
+
+def get_candidates(
+    state: StateReader,
+) -> tuple[list[tuple[bytes, int, int]], dict[bytes, list[IndividualExposure]]]:
+    """The validators that may be elected (own bond, commission), and the delegations to them."""
+    minimum = get_parameters(state).min_validator_bond
+    candidates = []
+    for validator, prefs in Validators.iter(state):
+        own = get_ledger(state, validator).active
+        if prefs.active and own >= minimum:
+            candidates.append((validator, own, prefs.commission_parts))
+    eligible = {candidate[0] for candidate in candidates}
+    backers: dict[bytes, list[IndividualExposure]] = {}
+    for delegator, delegations in Delegations.iter(state):
+        for delegation in delegations:
+            if delegation.validator in eligible:
+                backers.setdefault(delegation.validator, []).append(IndividualExposure(delegator, delegation.amount))
+    return candidates, backers
+
+
+# --- mutations ----------------------------------------------------------------------------
+
+
+def check_lockable(state: StateReader, who: bytes, total: int) -> None:
+    """``who``'s free balance can carry a staking lock of ``total``."""
+    if balances.get_free_balance(state, who) < total:
+        raise InsufficientFunds()
+    locks = balances.Locks.get(state, who)
+    if all(lock.id != STAKING_LOCK_ID for lock in locks) and len(locks) >= balances.MAX_LOCKS:
+        raise balances.TooManyLocks()
+
+
+def store_ledger(ctx: DispatchContext, who: bytes, ledger: StakingLedger) -> None:
+    """Store ``ledger``, its lock and ``TotalBonded``; an empty ledger ends the staker."""
+    previous = Ledger.get(ctx.state, who)
+    previous_total = previous.total if previous is not None else 0
+    total_bonded = checked_sub(checked_add(TotalBonded.get(ctx.state), ledger.total), previous_total)
+    if ledger.total:
+        balances.set_lock(ctx, who, STAKING_LOCK_ID, ledger.total)
+        Ledger.put(ctx.state, who, ledger)
+    else:
+        balances.remove_lock(ctx, who, STAKING_LOCK_ID)
+        Ledger.remove(ctx.state, who)
+        Validators.remove(ctx.state, who)
+        Delegations.remove(ctx.state, who)
+    TotalBonded.put(ctx.state, total_bonded)
+
+
+def put_validator(ctx: DispatchContext, who: bytes, commission_parts: int) -> None:
+    era = CurrentEra.get(ctx.state)
+    prefs = Validators.get(ctx.state, who)
+    baseline = commission_parts if prefs is None else prefs.commission_parts
+    if prefs is not None and prefs.baseline_era == era:
+        baseline = prefs.baseline_parts
+    Validators.put(ctx.state, who, ValidatorPrefs(commission_parts, baseline, era, True))
+    ctx.deposit_event(ValidatorPrefsSet(who, commission_parts))
+
+
+def check_validate(state: StateReader, who: bytes, commission_parts: int) -> None:
+    parameters = get_parameters(state)
+    ledger = get_ledger(state, who)
+    if Delegations.get(state, who):
+        raise IsDelegating()
+    if ledger.active < parameters.min_validator_bond:
+        raise InsufficientBond()
+    if commission_parts > parameters.max_commission_parts:
+        raise CommissionTooHigh()
+    prefs = Validators.get(state, who)
+    if not compute_commission_allowed(
+        prefs, commission_parts, CurrentEra.get(state), parameters.max_commission_change_parts
+    ):
+        raise CommissionChangeTooLarge()
+
+
+def record_author_point(ctx: DispatchContext) -> None:
+    """One point to the block's author, if it is elected this era."""
+    author = ctx.block.author
+    if Exposures.contains(ctx.state, author):
+        RewardPoints.put(ctx.state, author, RewardPoints.get(ctx.state, author) + 1)
+
+
+def pay_era(ctx: DispatchContext, era: int) -> None:
+    """Pay the ending era's rewards out of the consensus reward pool (module docstring, step 1)."""
+    points = dict(RewardPoints.iter(ctx.state))
+    for validator in points:
+        RewardPoints.remove(ctx.state, validator)
+    available = get_pool_available(ctx.state)
+    exposures = {validator: Exposures.get(ctx.state, validator) for validator in points}
+    payouts = compute_validator_payouts(
+        available, points, {validator: exposure.commission_parts for validator, exposure in exposures.items()}
+    )
+    paid = 0
+    for validator, (reward, commission) in payouts.items():
+        exposure = exposures[validator]
+        shares = compute_exposure_shares(exposure, validator, reward - commission)
+        amounts: dict[bytes, int] = {validator: commission}
+        for who, share in shares:
+            amounts[who] = amounts.get(who, 0) + share
+        for who, amount in amounts.items():
+            paid += pay_reward(ctx, who, amount)
+    ctx.deposit_event(EraPaid(era, paid, checked_sub(available, paid)))
+
+
+def pay_reward(ctx: DispatchContext, who: bytes, amount: int) -> int:
+    """Move ``amount`` from the pool to ``who``; what cannot be received stays in the pool."""
+    if amount == 0:
+        return 0
+    try:
+        balances.check_deposit(ctx.state, who, amount)
+    except balances.ExistentialDeposit:
+        return 0
+    balances.transfer(ctx, CONSENSUS_REWARD_POOL_ACCOUNT, who, amount, keep_alive=True)
+    ctx.deposit_event(Rewarded(who, amount))
+    return amount
+
+
+def elect(ctx: DispatchContext) -> list[bytes]:
+    """Elect the next era's set and snapshot its exposures (module docstring, step 2)."""
+    for validator, _ in list(Exposures.iter(ctx.state)):
+        Exposures.remove(ctx.state, validator)
+    candidates, backers = get_candidates(ctx.state)
+    elected = compute_election(candidates, backers, get_parameters(ctx.state).validator_count)
+    for validator, exposure in elected:
+        Exposures.put(ctx.state, validator, exposure)
+    Elected.put(ctx.state, tuple(validator for validator, _ in elected))
+    return [validator for validator, _ in elected]
+
+
+def end_era(ctx: DispatchContext) -> None:
+    """Pay the ending era, elect the next one's set and hand it to session (kept if empty)."""
+    era = CurrentEra.get(ctx.state)
+    pay_era(ctx, era)
+    CurrentEra.put(ctx.state, era + 1)
+    elected = elect(ctx)
+    if elected:
+        session.Authorities.put(ctx.state, tuple(elected))
+    ctx.deposit_event(NewEra(era + 1, len(elected)))
+
+
+# --- the pallet ---------------------------------------------------------------------------
+
+
+class Staking(Pallet):
+    NAME = NAME
+    EVENTS = (Bonded, Unbonded, Withdrawn, Rebonded, ValidatorPrefsSet, Delegated, Chilled, Rewarded, EraPaid, NewEra)
+    ERRORS = (
+        NotBonded,
+        AlreadyBonded,
+        InsufficientFunds,
+        BondTooSmall,
+        ZeroAmount,
+        InsufficientActive,
+        TooManyUnlockChunks,
+        NotEnoughUnlocking,
+        NothingToWithdraw,
+        InsufficientBond,
+        CommissionTooHigh,
+        CommissionChangeTooLarge,
+        IsDelegating,
+        IsValidating,
+        NotAValidator,
+        DuplicateTarget,
+        DelegationsExceedActive,
+        TooManyTargets,
+        AlreadyChilled,
+    )
+
+    # --- calls --------------------------------------------------------------------------
+
+    @call(0, BondArgs, weight=200_000)
+    def bond(self, ctx: DispatchContext, origin: Origin, args: BondArgs) -> None:
+        """Lock ``value`` of the caller's free balance as its active bond."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        if Ledger.contains(ctx.state, who):
+            raise AlreadyBonded()
+        if args.value == 0 or args.value < balances.get_existential_deposit(ctx.state):
+            raise BondTooSmall()
+        check_lockable(ctx.state, who, args.value)
+        store_ledger(ctx, who, StakingLedger(args.value, ()))
+        ctx.deposit_event(Bonded(who, args.value))
+
+    @call(1, BondExtraArgs, weight=200_000)
+    def bond_extra(self, ctx: DispatchContext, origin: Origin, args: BondExtraArgs) -> None:
+        who: bytes = origin.account  # type: ignore[assignment]
+        ledger = get_ledger(ctx.state, who)
+        if args.value == 0:
+            raise ZeroAmount()
+        check_lockable(ctx.state, who, ledger.total + args.value)
+        store_ledger(ctx, who, replace(ledger, active=ledger.active + args.value))
+        ctx.deposit_event(Bonded(who, args.value))
+
+    @call(2, UnbondArgs, weight=200_000)
+    def unbond(self, ctx: DispatchContext, origin: Origin, args: UnbondArgs) -> None:
+        """Move ``value`` from active into a chunk withdrawable ``bonding_duration`` eras on."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        ledger = get_ledger(ctx.state, who)
+        if args.value == 0:
+            raise ZeroAmount()
+        if args.value > ledger.active:
+            raise InsufficientActive()
+        withdrawable_era = CurrentEra.get(ctx.state) + get_parameters(ctx.state).bonding_duration_eras
+        unbonded = compute_unbonded(ledger, args.value, withdrawable_era)
+        if len(unbonded.unlocking) > MAX_UNLOCKING_CHUNKS:
+            raise TooManyUnlockChunks()
+        if is_validating(ctx.state, who) and unbonded.active < get_parameters(ctx.state).min_validator_bond:
+            raise InsufficientBond()
+        if sum(delegation.amount for delegation in Delegations.get(ctx.state, who)) > unbonded.active:
+            raise DelegationsExceedActive()
+        store_ledger(ctx, who, unbonded)
+        ctx.deposit_event(Unbonded(who, args.value, withdrawable_era))
+
+    @call(3, WithdrawUnbondedArgs, weight=200_000)
+    def withdraw_unbonded(self, ctx: DispatchContext, origin: Origin, args: WithdrawUnbondedArgs) -> None:
+        """Release the chunks whose era has come; an emptied ledger ends the staker."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        released, ledger = compute_withdrawable(get_ledger(ctx.state, who), CurrentEra.get(ctx.state))
+        if released == 0:
+            raise NothingToWithdraw()
+        store_ledger(ctx, who, ledger)
+        ctx.deposit_event(Withdrawn(who, released))
+
+    @call(4, RebondArgs, weight=200_000)
+    def rebond(self, ctx: DispatchContext, origin: Origin, args: RebondArgs) -> None:
+        """Move ``value`` of what is unlocking back to active, newest chunks first."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        ledger = get_ledger(ctx.state, who)
+        if args.value == 0:
+            raise ZeroAmount()
+        if args.value > ledger.total - ledger.active:
+            raise NotEnoughUnlocking()
+        store_ledger(ctx, who, compute_rebonded(ledger, args.value))
+        ctx.deposit_event(Rebonded(who, args.value))
+
+    @call(5, ValidateArgs, weight=200_000)
+    def validate(self, ctx: DispatchContext, origin: Origin, args: ValidateArgs) -> None:
+        """Offer to validate at ``commission_parts`` (Perbill) from the next election on."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        check_validate(ctx.state, who, args.commission_parts)
+        put_validator(ctx, who, args.commission_parts)
+
+    @call(6, DelegateArgs, weight=300_000)
+    def delegate(self, ctx: DispatchContext, origin: Origin, args: DelegateArgs) -> None:
+        """Replace the caller's delegations by ``targets`` (their sum at most its active bond)."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        ledger = get_ledger(ctx.state, who)
+        if is_validating(ctx.state, who):
+            raise IsValidating()
+        if len(args.targets) > MAX_DELEGATIONS:
+            raise TooManyTargets()
+        if len({target.validator for target in args.targets}) != len(args.targets):
+            raise DuplicateTarget()
+        for target in args.targets:
+            if target.amount == 0:
+                raise ZeroAmount()
+            if not is_validating(ctx.state, target.validator):
+                raise NotAValidator()
+        total = sum(target.amount for target in args.targets)
+        if total > ledger.active:
+            raise DelegationsExceedActive()
+        if args.targets:
+            Delegations.put(ctx.state, who, tuple(args.targets))
+        else:
+            Delegations.remove(ctx.state, who)
+        ctx.deposit_event(Delegated(who, len(args.targets), total))
+
+    @call(7, ChillArgs, weight=200_000)
+    def chill(self, ctx: DispatchContext, origin: Origin, args: ChillArgs) -> None:
+        """Stop validating and delegating from the next election on (the bond stays)."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        get_ledger(ctx.state, who)
+        prefs = Validators.get(ctx.state, who)
+        validating = prefs is not None and prefs.active
+        if not validating and not Delegations.contains(ctx.state, who):
+            raise AlreadyChilled()
+        if validating:
+            Validators.put(ctx.state, who, replace(prefs, active=False))
+        Delegations.remove(ctx.state, who)
+        ctx.deposit_event(Chilled(who))
+
+    # --- hooks --------------------------------------------------------------------------
+
+    def on_finalize(self, ctx: DispatchContext) -> None:
+        """Credit the author's point; at an era boundary pay the era and elect the next set."""
+        record_author_point(ctx)
+        era_length = get_parameters(ctx.state).era_length_blocks
+        if era_length and ctx.block.number % era_length == 0:
+            end_era(ctx)
+
+    # --- genesis ------------------------------------------------------------------------
+
+    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
+        """The staking section (module docstring and ``docs/economics.md``). Runs after balances
+        and session (lower indices): stakers bond from their genesis balance and validate, the
+        election runs for era 0, and its set must be exactly the session's authorities (which keep
+        the spec's order until the first era boundary)."""
+        parameters = DEFAULT_PARAMETERS
+        if config:
+            parameters = StakingParameters(
+                era_length_blocks=config["eraLengthBlocks"],
+                bonding_duration_eras=config["bondingDurationEras"],
+                validator_count=config["validatorCount"],
+                min_validator_bond=config["minValidatorBond"],
+                max_commission_parts=config["maxCommissionPerbill"],
+                max_commission_change_parts=config["maxCommissionChangePerbill"],
+            )
+        stakers = config.get("stakers", [])
+        check_genesis_parameters(parameters, has_stakers=bool(stakers))
+        Parameters.put(ctx.state, parameters)
+        for address, bonded, commission in stakers:
+            who = decode_address(address)
+            if Ledger.contains(ctx.state, who):
+                raise ValueError(f"staking.stakers lists {address} twice")
+            if bonded < max(parameters.min_validator_bond, balances.get_existential_deposit(ctx.state), 1):
+                raise ValueError(f"staking.stakers: {address} bonds {bonded}, below the minimum validator bond")
+            if commission > parameters.max_commission_parts:
+                raise ValueError(f"staking.stakers: {address} asks {commission} parts, above maxCommissionPerbill")
+            if balances.get_free_balance(ctx.state, who) < bonded:
+                raise ValueError(f"staking.stakers: {address} bonds {bonded}, more than its genesis balance")
+            store_ledger(ctx, who, StakingLedger(bonded, ()))
+            put_validator(ctx, who, commission)
+        elected = set(elect(ctx))
+        authorities = set(session.get_authorities(ctx.state))
+        if stakers and elected != authorities:
+            raise ValueError(
+                "staking.stakers elect "
+                f"{sorted(encode_address(who) for who in elected)}, but session.authorities are "
+                f"{sorted(encode_address(who) for who in authorities)}: they must be the same set"
+            )
+
+    def export_genesis(self, state: StateReader) -> dict[str, Any]:
+        """Exact for a genesis state. From a running chain it keeps only the validating stakers'
+        active bonds: delegations, chilled bonds and unlocking chunks do not carry over."""
+        parameters = get_parameters(state)
+        return {
+            "eraLengthBlocks": parameters.era_length_blocks,
+            "bondingDurationEras": parameters.bonding_duration_eras,
+            "validatorCount": parameters.validator_count,
+            "minValidatorBond": parameters.min_validator_bond,
+            "maxCommissionPerbill": parameters.max_commission_parts,
+            "maxCommissionChangePerbill": parameters.max_commission_change_parts,
+            "stakers": [
+                [encode_address(who), get_ledger(state, who).active, prefs.commission_parts]
+                for who, prefs in Validators.iter(state)
+                if prefs.active
+            ],
+        }
+
+    # --- invariants ---------------------------------------------------------------------
+
+    def try_state(self, state: StateReader) -> list[str]:
+        return [*self._check_ledgers(state), *self._check_delegations(state), *self._check_exposures(state)]
+
+    def _check_ledgers(self, state: StateReader) -> list[str]:
+        problems = []
+        bonded = 0
+        for who, ledger in Ledger.iter(state):
+            bonded += ledger.total
+            if ledger.total == 0:
+                problems.append(f"{encode_address(who)} keeps an empty ledger")
+            if len(ledger.unlocking) > MAX_UNLOCKING_CHUNKS:
+                problems.append(f"{encode_address(who)} has {len(ledger.unlocking)} unlocking chunks")
+            lock = get_staking_lock(state, who)
+            if lock != ledger.total:
+                problems.append(f"{encode_address(who)}: staking lock {lock} but ledger total {ledger.total}")
+        if bonded != TotalBonded.get(state):
+            problems.append(f"ledgers hold {bonded} but TotalBonded is {TotalBonded.get(state)}")
+        for who, _ in Validators.iter(state):
+            if not Ledger.contains(state, who):
+                problems.append(f"validator {encode_address(who)} has no ledger")
+        return problems
+
+    def _check_delegations(self, state: StateReader) -> list[str]:
+        problems = []
+        for who, delegations in Delegations.iter(state):
+            ledger = Ledger.get(state, who)
+            delegated = sum(delegation.amount for delegation in delegations)
+            if ledger is None or delegated > ledger.active:
+                active = 0 if ledger is None else ledger.active
+                problems.append(f"{encode_address(who)} delegates {delegated}, more than its active {active}")
+        return problems
+
+    def _check_exposures(self, state: StateReader) -> list[str]:
+        problems = []
+        elected = Elected.get(state)
+        exposed = {who: exposure for who, exposure in Exposures.iter(state)}
+        if set(elected) != set(exposed) or len(set(elected)) != len(elected):
+            problems.append("the exposure snapshot does not match the elected set")
+        if len(elected) > get_parameters(state).validator_count:
+            problems.append(f"{len(elected)} elected, more than validatorCount")
+        for who, exposure in exposed.items():
+            if exposure.total != exposure.own + sum(backer.value for backer in exposure.others):
+                problems.append(f"the exposure of {encode_address(who)} does not add up")
+        for who, _ in RewardPoints.iter(state):
+            if who not in exposed:
+                problems.append(f"{encode_address(who)} has reward points but is not elected")
+        return problems
+
+
+def check_genesis_parameters(parameters: StakingParameters, *, has_stakers: bool) -> None:
+    """Perbills in range; a chain with stakers needs eras and at least one validator seat (a
+    test chain without stakers may leave both 0: no eras, nobody elected)."""
+    if has_stakers and parameters.era_length_blocks == 0:
+        raise ValueError("staking.eraLengthBlocks must be at least 1 when there are stakers")
+    if has_stakers and parameters.validator_count == 0:
+        raise ValueError("staking.validatorCount must be at least 1 when there are stakers")
+    for field, parts in (
+        ("maxCommissionPerbill", parameters.max_commission_parts),
+        ("maxCommissionChangePerbill", parameters.max_commission_change_parts),
+    ):
+        if not 0 <= parts <= PERBILL_ACCURACY:
+            raise ValueError(f"staking.{field} is {parts}, outside 0..{PERBILL_ACCURACY} (parts per 10^9)")
