@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from typing import Annotated
 
 from runtime.primitives.codec import (
+    U8,
     U32,
     U64,
     AccountId,
@@ -26,7 +27,7 @@ from runtime.primitives.codec import (
     encode_value,
 )
 from runtime.primitives.hashing import TAG_EXTRINSIC, TAG_HEADER, tagged_hash
-from runtime.primitives.keys import DOMAIN_BLOCK_SEAL, DOMAIN_TRANSACTION, Keypair, verify
+from runtime.primitives.keys import DOMAIN_BLOCK_SEAL, DOMAIN_FINALITY_VOTE, DOMAIN_TRANSACTION, Keypair, verify
 from runtime.primitives.merkle import compute_merkle_root
 
 MAX_CALL_SIZE = 64 * 1024
@@ -95,6 +96,40 @@ def seal_header(header: Header, author: Keypair, genesis_hash: bytes) -> Header:
 def verify_seal(header: Header, genesis_hash: bytes) -> None:
     """Raises ``InvalidSignature``/``InvalidKey`` unless ``header.author`` sealed the header."""
     verify(header.author, DOMAIN_BLOCK_SEAL, genesis_hash, compute_seal_payload(header), header.seal)
+
+
+# --- finality votes -----------------------------------------------------------------------
+
+VOTE_STAGE_PREVOTE = 0
+VOTE_STAGE_PRECOMMIT = 1
+
+
+@dataclass(frozen=True)
+class FinalityVote(Record):
+    """A finality voter's vote for ``target`` in one stage of one round (the finality gadget
+    builds on it; offences use it to prove a vote equivocation)."""
+
+    set_id: U64
+    round: U64
+    stage: U8  # VOTE_STAGE_PREVOTE or VOTE_STAGE_PRECOMMIT
+    target_hash: Hash32
+    target_number: BlockNumber
+
+
+@dataclass(frozen=True)
+class SignedFinalityVote(Record):
+    vote: FinalityVote
+    voter: AccountId
+    signature: Signature64
+
+
+def sign_finality_vote(vote: FinalityVote, voter: Keypair, genesis_hash: bytes) -> SignedFinalityVote:
+    return SignedFinalityVote(vote, voter.public_key, voter.sign(DOMAIN_FINALITY_VOTE, genesis_hash, vote.encode()))
+
+
+def verify_finality_vote(signed: SignedFinalityVote, genesis_hash: bytes) -> None:
+    """Raises ``InvalidSignature``/``InvalidKey`` unless ``signed.voter`` signed the vote."""
+    verify(signed.voter, DOMAIN_FINALITY_VOTE, genesis_hash, signed.vote.encode(), signed.signature)
 
 
 # --- extrinsics ---------------------------------------------------------------------------

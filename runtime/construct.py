@@ -8,6 +8,7 @@ from __future__ import annotations
 from runtime.framework.runtime import Runtime
 from runtime.pallets.balances import Balances
 from runtime.pallets.emission import Emission
+from runtime.pallets.offences import Offences
 from runtime.pallets.session import Session
 from runtime.pallets.staking import Staking
 from runtime.pallets.system import System
@@ -24,10 +25,12 @@ PALLET_INDICES = {
     "session": 5,
     "emission": 6,
     "staking": 7,
+    "offences": 8,
 }
 
 
 def construct_runtime() -> Runtime:
+    offences = Offences()
     return Runtime(
         [
             (PALLET_INDICES["system"], System()),
@@ -37,6 +40,7 @@ def construct_runtime() -> Runtime:
             (PALLET_INDICES["treasury"], Treasury()),
             (PALLET_INDICES["session"], Session()),
             (PALLET_INDICES["emission"], Emission()),
-            (PALLET_INDICES["staking"], Staking()),
+            (PALLET_INDICES["staking"], Staking(era_end_handler=offences)),
+            (PALLET_INDICES["offences"], offences),
         ]
     )

@@ -20,6 +20,13 @@ in ``on_finalize`` (after emission has paid that block into the consensus reward
    ``session.Authorities`` so block authorship follows it; if nobody qualifies the authorities
    stay as they are (and nobody is exposed, so nothing is paid for that era).
 
+Between the two steps the era-end handler (the offences pallet, ``runtime/pallets/offences.py``)
+gets the elected validators that authored no block in the era (read before the points are
+cleared): it records their offences, chills offenders and applies the slashes due, so chilled
+offenders already miss this election. Slashing (``slash_staker``) takes a bond pro rata from its
+active part and unlocking chunks into the treasury, keeping ledger, lock, delegations and
+``TotalBonded`` consistent.
+
 Worked payout (``tests/test_staking.py::test_worked_payout_example``): validator V (commission
 10 %) bonds 1,000, delegators D1 and D2 delegate 3,000 and 6,000 to it, V authors every block of
 the era and the pool holds 1,000,007 above its existential deposit at the era's end. Then
@@ -31,10 +38,10 @@ the era and the pool holds 1,000,007 above its existential deposit at the era's 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from runtime.abc import StateReader
-from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT
+from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT, TREASURY_ACCOUNT
 from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.pallets import balances, session
@@ -58,6 +65,14 @@ MAX_UNLOCKING_CHUNKS = 32  # per ledger; unbonding in the same era merges into o
 MAX_DELEGATIONS = 16  # targets per delegator
 MAX_EXPOSED_DELEGATORS = 512  # per validator and era: the largest delegations count, the rest not
 MAX_VALIDATORS = session.MAX_AUTHORITIES
+
+
+class EraEndHandler(Protocol):
+    """What staking expects of the offences pallet at every era boundary."""
+
+    def on_era_end(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
+        """Called after ``era`` is paid, before the next election: ``unresponsive`` are the
+        elected validators that authored no block in it."""
 
 
 @dataclass(frozen=True)
@@ -208,6 +223,12 @@ class EraPaid(Record):
 class NewEra(Record):
     era: U32
     elected: U32  # 0: nobody qualified, the authorities were kept
+
+
+@dataclass(frozen=True)
+class Slashed(Record):
+    who: AccountId
+    amount: Balance  # taken from the bond and moved to the treasury
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -452,6 +473,44 @@ def compute_exposure_shares(exposure: Exposure, validator: bytes, shared: int) -
     return [(who, compute_multiply_divide_floor(shared, stake, exposure.total)) for who, stake in stakes]
 
 
+def compute_slashed_ledger(ledger: StakingLedger, amount: int) -> StakingLedger:
+    """``ledger`` less ``amount`` (at most its total), taken pro rata from the active bond and
+    every unlocking chunk: a chunk ``c`` loses ``floor(amount × c / total)`` and the active bond
+    the rest; the few units of rounding the active bond cannot cover come from the newest chunks."""
+    total = ledger.total
+    cuts = [compute_multiply_divide_floor(amount, chunk.value, total) for chunk in ledger.unlocking]
+    active_cut = min(ledger.active, amount - sum(cuts))
+    left = amount - sum(cuts) - active_cut
+    values = [chunk.value - cut for chunk, cut in zip(ledger.unlocking, cuts, strict=True)]
+    for index in reversed(range(len(values))):
+        taken = min(left, values[index])
+        values[index] -= taken
+        left -= taken
+    chunks = tuple(
+        UnlockChunk(value, chunk.era) for value, chunk in zip(values, ledger.unlocking, strict=True) if value
+    )
+    return StakingLedger(ledger.active - active_cut, chunks)
+
+
+def compute_slashed_delegations(
+    delegations: tuple[Delegation, ...], validator: bytes, cut: int, active: int
+) -> tuple[Delegation, ...]:
+    """The delegation to ``validator`` lowered by ``cut`` (dropped at zero); if the rest still
+    exceeds ``active``, the last delegations shrink until the sum fits."""
+    lowered = [
+        Delegation(delegation.validator, saturating_sub(delegation.amount, cut))
+        if delegation.validator == validator
+        else delegation
+        for delegation in delegations
+    ]
+    excess = saturating_sub(sum(delegation.amount for delegation in lowered), active)
+    for index in reversed(range(len(lowered))):
+        taken = min(excess, lowered[index].amount)
+        lowered[index] = Delegation(lowered[index].validator, lowered[index].amount - taken)
+        excess -= taken
+    return tuple(delegation for delegation in lowered if delegation.amount)
+
+
 # --- state reads --------------------------------------------------------------------------
 
 
@@ -473,6 +532,11 @@ def get_staking_lock(state: StateReader, who: bytes) -> int:
 def is_validating(state: StateReader, who: bytes) -> bool:
     prefs = Validators.get(state, who)
     return prefs is not None and prefs.active
+
+
+def get_unresponsive(state: StateReader) -> list[bytes]:
+    """The current era's elected validators that have authored no block in it (so far)."""
+    return [validator for validator in Elected.get(state) if RewardPoints.get(state, validator) == 0]
 
 
 def get_pool_available(state: StateReader) -> int:
@@ -608,10 +672,14 @@ def elect(ctx: DispatchContext) -> list[bytes]:
     return [validator for validator, _ in elected]
 
 
-def end_era(ctx: DispatchContext) -> None:
-    """Pay the ending era, elect the next one's set and hand it to session (kept if empty)."""
+def end_era(ctx: DispatchContext, era_end_handler: EraEndHandler | None) -> None:
+    """Pay the ending era, let the offences pallet act on it, elect the next era's set and hand
+    it to session (kept if empty)."""
     era = CurrentEra.get(ctx.state)
+    unresponsive = get_unresponsive(ctx.state)
     pay_era(ctx, era)
+    if era_end_handler is not None:
+        era_end_handler.on_era_end(ctx, era, unresponsive)
     CurrentEra.put(ctx.state, era + 1)
     elected = elect(ctx)
     if elected:
@@ -619,12 +687,57 @@ def end_era(ctx: DispatchContext) -> None:
     ctx.deposit_event(NewEra(era + 1, len(elected)))
 
 
+# --- slashing (the offences pallet's interface) -------------------------------------------
+
+
+def slash_staker(ctx: DispatchContext, who: bytes, validator: bytes, amount: int) -> int:
+    """Take up to ``amount`` of ``who``'s bond (active and unlocking, pro rata) into the
+    treasury; its delegation to ``validator`` shrinks by as much. What was taken: never more
+    than the ledger holds, 0 if ``who`` is no longer bonded."""
+    ledger = Ledger.get(ctx.state, who)
+    if ledger is None or amount == 0:
+        return 0
+    slashed = min(amount, ledger.total)
+    slashed_ledger = compute_slashed_ledger(ledger, slashed)
+    delegations = compute_slashed_delegations(
+        Delegations.get(ctx.state, who), validator, slashed, slashed_ledger.active
+    )
+    store_ledger(ctx, who, slashed_ledger)  # lowers the lock first, so the tokens can move
+    if delegations and slashed_ledger.total:
+        Delegations.put(ctx.state, who, delegations)
+    else:
+        Delegations.remove(ctx.state, who)
+    balances.transfer(ctx, who, TREASURY_ACCOUNT, slashed, keep_alive=False)
+    ctx.deposit_event(Slashed(who, slashed))
+    return slashed
+
+
+def chill_offender(ctx: DispatchContext, who: bytes) -> None:
+    """Leave the next elections until ``who`` calls ``validate`` again (no-op if not validating)."""
+    prefs = Validators.get(ctx.state, who)
+    if prefs is not None and prefs.active:
+        Validators.put(ctx.state, who, replace(prefs, active=False))
+        ctx.deposit_event(Chilled(who))
+
+
 # --- the pallet ---------------------------------------------------------------------------
 
 
 class Staking(Pallet):
     NAME = NAME
-    EVENTS = (Bonded, Unbonded, Withdrawn, Rebonded, ValidatorPrefsSet, Delegated, Chilled, Rewarded, EraPaid, NewEra)
+    EVENTS = (
+        Bonded,
+        Unbonded,
+        Withdrawn,
+        Rebonded,
+        ValidatorPrefsSet,
+        Delegated,
+        Chilled,
+        Rewarded,
+        EraPaid,
+        NewEra,
+        Slashed,
+    )
     ERRORS = (
         NotBonded,
         AlreadyBonded,
@@ -646,6 +759,9 @@ class Staking(Pallet):
         TooManyTargets,
         AlreadyChilled,
     )
+
+    def __init__(self, era_end_handler: EraEndHandler | None = None) -> None:
+        self.era_end_handler = era_end_handler
 
     # --- calls --------------------------------------------------------------------------
 
@@ -766,7 +882,7 @@ class Staking(Pallet):
         record_author_point(ctx)
         era_length = get_parameters(ctx.state).era_length_blocks
         if era_length and ctx.block.number % era_length == 0:
-            end_era(ctx)
+            end_era(ctx, self.era_end_handler)
 
     # --- genesis ------------------------------------------------------------------------
 

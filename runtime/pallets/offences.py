@@ -1,0 +1,526 @@
+"""offences: proofs of misbehaviour, slash fractions, deferred slashes and their application.
+
+Three offences, each by a validator elected in the current era:
+
+* **block equivocation**: two different headers for the same slot, both sealed by their author
+  under this chain's genesis hash;
+* **finality-vote equivocation**: two different votes (``runtime.block.FinalityVote``) signed by
+  one voter for the same ``(set_id, round, stage)``;
+* **unresponsiveness**: no block authored in an era (read from staking's reward points at the
+  era's end, so it is detected, never reported; a ``maxUnresponsivenessPerbill`` of 0 turns it
+  off). Finality votes do not count yet: the finality gadget comes later.
+
+Equivocations are reported by any account with the signed call ``report_equivocation``; the
+evidence must be from the current era (its block numbers), whose exposure snapshot is the one
+at hand. Every offence is known by its ``OffenceId`` (kind, offender, slot / set, round, stage /
+era), kept forever, and is punished once: a second report of it is refused.
+
+**Fraction.** With ``k`` distinct offenders of one kind in era ``e`` among the ``n`` validators
+elected for it (Substrate's correlation rule, one rounding, down)::
+
+    correlated = min(1, floor(10^9 × 9k² / n²) / 10^9)          ( = min(1, (3k/n)²) )
+    fraction   = max(min_kind, correlated)                         (capped at max_unresponsiveness)
+
+One validator has at most one slash per kind and era: a further offence, or a further offender
+of that kind, only raises the fractions of the era's unapplied slashes of that kind.
+
+**Deferral.** A slash for an offence in era ``e`` waits in ``UnappliedSlashes[e + defer]`` and
+is applied at the end of that era, before the next election; until then ``cancel_deferred_slash``
+(root origin) may drop it. Each stake in the offender's exposure (its own bond first, then its
+delegators') loses ``ceil(fraction × stake)`` (what the chain takes rounds up, never above the
+stake), taken by ``staking.slash_staker`` from active and unlocking pro rata, never more than the
+ledger still holds. Everything goes to the treasury, which then pays the reporter
+``floor(reporter_reward × slashed)``. Offenders are chilled when the offence is recorded, so they
+miss the next election until they call ``validate`` again. ``docs/economics.md`` has a worked
+example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+
+from runtime.abc import StateReader
+from runtime.accounts import TREASURY_ACCOUNT
+from runtime.block import Header, SignedFinalityVote, verify_finality_vote, verify_seal
+from runtime.errors import InvalidKey, InvalidSignature
+from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.framework.storage import StorageMap, StorageValue
+from runtime.pallets import balances, session, staking
+from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
+from runtime.primitives.codec import U8, U32, U64, AccountId, Balance, ListOf, OneOf, OptionOf, Record
+
+NAME = "offences"
+
+# --- config -------------------------------------------------------------------------------
+
+KIND_BLOCK_EQUIVOCATION = 0
+KIND_VOTE_EQUIVOCATION = 1
+KIND_UNRESPONSIVENESS = 2
+OFFENCE_KINDS = (KIND_BLOCK_EQUIVOCATION, KIND_VOTE_EQUIVOCATION, KIND_UNRESPONSIVENESS)
+MAX_SLASHED_STAKES = staking.MAX_EXPOSED_DELEGATORS + 1  # the validator's own and its delegators'
+MAX_SLASHES_PER_ERA = staking.MAX_VALIDATORS * len(OFFENCE_KINDS)  # one per validator and kind
+
+
+@dataclass(frozen=True)
+class OffencesParameters(Record):
+    """Fixed per chain spec; governance may change them later."""
+
+    slash_defer_eras: U32  # eras a slash waits, cancellable, before it applies
+    reporter_reward_parts: U32  # Perbill of what a reported offence slashed
+    min_block_equivocation_parts: U32  # least fraction per kind (Perbill parts)
+    min_vote_equivocation_parts: U32
+    min_unresponsiveness_parts: U32
+    max_unresponsiveness_parts: U32  # cap on the unresponsiveness fraction; 0: not an offence
+
+
+DEFAULT_PARAMETERS = OffencesParameters(0, 0, 0, 0, 0, 0)
+
+# --- storage ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OffenceId(Record):
+    """One offence: ``time`` is ``[slot]``, ``[set_id, round, stage]`` or ``[era]`` by kind."""
+
+    kind: U8
+    offender: AccountId
+    time: Annotated[tuple, ListOf(U64, 3)]
+
+
+@dataclass(frozen=True)
+class StakeSlash(Record):
+    who: AccountId
+    exposed: Balance  # the stake in the offender's exposure
+    amount: Balance  # ceil(fraction × exposed)
+
+
+@dataclass(frozen=True)
+class UnappliedSlash(Record):
+    validator: AccountId
+    kind: U8
+    offence_era: U32
+    fraction_parts: U32
+    reporter: Annotated[bytes | None, OptionOf(AccountId)]  # None: detected, not reported
+    stakes: Annotated[tuple, ListOf(StakeSlash, MAX_SLASHED_STAKES)]  # the validator's own first
+
+
+Parameters = StorageValue(NAME, "Parameters", OffencesParameters, DEFAULT_PARAMETERS)
+# Every offence ever recorded, with its era: a second report of one is refused.
+Reports = StorageMap(NAME, "Reports", OffenceId, U32)
+# Slashes by the era at whose end they apply.
+UnappliedSlashes = StorageMap(
+    NAME, "UnappliedSlashes", U32, Annotated[tuple, ListOf(UnappliedSlash, MAX_SLASHES_PER_ERA)], ()
+)
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OffenceRecorded(Record):
+    kind: U8
+    offender: AccountId
+    era: U32
+    fraction_parts: U32
+    apply_era: U32  # the slash applies at the end of this era
+
+
+@dataclass(frozen=True)
+class SlashApplied(Record):
+    validator: AccountId
+    kind: U8
+    slashed: Balance  # in all, from the validator and its delegators
+
+
+@dataclass(frozen=True)
+class ReporterRewarded(Record):
+    reporter: AccountId
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class SlashCancelled(Record):
+    apply_era: U32
+    validator: AccountId
+    kind: U8
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class IdenticalEvidence(DispatchError):
+    """The two headers or votes are the same: that is no equivocation."""
+
+    code = 0
+
+
+class DifferentTimes(DispatchError):
+    """The two headers are for different slots, or the votes for different (set, round, stage)."""
+
+    code = 1
+
+
+class DifferentOffenders(DispatchError):
+    """The two headers have different authors, or the votes different voters."""
+
+    code = 2
+
+
+class BadSignature(DispatchError):
+    """A seal or vote signature does not verify under this chain's genesis hash."""
+
+    code = 3
+
+
+class NotAValidator(DispatchError):
+    """The offender is not a validator elected in the current era."""
+
+    code = 4
+
+
+class NotCurrentEra(DispatchError):
+    """The evidence is not from the current era (its exposure is no longer known)."""
+
+    code = 5
+
+
+class DuplicateReport(DispatchError):
+    """This offence has been recorded already: it is punished once."""
+
+    code = 6
+
+
+class NoSuchSlash(DispatchError):
+    """An index names no unapplied slash of that era, or is listed twice."""
+
+    code = 7
+
+
+# --- calls' arguments ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BlockEquivocation(Record):
+    first: Header
+    second: Header
+
+
+@dataclass(frozen=True)
+class VoteEquivocation(Record):
+    first: SignedFinalityVote
+    second: SignedFinalityVote
+
+
+Evidence = Annotated[object, OneOf({0: BlockEquivocation, 1: VoteEquivocation})]
+
+
+@dataclass(frozen=True)
+class ReportEquivocationArgs(Record):
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
+class CancelDeferredSlashArgs(Record):
+    era: U32  # the era at whose end the slashes would apply
+    indices: Annotated[tuple, ListOf(U32, MAX_SLASHES_PER_ERA)]
+
+
+# --- pure computations --------------------------------------------------------------------
+
+
+def compute_block_era(number: int, era_length: int) -> int:
+    """The era block ``number`` belongs to: blocks ``1..L`` are era 0 (no eras: always 0)."""
+    if era_length == 0 or number == 0:
+        return 0
+    return (number - 1) // era_length
+
+
+def compute_correlated_fraction(offenders: int, validators: int) -> Perbill:
+    """``min(1, (3k/n)²)`` as ``floor(10^9 × 9k² / n²)`` parts (one rounding, down)."""
+    if validators == 0:
+        return Perbill(PERBILL_ACCURACY)
+    return Perbill.from_rational_floor(9 * offenders * offenders, validators * validators)
+
+
+def compute_slash_fraction(kind: int, offenders: int, validators: int, parameters: OffencesParameters) -> Perbill:
+    """The correlated fraction, at least the kind's minimum (unresponsiveness: at most its cap)."""
+    minimum = {
+        KIND_BLOCK_EQUIVOCATION: parameters.min_block_equivocation_parts,
+        KIND_VOTE_EQUIVOCATION: parameters.min_vote_equivocation_parts,
+        KIND_UNRESPONSIVENESS: parameters.min_unresponsiveness_parts,
+    }[kind]
+    parts = max(minimum, compute_correlated_fraction(offenders, validators).parts)
+    if kind == KIND_UNRESPONSIVENESS:
+        parts = min(parts, parameters.max_unresponsiveness_parts)
+    return Perbill(parts)
+
+
+def compute_stake_slashes(stakes: list[tuple[bytes, int]], fraction: Perbill) -> tuple[StakeSlash, ...]:
+    """Each stake's slash ``ceil(fraction × stake)`` (never above the stake)."""
+    return tuple(StakeSlash(who, stake, fraction.mul_ceil(stake)) for who, stake in stakes)
+
+
+def compute_raised_slash(slash: UnappliedSlash, fraction: Perbill) -> UnappliedSlash:
+    """``slash`` at ``fraction`` if that is higher (a fraction never falls)."""
+    if fraction.parts <= slash.fraction_parts:
+        return slash
+    stakes = compute_stake_slashes([(stake.who, stake.exposed) for stake in slash.stakes], fraction)
+    return replace(slash, fraction_parts=fraction.parts, stakes=stakes)
+
+
+# --- state reads and checks ---------------------------------------------------------------
+
+
+def get_parameters(state: StateReader) -> OffencesParameters:
+    return Parameters.get(state)
+
+
+def get_current_era(state: StateReader) -> int:
+    return staking.CurrentEra.get(state)
+
+
+def is_current_validator(state: StateReader, who: bytes) -> bool:
+    """Elected for the current era (so it has an exposure) and in the authority set."""
+    return staking.Exposures.contains(state, who) and who in session.get_authorities(state)
+
+
+def check_current_era(state: StateReader, *numbers: int) -> None:
+    era_length = staking.get_parameters(state).era_length_blocks
+    if any(compute_block_era(number, era_length) != get_current_era(state) for number in numbers):
+        raise NotCurrentEra()
+
+
+def check_offender(state: StateReader, offence: OffenceId) -> None:
+    if not is_current_validator(state, offence.offender):
+        raise NotAValidator()
+    if Reports.contains(state, offence):
+        raise DuplicateReport()
+
+
+def check_block_equivocation(state: StateReader, evidence: BlockEquivocation, genesis_hash: bytes) -> OffenceId:
+    """The offence two headers prove, or the error that makes them no proof."""
+    first, second = evidence.first, evidence.second
+    if first.hash == second.hash:
+        raise IdenticalEvidence()
+    if first.slot != second.slot:
+        raise DifferentTimes()
+    if first.author != second.author:
+        raise DifferentOffenders()
+    check_current_era(state, first.number, second.number)
+    offence = OffenceId(KIND_BLOCK_EQUIVOCATION, first.author, (first.slot,))
+    check_offender(state, offence)
+    try:
+        verify_seal(first, genesis_hash)
+        verify_seal(second, genesis_hash)
+    except (InvalidKey, InvalidSignature):
+        raise BadSignature() from None
+    return offence
+
+
+def check_vote_equivocation(state: StateReader, evidence: VoteEquivocation, genesis_hash: bytes) -> OffenceId:
+    """The offence two signed votes prove, or the error that makes them no proof."""
+    first, second = evidence.first, evidence.second
+    if first.vote == second.vote:
+        raise IdenticalEvidence()
+    time = (first.vote.set_id, first.vote.round, first.vote.stage)
+    if time != (second.vote.set_id, second.vote.round, second.vote.stage):
+        raise DifferentTimes()
+    if first.voter != second.voter:
+        raise DifferentOffenders()
+    check_current_era(state, first.vote.target_number, second.vote.target_number)
+    offence = OffenceId(KIND_VOTE_EQUIVOCATION, first.voter, time)
+    check_offender(state, offence)
+    try:
+        verify_finality_vote(first, genesis_hash)
+        verify_finality_vote(second, genesis_hash)
+    except (InvalidKey, InvalidSignature):
+        raise BadSignature() from None
+    return offence
+
+
+# --- mutations ----------------------------------------------------------------------------
+
+
+def record_offence(ctx: DispatchContext, offence: OffenceId, reporter: bytes | None) -> None:
+    """Record ``offence`` (checked) in the current era: defer its slash, raise the era's other
+    slashes of that kind to the new correlated fraction, and chill the offender."""
+    era = get_current_era(ctx.state)
+    parameters = get_parameters(ctx.state)
+    apply_era = era + parameters.slash_defer_eras
+    slashes = list(UnappliedSlashes.get(ctx.state, apply_era))
+    same_kind = [slash for slash in slashes if slash.kind == offence.kind and slash.offence_era == era]
+    offenders = {slash.validator for slash in same_kind} | {offence.offender}
+    fraction = compute_slash_fraction(offence.kind, len(offenders), len(staking.Elected.get(ctx.state)), parameters)
+    if all(slash.validator != offence.offender for slash in same_kind):
+        exposure = staking.Exposures.get(ctx.state, offence.offender)
+        stakes = [(offence.offender, exposure.own), *((backer.who, backer.value) for backer in exposure.others)]
+        stake_slashes = compute_stake_slashes(stakes, fraction)
+        slashes.append(UnappliedSlash(offence.offender, offence.kind, era, fraction.parts, reporter, stake_slashes))
+    raised = tuple(
+        compute_raised_slash(slash, fraction) if slash.kind == offence.kind and slash.offence_era == era else slash
+        for slash in slashes
+    )
+    UnappliedSlashes.put(ctx.state, apply_era, raised)
+    Reports.put(ctx.state, offence, era)
+    staking.chill_offender(ctx, offence.offender)
+    ctx.deposit_event(OffenceRecorded(offence.kind, offence.offender, era, fraction.parts, apply_era))
+
+
+def apply_slash(ctx: DispatchContext, slash: UnappliedSlash) -> None:
+    """Take every stake's slash into the treasury, then pay the reporter its reward from there."""
+    slashed = sum(staking.slash_staker(ctx, stake.who, slash.validator, stake.amount) for stake in slash.stakes)
+    ctx.deposit_event(SlashApplied(slash.validator, slash.kind, slashed))
+    reward = Perbill(get_parameters(ctx.state).reporter_reward_parts).mul_floor(slashed)
+    if slash.reporter is None or reward == 0:
+        return
+    try:
+        balances.check_deposit(ctx.state, slash.reporter, reward)
+    except (balances.ExistentialDeposit, balances.Overflow):
+        return  # the treasury keeps a reward its reporter cannot receive
+    balances.transfer(ctx, TREASURY_ACCOUNT, slash.reporter, reward, keep_alive=True)
+    ctx.deposit_event(ReporterRewarded(slash.reporter, reward))
+
+
+def record_unresponsive(ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
+    """An unresponsiveness offence for each validator that authored nothing in ``era``."""
+    if get_parameters(ctx.state).max_unresponsiveness_parts == 0:
+        return
+    for validator in unresponsive:
+        offence = OffenceId(KIND_UNRESPONSIVENESS, validator, (era,))
+        if staking.Exposures.contains(ctx.state, validator) and not Reports.contains(ctx.state, offence):
+            record_offence(ctx, offence, None)
+
+
+# --- the pallet ---------------------------------------------------------------------------
+
+
+class Offences(Pallet):
+    NAME = NAME
+    EVENTS = (OffenceRecorded, SlashApplied, ReporterRewarded, SlashCancelled)
+    ERRORS = (
+        IdenticalEvidence,
+        DifferentTimes,
+        DifferentOffenders,
+        BadSignature,
+        NotAValidator,
+        NotCurrentEra,
+        DuplicateReport,
+        NoSuchSlash,
+    )
+
+    # --- calls --------------------------------------------------------------------------
+
+    @call(0, ReportEquivocationArgs, weight=1_000_000)
+    def report_equivocation(self, ctx: DispatchContext, origin: Origin, args: ReportEquivocationArgs) -> None:
+        """Prove an equivocation; the caller is rewarded when its slash applies."""
+        if isinstance(args.evidence, BlockEquivocation):
+            offence = check_block_equivocation(ctx.state, args.evidence, ctx.genesis_hash)
+        else:
+            offence = check_vote_equivocation(ctx.state, args.evidence, ctx.genesis_hash)
+        record_offence(ctx, offence, origin.account)
+
+    @call(1, CancelDeferredSlashArgs, weight=200_000, origin=ORIGIN_ROOT)
+    def cancel_deferred_slash(self, ctx: DispatchContext, origin: Origin, args: CancelDeferredSlashArgs) -> None:
+        """Drop the unapplied slashes at ``indices`` of those applying at the end of ``era``."""
+        slashes = UnappliedSlashes.get(ctx.state, args.era)
+        if len(set(args.indices)) != len(args.indices) or any(index >= len(slashes) for index in args.indices):
+            raise NoSuchSlash()
+        kept = tuple(slash for index, slash in enumerate(slashes) if index not in args.indices)
+        if kept:
+            UnappliedSlashes.put(ctx.state, args.era, kept)
+        else:
+            UnappliedSlashes.remove(ctx.state, args.era)
+        for index in sorted(args.indices):
+            ctx.deposit_event(SlashCancelled(args.era, slashes[index].validator, slashes[index].kind))
+
+    # --- hooks --------------------------------------------------------------------------
+
+    def on_era_end(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
+        """Staking's era-end handler: record ``era``'s unresponsive validators, then apply the
+        slashes due at its end."""
+        record_unresponsive(ctx, era, unresponsive)
+        for slash in UnappliedSlashes.get(ctx.state, era):
+            apply_slash(ctx, slash)
+        UnappliedSlashes.remove(ctx.state, era)
+
+    # --- genesis ------------------------------------------------------------------------
+
+    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
+        """The parameters (no section: the defaults, every fraction 0, no unresponsiveness)."""
+        parameters = DEFAULT_PARAMETERS
+        if config:
+            parameters = OffencesParameters(
+                slash_defer_eras=config["slashDeferEras"],
+                reporter_reward_parts=config["reporterRewardPerbill"],
+                min_block_equivocation_parts=config["minBlockEquivocationPerbill"],
+                min_vote_equivocation_parts=config["minVoteEquivocationPerbill"],
+                min_unresponsiveness_parts=config["minUnresponsivenessPerbill"],
+                max_unresponsiveness_parts=config["maxUnresponsivenessPerbill"],
+            )
+        check_genesis_parameters(parameters, staking.get_parameters(ctx.state).bonding_duration_eras)
+        Parameters.put(ctx.state, parameters)
+
+    def export_genesis(self, state: StateReader) -> dict[str, Any]:
+        """The parameters only: recorded offences and unapplied slashes do not carry over."""
+        parameters = get_parameters(state)
+        return {
+            "slashDeferEras": parameters.slash_defer_eras,
+            "reporterRewardPerbill": parameters.reporter_reward_parts,
+            "minBlockEquivocationPerbill": parameters.min_block_equivocation_parts,
+            "minVoteEquivocationPerbill": parameters.min_vote_equivocation_parts,
+            "minUnresponsivenessPerbill": parameters.min_unresponsiveness_parts,
+            "maxUnresponsivenessPerbill": parameters.max_unresponsiveness_parts,
+        }
+
+    # --- invariants ---------------------------------------------------------------------
+
+    def try_state(self, state: StateReader) -> list[str]:
+        problems = []
+        current_era = get_current_era(state)
+        for apply_era, slashes in UnappliedSlashes.iter(state):
+            if apply_era < current_era:
+                problems.append(f"slashes due at the end of era {apply_era} were never applied")
+            keys = [(slash.validator, slash.kind, slash.offence_era) for slash in slashes]
+            if len(set(keys)) != len(keys):
+                problems.append(f"era {apply_era} holds two slashes for one validator, kind and era")
+            problems += [problem for slash in slashes for problem in compute_slash_problems(slash, apply_era)]
+        return problems
+
+
+def compute_slash_problems(slash: UnappliedSlash, apply_era: int) -> list[str]:
+    """What is wrong with one unapplied slash: its fraction, its era or its stakes."""
+    problems = []
+    where = f"the slash of {slash.validator.hex()} (kind {slash.kind}, era {slash.offence_era})"
+    if slash.kind not in OFFENCE_KINDS or slash.fraction_parts > PERBILL_ACCURACY or slash.offence_era > apply_era:
+        problems.append(f"{where} is malformed")
+        return problems
+    if not slash.stakes or slash.stakes[0].who != slash.validator:
+        problems.append(f"{where} does not start with the validator's own stake")
+    fraction = Perbill(slash.fraction_parts)
+    for stake in slash.stakes:
+        if stake.amount > stake.exposed or stake.amount != fraction.mul_ceil(stake.exposed):
+            problems.append(f"{where} takes {stake.amount} of {stake.exposed} exposed by {stake.who.hex()}")
+    return problems
+
+
+def check_genesis_parameters(parameters: OffencesParameters, bonding_duration_eras: int) -> None:
+    """Perbills in range, and a slash applies before the stake it hits can be withdrawn."""
+    for field, parts in (
+        ("reporterRewardPerbill", parameters.reporter_reward_parts),
+        ("minBlockEquivocationPerbill", parameters.min_block_equivocation_parts),
+        ("minVoteEquivocationPerbill", parameters.min_vote_equivocation_parts),
+        ("minUnresponsivenessPerbill", parameters.min_unresponsiveness_parts),
+        ("maxUnresponsivenessPerbill", parameters.max_unresponsiveness_parts),
+    ):
+        if not 0 <= parts <= PERBILL_ACCURACY:
+            raise ValueError(f"offences.{field} is {parts}, outside 0..{PERBILL_ACCURACY} (parts per 10^9)")
+    if (
+        parameters.max_unresponsiveness_parts
+        and parameters.min_unresponsiveness_parts > parameters.max_unresponsiveness_parts
+    ):
+        raise ValueError("offences.minUnresponsivenessPerbill exceeds maxUnresponsivenessPerbill")
+    if bonding_duration_eras and parameters.slash_defer_eras >= bonding_duration_eras:
+        raise ValueError(
+            f"offences.slashDeferEras ({parameters.slash_defer_eras}) must be below staking.bondingDurationEras "
+            f"({bonding_duration_eras}): stake unbonded in an offence's era must still be there when it is slashed"
+        )

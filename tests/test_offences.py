@@ -1,0 +1,559 @@
+"""The offences pallet and staking's slashing: equivocation evidence, the correlated slash
+fraction, deferral, cancellation by root, application to an exposure (own bond, delegations,
+unlocking chunks), the reporter's reward, chilling, unresponsiveness, genesis and invariants.
+
+Unless a test says otherwise: ED = 1,000, an era is 5 blocks, the bonding duration 2 eras, ten
+validators (alice and nine others) each bonding 20,000 at genesis and all elected; slashes wait
+1 era, the reporter gets 10 %, a block equivocation slashes at least 10 % and a vote
+equivocation at least 5 %; unresponsiveness is off.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from genesis.spec import build_genesis_state as build_spec_state
+from genesis.spec import load_chain_spec
+from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT, FLOCK, TREASURY_ACCOUNT
+from runtime.block import (
+    VOTE_STAGE_PRECOMMIT,
+    ZERO_SIGNATURE,
+    FinalityVote,
+    Header,
+    encode_extrinsic,
+    seal_header,
+    sign_extrinsic,
+    sign_finality_vote,
+)
+from runtime.construct import PALLET_INDICES, construct_runtime
+from runtime.executive import Executive
+from runtime.framework.pallet import ROOT, BadOrigin, BlockEnvironment, DispatchContext, DispatchError, Origin
+from runtime.framework.storage import Overlay
+from runtime.pallets import balances, offences, staking, system
+from runtime.pallets.offences import (
+    BlockEquivocation,
+    CancelDeferredSlashArgs,
+    OffenceId,
+    OffencesParameters,
+    ReportEquivocationArgs,
+    StakeSlash,
+    UnappliedSlash,
+    VoteEquivocation,
+)
+from runtime.pallets.staking import BondArgs, DelegateArgs, Delegation, StakingLedger, UnbondArgs, UnlockChunk
+from runtime.primitives.address import encode_address
+from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
+from runtime.primitives.keys import Keypair
+from runtime_helpers import TEST_GENESIS_HASH, DictState, build_genesis_state, execute_block, named_keypair
+
+RUNTIME = construct_runtime()
+STAKING = RUNTIME.pallet("staking")
+ALICE_KEY = named_keypair("alice")
+VALIDATOR_KEYS = (ALICE_KEY, *(named_keypair(f"validator-{index}") for index in range(1, 10)))
+VALIDATORS = tuple(key.public_key for key in VALIDATOR_KEYS)
+ALICE, V1, V2 = VALIDATORS[:3]
+BOB, CHARLIE, DAVE = (named_keypair(name).public_key for name in ("bob", "charlie", "dave"))
+ED = 1_000
+PERCENT = 10_000_000  # Perbill parts
+ERA_LENGTH = 5
+OWN_BOND = 20_000
+BALANCE = 100_000
+STAKING_SECTION = {
+    "eraLengthBlocks": ERA_LENGTH,
+    "bondingDurationEras": 2,
+    "validatorCount": 10,
+    "minValidatorBond": 10_000,
+    "maxCommissionPerbill": 20 * PERCENT,
+    "maxCommissionChangePerbill": 5 * PERCENT,
+}
+OFFENCES_SECTION = {
+    "slashDeferEras": 1,
+    "reporterRewardPerbill": 10 * PERCENT,
+    "minBlockEquivocationPerbill": 10 * PERCENT,
+    "minVoteEquivocationPerbill": 5 * PERCENT,
+    "minUnresponsivenessPerbill": 0,
+    "maxUnresponsivenessPerbill": 0,
+}
+
+
+def new_test_ext(validators: tuple[bytes, ...] = VALIDATORS, **offences_overrides: int) -> DispatchContext:
+    """Block 1 over a genesis where ``validators`` bond 20,000 each and are all elected, bob,
+    charlie and dave hold 100,000 each, and the treasury and reward pool hold the ED."""
+    accounts = [(TREASURY_ACCOUNT, ED), (CONSENSUS_REWARD_POOL_ACCOUNT, ED)]
+    accounts += [(who, BALANCE) for who in (*validators, BOB, CHARLIE, DAVE)]
+    state = DictState().apply(
+        RUNTIME.build_genesis(
+            {
+                "balances": {
+                    "existentialDeposit": ED,
+                    "balances": [[encode_address(who), amount] for who, amount in accounts],
+                },
+                "session": {"authorities": [encode_address(who) for who in validators]},
+                "staking": {
+                    **STAKING_SECTION,
+                    "validatorCount": len(validators),
+                    "stakers": [[encode_address(who), OWN_BOND, 0] for who in validators],
+                },
+                "offences": {**OFFENCES_SECTION, **offences_overrides},
+            }
+        )
+    )
+    env = BlockEnvironment(1, bytes(32), 1, 1_000, ALICE)
+    return DispatchContext(RUNTIME, Overlay(state), env, TEST_GENESIS_HASH)
+
+
+def dispatch(ctx: DispatchContext, origin: Origin, args: object) -> None:
+    call = RUNTIME.decode_call(RUNTIME.encode_call(args))  # type: ignore[arg-type]
+    if call.definition.origin != origin.kind:
+        raise BadOrigin()
+    call.definition.handler(call.pallet, ctx, origin, call.args)
+
+
+def assert_noop(ctx: DispatchContext, origin: Origin, args: object, error: type[DispatchError]) -> None:
+    """The call raises ``error`` having written nothing and emitted nothing."""
+    changes_before, events_before = dict(ctx.state.changes), list(ctx.events)
+    with pytest.raises(error):
+        dispatch(ctx, origin, args)
+    assert ctx.state.changes == changes_before
+    assert ctx.events == events_before
+
+
+def run_era(ctx: DispatchContext, authors: tuple[bytes, ...] = VALIDATORS) -> list[Any]:
+    """Author the current era's blocks in turn from ``authors`` (staking's hook); the events."""
+    first = staking.CurrentEra.get(ctx.state) * ERA_LENGTH + 1
+    events = []
+    for offset in range(ERA_LENGTH):
+        number = first + offset
+        env = BlockEnvironment(number, bytes(32), number, number * 1_000, authors[offset % len(authors)])
+        block = DispatchContext(RUNTIME, ctx.state, env, TEST_GENESIS_HASH)
+        STAKING.on_finalize(block)
+        events += [record.event for record in block.events]
+    assert RUNTIME.try_state(ctx.state) == []
+    return events
+
+
+def make_header(author: Keypair, number: int, *, slot: int | None = None, root: int = 1) -> Header:
+    """A header for block ``number`` (slot = number unless given) sealed by ``author``."""
+    header = Header(
+        parent_hash=bytes(32),
+        number=number,
+        slot=number if slot is None else slot,
+        timestamp=number * 1_000,
+        state_root=bytes([root]) * 32,
+        extrinsics_root=bytes(32),
+        author=author.public_key,
+        digests=(),
+        seal=ZERO_SIGNATURE,
+    )
+    return seal_header(header, author, TEST_GENESIS_HASH)
+
+
+def block_equivocation(author: Keypair, number: int) -> ReportEquivocationArgs:
+    return ReportEquivocationArgs(
+        BlockEquivocation(make_header(author, number, root=1), make_header(author, number, root=2))
+    )
+
+
+def free(ctx: DispatchContext, who: bytes) -> int:
+    return balances.get_free_balance(ctx.state, who)
+
+
+def events_of(ctx: DispatchContext) -> list[Any]:
+    return [record.event for record in ctx.events]
+
+
+# --- the worked example -------------------------------------------------------------------
+
+
+def test_worked_example_slash_with_two_delegators_and_an_unbonding_chunk() -> None:
+    """``docs/economics.md``'s example. Ten validators are elected, so one offender has a
+    correlated fraction of (3/10)² = 9 %, below the 10 % minimum: the fraction is 10 %.
+
+    Alice bonds 20,000; bob bonds 30,000 and delegates 20,000 to her, charlie bonds and
+    delegates 10,000: from era 1 her exposure is 20,000 + 20,000 + 10,000. In era 1 bob unbonds
+    10,000 (a chunk for era 3), then dave reports alice's block equivocation at block 6. The
+    slash (alice 2,000, bob 2,000, charlie 1,000) waits one era and applies at the end of era 2.
+    Bob's 2,000 comes pro rata from his ledger of 20,000 active + 10,000 unlocking: the chunk
+    loses floor(2,000 × 10,000 / 30,000) = 666, the active bond 1,334. The treasury receives
+    5,000 and pays dave 10 % of it, 500."""
+    ctx = new_test_ext()
+    dispatch(ctx, Origin.signed(BOB), BondArgs(30_000))
+    dispatch(ctx, Origin.signed(BOB), DelegateArgs((Delegation(ALICE, 20_000),)))
+    dispatch(ctx, Origin.signed(CHARLIE), BondArgs(10_000))
+    dispatch(ctx, Origin.signed(CHARLIE), DelegateArgs((Delegation(ALICE, 10_000),)))
+    run_era(ctx)
+    assert staking.Exposures.get(ctx.state, ALICE).total == 50_000
+    dispatch(ctx, Origin.signed(BOB), UnbondArgs(10_000))
+    treasury_before = free(ctx, TREASURY_ACCOUNT)
+
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 6))
+    assert events_of(ctx)[-1] == offences.OffenceRecorded(offences.KIND_BLOCK_EQUIVOCATION, ALICE, 1, 10 * PERCENT, 2)
+    assert offences.UnappliedSlashes.get(ctx.state, 2) == (
+        UnappliedSlash(
+            ALICE,
+            offences.KIND_BLOCK_EQUIVOCATION,
+            1,
+            10 * PERCENT,
+            DAVE,
+            (
+                StakeSlash(ALICE, 20_000, 2_000),
+                *sorted((StakeSlash(BOB, 20_000, 2_000), StakeSlash(CHARLIE, 10_000, 1_000)), key=lambda s: s.who),
+            ),
+        ),
+    )
+    run_era(ctx)  # era 1 ends: not due yet; alice, chilled, is not elected for era 2
+    assert staking.Ledger.get(ctx.state, BOB) == StakingLedger(20_000, (UnlockChunk(10_000, 3),))
+    assert ALICE not in staking.Elected.get(ctx.state)
+
+    events = run_era(ctx)  # era 2 ends: the slash applies
+    assert staking.Ledger.get(ctx.state, ALICE) == StakingLedger(18_000, ())
+    assert staking.Ledger.get(ctx.state, BOB) == StakingLedger(18_666, (UnlockChunk(9_334, 3),))
+    assert staking.Ledger.get(ctx.state, CHARLIE) == StakingLedger(9_000, ())
+    assert staking.Delegations.get(ctx.state, BOB) == (Delegation(ALICE, 18_000),)
+    assert staking.Delegations.get(ctx.state, CHARLIE) == (Delegation(ALICE, 9_000),)
+    assert {who: free(ctx, who) for who in (ALICE, BOB, CHARLIE, DAVE)} == {
+        ALICE: 98_000,
+        BOB: 98_000,
+        CHARLIE: 99_000,
+        DAVE: 100_500,
+    }
+    assert {who: staking.get_staking_lock(ctx.state, who) for who in (ALICE, BOB, CHARLIE)} == {
+        ALICE: 18_000,
+        BOB: 28_000,
+        CHARLIE: 9_000,
+    }
+    assert free(ctx, TREASURY_ACCOUNT) == treasury_before + 4_500
+    assert staking.TotalBonded.get(ctx.state) == 10 * OWN_BOND + 40_000 - 5_000
+    assert offences.SlashApplied(ALICE, offences.KIND_BLOCK_EQUIVOCATION, 5_000) in events
+    assert offences.ReporterRewarded(DAVE, 500) in events
+    assert staking.Slashed(BOB, 2_000) in events
+    assert offences.UnappliedSlashes.get(ctx.state, 2) == ()
+
+
+# --- fractions ----------------------------------------------------------------------------
+
+
+def test_correlated_fraction_is_three_k_over_n_squared_rounded_down_and_capped_at_one() -> None:
+    assert offences.compute_correlated_fraction(1, 10) == Perbill(9 * PERCENT)
+    assert offences.compute_correlated_fraction(2, 10) == Perbill(36 * PERCENT)
+    assert offences.compute_correlated_fraction(3, 10) == Perbill(81 * PERCENT)
+    assert offences.compute_correlated_fraction(4, 10) == Perbill(PERBILL_ACCURACY)
+    assert offences.compute_correlated_fraction(1, 3) == Perbill(PERBILL_ACCURACY)
+    assert offences.compute_correlated_fraction(1, 7) == Perbill(183_673_469)  # 9/49, rounded down
+    assert offences.compute_correlated_fraction(1, 1_000) == Perbill(9_000)
+
+
+def test_minimum_fraction_per_kind_and_the_unresponsiveness_cap() -> None:
+    parameters = OffencesParameters(0, 0, 10 * PERCENT, 5 * PERCENT, PERCENT // 10, PERCENT)
+    fraction = offences.compute_slash_fraction
+    assert fraction(offences.KIND_BLOCK_EQUIVOCATION, 1, 10, parameters) == Perbill(10 * PERCENT)
+    assert fraction(offences.KIND_VOTE_EQUIVOCATION, 1, 10, parameters) == Perbill(9 * PERCENT)
+    assert fraction(offences.KIND_BLOCK_EQUIVOCATION, 2, 10, parameters) == Perbill(36 * PERCENT)
+    assert fraction(offences.KIND_UNRESPONSIVENESS, 1, 1_000, parameters) == Perbill(PERCENT // 10)
+    assert fraction(offences.KIND_UNRESPONSIVENESS, 1, 2, parameters) == Perbill(PERCENT)
+
+
+def test_a_second_offender_in_the_era_raises_the_first_ones_fraction() -> None:
+    """Two of ten validators equivocate in era 0: (3 × 2 / 10)² = 36 % for both."""
+    ctx = new_test_ext()
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(VALIDATOR_KEYS[1], 3))
+    slashes = offences.UnappliedSlashes.get(ctx.state, 1)
+    assert [(slash.validator, slash.fraction_parts) for slash in slashes] == [(ALICE, 36 * PERCENT), (V1, 36 * PERCENT)]
+    assert slashes[0].stakes == (StakeSlash(ALICE, OWN_BOND, 7_200),)
+    # A second equivocation of alice's in the same era does not add a slash, nor raise k.
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 4))
+    assert offences.UnappliedSlashes.get(ctx.state, 1) == slashes
+    assert RUNTIME.try_state(ctx.state) == []
+
+
+# --- deferral and cancellation ------------------------------------------------------------
+
+
+def test_slash_waits_the_defer_eras_and_applies_at_the_end_of_the_due_era() -> None:
+    ctx = new_test_ext(slashDeferEras=1)
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 3))  # era 0, applies at the end of era 1
+    events = run_era(ctx)
+    assert not any(isinstance(event, offences.SlashApplied) for event in events)
+    assert staking.Ledger.get(ctx.state, ALICE) == StakingLedger(OWN_BOND, ())
+    events = run_era(ctx)
+    assert offences.SlashApplied(ALICE, offences.KIND_BLOCK_EQUIVOCATION, 2_000) in events
+    assert staking.Ledger.get(ctx.state, ALICE) == StakingLedger(OWN_BOND - 2_000, ())
+    assert list(offences.UnappliedSlashes.iter(ctx.state)) == []
+
+
+def test_without_deferral_the_slash_applies_at_the_end_of_the_offence_era() -> None:
+    ctx = new_test_ext(slashDeferEras=0)
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 3))
+    events = run_era(ctx)
+    assert offences.SlashApplied(ALICE, offences.KIND_BLOCK_EQUIVOCATION, 2_000) in events
+
+
+def test_root_cancels_a_deferred_slash_and_nobody_else_can() -> None:
+    ctx = new_test_ext()
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(VALIDATOR_KEYS[1], 3))
+    assert_noop(ctx, Origin.signed(DAVE), CancelDeferredSlashArgs(1, (0,)), BadOrigin)
+    assert_noop(ctx, ROOT, CancelDeferredSlashArgs(1, (2,)), offences.NoSuchSlash)
+    assert_noop(ctx, ROOT, CancelDeferredSlashArgs(1, (0, 0)), offences.NoSuchSlash)
+    assert_noop(ctx, ROOT, CancelDeferredSlashArgs(0, (0,)), offences.NoSuchSlash)
+    dispatch(ctx, ROOT, CancelDeferredSlashArgs(1, (0,)))
+    assert events_of(ctx)[-1] == offences.SlashCancelled(1, ALICE, offences.KIND_BLOCK_EQUIVOCATION)
+    assert [slash.validator for slash in offences.UnappliedSlashes.get(ctx.state, 1)] == [V1]
+    run_era(ctx)
+    run_era(ctx)
+    assert staking.Ledger.get(ctx.state, ALICE) == StakingLedger(OWN_BOND, ())
+    assert staking.Ledger.get(ctx.state, V1) == StakingLedger(OWN_BOND - 7_200, ())
+    # The cancelled offence stays recorded: it cannot be reported again.
+    assert_noop(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2), offences.NotCurrentEra)
+    assert offences.Reports.contains(ctx.state, OffenceId(offences.KIND_BLOCK_EQUIVOCATION, ALICE, (2,)))
+
+
+# --- reports ------------------------------------------------------------------------------
+
+
+def test_duplicate_report_is_refused_without_a_trace() -> None:
+    ctx = new_test_ext()
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    assert_noop(ctx, Origin.signed(BOB), block_equivocation(ALICE_KEY, 2), offences.DuplicateReport)
+    # Another pair of headers for the same slot is the same offence.
+    other_pair = BlockEquivocation(make_header(ALICE_KEY, 2, root=3), make_header(ALICE_KEY, 2, root=4))
+    assert_noop(ctx, Origin.signed(BOB), ReportEquivocationArgs(other_pair), offences.DuplicateReport)
+
+
+def test_invalid_block_evidence_is_refused_without_a_trace() -> None:
+    ctx = new_test_ext()
+    header = make_header(ALICE_KEY, 2)
+    cases = [
+        (BlockEquivocation(header, header), offences.IdenticalEvidence),
+        (BlockEquivocation(header, make_header(ALICE_KEY, 3, slot=3)), offences.DifferentTimes),
+        (BlockEquivocation(header, make_header(VALIDATOR_KEYS[1], 2)), offences.DifferentOffenders),
+        (BlockEquivocation(make_header(ALICE_KEY, 6), make_header(ALICE_KEY, 6, root=2)), offences.NotCurrentEra),
+        (
+            BlockEquivocation(make_header(named_keypair("dave"), 2), make_header(named_keypair("dave"), 2, root=2)),
+            offences.NotAValidator,
+        ),
+    ]
+    forged = seal_header(make_header(ALICE_KEY, 2, root=2), VALIDATOR_KEYS[1], TEST_GENESIS_HASH)  # author alice
+    cases.append((BlockEquivocation(header, forged), offences.BadSignature))
+    other_chain = seal_header(make_header(ALICE_KEY, 2, root=2), ALICE_KEY, bytes(32))
+    cases.append((BlockEquivocation(header, other_chain), offences.BadSignature))
+    for evidence, error in cases:
+        assert_noop(ctx, Origin.signed(DAVE), ReportEquivocationArgs(evidence), error)
+    assert list(offences.Reports.iter(ctx.state)) == []
+
+
+def test_vote_equivocation_is_recorded_and_invalid_votes_refused() -> None:
+    ctx = new_test_ext()
+    vote = FinalityVote(set_id=0, round=3, stage=VOTE_STAGE_PRECOMMIT, target_hash=bytes([1]) * 32, target_number=2)
+    other = FinalityVote(0, 3, VOTE_STAGE_PRECOMMIT, bytes([2]) * 32, 3)
+    first = sign_finality_vote(vote, ALICE_KEY, TEST_GENESIS_HASH)
+    second = sign_finality_vote(other, ALICE_KEY, TEST_GENESIS_HASH)
+    next_round = sign_finality_vote(
+        FinalityVote(0, 4, VOTE_STAGE_PRECOMMIT, bytes(32), 3), ALICE_KEY, TEST_GENESIS_HASH
+    )
+    for evidence, error in [
+        (VoteEquivocation(first, first), offences.IdenticalEvidence),
+        (VoteEquivocation(first, next_round), offences.DifferentTimes),
+        (
+            VoteEquivocation(first, sign_finality_vote(other, VALIDATOR_KEYS[1], TEST_GENESIS_HASH)),
+            offences.DifferentOffenders,
+        ),
+        (VoteEquivocation(first, sign_finality_vote(other, ALICE_KEY, bytes(32))), offences.BadSignature),
+    ]:
+        assert_noop(ctx, Origin.signed(DAVE), ReportEquivocationArgs(evidence), error)
+    dispatch(ctx, Origin.signed(DAVE), ReportEquivocationArgs(VoteEquivocation(first, second)))
+    assert events_of(ctx)[-1] == offences.OffenceRecorded(offences.KIND_VOTE_EQUIVOCATION, ALICE, 0, 9 * PERCENT, 1)
+    assert offences.Reports.get(ctx.state, OffenceId(offences.KIND_VOTE_EQUIVOCATION, ALICE, (0, 3, 1))) == 0
+    assert_noop(
+        ctx, Origin.signed(DAVE), ReportEquivocationArgs(VoteEquivocation(second, first)), offences.DuplicateReport
+    )
+
+
+def test_reporter_reward_is_a_fraction_of_what_was_slashed() -> None:
+    """20 % of alice's 20,000 is 4,000 slashed; dave gets 25 % of it."""
+    ctx = new_test_ext(reporterRewardPerbill=25 * PERCENT, minBlockEquivocationPerbill=20 * PERCENT)
+    treasury = free(ctx, TREASURY_ACCOUNT)
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    run_era(ctx)
+    events = run_era(ctx)
+    assert offences.ReporterRewarded(DAVE, 1_000) in events
+    assert free(ctx, DAVE) == BALANCE + 1_000
+    assert free(ctx, TREASURY_ACCOUNT) == treasury + 3_000
+
+
+# --- chilling and unresponsiveness --------------------------------------------------------
+
+
+def test_offender_is_chilled_out_of_the_next_election_until_it_validates_again() -> None:
+    ctx = new_test_ext()
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    assert staking.Chilled(ALICE) in events_of(ctx)
+    assert not staking.is_validating(ctx.state, ALICE)
+    run_era(ctx)
+    assert ALICE not in staking.Elected.get(ctx.state)
+    assert len(staking.Elected.get(ctx.state)) == 9
+    dispatch(ctx, Origin.signed(ALICE), staking.ValidateArgs(0))
+    run_era(ctx)
+    assert ALICE in staking.Elected.get(ctx.state)
+
+
+def test_an_elected_validator_without_a_block_in_the_era_is_unresponsive() -> None:
+    """Alice and v1 are elected, only alice authors in era 0: v1's (3/2)² is capped at 1 %,
+    v1 is chilled before the era-1 election and loses 200 of 20,000 at the end of era 1."""
+    ctx = new_test_ext((ALICE, V1), minUnresponsivenessPerbill=PERCENT // 10, maxUnresponsivenessPerbill=PERCENT)
+    events = run_era(ctx, (ALICE,))
+    assert offences.OffenceRecorded(offences.KIND_UNRESPONSIVENESS, V1, 0, PERCENT, 1) in events
+    assert staking.Elected.get(ctx.state) == (ALICE,)
+    events = run_era(ctx, (ALICE,))
+    assert offences.SlashApplied(V1, offences.KIND_UNRESPONSIVENESS, 200) in events
+    assert not any(isinstance(event, offences.ReporterRewarded) for event in events)
+    assert staking.Ledger.get(ctx.state, V1) == StakingLedger(OWN_BOND - 200, ())
+
+
+def test_unresponsiveness_is_off_when_its_cap_is_zero() -> None:
+    ctx = new_test_ext((ALICE, V1))
+    events = run_era(ctx, (ALICE,))
+    assert not any(isinstance(event, offences.OffenceRecorded) for event in events)
+    assert set(staking.Elected.get(ctx.state)) == {ALICE, V1}
+
+
+# --- slashing a ledger --------------------------------------------------------------------
+
+
+def test_slashed_ledger_is_pro_rata_and_exact() -> None:
+    ledger = StakingLedger(20_000, (UnlockChunk(10_000, 3),))
+    assert staking.compute_slashed_ledger(ledger, 2_000) == StakingLedger(18_666, (UnlockChunk(9_334, 3),))
+    assert staking.compute_slashed_ledger(ledger, 30_000) == StakingLedger(0, ())
+    # Rounding the active bond cannot cover comes from the newest chunk.
+    tiny = StakingLedger(1, (UnlockChunk(5, 2), UnlockChunk(5, 3)))
+    slashed = staking.compute_slashed_ledger(tiny, 10)
+    assert slashed.total == 1 and slashed.active == 0
+    delegations = (Delegation(ALICE, 5_000), Delegation(V1, 5_000))
+    assert staking.compute_slashed_delegations(delegations, ALICE, 1_000, 8_000) == (
+        Delegation(ALICE, 4_000),
+        Delegation(V1, 4_000),
+    )
+
+
+def test_a_slash_takes_at_most_what_the_ledger_still_holds() -> None:
+    """Alice equivocates both a block and a vote in era 0, each at 100 %: the first slash takes
+    her whole bond of 20,000 and ends her ledger, the second finds nothing left to take."""
+    ctx = new_test_ext(minBlockEquivocationPerbill=PERBILL_ACCURACY, minVoteEquivocationPerbill=PERBILL_ACCURACY)
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    votes = [FinalityVote(0, 1, VOTE_STAGE_PRECOMMIT, bytes([target]) * 32, 2) for target in (1, 2)]
+    first, second = (sign_finality_vote(vote, ALICE_KEY, TEST_GENESIS_HASH) for vote in votes)
+    dispatch(ctx, Origin.signed(DAVE), ReportEquivocationArgs(VoteEquivocation(first, second)))
+    run_era(ctx)
+    events = run_era(ctx)
+    assert offences.SlashApplied(ALICE, offences.KIND_BLOCK_EQUIVOCATION, OWN_BOND) in events
+    assert offences.SlashApplied(ALICE, offences.KIND_VOTE_EQUIVOCATION, 0) in events
+    assert [event for event in events if isinstance(event, staking.Slashed)] == [staking.Slashed(ALICE, OWN_BOND)]
+    assert not staking.Ledger.contains(ctx.state, ALICE)
+    assert staking.get_staking_lock(ctx.state, ALICE) == 0
+    assert free(ctx, ALICE) == BALANCE - OWN_BOND
+
+
+# --- genesis and invariants ---------------------------------------------------------------
+
+
+def test_genesis_export_round_trip() -> None:
+    ctx = new_test_ext()
+    exported = RUNTIME.export_genesis(ctx.state)
+    assert exported["offences"] == OFFENCES_SECTION
+    rebuilt = DictState().apply(RUNTIME.build_genesis(exported))
+    assert dict(rebuilt.iter_prefix(b"")) == dict(ctx.state.iter_prefix(b""))
+    assert RUNTIME.export_genesis(rebuilt) == exported
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"slashDeferEras": 2}, "must be below staking.bondingDurationEras"),
+        ({"reporterRewardPerbill": PERBILL_ACCURACY + 1}, "outside 0..1000000000"),
+        ({"minUnresponsivenessPerbill": 2, "maxUnresponsivenessPerbill": 1}, "exceeds maxUnresponsivenessPerbill"),
+    ],
+)
+def test_genesis_refuses_bad_parameters(overrides: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        new_test_ext(**overrides)
+
+
+@pytest.mark.parametrize("name", ["dev", "local"])
+def test_shipped_specs_carry_the_offences_section(name: str) -> None:
+    state = DictState(build_spec_state(load_chain_spec(name)))
+    parameters = offences.get_parameters(state)
+    assert parameters.slash_defer_eras < staking.get_parameters(state).bonding_duration_eras
+    assert parameters.max_unresponsiveness_parts > 0
+
+
+def test_invariants_catch_malformed_slashes() -> None:
+    ctx = new_test_ext()
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    assert RUNTIME.try_state(ctx.state) == []
+    (slash,) = offences.UnappliedSlashes.get(ctx.state, 1)
+    too_much = replace(slash, stakes=(StakeSlash(ALICE, OWN_BOND, OWN_BOND + 1),))
+    offences.UnappliedSlashes.put(ctx.state, 1, (too_much,))
+    assert any("takes 20001 of 20000" in problem for problem in RUNTIME.try_state(ctx.state))
+    offences.UnappliedSlashes.put(ctx.state, 1, (slash, slash))
+    assert any("two slashes" in problem for problem in RUNTIME.try_state(ctx.state))
+    offences.UnappliedSlashes.remove(ctx.state, 1)
+    staking.CurrentEra.put(ctx.state, 2)
+    offences.UnappliedSlashes.put(ctx.state, 1, (slash,))
+    assert any("never applied" in problem for problem in RUNTIME.try_state(ctx.state))
+
+
+def test_error_codes_and_call_indices_are_stable() -> None:
+    assert PALLET_INDICES["offences"] == 8
+    assert [(error.__name__, error.code) for error in offences.Offences.ERRORS] == [
+        (name, code)
+        for code, name in enumerate(
+            (
+                "IdenticalEvidence",
+                "DifferentTimes",
+                "DifferentOffenders",
+                "BadSignature",
+                "NotAValidator",
+                "NotCurrentEra",
+                "DuplicateReport",
+                "NoSuchSlash",
+            )
+        )
+    ]
+    assert {index: definition.name for index, definition in offences.Offences.CALLS.items()} == {
+        0: "report_equivocation",
+        1: "cancel_deferred_slash",
+    }
+
+
+# --- through blocks -----------------------------------------------------------------------
+
+
+def test_a_report_through_a_block_keeps_every_invariant() -> None:
+    """Dave's signed report of alice's equivocation at block 1 applies in block 1; the slash
+    lands at the end of era 1 (block 10) and every block keeps the invariants."""
+    alice, dave = ALICE_KEY, named_keypair("dave")
+    executive = Executive(RUNTIME, TEST_GENESIS_HASH)
+    state = build_genesis_state(
+        RUNTIME,
+        [alice.public_key, dave.public_key],
+        authorities=[alice.public_key],
+        config={
+            "staking": {**STAKING_SECTION, "stakers": [[encode_address(alice.public_key), 100 * FLOCK, 0]]},
+            "offences": OFFENCES_SECTION,
+        },
+    )
+    call = RUNTIME.encode_call(block_equivocation(alice, 1))
+    report = encode_extrinsic(sign_extrinsic(dave, TEST_GENESIS_HASH, nonce=0, call=call))
+    state = execute_block(executive, state, [report], author=alice.public_key)
+    events = RUNTIME.decode_events(system.Events.get(state))
+    assert any(record.event == system.ExtrinsicSuccess(1_000_000) for record in events)
+    assert offences.UnappliedSlashes.get(state, 1)[0].fraction_parts == PERBILL_ACCURACY  # (3/1)², capped
+    for _ in range(2 * ERA_LENGTH - 1):
+        state = execute_block(executive, state, author=alice.public_key)
+        assert RUNTIME.try_state(state) == []
+    assert staking.Ledger.get(state, alice.public_key) is None
+    assert list(offences.UnappliedSlashes.iter(state)) == []
