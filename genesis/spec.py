@@ -42,9 +42,10 @@ from runtime.block import Header, compute_extrinsics_root
 from runtime.construct import construct_runtime
 from runtime.errors import FlockError, InvalidKey
 from runtime.framework.storage import Overlay
+from runtime.primitives import vrf
 from runtime.primitives.address import GENERIC_SS58_PREFIX, decode_address, encode_address
 from runtime.primitives.hashing import HASH_SIZE, ZERO_HASH
-from runtime.primitives.keys import SIGNATURE_SIZE, is_valid_public_key
+from runtime.primitives.keys import SIGNATURE_SIZE, Keypair, is_valid_public_key
 
 SHIPPED_SPECS = ("dev", "local")
 CHAIN_TYPES = ("Development", "Local", "Live")
@@ -338,17 +339,42 @@ def _check_balances(section: dict[str, Any], chain_type: str) -> None:
 
 
 def _check_authorities(authorities: list[Any], chain_type: str) -> None:
+    """Each entry ``[validator address, signing address, "0x" + 64 hex digits VRF key]``: valid
+    keys, each validator and each signing key once, no dev key on a live chain."""
     where = "genesis.runtime.session.authorities"
     if not authorities:
         _fail(where, "at least one authority is needed to author blocks")
     seen: set[bytes] = set()
-    for index, address in enumerate(authorities):
-        account = _check_account(address, f"{where}[{index}]", chain_type)
+    signing_seen: set[bytes] = set()
+    for index, entry in enumerate(authorities):
+        at = f"{where}[{index}]"
+        if type(entry) is not list or len(entry) != 3:
+            _fail(at, "expected [validator SS58 address, signing key SS58 address, 0x-hex VRF public key]")
+        address, signing_address, vrf_hex = entry
+        account = _check_account(address, f"{at}[0]", chain_type)
         if not is_valid_public_key(account):
-            _fail(f"{where}[{index}]", f"{address} is not a valid ed25519 public key")
+            _fail(f"{at}[0]", f"{address} is not a valid ed25519 public key")
         if account in seen:
-            _fail(f"{where}[{index}]", f"authority {address} is listed twice")
+            _fail(at, f"authority {address} is listed twice")
         seen.add(account)
+        signing = _check_account(signing_address, f"{at}[1]", chain_type)
+        if not is_valid_public_key(signing):
+            _fail(f"{at}[1]", f"signing key {signing_address} is not a valid ed25519 public key")
+        if signing in signing_seen:
+            _fail(f"{at}[1]", f"signing key {signing_address} is used by two authorities")
+        signing_seen.add(signing)
+        vrf_key = _unhex(vrf_hex, f"{at}[2]")
+        if len(vrf_key) != 32 or vrf_hex != _hex(vrf_key):
+            _fail(f"{at}[2]", f"expected a VRF public key as 0x and 64 lowercase hex digits, got {vrf_hex!r}")
+        if not is_valid_public_key(vrf_key):
+            _fail(f"{at}[2]", f"{vrf_hex} is not a valid VRF public key")
+
+
+def authority_entry(keypair: Keypair) -> list[str]:
+    """The ``session.authorities`` entry of a validator that signs with its account key and
+    uses the VRF key derived from it: ``[address, address, "0x" VRF public key]``."""
+    address = encode_address(keypair.public_key)
+    return [address, address, _hex(vrf.public_key(keypair.derive_vrf_seed()))]
 
 
 def _check_raw(raw: Any, state: Mapping[bytes, bytes]) -> None:

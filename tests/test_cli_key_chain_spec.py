@@ -11,7 +11,7 @@ import pytest
 
 from flockchain.cli import main
 from genesis.dev_accounts import dev_keypair
-from genesis.spec import compute_genesis_hash, load_chain_spec
+from genesis.spec import authority_entry, compute_genesis_hash, load_chain_spec
 from runtime.accounts import EMISSION_RESERVE_ACCOUNT, FLOCK, TOTAL_SUPPLY, TREASURY_ACCOUNT
 from runtime.primitives import vrf
 from runtime.primitives.address import encode_address
@@ -47,11 +47,12 @@ def dev_data() -> dict[str, Any]:
 
 def live_spec(tmp_path: Path) -> Path:
     """A valid Live chain spec: one fresh authority, no dev keys."""
-    authority = encode_address(Keypair.from_seed(bytes(range(32))).public_key)
+    keypair = Keypair.from_seed(bytes(range(32)))
+    authority = encode_address(keypair.public_key)
     data = dev_data()
     data.update(name="Live", id="live", chainType="Live")
     runtime = data["genesis"]["runtime"]
-    runtime["session"]["authorities"] = [authority]
+    runtime["session"]["authorities"] = [authority_entry(keypair)]
     runtime["staking"].update(minValidatorBond=1_000 * FLOCK, stakers=[[authority, 1_000 * FLOCK, 0]])
     runtime["balances"]["balances"] = [
         [authority, 1_000 * FLOCK],

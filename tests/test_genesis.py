@@ -22,6 +22,7 @@ from genesis.spec import (
     SHIPPED_SPECS,
     ChainSpec,
     GenesisError,
+    authority_entry,
     build_genesis_state,
     compute_genesis_hash,
     compute_genesis_header,
@@ -103,9 +104,9 @@ def test_shipped_spec_identities() -> None:
     dev, local = load_chain_spec("dev"), load_chain_spec("local")
     assert (dev.name, dev.id, dev.chain_type) == ("Development", "dev", "Development")
     assert (local.name, local.id, local.chain_type) == ("Local Testnet", "local", "Local")
-    assert dev.runtime_genesis["session"]["authorities"] == [address_of("alice")]
+    assert dev.runtime_genesis["session"]["authorities"] == [authority_entry(dev_keypair("alice"))]
     assert local.runtime_genesis["session"]["authorities"] == [
-        address_of(n) for n in ("alice", "bob", "charlie", "dave")
+        authority_entry(dev_keypair(n)) for n in ("alice", "bob", "charlie", "dave")
     ]
 
 
@@ -361,13 +362,13 @@ INVALID: list[tuple[str, Mutation, str]] = [
     ),
     (
         "duplicate authority",
-        lambda d: runtime_of(d)["session"]["authorities"].append(address_of("alice")),
+        lambda d: runtime_of(d)["session"]["authorities"].append(authority_entry(dev_keypair("alice"))),
         r"authorities\[1\]: authority \w+ is listed twice",
     ),
     (
         "authority not a key",
-        lambda d: runtime_of(d)["session"].update(authorities=[encode_address(TREASURY_ACCOUNT)]),
-        r"authorities\[0\]: \w+ is not a valid ed25519 public key",
+        lambda d: runtime_of(d)["session"]["authorities"][0].__setitem__(0, encode_address(TREASURY_ACCOUNT)),
+        r"authorities\[0\]\[0\]: \w+ is not a valid ed25519 public key",
     ),
     (
         "dev keys on a live chain",
@@ -403,9 +404,9 @@ def test_dev_authority_refused_on_a_live_chain_even_when_unfunded() -> None:
     dev_total = sum(amount for address, amount in entries if find_dev_name(decode_address(address)))
     entries[:] = [entry for entry in entries if not find_dev_name(decode_address(entry[0]))]
     entries.append([encode_address(stranger.public_key), dev_total])
-    with pytest.raises(GenesisError, match=r"session\.authorities\[0\]: //Alice is a well-known dev key"):
+    with pytest.raises(GenesisError, match=r"session\.authorities\[0\]\[0\]: //Alice is a well-known dev key"):
         validate(copy.deepcopy(data))
-    runtime_of(data)["session"]["authorities"] = [encode_address(stranger.public_key)]
+    runtime_of(data)["session"]["authorities"] = [authority_entry(stranger)]
     for staker in runtime_of(data)["staking"]["stakers"]:
         staker[0] = encode_address(stranger.public_key)
     assert not validate(data).is_development
@@ -449,5 +450,5 @@ def test_authorities_in_state_match_the_spec() -> None:
     spec = load_chain_spec("local")
     state = read_genesis_state(build_genesis_state(spec))
     assert session.get_authorities(state) == tuple(
-        decode_address(address) for address in spec.runtime_genesis["session"]["authorities"]
+        decode_address(signing) for _, signing, _ in spec.runtime_genesis["session"]["authorities"]
     )

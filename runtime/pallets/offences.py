@@ -281,7 +281,7 @@ def get_current_era(state: StateReader) -> int:
 
 def is_current_validator(state: StateReader, who: bytes) -> bool:
     """Elected for the current era (so it has an exposure) and in the authority set."""
-    return staking.Exposures.contains(state, who) and who in session.get_authorities(state)
+    return staking.Exposures.contains(state, who) and who in session.get_validators(state)
 
 
 def check_current_era(state: StateReader, *numbers: int) -> None:
@@ -307,7 +307,9 @@ def check_block_equivocation(state: StateReader, evidence: BlockEquivocation, ge
     if first.author != second.author:
         raise DifferentOffenders()
     check_current_era(state, first.number, second.number)
-    offence = OffenceId(KIND_BLOCK_EQUIVOCATION, first.author, (first.slot,))
+    # Headers name the author's session signing key; the offender is the validator behind it.
+    offender = session.get_validator_of(state, first.author) or first.author
+    offence = OffenceId(KIND_BLOCK_EQUIVOCATION, offender, (first.slot,))
     check_offender(state, offence)
     try:
         verify_seal(first, genesis_hash)

@@ -1,53 +1,322 @@
-"""session: the authority set that may author blocks.
+"""session: session keys, epochs and the authority set that may author blocks.
 
-For now a fixed set from the chain spec (authorities take slots in turn); the staking and
-session issue replaces it with elected sets per epoch, keeping this storage as the place the
-node reads the current set from.
+Every validator authors under its **session keys** (``SessionKeys``): an ed25519 ``signing``
+key (the block author and seal key, ``header.author``) and a ``vrf`` public key. A staker sets
+them with ``set_keys``; they are *queued* (``QueuedKeys``) and enacted at the next epoch
+boundary (``ValidatorKeys``). A validator that never set keys uses its account key for both.
+
+An **epoch** is ``epochLengthBlocks`` blocks (genesis; at least 1) and an era is a whole number
+of epochs (staking's genesis refuses an era length that is not a multiple). The block whose
+number is a multiple of the epoch length ends the epoch in its finalization: queued keys are
+enacted, the next authority set (``NextAuthorities``, each validator with its enacted keys)
+becomes ``CurrentAuthorities`` (in the election's order: the slot order) and ``SetId`` goes up
+by one if the set's members or any key in it changed (a new order alone is no new set).
+
+Ordering with staking: the epoch rotation runs from staking's ``on_finalize``
+(``end_epoch_if_due``), right after staking's era hook, because session's own hooks run before
+emission and staking (lower pallet index). So at the last block of an era the election writes
+``NextAuthorities`` and the same block's rotation makes it the current set: the new era's
+first block is authored by the set elected for it.
+
+The node and the chain only read ``get_slot_author`` (round robin over the current signing
+keys) and ``get_authorities`` (those signing keys).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
-from runtime.framework.pallet import DispatchContext, Pallet
-from runtime.framework.storage import StorageValue
+from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.framework.storage import StorageMap, StorageValue
 from runtime.primitives.address import decode_address, encode_address
-from runtime.primitives.codec import AccountId, ListOf
+from runtime.primitives.codec import U32, U64, AccountId, Hash32, ListOf, Record
 from runtime.primitives.keys import is_valid_public_key
 
 NAME = "session"
 MAX_AUTHORITIES = 1_000
+DEFAULT_EPOCH_LENGTH = 1  # a genesis config without epochLengthBlocks (test chains)
 
-Authorities = StorageValue(NAME, "Authorities", Annotated[tuple, ListOf(AccountId, MAX_AUTHORITIES)], ())
+# --- types and storage --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionKeys(Record):
+    signing: AccountId  # ed25519: the block author key that seals blocks
+    vrf: Hash32  # the VRF public key
+
+
+@dataclass(frozen=True)
+class Authority(Record):
+    validator: AccountId
+    keys: SessionKeys
+
+
+AuthorityList = Annotated[tuple, ListOf(Authority, MAX_AUTHORITIES)]
+
+EpochLength = StorageValue(NAME, "EpochLength", U32, DEFAULT_EPOCH_LENGTH)
+CurrentEpoch = StorageValue(NAME, "CurrentEpoch", U64, 0)
+CurrentAuthorities = StorageValue(NAME, "CurrentAuthorities", AuthorityList, ())
+# The set that becomes current at the next epoch boundary (staking's election writes it).
+NextAuthorities = StorageValue(NAME, "NextAuthorities", AuthorityList, ())
+# Keys set by ``set_keys``, waiting for the next epoch boundary.
+QueuedKeys = StorageMap(NAME, "QueuedKeys", AccountId, SessionKeys)
+# Each validator's enacted keys: what any set it enters from now on uses.
+ValidatorKeys = StorageMap(NAME, "ValidatorKeys", AccountId, SessionKeys)
+SetId = StorageValue(NAME, "SetId", U64, 0)
+# The epoch in which the current SetId began (SetId can rise at most once per epoch).
+SetIdSince = StorageValue(NAME, "SetIdSince", U64, 0)
+
+# --- events and errors --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeysQueued(Record):
+    who: AccountId
+    keys: SessionKeys
+
+
+@dataclass(frozen=True)
+class NewEpoch(Record):
+    epoch: U64
+    set_id: U64
+    authorities: U32
+
+
+class InvalidSigningKey(DispatchError):
+    """The signing key is not a valid ed25519 public key."""
+
+    code = 0
+
+
+class InvalidVrfKey(DispatchError):
+    """The VRF key is not a valid public key."""
+
+    code = 1
+
+
+class DuplicateSigningKey(DispatchError):
+    """Another validator uses (or has queued) this signing key."""
+
+    code = 2
+
+
+class NotAStaker(DispatchError):
+    """Only bonded stakers (or current key holders) may set session keys."""
+
+    code = 3
+
+
+@dataclass(frozen=True)
+class SetKeysArgs(Record):
+    keys: SessionKeys
+
+
+# --- reads --------------------------------------------------------------------------------
+
+
+def default_keys(who: bytes) -> SessionKeys:
+    """The keys of a validator that never set any: its account key for both."""
+    return SessionKeys(who, who)
+
+
+def get_keys(state: StateReader, who: bytes) -> SessionKeys:
+    """``who``'s enacted keys (not the queued ones)."""
+    keys = ValidatorKeys.get(state, who)
+    return default_keys(who) if keys is None else keys
+
+
+def get_current_authorities(state: StateReader) -> tuple[Authority, ...]:
+    return CurrentAuthorities.get(state)
 
 
 def get_authorities(state: StateReader) -> tuple[bytes, ...]:
-    return Authorities.get(state)
+    """The current set's signing keys, in slot order."""
+    return tuple(authority.keys.signing for authority in CurrentAuthorities.get(state))
+
+
+def get_validators(state: StateReader) -> tuple[bytes, ...]:
+    """The current set's validator accounts, in slot order."""
+    return tuple(authority.validator for authority in CurrentAuthorities.get(state))
+
+
+def get_validator_of(state: StateReader, signing: bytes) -> bytes | None:
+    """The current validator that authors under ``signing``, if any."""
+    return next(
+        (authority.validator for authority in CurrentAuthorities.get(state) if authority.keys.signing == signing),
+        None,
+    )
 
 
 def get_slot_author(state: StateReader, slot: int) -> bytes:
-    """The authority whose turn ``slot`` is (round robin over the set)."""
+    """The signing key whose turn ``slot`` is (round robin over the current set)."""
     authorities = get_authorities(state)
     return authorities[slot % len(authorities)]
 
 
+def is_signing_key_taken(state: StateReader, signing: bytes, who: bytes) -> bool:
+    """Whether a validator other than ``who`` uses ``signing``: enacted, queued, in the current
+    or next set, or as its account key while bonded with no keys of its own."""
+    from runtime.pallets import staking  # staking imports session
+
+    for owner, keys in (*ValidatorKeys.iter(state), *QueuedKeys.iter(state)):
+        if owner != who and keys.signing == signing:
+            return True
+    for authority in (*CurrentAuthorities.get(state), *NextAuthorities.get(state)):
+        if authority.validator != who and authority.keys.signing == signing:
+            return True
+    return signing != who and staking.Ledger.contains(state, signing) and not ValidatorKeys.contains(state, signing)
+
+
+# --- mutations ----------------------------------------------------------------------------
+
+
+def set_next_validators(ctx: DispatchContext, validators: list[bytes]) -> None:
+    """Queue ``validators`` (with their enacted keys) as the next epoch's set; a validator whose
+    signing key an earlier one already uses is left out. An empty list keeps the current set."""
+    if not validators:
+        return
+    NextAuthorities.put(ctx.state, compute_authorities(ctx.state, validators))
+
+
+def compute_authorities(state: StateReader, validators: list[bytes]) -> tuple[Authority, ...]:
+    """``validators`` with their enacted keys, leaving out any whose signing key an earlier one
+    already uses (each signing key authors for one validator only)."""
+    seen: set[bytes] = set()
+    authorities = []
+    for validator in validators:
+        keys = get_keys(state, validator)
+        if keys.signing not in seen:
+            seen.add(keys.signing)
+            authorities.append(Authority(validator, keys))
+    return tuple(authorities)
+
+
+def end_epoch_if_due(ctx: DispatchContext) -> None:
+    if ctx.block.number % EpochLength.get(ctx.state) == 0:
+        end_epoch(ctx)
+
+
+def end_epoch(ctx: DispatchContext) -> None:
+    """Enact queued keys, make the next set current, bump ``SetId`` if the set changed."""
+    for who, keys in list(QueuedKeys.iter(ctx.state)):
+        QueuedKeys.remove(ctx.state, who)
+        ValidatorKeys.put(ctx.state, who, keys)
+    current = CurrentAuthorities.get(ctx.state)
+    incoming = compute_authorities(ctx.state, [authority.validator for authority in NextAuthorities.get(ctx.state)])
+    NextAuthorities.put(ctx.state, incoming)
+    epoch = CurrentEpoch.get(ctx.state) + 1
+    CurrentEpoch.put(ctx.state, epoch)
+    CurrentAuthorities.put(ctx.state, incoming)  # the election's order is the slot order
+    if set(incoming) != set(current):  # members or keys changed (not just the order)
+        SetId.put(ctx.state, SetId.get(ctx.state) + 1)
+        SetIdSince.put(ctx.state, epoch)
+    ctx.deposit_event(NewEpoch(epoch, SetId.get(ctx.state), len(incoming)))
+
+
+# --- the pallet ---------------------------------------------------------------------------
+
+
 class Session(Pallet):
     NAME = NAME
+    EVENTS = (KeysQueued, NewEpoch)
+    ERRORS = (InvalidSigningKey, InvalidVrfKey, DuplicateSigningKey, NotAStaker)
+
+    @call(0, SetKeysArgs, weight=200_000)
+    def set_keys(self, ctx: DispatchContext, origin: Origin, args: SetKeysArgs) -> None:
+        """Queue the caller's session keys; they are enacted at the next epoch boundary."""
+        from runtime.pallets import staking  # staking imports session
+
+        who: bytes = origin.account  # type: ignore[assignment]
+        if not staking.Ledger.contains(ctx.state, who) and not ValidatorKeys.contains(ctx.state, who):
+            raise NotAStaker()
+        if not is_valid_public_key(args.keys.signing):
+            raise InvalidSigningKey()
+        if not is_valid_public_key(args.keys.vrf):
+            raise InvalidVrfKey()
+        if is_signing_key_taken(ctx.state, args.keys.signing, who):
+            raise DuplicateSigningKey()
+        QueuedKeys.put(ctx.state, who, args.keys)
+        ctx.deposit_event(KeysQueued(who, args.keys))
+
+    # --- genesis ------------------------------------------------------------------------
 
     def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
-        authorities = tuple(decode_address(address) for address in config.get("authorities", []))
+        """``authorities``: ``[validator address, signing address, "0x" VRF key]`` each; a bare
+        address is shorthand (test chains) for the account key as signing and VRF key."""
+        epoch_length = config.get("epochLengthBlocks", DEFAULT_EPOCH_LENGTH)
+        if type(epoch_length) is not int or not 1 <= epoch_length < 2**32:
+            raise ValueError(f"session.epochLengthBlocks must be at least 1, got {epoch_length!r}")
+        authorities = tuple(parse_authority(entry) for entry in config.get("authorities", []))
         if not authorities:
             raise ValueError("genesis needs at least one authority")
-        if len(set(authorities)) != len(authorities):
+        if len(authorities) > MAX_AUTHORITIES:
+            raise ValueError(f"genesis lists more than {MAX_AUTHORITIES} authorities")
+        if len({authority.validator for authority in authorities}) != len(authorities):
             raise ValueError("genesis lists an authority twice")
+        if len({authority.keys.signing for authority in authorities}) != len(authorities):
+            raise ValueError("genesis uses a signing key for two authorities")
         for authority in authorities:
-            if not is_valid_public_key(authority):
-                raise ValueError(f"authority {encode_address(authority)} is not a valid ed25519 key")
-        Authorities.put(ctx.state, authorities)
+            name = encode_address(authority.validator)
+            if not is_valid_public_key(authority.validator):
+                raise ValueError(f"authority {name} is not a valid ed25519 key")
+            if not is_valid_public_key(authority.keys.signing):
+                raise ValueError(f"authority {name}: the signing key is not a valid ed25519 key")
+            if not is_valid_public_key(authority.keys.vrf):
+                raise ValueError(f"authority {name}: the VRF key is not a valid public key")
+            ValidatorKeys.put(ctx.state, authority.validator, authority.keys)
+        EpochLength.put(ctx.state, epoch_length)
+        CurrentAuthorities.put(ctx.state, authorities)
+        NextAuthorities.put(ctx.state, authorities)
 
     def export_genesis(self, state: StateReader) -> dict[str, Any]:
-        return {"authorities": [encode_address(authority) for authority in get_authorities(state)]}
+        return {
+            "epochLengthBlocks": EpochLength.get(state),
+            "authorities": [
+                [
+                    encode_address(authority.validator),
+                    encode_address(authority.keys.signing),
+                    "0x" + authority.keys.vrf.hex(),
+                ]
+                for authority in CurrentAuthorities.get(state)
+            ],
+        }
+
+    # --- invariants ---------------------------------------------------------------------
 
     def try_state(self, state: StateReader) -> list[str]:
-        return [] if get_authorities(state) else ["the authority set is empty"]
+        problems = []
+        current = CurrentAuthorities.get(state)
+        if not current:
+            problems.append("the authority set is empty")
+        for label, authorities in (("current", current), ("next", NextAuthorities.get(state))):
+            signing = [authority.keys.signing for authority in authorities]
+            if len(set(signing)) != len(signing):
+                problems.append(f"the {label} set uses a signing key twice")
+            validators = [authority.validator for authority in authorities]
+            if len(set(validators)) != len(validators):
+                problems.append(f"the {label} set lists a validator twice")
+        for who, keys in (*QueuedKeys.iter(state), *ValidatorKeys.iter(state)):
+            if not (is_valid_public_key(keys.signing) and is_valid_public_key(keys.vrf)):
+                problems.append(f"{encode_address(who)} has malformed session keys")
+        queued_signing = [keys.signing for _, keys in QueuedKeys.iter(state)]
+        if len(set(queued_signing)) != len(queued_signing):
+            problems.append("two validators queued the same signing key")
+        if SetIdSince.get(state) > CurrentEpoch.get(state) or SetId.get(state) > CurrentEpoch.get(state):
+            problems.append("SetId rose more often than epochs ended")
+        if EpochLength.get(state) == 0:
+            problems.append("the epoch length is 0")
+        return problems
+
+
+def parse_authority(entry: Any) -> Authority:
+    if isinstance(entry, str):
+        validator = decode_address(entry)
+        return Authority(validator, default_keys(validator))
+    if not isinstance(entry, list | tuple) or len(entry) != 3:
+        raise ValueError(f"session.authorities: expected [validator, signing key, VRF key], got {entry!r}")
+    validator, signing, vrf_hex = entry
+    if not isinstance(vrf_hex, str) or not vrf_hex.startswith("0x") or len(vrf_hex) != 66:
+        raise ValueError(f"session.authorities: the VRF key {vrf_hex!r} is not 0x and 64 hex digits")
+    return Authority(decode_address(validator), SessionKeys(decode_address(signing), bytes.fromhex(vrf_hex[2:])))

@@ -17,8 +17,10 @@ in ``on_finalize`` (after emission has paid that block into the consensus reward
 2. **election** of the next era's set: the ``validator_count`` validators with the most backing
    (own active bond + delegations to them), among those that are not chilled and bond at least
    ``min_validator_bond``; ties go to the lower account id. The set is written to
-   ``session.Authorities`` so block authorship follows it; if nobody qualifies the authorities
-   stay as they are (and nobody is exposed, so nothing is paid for that era).
+   ``session.NextAuthorities`` (with each validator's session keys), which the epoch rotation
+   at the end of the same block makes the current set, so block authorship follows it from the
+   new era's first block (an era is a whole number of epochs); if nobody qualifies the
+   authorities stay as they are (and nobody is exposed, so nothing is paid for that era).
 
 Between the two steps the era-end handler (the offences pallet, ``runtime/pallets/offences.py``)
 gets the elected validators that authored no block in the era (read before the points are
@@ -619,9 +621,9 @@ def check_validate(state: StateReader, who: bytes, commission_parts: int) -> Non
 
 
 def record_author_point(ctx: DispatchContext) -> None:
-    """One point to the block's author, if it is elected this era."""
-    author = ctx.block.author
-    if Exposures.contains(ctx.state, author):
+    """One point to the validator of the block's author (signing) key, if elected this era."""
+    author = session.get_validator_of(ctx.state, ctx.block.author)
+    if author is not None and Exposures.contains(ctx.state, author):
         RewardPoints.put(ctx.state, author, RewardPoints.get(ctx.state, author) + 1)
 
 
@@ -682,8 +684,7 @@ def end_era(ctx: DispatchContext, era_end_handler: EraEndHandler | None) -> None
         era_end_handler.on_era_end(ctx, era, unresponsive)
     CurrentEra.put(ctx.state, era + 1)
     elected = elect(ctx)
-    if elected:
-        session.Authorities.put(ctx.state, tuple(elected))
+    session.set_next_validators(ctx, elected)
     ctx.deposit_event(NewEra(era + 1, len(elected)))
 
 
@@ -878,11 +879,14 @@ class Staking(Pallet):
     # --- hooks --------------------------------------------------------------------------
 
     def on_finalize(self, ctx: DispatchContext) -> None:
-        """Credit the author's point; at an era boundary pay the era and elect the next set."""
+        """Credit the author's point; at an era boundary pay the era and elect the next set
+        (``session.NextAuthorities``); then end the epoch if due, which makes that set current
+        from the next block on (an era boundary is always an epoch boundary)."""
         record_author_point(ctx)
         era_length = get_parameters(ctx.state).era_length_blocks
         if era_length and ctx.block.number % era_length == 0:
             end_era(ctx, self.era_end_handler)
+        session.end_epoch_if_due(ctx)  # after the election: see session's module docstring
 
     # --- genesis ------------------------------------------------------------------------
 
@@ -903,6 +907,12 @@ class Staking(Pallet):
             )
         stakers = config.get("stakers", [])
         check_genesis_parameters(parameters, has_stakers=bool(stakers))
+        epoch_length = session.EpochLength.get(ctx.state)
+        if parameters.era_length_blocks % epoch_length:
+            raise ValueError(
+                f"staking.eraLengthBlocks ({parameters.era_length_blocks}) must be a whole number of "
+                f"session epochs (session.epochLengthBlocks is {epoch_length})"
+            )
         Parameters.put(ctx.state, parameters)
         for address, bonded, commission in stakers:
             who = decode_address(address)
@@ -917,7 +927,7 @@ class Staking(Pallet):
             store_ledger(ctx, who, StakingLedger(bonded, ()))
             put_validator(ctx, who, commission)
         elected = set(elect(ctx))
-        authorities = set(session.get_authorities(ctx.state))
+        authorities = set(session.get_validators(ctx.state))
         if stakers and elected != authorities:
             raise ValueError(
                 "staking.stakers elect "

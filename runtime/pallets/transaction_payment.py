@@ -16,7 +16,7 @@ from runtime.abc import StateReader
 from runtime.accounts import TREASURY_ACCOUNT
 from runtime.framework.pallet import DispatchContext, Pallet
 from runtime.framework.storage import StorageValue
-from runtime.pallets import balances, system
+from runtime.pallets import balances, session, system
 from runtime.primitives.arithmetic import Perbill
 from runtime.primitives.codec import U32, AccountId, Balance, Record
 
@@ -91,7 +91,8 @@ def charge(ctx: DispatchContext, who: bytes, fee: int, tip: int) -> None:
 
 
 def pay_out(ctx: DispatchContext) -> None:
-    """Pay the block's fees and tips to the author and the treasury."""
+    """Pay the block's fees and tips to the author (the validator behind its session signing key,
+    else the author key's own account) and the treasury."""
     collected = BlockFees.get(ctx.state)
     if collected == NOTHING_COLLECTED:
         return
@@ -100,7 +101,8 @@ def pay_out(ctx: DispatchContext) -> None:
     author_part = Parameters.get(ctx.state).author_share.mul_floor(collected.fees) + collected.tips
     if author_part:
         try:
-            balances.deposit(ctx, ctx.block.author, author_part)
+            payee = session.get_validator_of(ctx.state, ctx.block.author) or ctx.block.author
+            balances.deposit(ctx, payee, author_part)
         except balances.ExistentialDeposit:
             author_part = 0  # too little to open the author's account: the treasury takes it all
     if total - author_part:

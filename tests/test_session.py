@@ -1,0 +1,356 @@
+"""The session pallet: session keys queued by ``set_keys`` and enacted at the next epoch
+boundary, the authority set rotating per epoch (``SetId`` rising exactly when it changes),
+staking's election enacted at the epoch boundary that ends its era, genesis and invariants.
+
+Unless a test says otherwise: an epoch is 3 blocks, an era 2 epochs (6 blocks), alice and bob
+are the genesis validators (signing with their account keys), 2 validator seats.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from genesis.spec import (
+    GenesisError,
+    authority_entry,
+    build_genesis_state,
+    export_runtime_genesis,
+    load_chain_spec,
+    validate,
+)
+from runtime.accounts import TREASURY_ACCOUNT
+from runtime.construct import construct_runtime
+from runtime.framework.pallet import BlockEnvironment, DispatchContext, DispatchError, Origin
+from runtime.framework.storage import Overlay
+from runtime.pallets import session, staking
+from runtime.pallets.session import Authority, SessionKeys, SetKeysArgs
+from runtime.pallets.staking import BondArgs, ValidateArgs
+from runtime.primitives import vrf
+from runtime.primitives.address import encode_address
+from runtime.primitives.keys import Keypair
+from runtime_helpers import DictState, named_keypair
+
+RUNTIME = construct_runtime()
+STAKING = RUNTIME.pallet("staking")
+ALICE_KEY, BOB_KEY, CHARLIE_KEY, DAVE_KEY = (named_keypair(name) for name in ("alice", "bob", "charlie", "dave"))
+ALICE, BOB, CHARLIE, DAVE = (key.public_key for key in (ALICE_KEY, BOB_KEY, CHARLIE_KEY, DAVE_KEY))
+ED = 1_000
+EPOCH_LENGTH = 3
+ERA_LENGTH = 2 * EPOCH_LENGTH
+
+
+def session_keys(name: str) -> tuple[Keypair, SessionKeys]:
+    """A fresh signing key pair and its session keys (VRF key derived from it)."""
+    keypair = named_keypair(f"session {name}")
+    return keypair, SessionKeys(keypair.public_key, vrf.public_key(keypair.derive_vrf_seed()))
+
+
+def genesis_config(**session_overrides: Any) -> dict[str, Any]:
+    accounts = [(TREASURY_ACCOUNT, ED), *((who, 100_000) for who in (ALICE, BOB, CHARLIE, DAVE))]
+    return {
+        "balances": {
+            "existentialDeposit": ED,
+            "balances": [[encode_address(who), amount] for who, amount in accounts],
+        },
+        "session": {
+            "epochLengthBlocks": EPOCH_LENGTH,
+            "authorities": [authority_entry(ALICE_KEY), authority_entry(BOB_KEY)],
+            **session_overrides,
+        },
+        "staking": {
+            "eraLengthBlocks": ERA_LENGTH,
+            "bondingDurationEras": 2,
+            "validatorCount": 2,
+            "minValidatorBond": 10_000,
+            "maxCommissionPerbill": 0,
+            "maxCommissionChangePerbill": 0,
+            "stakers": [[encode_address(ALICE), 20_000, 0], [encode_address(BOB), 20_000, 0]],
+        },
+    }
+
+
+def new_test_ext(config: dict[str, Any] | None = None) -> DispatchContext:
+    state = DictState().apply(RUNTIME.build_genesis(config or genesis_config()))
+    return DispatchContext(RUNTIME, Overlay(state), BlockEnvironment(1, bytes(32), 1, 1_000, ALICE), bytes(32))
+
+
+def dispatch(ctx: DispatchContext, who: bytes, args: object) -> None:
+    call = RUNTIME.decode_call(RUNTIME.encode_call(args))  # type: ignore[arg-type]
+    call.definition.handler(call.pallet, ctx, Origin.signed(who), call.args)
+
+
+def assert_noop(ctx: DispatchContext, who: bytes, args: object, error: type[DispatchError]) -> None:
+    changes_before, events_before = dict(ctx.state.changes), list(ctx.events)
+    with pytest.raises(error):
+        dispatch(ctx, who, args)
+    assert ctx.state.changes == changes_before
+    assert ctx.events == events_before
+
+
+def finalize(ctx: DispatchContext, number: int, author: bytes) -> list[Any]:
+    """Staking's ``on_finalize`` (which ends the era and then the epoch when due); its events."""
+    block = DispatchContext(
+        RUNTIME, ctx.state, BlockEnvironment(number, bytes(32), number, number * 1_000, author), bytes(32)
+    )
+    STAKING.on_finalize(block)
+    assert RUNTIME.try_state(ctx.state) == []
+    return [record.event for record in block.events]
+
+
+def run_blocks(ctx: DispatchContext, first: int, last: int) -> list[Any]:
+    """Blocks ``first..last``, each by the current slot author; all their events."""
+    events = []
+    for number in range(first, last + 1):
+        events += finalize(ctx, number, session.get_slot_author(ctx.state, number))
+    return events
+
+
+# --- set_keys -----------------------------------------------------------------------------
+
+
+def test_set_keys_is_queued_then_enacted_at_the_next_epoch() -> None:
+    ctx = new_test_ext()
+    signing, keys = session_keys("alice 2")
+    dispatch(ctx, ALICE, SetKeysArgs(keys))
+    assert ctx.events[-1].event == session.KeysQueued(ALICE, keys)
+    assert session.QueuedKeys.get(ctx.state, ALICE) == keys
+    assert session.get_authorities(ctx.state) == (ALICE, BOB)
+    run_blocks(ctx, 1, EPOCH_LENGTH - 1)
+    assert session.get_authorities(ctx.state) == (ALICE, BOB)  # not before the epoch ends
+    events = run_blocks(ctx, EPOCH_LENGTH, EPOCH_LENGTH)
+    assert session.NewEpoch(1, 1, 2) in events
+    assert session.get_authorities(ctx.state) == (signing.public_key, BOB)
+    assert session.get_current_authorities(ctx.state)[0] == Authority(ALICE, keys)
+    assert session.get_keys(ctx.state, ALICE) == keys
+    assert session.QueuedKeys.get(ctx.state, ALICE) is None
+    assert session.get_validator_of(ctx.state, signing.public_key) == ALICE
+    assert session.get_validator_of(ctx.state, ALICE) is None
+    # A block sealed by the new signing key earns alice a reward point.
+    points = staking.RewardPoints.get(ctx.state, ALICE)
+    finalize(ctx, EPOCH_LENGTH + 1, signing.public_key)
+    assert staking.RewardPoints.get(ctx.state, ALICE) == points + 1
+
+
+def test_set_keys_again_replaces_the_queued_keys() -> None:
+    ctx = new_test_ext()
+    _, first = session_keys("first")
+    _, second = session_keys("second")
+    dispatch(ctx, BOB, SetKeysArgs(first))
+    dispatch(ctx, BOB, SetKeysArgs(second))
+    run_blocks(ctx, 1, EPOCH_LENGTH)
+    assert session.get_keys(ctx.state, BOB) == second
+    # the key bob queued first and dropped is free again
+    dispatch(ctx, ALICE, SetKeysArgs(first))
+
+
+def test_duplicate_signing_key_is_refused() -> None:
+    ctx = new_test_ext()
+    _, keys = session_keys("shared")
+    # another validator's signing key in the current set
+    assert_noop(ctx, CHARLIE, SetKeysArgs(SessionKeys(ALICE, keys.vrf)), session.NotAStaker)
+    dispatch(ctx, CHARLIE, BondArgs(15_000))
+    assert_noop(ctx, CHARLIE, SetKeysArgs(SessionKeys(ALICE, keys.vrf)), session.DuplicateSigningKey)
+    # another validator's queued key
+    dispatch(ctx, BOB, SetKeysArgs(keys))
+    assert_noop(ctx, CHARLIE, SetKeysArgs(keys), session.DuplicateSigningKey)
+    # and once enacted
+    run_blocks(ctx, 1, EPOCH_LENGTH)
+    assert_noop(ctx, CHARLIE, SetKeysArgs(keys), session.DuplicateSigningKey)
+    assert_noop(ctx, ALICE, SetKeysArgs(keys), session.DuplicateSigningKey)
+    # a bonded account's own key, while it has no session keys of its own
+    assert_noop(ctx, ALICE, SetKeysArgs(SessionKeys(CHARLIE, keys.vrf)), session.DuplicateSigningKey)
+    # a validator may keep (re-queue) its own keys
+    dispatch(ctx, ALICE, SetKeysArgs(session.get_keys(ctx.state, ALICE)))
+
+
+def test_invalid_keys_are_refused_without_a_state_change() -> None:
+    ctx = new_test_ext()
+    _, keys = session_keys("valid")
+    assert_noop(ctx, ALICE, SetKeysArgs(SessionKeys(bytes(32), keys.vrf)), session.InvalidSigningKey)
+    assert_noop(ctx, ALICE, SetKeysArgs(SessionKeys(TREASURY_ACCOUNT, keys.vrf)), session.InvalidSigningKey)
+    assert_noop(ctx, ALICE, SetKeysArgs(SessionKeys(keys.signing, bytes(32))), session.InvalidVrfKey)
+    assert_noop(ctx, DAVE, SetKeysArgs(keys), session.NotAStaker)
+    assert list(session.QueuedKeys.iter(ctx.state)) == []
+
+
+# --- epochs and the set id ----------------------------------------------------------------
+
+
+def test_set_id_rises_exactly_when_the_set_changes() -> None:
+    ctx = new_test_ext()
+    # two epochs, one era: the election re-orders alice and bob, which is no change of the set
+    events = run_blocks(ctx, 1, 2 * EPOCH_LENGTH)
+    assert [event for event in events if isinstance(event, session.NewEpoch)] == [
+        session.NewEpoch(1, 0, 2),
+        session.NewEpoch(2, 0, 2),
+    ]
+    assert session.CurrentEpoch.get(ctx.state) == 2
+    _, keys = session_keys("bob 2")
+    dispatch(ctx, BOB, SetKeysArgs(keys))
+    run_blocks(ctx, 2 * EPOCH_LENGTH + 1, 3 * EPOCH_LENGTH)
+    assert session.SetId.get(ctx.state) == 1
+    assert session.SetIdSince.get(ctx.state) == 3
+    # re-queueing the same keys is no change
+    dispatch(ctx, BOB, SetKeysArgs(keys))
+    run_blocks(ctx, 3 * EPOCH_LENGTH + 1, 5 * EPOCH_LENGTH)
+    assert session.SetId.get(ctx.state) == 1
+    assert session.CurrentEpoch.get(ctx.state) == 5
+
+
+def test_election_result_is_enacted_at_the_epoch_boundary_ending_its_era() -> None:
+    """Charlie bonds more than alice and bob mid-era: the election at the era's last block
+    writes NextAuthorities, and that block's epoch rotation makes it current (the new era's
+    first block is authored by the set elected for it), with the keys charlie set."""
+    ctx = new_test_ext()
+    signing, keys = session_keys("charlie")
+    dispatch(ctx, CHARLIE, BondArgs(30_000))
+    dispatch(ctx, CHARLIE, ValidateArgs(0))
+    dispatch(ctx, CHARLIE, SetKeysArgs(keys))
+    run_blocks(ctx, 1, EPOCH_LENGTH)  # an epoch ends inside the era: no election yet
+    assert session.get_authorities(ctx.state) == (ALICE, BOB)
+    assert session.get_keys(ctx.state, CHARLIE) == keys
+    assert session.SetId.get(ctx.state) == 0
+    run_blocks(ctx, EPOCH_LENGTH + 1, ERA_LENGTH - 1)
+    assert session.get_authorities(ctx.state) == (ALICE, BOB)
+    events = run_blocks(ctx, ERA_LENGTH, ERA_LENGTH)
+    assert staking.NewEra(1, 2) in events
+    assert staking.Elected.get(ctx.state) == (CHARLIE, min(ALICE, BOB))
+    assert session.get_validators(ctx.state) == (CHARLIE, min(ALICE, BOB))
+    assert session.get_authorities(ctx.state) == (signing.public_key, min(ALICE, BOB))
+    assert session.NextAuthorities.get(ctx.state) == session.CurrentAuthorities.get(ctx.state)
+    assert session.SetId.get(ctx.state) == 1
+    assert session.get_slot_author(ctx.state, ERA_LENGTH + 2) == signing.public_key
+    run_blocks(ctx, ERA_LENGTH + 1, 2 * ERA_LENGTH)  # the same set is re-elected
+    assert session.SetId.get(ctx.state) == 1
+    assert staking.RewardPoints.get(ctx.state, CHARLIE) == 0  # paid out at the era end
+    assert staking.Elected.get(ctx.state) == (CHARLIE, min(ALICE, BOB))
+
+
+def test_an_election_without_anybody_keeps_the_set() -> None:
+    ctx = new_test_ext()
+    for who in (ALICE, BOB):
+        dispatch(ctx, who, staking.ChillArgs())
+    run_blocks(ctx, 1, ERA_LENGTH)
+    assert staking.Elected.get(ctx.state) == ()
+    assert session.get_authorities(ctx.state) == (ALICE, BOB)
+    assert session.SetId.get(ctx.state) == 0
+
+
+# --- genesis ------------------------------------------------------------------------------
+
+
+def test_genesis_round_trip_is_exact() -> None:
+    _, keys = session_keys("genesis")
+    config = genesis_config()
+    config["session"]["authorities"][1] = [encode_address(BOB), encode_address(keys.signing), "0x" + keys.vrf.hex()]
+    changes = RUNTIME.build_genesis(config)
+    state = DictState().apply(changes)
+    exported = RUNTIME.export_genesis(state)
+    assert exported["session"] == config["session"]
+    assert session.get_authorities(state) == (ALICE, keys.signing)
+    assert session.get_validators(state) == (ALICE, BOB)
+    assert RUNTIME.build_genesis(exported) == changes
+    for name in ("dev", "local"):
+        spec = load_chain_spec(name)
+        assert export_runtime_genesis(build_genesis_state(spec)) == spec.runtime_genesis
+
+
+def test_dev_spec_signs_with_alice() -> None:
+    from genesis.dev_accounts import dev_keypair
+
+    state = DictState(build_genesis_state(load_chain_spec("dev")))
+    alice = dev_keypair("alice")
+    assert session.get_authorities(state) == (alice.public_key,)
+    assert session.get_keys(state, alice.public_key).vrf == vrf.public_key(alice.derive_vrf_seed())
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda c: c["session"].update(epochLengthBlocks=0), "epochLengthBlocks must be at least 1"),
+        (lambda c: c["session"].update(epochLengthBlocks=4), r"eraLengthBlocks \(6\) must be a whole number"),
+        (
+            lambda c: c["session"]["authorities"][1].__setitem__(1, encode_address(ALICE)),
+            "a signing key for two authorities",
+        ),
+        (lambda c: c["session"]["authorities"][1].__setitem__(2, "0x" + "00" * 32), "VRF key is not a valid"),
+        (lambda c: c["session"]["authorities"][1].__setitem__(2, "0x00"), "not 0x and 64 hex digits"),
+        (lambda c: c["session"]["authorities"][1].pop(), r"expected \[validator, signing key, VRF key\]"),
+    ],
+)
+def test_invalid_genesis_is_refused(mutate: Any, message: str) -> None:
+    config = genesis_config()
+    mutate(config)
+    with pytest.raises(ValueError, match=message):
+        RUNTIME.build_genesis(config)
+
+
+def test_spec_validation_of_session_keys() -> None:
+    data = load_chain_spec("local").to_dict()
+    authorities = data["genesis"]["runtime"]["session"]["authorities"]
+    for index, value, message in (
+        (1, authorities[0][0], r"authorities\[1\]\[1\]: signing key \w+ is used by two authorities"),
+        (2, "0x" + "AB" * 32, r"authorities\[1\]\[2\]: expected a VRF public key as 0x and 64 lowercase"),
+        (2, "0x" + "00" * 32, r"authorities\[1\]\[2\]: 0x0+ is not a valid VRF public key"),
+    ):
+        broken = copy.deepcopy(data)
+        broken["genesis"]["runtime"]["session"]["authorities"][1][index] = value
+        with pytest.raises(GenesisError, match=message):
+            validate(broken)
+    broken = copy.deepcopy(data)
+    broken["genesis"]["runtime"]["session"]["authorities"][1] = authorities[1][0]
+    with pytest.raises(GenesisError, match=r"authorities\[1\]: expected \[validator SS58 address"):
+        validate(broken)
+
+
+# --- invariants ---------------------------------------------------------------------------
+
+
+def test_try_state_catches_broken_sets() -> None:
+    ctx = new_test_ext()
+    current = session.CurrentAuthorities.get(ctx.state)
+    session.CurrentAuthorities.put(ctx.state, (current[0], Authority(BOB, current[0].keys)))
+    assert "session: the current set uses a signing key twice" in RUNTIME.try_state(ctx.state)
+    session.CurrentAuthorities.put(ctx.state, ())
+    assert "session: the authority set is empty" in RUNTIME.try_state(ctx.state)
+    session.CurrentAuthorities.put(ctx.state, current)
+    session.SetId.put(ctx.state, 1)
+    assert "session: SetId rose more often than epochs ended" in RUNTIME.try_state(ctx.state)
+    session.SetId.put(ctx.state, 0)
+    session.QueuedKeys.put(ctx.state, CHARLIE, SessionKeys(bytes(32), bytes(32)))
+    assert any("malformed session keys" in problem for problem in RUNTIME.try_state(ctx.state))
+
+
+def test_fees_go_to_the_validator_behind_the_signing_key() -> None:
+    from runtime.pallets import balances, transaction_payment
+
+    ctx = new_test_ext()
+    signing, keys = session_keys("alice fees")
+    dispatch(ctx, ALICE, SetKeysArgs(keys))
+    run_blocks(ctx, 1, EPOCH_LENGTH)
+    before = balances.get_free_balance(ctx.state, ALICE)
+    transaction_payment.BlockFees.put(ctx.state, transaction_payment.CollectedFees(0, 2 * ED))  # tips: all the author's
+    block = DispatchContext(RUNTIME, ctx.state, BlockEnvironment(4, bytes(32), 4, 4_000, signing.public_key), bytes(32))
+    transaction_payment.pay_out(block)
+    assert balances.get_free_balance(ctx.state, ALICE) == before + 2 * ED
+    assert balances.get_free_balance(ctx.state, signing.public_key) == 0
+
+
+def test_an_equivocation_under_a_signing_key_is_the_validators_offence() -> None:
+    from runtime.block import ZERO_SIGNATURE, Header, seal_header
+    from runtime.pallets import offences
+
+    ctx = new_test_ext()
+    signing, keys = session_keys("alice equivocates")
+    dispatch(ctx, ALICE, SetKeysArgs(keys))
+    run_blocks(ctx, 1, EPOCH_LENGTH)
+
+    def header(root: int) -> Header:
+        unsealed = Header(bytes(32), 4, 4, 4_000, bytes([root]) * 32, bytes(32), signing.public_key, (), ZERO_SIGNATURE)
+        return seal_header(unsealed, signing, bytes(32))
+
+    offence = offences.check_block_equivocation(ctx.state, offences.BlockEquivocation(header(1), header(2)), bytes(32))
+    assert offence.offender == ALICE
