@@ -11,15 +11,18 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+import pytest
+
 from runtime.abc import StateReader
 from runtime.accounts import FLOCK, TREASURY_ACCOUNT
 from runtime.block import IMMORTAL, Mortality, UnsignedExtrinsic, encode_extrinsic, sign_extrinsic
 from runtime.executive import Executive
-from runtime.framework.pallet import BlockEnvironment
+from runtime.framework.pallet import BadOrigin, BlockEnvironment, DispatchContext, DispatchError, Origin
 from runtime.framework.runtime import Runtime
 from runtime.pallets import balances, system
 from runtime.pallets.timestamp import SetArgs
 from runtime.primitives.address import encode_address
+from runtime.primitives.codec import Record
 from runtime.primitives.hashing import TAG_GENESIS, TAG_HEADER, tagged_hash
 from runtime.primitives.keys import Keypair
 
@@ -123,3 +126,23 @@ def execute_block(
     inherent = encode_extrinsic(UnsignedExtrinsic(executive.runtime.encode_call(SetArgs(timestamp))))
     changes = executive.execute_block(state, env, (inherent, *extrinsics))
     return state.apply(changes)
+
+
+def dispatch(ctx: DispatchContext, origin: Origin | bytes, args: Record) -> None:
+    """Dispatch a call as the executive does (origin checked), without fees; ``bytes`` is a
+    signed origin. Errors propagate, so a caller sees exactly what the call raised."""
+    origin = Origin.signed(origin) if isinstance(origin, bytes) else origin
+    call = ctx.runtime.decode_call(ctx.runtime.encode_call(args))
+    if call.definition.origin != origin.kind:
+        raise BadOrigin()
+    call.definition.handler(call.pallet, ctx, origin, call.args)
+
+
+def assert_noop(ctx: DispatchContext, origin: Origin | bytes, args: Record, error: type[DispatchError]) -> None:
+    """The call raises ``error`` having written nothing and emitted nothing: every check
+    comes before the first write (FRAME's ``assert_noop``)."""
+    changes_before, events_before = dict(ctx.state.changes), list(ctx.events)
+    with pytest.raises(error):
+        dispatch(ctx, origin, args)
+    assert ctx.state.changes == changes_before
+    assert ctx.events == events_before

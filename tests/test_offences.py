@@ -30,7 +30,7 @@ from runtime.block import (
 )
 from runtime.construct import PALLET_INDICES, construct_runtime
 from runtime.executive import Executive
-from runtime.framework.pallet import ROOT, BadOrigin, BlockEnvironment, DispatchContext, DispatchError, Origin
+from runtime.framework.pallet import ROOT, BadOrigin, BlockEnvironment, DispatchContext, Origin
 from runtime.framework.storage import Overlay
 from runtime.pallets import balances, offences, staking, system
 from runtime.pallets.offences import (
@@ -47,7 +47,15 @@ from runtime.pallets.staking import BondArgs, DelegateArgs, Delegation, StakingL
 from runtime.primitives.address import encode_address
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
 from runtime.primitives.keys import Keypair
-from runtime_helpers import TEST_GENESIS_HASH, DictState, build_genesis_state, execute_block, named_keypair
+from runtime_helpers import (
+    TEST_GENESIS_HASH,
+    DictState,
+    assert_noop,
+    build_genesis_state,
+    dispatch,
+    execute_block,
+    named_keypair,
+)
 
 RUNTIME = construct_runtime()
 STAKING = RUNTIME.pallet("staking")
@@ -103,22 +111,6 @@ def new_test_ext(validators: tuple[bytes, ...] = VALIDATORS, **offences_override
     )
     env = BlockEnvironment(1, bytes(32), 1, 1_000, ALICE)
     return DispatchContext(RUNTIME, Overlay(state), env, TEST_GENESIS_HASH)
-
-
-def dispatch(ctx: DispatchContext, origin: Origin, args: object) -> None:
-    call = RUNTIME.decode_call(RUNTIME.encode_call(args))  # type: ignore[arg-type]
-    if call.definition.origin != origin.kind:
-        raise BadOrigin()
-    call.definition.handler(call.pallet, ctx, origin, call.args)
-
-
-def assert_noop(ctx: DispatchContext, origin: Origin, args: object, error: type[DispatchError]) -> None:
-    """The call raises ``error`` having written nothing and emitted nothing."""
-    changes_before, events_before = dict(ctx.state.changes), list(ctx.events)
-    with pytest.raises(error):
-        dispatch(ctx, origin, args)
-    assert ctx.state.changes == changes_before
-    assert ctx.events == events_before
 
 
 def run_era(ctx: DispatchContext, authors: tuple[bytes, ...] = VALIDATORS) -> list[Any]:

@@ -9,12 +9,12 @@ import pytest
 
 from runtime.accounts import FLOCK, TREASURY_ACCOUNT
 from runtime.construct import construct_runtime
-from runtime.framework.pallet import ROOT, BadOrigin, BlockEnvironment, DispatchContext, DispatchError, Origin
+from runtime.framework.pallet import ROOT, BadOrigin, BlockEnvironment, DispatchContext, Origin
 from runtime.framework.storage import Overlay
 from runtime.pallets import balances, session, system, timestamp, treasury
 from runtime.pallets.system import Remark
 from runtime.primitives.address import encode_address
-from runtime_helpers import DictState, build_genesis_state, named_keypair, sign_transfer
+from runtime_helpers import DictState, assert_noop, build_genesis_state, dispatch, named_keypair, sign_transfer
 
 RUNTIME = construct_runtime()
 ALICE, BOB, CHARLIE = named_keypair("alice"), named_keypair("bob"), named_keypair("charlie")
@@ -42,23 +42,6 @@ def new_test_ext(**balance_of: int) -> DispatchContext:
     )
     env = BlockEnvironment(1, bytes(32), 1, 1_000, ALICE.public_key)
     return DispatchContext(RUNTIME, Overlay(state), env, bytes(32))
-
-
-def dispatch(ctx: DispatchContext, origin: Origin, args: object) -> None:
-    call = RUNTIME.decode_call(RUNTIME.encode_call(args))  # type: ignore[arg-type]
-    if call.definition.origin != origin.kind:
-        raise BadOrigin()
-    call.definition.handler(call.pallet, ctx, origin, call.args)
-
-
-def assert_noop(ctx: DispatchContext, origin: Origin, args: object, error: type[DispatchError]) -> None:
-    """The call raises ``error`` having written nothing: every check comes before the first
-    write (FRAME's ``assert_noop``)."""
-    changes_before, events_before = dict(ctx.state.changes), list(ctx.events)
-    with pytest.raises(error):
-        dispatch(ctx, origin, args)
-    assert ctx.state.changes == changes_before
-    assert ctx.events == events_before
 
 
 def free(ctx: DispatchContext, who: bytes) -> int:

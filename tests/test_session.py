@@ -23,7 +23,7 @@ from genesis.spec import (
 )
 from runtime.accounts import TREASURY_ACCOUNT
 from runtime.construct import construct_runtime
-from runtime.framework.pallet import BlockEnvironment, DispatchContext, DispatchError, Origin
+from runtime.framework.pallet import BlockEnvironment, DispatchContext
 from runtime.framework.storage import Overlay
 from runtime.pallets import session, staking
 from runtime.pallets.session import Authority, SessionKeys, SetKeysArgs
@@ -31,7 +31,7 @@ from runtime.pallets.staking import BondArgs, ValidateArgs
 from runtime.primitives import vrf
 from runtime.primitives.address import encode_address
 from runtime.primitives.keys import Keypair
-from runtime_helpers import DictState, named_keypair
+from runtime_helpers import DictState, assert_noop, dispatch, named_keypair
 
 RUNTIME = construct_runtime()
 STAKING = RUNTIME.pallet("staking")
@@ -75,19 +75,6 @@ def genesis_config(**session_overrides: Any) -> dict[str, Any]:
 def new_test_ext(config: dict[str, Any] | None = None) -> DispatchContext:
     state = DictState().apply(RUNTIME.build_genesis(config or genesis_config()))
     return DispatchContext(RUNTIME, Overlay(state), BlockEnvironment(1, bytes(32), 1, 1_000, ALICE), bytes(32))
-
-
-def dispatch(ctx: DispatchContext, who: bytes, args: object) -> None:
-    call = RUNTIME.decode_call(RUNTIME.encode_call(args))  # type: ignore[arg-type]
-    call.definition.handler(call.pallet, ctx, Origin.signed(who), call.args)
-
-
-def assert_noop(ctx: DispatchContext, who: bytes, args: object, error: type[DispatchError]) -> None:
-    changes_before, events_before = dict(ctx.state.changes), list(ctx.events)
-    with pytest.raises(error):
-        dispatch(ctx, who, args)
-    assert ctx.state.changes == changes_before
-    assert ctx.events == events_before
 
 
 def finalize(ctx: DispatchContext, number: int, author: bytes) -> list[Any]:

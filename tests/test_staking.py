@@ -20,7 +20,7 @@ from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT, FLOCK, TREASURY_ACCO
 from runtime.block import encode_extrinsic, sign_extrinsic
 from runtime.construct import PALLET_INDICES, construct_runtime
 from runtime.executive import Executive
-from runtime.framework.pallet import BlockEnvironment, DispatchContext, DispatchError, Origin
+from runtime.framework.pallet import BlockEnvironment, DispatchContext, Origin
 from runtime.framework.storage import Overlay
 from runtime.pallets import balances, session, staking, system
 from runtime.pallets.staking import (
@@ -38,7 +38,15 @@ from runtime.pallets.staking import (
 )
 from runtime.primitives.address import encode_address
 from runtime.primitives.keys import Keypair
-from runtime_helpers import TEST_GENESIS_HASH, DictState, build_genesis_state, execute_block, named_keypair
+from runtime_helpers import (
+    TEST_GENESIS_HASH,
+    DictState,
+    assert_noop,
+    build_genesis_state,
+    dispatch,
+    execute_block,
+    named_keypair,
+)
 
 RUNTIME = construct_runtime()
 PALLET = RUNTIME.pallet("staking")
@@ -88,20 +96,6 @@ def new_test_ext(
         )
     )
     return DispatchContext(RUNTIME, Overlay(state), BlockEnvironment(1, bytes(32), 1, 1_000, ALICE), bytes(32))
-
-
-def dispatch(ctx: DispatchContext, who: bytes, args: object) -> None:
-    call = RUNTIME.decode_call(RUNTIME.encode_call(args))  # type: ignore[arg-type]
-    call.definition.handler(call.pallet, ctx, Origin.signed(who), call.args)
-
-
-def assert_noop(ctx: DispatchContext, who: bytes, args: object, error: type[DispatchError]) -> None:
-    """The call raises ``error`` having written nothing and emitted nothing."""
-    changes_before, events_before = dict(ctx.state.changes), list(ctx.events)
-    with pytest.raises(error):
-        dispatch(ctx, who, args)
-    assert ctx.state.changes == changes_before
-    assert ctx.events == events_before
 
 
 def finalize(ctx: DispatchContext, number: int, author: bytes) -> list[Any]:
