@@ -35,7 +35,6 @@ MAX_EXTRINSIC_SIZE = MAX_CALL_SIZE + 512
 MAX_DIGEST_DATA_SIZE = 1024
 MAX_DIGESTS = 8
 MAX_BLOCK_EXTRINSICS = 20_000
-MAX_HEADER_SIZE = 4 * 1024
 MAX_BLOCK_SIZE = 5 * 1024 * 1024
 ZERO_SIGNATURE = bytes(64)
 
@@ -238,15 +237,3 @@ def compute_extrinsics_root(extrinsics: tuple[bytes, ...] | list[bytes]) -> byte
 
 def decode_block(data: bytes) -> Block:
     return Block.decode(data, max_size=MAX_BLOCK_SIZE)
-
-
-# Engine id of the dev chain's slot claim (the consensus issue adds the VRF engine).
-ENGINE_SLOT = b"slot"
-
-
-@dataclass(frozen=True)
-class SlotClaim(Record):
-    """Pre-runtime digest of a slot-based author: which authority claims which slot."""
-
-    authority_index: U32
-    slot: U64

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.slow
 
 START_TIMEOUT = 60.0
 BLOCK_TIMEOUT = 30.0
+MAX_BLOCKS_TO_INCLUSION = 10
 IMPORTED = re.compile(r"Imported #(\d+) \(0x([0-9a-f]+)…\) slot \d+, (\d+) transaction")
 
 
@@ -60,9 +62,10 @@ class DevNode:
     def wait_for(self, pattern: re.Pattern[str] | str, timeout: float) -> re.Match[str]:
         """The first later log line matching ``pattern`` (fails on timeout or exit)."""
         regex = re.compile(pattern) if isinstance(pattern, str) else pattern
+        deadline = time.monotonic() + timeout
         while True:
             try:
-                line = self.lines.get(timeout=timeout)
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 pytest.fail(f"no log line matched {regex.pattern!r} in {timeout}s:\n{''.join(self.log[-20:])}")
             if not line:
@@ -120,10 +123,12 @@ def test_dev_chain_includes_a_cli_transfer_and_survives_kill_9(base_path: Path) 
         )
         assert submitted.returncode == 0, submitted.stderr
         xt_hash = bytes.fromhex(submitted.stdout.strip()[2:])
-        while True:
+        for _ in range(MAX_BLOCKS_TO_INCLUSION):
             match = node.wait_for(IMPORTED, BLOCK_TIMEOUT)
             if int(match.group(3)) > 0:
                 break
+        else:
+            pytest.fail(f"the transfer was not included within {MAX_BLOCKS_TO_INCLUSION} blocks")
         block_hash = node.rpc.call("chain_getBlockHash", int(match.group(1)))
         block = node.rpc.call("chain_getBlock", block_hash)["block"]
         hashes = [compute_extrinsic_hash(bytes.fromhex(xt[2:])) for xt in block["extrinsics"]]

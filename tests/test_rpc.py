@@ -34,13 +34,11 @@ from flockchain.rpc.jsonrpc import (
 from flockchain.rpc.methods import INVALID_TRANSACTION, get_node_version
 from flockchain.rpc.server import RpcLimits, RpcPortUnavailable, serve_rpc
 from runtime.block import (
-    ENGINE_SLOT,
     Block,
     ConsensusDigest,
     DigestItem,
     Header,
     PreRuntimeDigest,
-    SlotClaim,
     compute_extrinsic_hash,
     compute_extrinsics_root,
 )
@@ -65,7 +63,7 @@ def make_block(number: int, parent_hash: bytes) -> Block:
     """A block with made-up but well-typed fields; block 1 carries two digests."""
     extrinsics = tuple(bytes([number, index]) * 3 for index in range(number))
     slot = 100 + number
-    digests: tuple = (PreRuntimeDigest(ENGINE_SLOT, SlotClaim(number % 4, slot).encode()),)
+    digests: tuple = (PreRuntimeDigest(b"test", bytes([number % 4]) + slot.to_bytes(8, "big")),)
     if number == 1:
         digests += (ConsensusDigest(b"auth", b"\x01\x02"),)
     header = Header(

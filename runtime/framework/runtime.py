@@ -149,9 +149,6 @@ class Runtime:
     def event_index(self, event: type[Record]) -> tuple[int, int]:
         return self._event_index[event]
 
-    def event_type(self, pallet_index: int, event_index: int) -> type[Record]:
-        return self.pallets[pallet_index].EVENTS[event_index]
-
     def error_index(self, error: DispatchError | ArithmeticOverflow) -> tuple[int, int]:
         """``(pallet index, code)`` of a failed call's error. Errors no pallet declares (bad
         origin, arithmetic overflow) use index 255 with the framework's own codes."""
