@@ -68,8 +68,8 @@ class UnknownParent(InvalidBlock):
     """The parent block is not in the store."""
 
 
-class UnsupportedFork(InvalidBlock):
-    """The block builds on a known block other than the head (fork choice is not here yet)."""
+class BelowFinalized(InvalidBlock):
+    """The block is on a fork that does not contain the last finalized block."""
 
 
 class WrongExtrinsicsRoot(InvalidBlock):
@@ -90,3 +90,11 @@ class InvalidBlockExecution(InvalidBlock):
 
 class WrongStateRoot(InvalidBlock):
     """Executing the block gives another state root than its header claims."""
+
+
+class UnknownBlock(FlockError, LookupError):
+    """A block the chain does not hold (or no longer can act on: before the last finalized one)."""
+
+
+class NotSlotAuthor(FlockError):
+    """Our key may not author the requested slot on the head."""

@@ -131,6 +131,26 @@ def verify_finality_vote(signed: SignedFinalityVote, genesis_hash: bytes) -> Non
     verify(signed.voter, DOMAIN_FINALITY_VOTE, genesis_hash, signed.vote.encode(), signed.signature)
 
 
+MAX_FINALITY_VOTERS = 1024
+MAX_JUSTIFICATION_PRECOMMITS = 2 * MAX_FINALITY_VOTERS  # one per voter, two for an equivocator
+
+
+@dataclass(frozen=True)
+class Justification(Record):
+    """The precommits that prove ``target`` final (the finality gadget's commit message and the
+    proof stored with the block; ``consensus.grandpa.justification`` verifies it)."""
+
+    set_id: U64
+    round: U64
+    target_hash: Hash32
+    target_number: BlockNumber
+    precommits: Annotated[tuple, ListOf(SignedFinalityVote, MAX_JUSTIFICATION_PRECOMMITS)]
+
+    @property
+    def target(self) -> tuple[bytes, int]:
+        return (self.target_hash, self.target_number)
+
+
 # --- extrinsics ---------------------------------------------------------------------------
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 from runtime.framework.runtime import Runtime
 from runtime.pallets.balances import Balances
 from runtime.pallets.emission import Emission
+from runtime.pallets.finality import Finality
+from runtime.pallets.governance import Governance
 from runtime.pallets.offences import Offences
 from runtime.pallets.session import Session
 from runtime.pallets.staking import Staking
@@ -26,6 +28,8 @@ PALLET_INDICES = {
     "emission": 6,
     "staking": 7,
     "offences": 8,
+    "governance": 9,
+    "finality": 10,
 }
 
 
@@ -42,5 +46,7 @@ def construct_runtime() -> Runtime:
             (PALLET_INDICES["emission"], Emission()),
             (PALLET_INDICES["staking"], Staking(era_end_handler=offences)),
             (PALLET_INDICES["offences"], offences),
+            (PALLET_INDICES["governance"], Governance()),
+            (PALLET_INDICES["finality"], Finality()),
         ]
     )

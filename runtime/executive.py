@@ -108,7 +108,9 @@ class Executive:
     def finalize_block(self, block: BlockInProgress) -> dict[bytes, bytes | None]:
         """Run the finalize hooks, store the block's events; the block's state changes."""
         ctx = block.ctx
-        ctx.phase = system.PHASE_FINALIZATION
+        # Finalization events belong to no extrinsic (and must not keep the index of the last
+        # extrinsic tried: an author tries some it then drops).
+        ctx.phase, ctx.extrinsic_index = system.PHASE_FINALIZATION, 0
         for pallet in self.runtime.pallets.values():
             pallet.on_finalize(ctx)
         system.BlockWeight.put(ctx.state, block.weight)
@@ -220,11 +222,15 @@ class Executive:
         call = self.runtime.decode_call(xt.call)
         if call.definition.origin != ORIGIN_NONE:
             raise BadInherent(f"{call.pallet.NAME}.{call.definition.name} is not an inherent")
-        self._reserve_resources(block, call.definition.weight, length)
+        # In a child context, resources reserved after: an author drops a failing inherent (an
+        # equivocation report already on chain, say) and its block must not keep a trace of it.
+        child = block.ctx.child()
         try:
-            call.definition.handler(call.pallet, block.ctx, Origin(ORIGIN_NONE), call.args)
+            call.definition.handler(call.pallet, child, Origin(ORIGIN_NONE), call.args)
         except DispatchError as exc:
             raise BadInherent(f"inherent {call.pallet.NAME}.{call.definition.name} failed: {exc}") from None
+        self._reserve_resources(block, call.definition.weight, length)
+        block.ctx.merge_child(child)
 
     def _dispatch(self, ctx: DispatchContext, call: RuntimeCall, origin: Origin, weight: int) -> bool:
         child = ctx.child()

@@ -19,7 +19,7 @@ from runtime.block import IMMORTAL, Mortality, UnsignedExtrinsic, encode_extrins
 from runtime.executive import Executive
 from runtime.framework.pallet import BadOrigin, BlockEnvironment, DispatchContext, DispatchError, Origin
 from runtime.framework.runtime import Runtime
-from runtime.pallets import balances, system
+from runtime.pallets import balances, session, system
 from runtime.pallets.timestamp import SetArgs
 from runtime.primitives.address import encode_address
 from runtime.primitives.codec import Record
@@ -104,6 +104,13 @@ def sign_transfer(
         sender, genesis_hash, nonce=nonce, call=call, tip=tip, mortality=mortality, birth_hash=birth_hash
     )
     return encode_extrinsic(xt)
+
+
+def get_round_robin_author(state: StateReader, slot: int) -> bytes:
+    """The current set's signing keys taken in turn: a simple author schedule for runtime tests
+    (the node's schedule is the slot lottery, ``consensus.babe``)."""
+    authorities = session.get_authorities(state)
+    return authorities[slot % len(authorities)]
 
 
 def compute_test_block_hash(number: int) -> bytes:

@@ -29,6 +29,7 @@ START_TIMEOUT = 60.0
 BLOCK_TIMEOUT = 30.0
 MAX_BLOCKS_TO_INCLUSION = 10
 IMPORTED = re.compile(r"Imported #(\d+) \(0x([0-9a-f]+)…\) slot \d+, (\d+) transaction")
+FINALIZED = re.compile(r"Finalized #(\d+) \(0x([0-9a-f]+)…\)")
 
 
 def free_port() -> int:
@@ -133,6 +134,13 @@ def test_dev_chain_includes_a_cli_transfer_and_survives_kill_9(base_path: Path) 
         block = node.rpc.call("chain_getBlock", block_hash)["block"]
         hashes = [compute_extrinsic_hash(bytes.fromhex(xt[2:])) for xt in block["extrinsics"]]
         assert xt_hash in hashes
+        # The one validator finalizes its own blocks (GRANDPA with a set of one).
+        included_at = int(match.group(1))
+        while int((finalized := node.wait_for(FINALIZED, BLOCK_TIMEOUT)).group(1)) < included_at:
+            pass
+        finalized_hash = node.rpc.call("chain_getBlockHash", int(finalized.group(1)))
+        assert finalized_hash[2:].startswith(finalized.group(2))
+        assert int(node.rpc.call("chain_getHeader", node.rpc.call("chain_getFinalizedHead"))["number"], 16) >= included_at
         head_before = int(node.rpc.call("chain_getHeader")["number"], 16)
         hash_before = node.rpc.call("chain_getBlockHash", head_before)
     finally:

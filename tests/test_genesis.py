@@ -249,8 +249,8 @@ INVALID: list[tuple[str, Mutation, str]] = [
     ("raw only", lambda d: d["genesis"].pop("runtime"), r"^genesis\.runtime: missing"),
     (
         "unknown pallet section",
-        lambda d: runtime_of(d).update(governance={}),
-        r"^genesis\.runtime\.governance: no pallet named 'governance'",
+        lambda d: runtime_of(d).update(no_such_pallet={}),
+        r"^genesis\.runtime\.no_such_pallet: no pallet named 'no_such_pallet'",
     ),
     ("missing pallet section", lambda d: runtime_of(d).pop("treasury"), r"^genesis\.runtime\.treasury: missing"),
     (

@@ -512,12 +512,15 @@ def test_error_codes_and_call_indices_are_stable() -> None:
                 "NotCurrentEra",
                 "DuplicateReport",
                 "NoSuchSlash",
+                "BadParameters",
             )
         )
     ]
     assert {index: definition.name for index, definition in offences.Offences.CALLS.items()} == {
         0: "report_equivocation",
         1: "cancel_deferred_slash",
+        2: "report_equivocation_unsigned",
+        3: "set_parameters",
     }
 
 

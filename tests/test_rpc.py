@@ -505,6 +505,7 @@ async def test_rpc_methods_lists_every_method_sorted(client: httpx.AsyncClient) 
             "chain_getBlockHash",
             "chain_getFinalizedHead",
             "chain_getHeader",
+            "flock_proposals",
             "rpc_methods",
             "system_accountNextIndex",
             "system_chain",

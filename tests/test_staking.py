@@ -45,6 +45,7 @@ from runtime_helpers import (
     build_genesis_state,
     dispatch,
     execute_block,
+    get_round_robin_author,
     named_keypair,
 )
 
@@ -556,6 +557,7 @@ def test_error_codes_and_call_indices_are_stable() -> None:
                 "DelegationsExceedActive",
                 "TooManyTargets",
                 "AlreadyChilled",
+                "BadParameters",
             )
         )
     ]
@@ -568,6 +570,7 @@ def test_error_codes_and_call_indices_are_stable() -> None:
         5: "validate",
         6: "delegate",
         7: "chill",
+        8: "set_parameters",
     }
 
 
@@ -597,7 +600,7 @@ def test_blocks_follow_the_election_and_keep_every_invariant() -> None:
         author=alice.public_key,
     )
     for _ in range(2 * ERA_LENGTH - 1):
-        state = execute_block(executive, state, author=session.get_slot_author(state, system.Number.get(state) + 1))
+        state = execute_block(executive, state, author=get_round_robin_author(state, system.Number.get(state) + 1))
         assert RUNTIME.try_state(state) == []
     assert staking.CurrentEra.get(state) == 2
     assert session.get_authorities(state) == (bob.public_key, alice.public_key)

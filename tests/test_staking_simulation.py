@@ -65,6 +65,7 @@ from runtime_helpers import (
     build_genesis_state,
     compute_test_block_hash,
     execute_block,
+    get_round_robin_author,
     named_keypair,
 )
 
@@ -346,7 +347,7 @@ class Simulation:
     def produce_block(self, author_choice: int) -> None:
         number = system.Number.get(self.state) + 1
         authorities = session.get_authorities(self.state)
-        author = session.get_slot_author(self.state, number)
+        author = get_round_robin_author(self.state, number)
         if author_choice:
             author = authorities[(authorities.index(author) + author_choice) % len(authorities)]
         # Keep what the executive accepts, as an author does; compare each failed call's block

@@ -13,7 +13,6 @@ from consensus.babe.digest import KIND_PRIMARY, KIND_SECONDARY, PreDigest, find_
 from consensus.babe.epochs import Authority, Epoch, compute_secondary_author_index, compute_slot_vrf_input
 from consensus.babe.errors import (
     BadVrfProof,
-    SlotOutsideEpoch,
     ThresholdExceeded,
     WrongAuthorityIndex,
     WrongSecondaryAuthor,
@@ -38,7 +37,6 @@ def is_primary_win(vrf_output: bytes, threshold: int) -> bool:
 def claim_slot(slot: int, epoch: Epoch, authority_index: int, vrf_seed: bytes) -> PreDigest | None:
     """The claim of authority ``authority_index`` (holding ``vrf_seed``) on ``slot``: primary if its VRF
     output wins, else secondary if it is the slot's secondary author, else ``None``."""
-    _check_slot(epoch, slot)
     authority = _get_authority(epoch, authority_index)
     if vrf.public_key(vrf_seed) != authority.vrf_key:
         raise WrongAuthorityIndex(f"the VRF seed is not that of authority {authority_index}")
@@ -54,7 +52,6 @@ def claim_slot(slot: int, epoch: Epoch, authority_index: int, vrf_seed: bytes) -
 def verify_slot_claim(pre_digest: PreDigest, header_author: bytes, epoch: Epoch) -> bytes:
     """Checks that ``pre_digest`` lets ``header_author`` author its slot in ``epoch``; returns the VRF
     output of a primary claim (empty for a secondary one). Raises an :class:`InvalidSlotClaim`."""
-    _check_slot(epoch, pre_digest.slot)
     authority = _get_authority(epoch, pre_digest.authority_index)
     if authority.account != header_author:
         raise WrongAuthorityIndex(f"authority {pre_digest.authority_index} is not the header's author")
@@ -84,11 +81,6 @@ def _verify_primary_claim(pre_digest: PreDigest, authority: Authority, epoch: Ep
     if not is_primary_win(output, compute_authority_threshold(epoch, pre_digest.authority_index)):
         raise ThresholdExceeded(f"slot {pre_digest.slot}: VRF output is not below authority's threshold")
     return output
-
-
-def _check_slot(epoch: Epoch, slot: int) -> None:
-    if not epoch.contains_slot(slot):
-        raise SlotOutsideEpoch(f"slot {slot} is not in epoch {epoch.index}")
 
 
 def _get_authority(epoch: Epoch, authority_index: int) -> Authority:

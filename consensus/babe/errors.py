@@ -15,10 +15,6 @@ class InvalidPreDigest(InvalidSlotClaim, EncodingError):
     """No, several or a malformed ``BABE`` pre-runtime digest, or one for another slot than the header's."""
 
 
-class SlotOutsideEpoch(InvalidSlotClaim):
-    """The claimed slot does not belong to the epoch it is checked against."""
-
-
 class WrongAuthorityIndex(InvalidSlotClaim):
     """The authority index is outside the set, or names another account than the header's author."""
 

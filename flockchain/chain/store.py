@@ -1,4 +1,5 @@
-"""The chain store: headers, bodies, the canonical index and the head/finalized pointers.
+"""The chain store: headers, bodies, the canonical index, the head/finalized pointers, the state
+deltas of unfinalized blocks and the justifications of finalized ones.
 
 Reads go straight to the key-value store; writes are only ever added to a caller's
 :class:`~flockchain.abc.WriteBatch`, so that a block, its state and the pointers that name it
@@ -53,21 +54,57 @@ class ChainStore:
     def get_genesis_hash(self) -> bytes | None:
         return self._store.get(schema.CHAIN_GENESIS)
 
+    def get_justification(self, block_hash: bytes) -> bytes | None:
+        return self._store.get(schema.justification_key(block_hash))
+
+    def iter_deltas(self) -> list[tuple[bytes, bytes]]:
+        """(block hash, encoded delta) of every unfinalized block."""
+        prefix = len(schema.CHAIN_DELTA)
+        return [(key[prefix:], value) for key, value in self._store.iterate(schema.CHAIN_DELTA)]
+
     # --- staging writes -----------------------------------------------------------------
 
-    def stage_block(self, batch: WriteBatch, block: Block, state_version: int) -> None:
-        """Add ``block`` as the new canonical head, with the state version of its post-state."""
+    def stage_block(self, batch: WriteBatch, block: Block, delta: bytes) -> None:
+        """Add an unfinalized block with its encoded state delta."""
         block_hash = block.hash
         batch.put(schema.header_key(block_hash), block.header.encode())
         batch.put(schema.body_key(block_hash), encode_value(BlockBody, block.extrinsics))
+        batch.put(schema.block_delta_key(block_hash), delta)
+
+    def stage_head(self, batch: WriteBatch, block_hash: bytes, state_version: int) -> None:
+        """``block_hash`` is the head, its post-state committed as ``state_version``."""
         batch.put(schema.block_state_version_key(block_hash), schema.encode_u64(state_version))
-        batch.put(schema.canonical_key(block.header.number), block_hash)
         batch.put(schema.CHAIN_HEAD, block_hash)
 
-    def stage_genesis(self, batch: WriteBatch, genesis: Block) -> None:
-        self.stage_block(batch, genesis, state_version=0)
-        batch.put(schema.CHAIN_GENESIS, genesis.hash)
-        batch.put(schema.CHAIN_FINALIZED, genesis.hash)
+    def stage_canonical(self, batch: WriteBatch, number: int, block_hash: bytes) -> None:
+        batch.put(schema.canonical_key(number), block_hash)
 
-    def stage_finalized(self, batch: WriteBatch, block_hash: bytes) -> None:
+    def stage_canonical_removed(self, batch: WriteBatch, number: int) -> None:
+        batch.delete(schema.canonical_key(number))
+
+    def stage_delta_removed(self, batch: WriteBatch, block_hash: bytes) -> None:
+        batch.delete(schema.block_delta_key(block_hash))
+
+    def stage_abandoned(self, batch: WriteBatch, block_hash: bytes) -> None:
+        """Delete a block of a fork that finality abandoned."""
+        for key in (
+            schema.header_key(block_hash),
+            schema.body_key(block_hash),
+            schema.block_state_version_key(block_hash),
+            schema.block_delta_key(block_hash),
+        ):
+            batch.delete(key)
+
+    def stage_genesis(self, batch: WriteBatch, genesis: Block) -> None:
+        genesis_hash = genesis.hash
+        batch.put(schema.header_key(genesis_hash), genesis.header.encode())
+        batch.put(schema.body_key(genesis_hash), encode_value(BlockBody, genesis.extrinsics))
+        self.stage_head(batch, genesis_hash, 0)
+        self.stage_canonical(batch, 0, genesis_hash)
+        batch.put(schema.CHAIN_GENESIS, genesis_hash)
+        batch.put(schema.CHAIN_FINALIZED, genesis_hash)
+
+    def stage_finalized(self, batch: WriteBatch, block_hash: bytes, justification: bytes | None) -> None:
         batch.put(schema.CHAIN_FINALIZED, block_hash)
+        if justification is not None:
+            batch.put(schema.justification_key(block_hash), justification)

@@ -28,5 +28,5 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(level=args.log.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     spec = load_chain_spec("dev")
     with base_path_or_temporary(args.base_path, args.tmp) as base_path:
-        run_node(spec, base_path, dev_keypair("alice"), rpc_port=args.rpc_port, instant_finality=True)
+        run_node(spec, base_path, dev_keypair("alice"), rpc_port=args.rpc_port)
     return 0

@@ -43,15 +43,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     transfer = actions.add_parser("transfer", help="transfer FLOCK to an account")
     transfer.add_argument("--to", required=True, help="recipient (SS58 address or 0x-hex account id)")
     transfer.add_argument("--amount", required=True, help="base units, or e.g. '2.5 FLOCK'")
-    transfer.add_argument("--from", dest="sender", default="//Alice", help="dev key (//Alice …) or keystore file")
-    transfer.add_argument("--password-file", type=Path, help="password for a keystore file (else prompted)")
-    transfer.add_argument("--tip", default="0", help="tip to the block author (same units as --amount)")
     transfer.add_argument("--keep-alive", action="store_true", help="refuse to take the sender below the ED")
-    transfer.add_argument(
+    add_signing_arguments(transfer)
+    transfer.set_defaults(handler=run_transfer)
+
+
+def add_signing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The signer, tip, mortality and node of a transaction (read by :func:`submit_call`)."""
+    parser.add_argument("--from", dest="sender", default="//Alice", help="dev key (//Alice …) or keystore file")
+    parser.add_argument("--password-file", type=Path, help="password for a keystore file (else prompted)")
+    parser.add_argument("--tip", default="0", help="tip to the block author (base units or e.g. '0.1 FLOCK')")
+    parser.add_argument(
         "--mortality", type=int, default=DEFAULT_MORTALITY, help="blocks the tx stays valid (0: immortal)"
     )
-    transfer.add_argument("--rpc-url", default=DEFAULT_RPC_URL)
-    transfer.set_defaults(handler=run_transfer)
+    parser.add_argument("--rpc-url", default=DEFAULT_RPC_URL)
 
 
 def load_signer(source: str, password_file: Path | None) -> Keypair:
@@ -62,11 +67,17 @@ def load_signer(source: str, password_file: Path | None) -> Keypair:
 
 
 def run_transfer(args: argparse.Namespace) -> int:
-    signer = load_signer(args.sender, args.password_file)
     dest = decode_address(args.to, prefix=None)
-    amount, tip = parse_amount(args.amount), parse_amount(args.tip)
-    runtime = construct_runtime()
+    amount = parse_amount(args.amount)
     call_args = TransferKeepAliveArgs(dest, amount) if args.keep_alive else TransferArgs(dest, amount)
+    print(submit_call(args, construct_runtime().encode_call(call_args)))
+    return 0
+
+
+def submit_call(args: argparse.Namespace, call: bytes) -> str:
+    """Sign ``call`` as :func:`add_signing_arguments` say, submit it; the extrinsic's hash."""
+    signer = load_signer(args.sender, args.password_file)
+    tip = parse_amount(args.tip)
     rpc = RpcClient(args.rpc_url)
     genesis_hash = bytes.fromhex(rpc.call("chain_getBlockHash", 0)[2:])
     nonce = rpc.call("system_accountNextIndex", "0x" + signer.public_key.hex())
@@ -79,10 +90,9 @@ def run_transfer(args: argparse.Namespace) -> int:
         signer,
         genesis_hash,
         nonce=nonce,
-        call=runtime.encode_call(call_args),
+        call=call,
         tip=tip,
         mortality=mortality,
         birth_hash=birth_hash,
     )
-    print(rpc.call("author_submitExtrinsic", "0x" + encode_extrinsic(xt).hex()))
-    return 0
+    return str(rpc.call("author_submitExtrinsic", "0x" + encode_extrinsic(xt).hex()))

@@ -38,12 +38,19 @@ STATE_PRUNED_BELOW = STATE_META + b"pruned-below"
 #   0x12 CHAIN_CANONICAL      number u64 -> block hash (the canonical chain)
 #   0x13 CHAIN_STATE_VERSION  block hash -> state version u64 of the block's post-state
 #   0x14 CHAIN_META           name       -> block hash (head, finalized, genesis)
+#   0x15 CHAIN_DELTA          block hash -> state delta of an unfinalized block (changes, undo)
+#   0x16 CHAIN_JUSTIFICATION  block hash -> the finality proof of a finalized block
+#   0x17 CONSENSUS_META       name       -> the node's signing record (slashing protection)
 
 CHAIN_HEADER = b"\x10"
 CHAIN_BODY = b"\x11"
 CHAIN_CANONICAL = b"\x12"
 CHAIN_STATE_VERSION = b"\x13"
 CHAIN_META = b"\x14"
+CHAIN_DELTA = b"\x15"
+CHAIN_JUSTIFICATION = b"\x16"
+CONSENSUS_META = b"\x17"
+SIGNING_RECORD = CONSENSUS_META + b"signing-record"
 
 CHAIN_HEAD = CHAIN_META + b"head"
 CHAIN_FINALIZED = CHAIN_META + b"finalized"
@@ -66,6 +73,14 @@ def block_state_version_key(block_hash: bytes) -> bytes:
     return CHAIN_STATE_VERSION + block_hash
 
 
+def block_delta_key(block_hash: bytes) -> bytes:
+    return CHAIN_DELTA + block_hash
+
+
+def justification_key(block_hash: bytes) -> bytes:
+    return CHAIN_JUSTIFICATION + block_hash
+
+
 _ALL_PREFIXES = (
     STATE_NODE,
     STATE_STALE,
@@ -76,6 +91,9 @@ _ALL_PREFIXES = (
     CHAIN_CANONICAL,
     CHAIN_STATE_VERSION,
     CHAIN_META,
+    CHAIN_DELTA,
+    CHAIN_JUSTIFICATION,
+    CONSENSUS_META,
 )
 
 
@@ -104,6 +122,11 @@ def decode_u64(data: bytes) -> int:
 _NODE_KEY_HEAD = struct.Struct(">BQH")  # STATE_NODE, version, depth
 _STALE_KEY_HEAD = struct.Struct(">BQ")  # STATE_STALE, stale_since
 
+# Per depth: the bytes of path a node key keeps, and the shift that brings them to the low end
+# (tables: a commit builds thousands of node keys).
+NODE_KEY_PATH_LAYOUT = tuple((256 - (((depth + 7) >> 3) << 3), (depth + 7) >> 3) for depth in range(257))
+_NODE_KEY_PATH_MASKS = tuple(((1 << depth) - 1) << (256 - depth) for depth in range(257))
+
 
 def state_node_key(version: int, depth: int, path: int) -> bytes:
     """Key of the tree node written at ``version`` at position (``depth``, ``path``'s prefix).
@@ -114,9 +137,17 @@ def state_node_key(version: int, depth: int, path: int) -> bytes:
     ``path`` is any 256-bit path inside the node's subtree; only its first ``depth`` bits are
     kept, left-aligned in ``ceil(depth / 8)`` bytes.
     """
-    size = (depth + 7) >> 3
-    prefix = (path >> (256 - depth)) << ((size << 3) - depth)
+    shift, size = NODE_KEY_PATH_LAYOUT[depth]
+    prefix = (path & _NODE_KEY_PATH_MASKS[depth]) >> shift
     return _NODE_KEY_HEAD.pack(STATE_NODE[0], version, depth) + prefix.to_bytes(size, "big")
+
+
+def state_node_key_heads(version: int) -> tuple[bytes, ...]:
+    """The key of every node written at ``version`` is ``heads[depth]`` followed by, with
+    ``(shift, size) = NODE_KEY_PATH_LAYOUT[depth]``, ``(path >> shift).to_bytes(size, "big")``
+    for a ``path`` with no bit set past ``depth``: what :func:`state_node_key` returns, for a
+    commit that writes thousands of keys of one version."""
+    return tuple(_NODE_KEY_HEAD.pack(STATE_NODE[0], version, depth) for depth in range(257))
 
 
 def state_node_version_prefix(version: int) -> bytes:
@@ -142,9 +173,12 @@ def parse_state_stale_key(key: bytes) -> int:
     return int.from_bytes(key[1:], "big")
 
 
+_LENGTH_BYTES = tuple(bytes([length]) for length in range(256))
+
+
 def encode_node_key_list(node_keys: list[bytes]) -> bytes:
     """Node keys (each under 256 bytes), each preceded by its length byte."""
-    return b"".join(bytes([len(key)]) + key for key in node_keys)
+    return b"".join(_LENGTH_BYTES[len(key)] + key for key in node_keys)
 
 
 def decode_node_key_list(data: bytes) -> list[bytes]:

@@ -35,7 +35,7 @@ def get_slot_duration_ms(spec: ChainSpec) -> int:
 
 
 @contextmanager
-def open_chain(spec: ChainSpec, base_path: Path, *, instant_finality: bool) -> Iterator[Chain]:
+def open_chain(spec: ChainSpec, base_path: Path) -> Iterator[Chain]:
     path = get_database_path(base_path, spec)
     path.parent.mkdir(parents=True, exist_ok=True)
     store = LevelDBStore(str(path))
@@ -45,7 +45,6 @@ def open_chain(spec: ChainSpec, base_path: Path, *, instant_finality: bool) -> I
             construct_runtime(),
             compute_genesis_header(spec),
             build_genesis_state(spec),
-            instant_finality=instant_finality,
         )
     finally:
         store.close()
@@ -81,10 +80,9 @@ def run_node(
     author: Keypair | None,
     *,
     rpc_port: int,
-    instant_finality: bool,
     clock: Clock | None = None,
 ) -> None:
-    with open_chain(spec, base_path, instant_finality=instant_finality) as chain:
+    with open_chain(spec, base_path) as chain:
         head = chain.head
         log.info("chain %s (%s), genesis 0x%s", spec.name, spec.id, chain.genesis_hash.hex())
         log.info("database %s, best #%d (0x%s)", get_database_path(base_path, spec), head.number, chain.head_hash.hex())

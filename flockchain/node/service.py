@@ -1,10 +1,13 @@
-"""The node service: the block author loop, the transaction pool and the RPC server, wired
-together under one trio nursery.
+"""The node service: the consensus engine's slot and timer loops, the transaction pool and the
+RPC server, wired together under one trio nursery.
 
-The author loop is the only task that writes the chain database; RPC handlers only read it
-and hand transactions to the pool. Slots are ``slot_duration_ms`` long, counted from the Unix
-epoch, and a block's timestamp is the start of its slot, so every node agrees on it. The
-clock is injected: tests drive it by hand, the node uses the system clock.
+The consensus loop is the only task that writes the chain database (through the
+:class:`~flockchain.node.engine.ConsensusEngine`, which authors by the slot lottery and
+finalizes with the finality voter); RPC handlers only read it and hand transactions to the
+pool. Slots are ``slot_duration_ms`` long, counted from the Unix epoch, and a block's timestamp
+is the start of its slot, so every node agrees on it. The clock is injected: tests drive it by
+hand, the node uses the system clock. Until the libp2p network lands, messages for peers are
+dropped: a single validator finalizes alone.
 """
 
 from __future__ import annotations
@@ -16,17 +19,22 @@ from typing import Protocol
 
 import trio
 
-from flockchain.chain.chain import Chain
+from flockchain.chain.chain import AuthoredBlock, Chain
+from flockchain.errors import UnknownVersion
+from flockchain.node.engine import ConsensusEngine
 from flockchain.rpc.server import serve_rpc
+from flockchain.state.reader import ProvableTreeState
 from flockchain.txpool import TransactionPool
 from runtime.block import Block, Header, compute_extrinsic_hash
 from runtime.errors import FutureTransaction
 from runtime.executive import ValidTransaction
-from runtime.pallets import session, system
+from runtime.pallets import system
 from runtime.primitives.address import encode_address
 from runtime.primitives.keys import Keypair
 
 log = logging.getLogger("flockchain.node")
+
+TICK_MS = 100  # how often the finality voter's timers are checked
 
 
 class Clock(Protocol):
@@ -55,6 +63,26 @@ class NodeConfig:
     rpc_port: int = 9944
     rpc_host: str = "127.0.0.1"
 
+    @property
+    def gossip_duration_ms(self) -> int:
+        """GRANDPA's T: a quarter slot (rounds then take about a slot on a healthy network)."""
+        return max(1, self.slot_duration_ms // 4)
+
+
+class NodeEngine(ConsensusEngine):
+    """The consensus engine fed from the node's transaction pool."""
+
+    def __init__(self, node: Node, chain: Chain, author: Keypair | None) -> None:
+        self._node = node
+        super().__init__(chain, author, gossip_duration_ms=node.config.gossip_duration_ms)
+
+    def candidates(self) -> list[bytes]:
+        return self._node.pool.ready()
+
+    def _after_authoring(self, authored: AuthoredBlock) -> None:
+        super()._after_authoring(authored)
+        self._node.on_authored(authored)
+
 
 class Node:
     def __init__(self, config: NodeConfig, chain: Chain, author: Keypair | None, clock: Clock) -> None:
@@ -63,7 +91,8 @@ class Node:
         self.author = author
         self.clock = clock
         self.pool = TransactionPool(self._validate, self._next_nonce)
-        self.new_head = trio.Condition()  # notified after every new block (tests wait on it)
+        self.engine = NodeEngine(self, chain, author)
+        self._logged_finalized = chain.finalized_header.number
 
     # --- pool bindings (always against the current best state) ---------------------------
 
@@ -77,26 +106,36 @@ class Node:
     # --- services -----------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve RPC and author blocks until cancelled; reports the RPC port when ready."""
+        """Serve RPC, author and finalize blocks until cancelled; reports the RPC port when ready."""
         async with trio.open_nursery() as nursery:
             port = await nursery.start(serve_rpc, NodeRpcApi(self), self.config.rpc_host, self.config.rpc_port)
             log.info("RPC listening on http://%s:%d", self.config.rpc_host, port)
-            if self.author is not None:
-                nursery.start_soon(self._author_loop)
+            nursery.start_soon(self._slot_loop)
+            nursery.start_soon(self._timer_loop)
             task_status.started(port)
 
-    async def _author_loop(self) -> None:
-        assert self.author is not None
+    async def _slot_loop(self) -> None:
         duration = self.config.slot_duration_ms
         while True:
             slot = max(self.clock.now_ms() // duration, self.chain.head.slot + 1)
             await self.clock.sleep_until_ms(slot * duration)
-            if session.get_slot_author(self.chain.best_state(), slot) == self.author.public_key:
-                await self._author(slot, slot * duration)
+            self.engine.on_slot(slot, self.clock.now_ms(), slot * duration)  # no peers yet: nothing to send
+            self._log_finality()
             await self.clock.sleep_until_ms((slot + 1) * duration)
 
-    async def _author(self, slot: int, timestamp: int) -> None:
-        authored = self.chain.author_block(self.author, slot, timestamp, self.pool.ready())  # type: ignore[arg-type]
+    async def _timer_loop(self) -> None:
+        while True:
+            await self.clock.sleep_until_ms(self.clock.now_ms() + TICK_MS)
+            self.engine.on_tick(self.clock.now_ms())
+            self._log_finality()
+
+    def _log_finality(self) -> None:
+        finalized = self.chain.finalized_header
+        if finalized.number > self._logged_finalized:
+            self._logged_finalized = finalized.number
+            log.info("Finalized #%d (0x%s…)", finalized.number, self.chain.finalized_hash.hex()[:12])
+
+    def on_authored(self, authored: AuthoredBlock) -> None:
         # A future nonce (an earlier one of its sender failed) may still become valid: keep it.
         self.pool.remove(
             [
@@ -111,14 +150,10 @@ class Node:
             "Imported #%d (0x%s…) slot %d, %d transaction(s), author %s",
             header.number,
             authored.block.hash.hex()[:12],
-            slot,
+            header.slot,
             len(authored.included),
             encode_address(header.author),
         )
-        if self.chain.finalized_hash == authored.block.hash:
-            log.info("Finalized #%d (0x%s…)", header.number, authored.block.hash.hex()[:12])
-        async with self.new_head:
-            self.new_head.notify_all()
 
 
 class NodeRpcApi:
@@ -155,3 +190,14 @@ class NodeRpcApi:
 
     def health(self) -> tuple[int, bool, bool]:
         return 0, False, False
+
+    def provable_state(self, block_hash: bytes) -> ProvableTreeState | None:
+        chain = self._node.chain
+        version = chain.blocks.get_state_version(block_hash)
+        if version is None:
+            return None  # unknown, or passed over inside a re-org
+        try:
+            chain.state.root_at(version)
+        except UnknownVersion:
+            return None  # pruned
+        return ProvableTreeState(chain.state, version)

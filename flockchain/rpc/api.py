@@ -10,7 +10,7 @@ which may take a while and must not block other requests.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple, Protocol
 
 from runtime.block import Block, Header
@@ -25,6 +25,20 @@ class NodeHealth(NamedTuple):
     peers: int
     is_syncing: bool
     should_have_peers: bool
+
+
+class ProvableState(Protocol):
+    """The state after one block, as the RPC reads it: values, and for each key a proof of its
+    value (or of its absence) under that block's state root (``flockchain.state.verify_proof``)."""
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value under ``key`` (None: absent)."""
+
+    def iter_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """Every ``(key, value)`` under ``prefix``, in key order."""
+
+    def prove(self, key: bytes) -> bytes:
+        """The encoded ``flockchain.state.StateProof`` of ``key`` under the block's state root."""
 
 
 class NodeApi(Protocol):
@@ -67,3 +81,7 @@ class NodeApi(Protocol):
 
     def health(self) -> tuple[int, bool, bool]:
         """``(peers, is_syncing, should_have_peers)``, e.g. a :class:`NodeHealth`."""
+
+    def provable_state(self, block_hash: bytes) -> ProvableState | None:
+        """The state after ``block_hash`` with proofs, or None when this node cannot prove it
+        (an unknown block, or one whose state version was pruned)."""

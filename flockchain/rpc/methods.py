@@ -12,12 +12,15 @@ import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from flockchain.rpc.api import NodeApi, NodeHealth
+from flockchain.rpc.api import NodeApi, NodeHealth, ProvableState
 from flockchain.rpc.jsonrpc import DEFAULT_MAX_BATCH_SIZE, Dispatcher, InvalidParams, RpcError
 from runtime.block import Block, DigestItem, Header
-from runtime.errors import InvalidKey, InvalidTransaction
-from runtime.primitives.address import decode_address
-from runtime.primitives.codec import encode_value
+from runtime.construct import construct_runtime
+from runtime.errors import InvalidKey, InvalidTransaction, MalformedTransaction
+from runtime.framework.runtime import Runtime
+from runtime.pallets import governance
+from runtime.primitives.address import decode_address, encode_address
+from runtime.primitives.codec import decode_value, encode_value
 
 NODE_NAME = "flockchain"
 INVALID_TRANSACTION = 1010  # Substrate's author error code for a transaction the pool refuses
@@ -83,6 +86,68 @@ def encode_health_json(health: NodeHealth) -> dict[str, Any]:
     return {"peers": health.peers, "isSyncing": health.is_syncing, "shouldHavePeers": health.should_have_peers}
 
 
+PROPOSAL_STATUS_NAMES = {
+    governance.STATUS_FLAGGING: "flagging",
+    governance.STATUS_VOTING: "voting",
+    governance.STATUS_APPROVED: "approved",
+}
+
+
+def encode_proven_json(state: ProvableState, key: bytes, value: bytes | None) -> dict[str, Any]:
+    """A storage entry with its proof: ``verify_proof(stateRoot, key, value, proof)`` checks it."""
+    return {"key": to_hex(key), "value": None if value is None else to_hex(value), "proof": to_hex(state.prove(key))}
+
+
+def describe_call(runtime: Runtime, call: bytes) -> str:
+    """``pallet.call`` of an encoded call (what a proposal would run)."""
+    try:
+        decoded = runtime.decode_call(call)
+    except MalformedTransaction:
+        return "undecodable"
+    return f"{decoded.pallet.NAME}.{decoded.definition.name}"
+
+
+def encode_proposal_json(runtime: Runtime, state: ProvableState, key: bytes, raw: bytes) -> dict[str, Any]:
+    proposal = decode_value(governance.Proposals.value_type, raw)
+    return {
+        "id": governance.Proposals.decode_key(key),
+        "proposer": encode_address(proposal.proposer),
+        "call": to_hex(proposal.call),
+        "callName": describe_call(runtime, proposal.call),
+        "descriptionHash": to_hex(proposal.description_hash),
+        "stake": proposal.stake,
+        "submittedAt": proposal.submitted_at,
+        "status": PROPOSAL_STATUS_NAMES.get(proposal.status, "unknown"),
+        "deadline": proposal.deadline,
+        "flagWeight": proposal.flag_weight,
+        "aye": proposal.aye,
+        "nay": proposal.nay,
+        "abstain": proposal.abstain,
+        "storage": encode_proven_json(state, key, raw),
+    }
+
+
+def encode_proposals_json(runtime: Runtime, block_hash: bytes, header: Header, state: ProvableState) -> dict[str, Any]:
+    """The open proposals after a block, each with the proof of its storage entry, and the
+    governance parameters and next proposal id with theirs (ids below it that are not open are
+    decided: ``governance.Outcomes``)."""
+    parameters_key, next_id_key = governance.Parameters.key, governance.NextProposalId.key
+    next_id = state.get(next_id_key)
+    return {
+        "at": to_hex(block_hash),
+        "stateRoot": to_hex(header.state_root),
+        "parameters": encode_proven_json(state, parameters_key, state.get(parameters_key)),
+        "nextProposalId": {
+            "value": 0 if next_id is None else decode_value(governance.NextProposalId.value_type, next_id),
+            "storage": encode_proven_json(state, next_id_key, next_id),
+        },
+        "proposals": [
+            encode_proposal_json(runtime, state, key, raw)
+            for key, raw in state.iter_prefix(governance.Proposals.prefix)
+        ],
+    }
+
+
 # --- parameters ---------------------------------------------------------------------------
 
 
@@ -132,6 +197,7 @@ class NodeMethods:
 
     def __init__(self, api: NodeApi) -> None:
         self._api = api
+        self._runtime = construct_runtime()
 
     def _resolve_hash(self, hash: Any) -> bytes:
         block_hash = parse_block_hash(hash)
@@ -183,6 +249,16 @@ class NodeMethods:
     async def system_properties(self) -> dict[str, Any]:
         return dict(self._api.properties)
 
+    async def flock_proposals(self, hash: Any = None) -> dict[str, Any] | None:
+        """Open governance proposals after a block, with state proofs; null for a block whose
+        state this node cannot prove."""
+        block_hash = self._resolve_hash(hash)
+        header = self._api.get_header(block_hash)
+        state = self._api.provable_state(block_hash)
+        if header is None or state is None:
+            return None
+        return encode_proposals_json(self._runtime, block_hash, header, state)
+
 
 def describe_invalid_transaction(error: InvalidTransaction) -> str:
     """The reason a client sees: the error's message, or its class's one-line description."""
@@ -205,6 +281,7 @@ def register_node_methods(dispatcher: Dispatcher, api: NodeApi) -> None:
         "system_name": methods.system_name,
         "system_version": methods.system_version,
         "system_properties": methods.system_properties,
+        "flock_proposals": methods.flock_proposals,
     }
     for name, handler in table.items():
         dispatcher.register(name, handler)

@@ -22,3 +22,13 @@ class TreeStateReader(StateReader):
 
     def iter_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         return self._tree.iter_prefix(prefix, self._version)
+
+
+class ProvableTreeState(TreeStateReader):
+    """One committed version of the tree, with a proof for any key under its root (the RPC's
+    ``ProvableState``)."""
+
+    __slots__ = ()
+
+    def prove(self, key: bytes) -> bytes:
+        return self._tree.prove(key, self._version).encode()

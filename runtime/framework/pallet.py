@@ -104,6 +104,7 @@ class BlockEnvironment:
     slot: int
     timestamp: int
     author: bytes
+    vrf_output: bytes = b""  # the author's primary slot-claim VRF output (empty for a secondary claim)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from runtime.accounts import (
     TREASURY_ACCOUNT,
 )
 from runtime.errors import ArithmeticOverflow
-from runtime.framework.pallet import DispatchContext, Pallet
+from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
 from runtime.framework.storage import StorageValue
 from runtime.pallets import balances, timestamp
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill, checked_add, saturating_sub
@@ -85,6 +85,10 @@ Exhausted = StorageValue(NAME, "Exhausted", Boolean, False)
 # Recorded at genesis, for the invariants: the reserve's balance and the total issuance.
 ReserveAtStart = StorageValue(NAME, "ReserveAtStart", Balance, 0)
 IssuanceAtStart = StorageValue(NAME, "IssuanceAtStart", Balance, 0)
+# Set when governance changes the parameters: the paid-until time (ms) of the change and what
+# had been emitted by then. The schedule is then E_new from that time on (see get_scheduled_total).
+ScheduleChangedAt = StorageValue(NAME, "ScheduleChangedAt", U64, 0)
+EmittedAtScheduleChange = StorageValue(NAME, "EmittedAtScheduleChange", Balance, 0)
 
 # --- events -------------------------------------------------------------------------------
 
@@ -103,6 +107,28 @@ class ReserveExhausted(Record):
     """The reserve is spent down to its existential deposit; emission has stopped for good."""
 
     total_emitted: Balance
+
+
+@dataclass(frozen=True)
+class ParametersSet(Record):
+    parameters: EmissionParameters
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class BadParameters(DispatchError):
+    """The parameters are out of range (a Perbill above 10^9)."""
+
+    code = 0
+
+
+# --- calls' arguments ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetParametersArgs(Record):
+    parameters: EmissionParameters
 
 
 # --- the schedule (pure) ------------------------------------------------------------------
@@ -179,10 +205,16 @@ def get_reserve_available(state: StateReader) -> int:
 
 
 def get_scheduled_total(state: StateReader) -> int:
-    """``E`` at the paid-until time: the most emission may have paid so far."""
+    """``E`` at the paid-until time: the most emission may have paid so far. After a parameter
+    change at ``c`` it is what was emitted by ``c`` plus ``E_new(paid_until) − E_new(c)``."""
     if not is_started(state):
         return 0
-    return compute_emitted_by(get_parameters(state), PaidUntil.get(state) - EmissionStart.get(state))
+    parameters, start = get_parameters(state), EmissionStart.get(state)
+    if not ScheduleChangedAt.exists(state):
+        return compute_emitted_by(parameters, PaidUntil.get(state) - start)
+    changed_at = ScheduleChangedAt.get(state)
+    since_change = compute_emission_between(parameters, changed_at - start, PaidUntil.get(state) - start)
+    return EmittedAtScheduleChange.get(state) + since_change
 
 
 def get_payee(state: StateReader, pool: bytes, part: int) -> bytes:
@@ -227,12 +259,39 @@ def pay_emission(ctx: DispatchContext, now: int) -> None:
         ctx.deposit_event(ReserveExhausted(total_emitted))
 
 
+def check_parameters(parameters: EmissionParameters) -> None:
+    """Both Perbills in range (ValueError)."""
+    for field, parts in (
+        ("monthlyDecayPerbill", parameters.monthly_decay_parts),
+        ("mlSharePerbill", parameters.ml_share_parts),
+    ):
+        if not 0 <= parts <= PERBILL_ACCURACY:
+            raise ValueError(f"emission.{field} is {parts}, outside 0..{PERBILL_ACCURACY} (parts per 10^9)")
+
+
 # --- the pallet ---------------------------------------------------------------------------
 
 
 class Emission(Pallet):
     NAME = NAME
-    EVENTS = (Emitted, ReserveExhausted)
+    EVENTS = (Emitted, ReserveExhausted, ParametersSet)
+    ERRORS = (BadParameters,)
+
+    # --- calls --------------------------------------------------------------------------
+
+    @call(0, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
+    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
+        """Governance: a new schedule and split for what accrues after the last payment. The
+        schedule keeps its time zero (months count from ``EmissionStart``)."""
+        try:
+            check_parameters(args.parameters)
+        except ValueError as exc:
+            raise BadParameters(str(exc)) from None
+        if is_started(ctx.state):
+            ScheduleChangedAt.put(ctx.state, PaidUntil.get(ctx.state))
+            EmittedAtScheduleChange.put(ctx.state, TotalEmitted.get(ctx.state))
+        Parameters.put(ctx.state, args.parameters)
+        ctx.deposit_event(ParametersSet(args.parameters))
 
     # --- hooks --------------------------------------------------------------------------
 
@@ -258,12 +317,7 @@ class Emission(Pallet):
                 monthly_decay_parts=config["monthlyDecayPerbill"],
                 ml_share_parts=config["mlSharePerbill"],
             )
-        for field, parts in (
-            ("monthlyDecayPerbill", parameters.monthly_decay_parts),
-            ("mlSharePerbill", parameters.ml_share_parts),
-        ):
-            if not 0 <= parts <= PERBILL_ACCURACY:
-                raise ValueError(f"emission.{field} is {parts}, outside 0..{PERBILL_ACCURACY} (parts per 10^9)")
+        check_parameters(parameters)
         Parameters.put(ctx.state, parameters)
         ReserveAtStart.put(ctx.state, balances.get_free_balance(ctx.state, EMISSION_RESERVE_ACCOUNT))
         IssuanceAtStart.put(ctx.state, balances.TotalIssuance.get(ctx.state))

@@ -44,7 +44,7 @@ from runtime.abc import StateReader
 from runtime.accounts import TREASURY_ACCOUNT
 from runtime.block import Header, SignedFinalityVote, verify_finality_vote, verify_seal
 from runtime.errors import InvalidKey, InvalidSignature
-from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.framework.pallet import ORIGIN_NONE, ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.pallets import balances, session, staking
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
@@ -145,6 +145,11 @@ class SlashCancelled(Record):
     kind: U8
 
 
+@dataclass(frozen=True)
+class ParametersSet(Record):
+    parameters: OffencesParameters
+
+
 # --- errors -------------------------------------------------------------------------------
 
 
@@ -196,6 +201,12 @@ class NoSuchSlash(DispatchError):
     code = 7
 
 
+class BadParameters(DispatchError):
+    """The parameters are out of range, or a slash would wait as long as the bonding duration."""
+
+    code = 8
+
+
 # --- calls' arguments ---------------------------------------------------------------------
 
 
@@ -220,9 +231,19 @@ class ReportEquivocationArgs(Record):
 
 
 @dataclass(frozen=True)
+class ReportEquivocationUnsignedArgs(Record):
+    evidence: Evidence
+
+
+@dataclass(frozen=True)
 class CancelDeferredSlashArgs(Record):
     era: U32  # the era at whose end the slashes would apply
     indices: Annotated[tuple, ListOf(U32, MAX_SLASHES_PER_ERA)]
+
+
+@dataclass(frozen=True)
+class SetParametersArgs(Record):
+    parameters: OffencesParameters
 
 
 # --- pure computations --------------------------------------------------------------------
@@ -330,7 +351,9 @@ def check_vote_equivocation(state: StateReader, evidence: VoteEquivocation, gene
     if first.voter != second.voter:
         raise DifferentOffenders()
     check_current_era(state, first.vote.target_number, second.vote.target_number)
-    offence = OffenceId(KIND_VOTE_EQUIVOCATION, first.voter, time)
+    # Votes are signed with the voter's session signing key; the offender is the validator behind it.
+    offender = session.get_validator_of(state, first.voter) or first.voter
+    offence = OffenceId(KIND_VOTE_EQUIVOCATION, offender, time)
     check_offender(state, offence)
     try:
         verify_finality_vote(first, genesis_hash)
@@ -398,7 +421,7 @@ def record_unresponsive(ctx: DispatchContext, era: int, unresponsive: list[bytes
 
 class Offences(Pallet):
     NAME = NAME
-    EVENTS = (OffenceRecorded, SlashApplied, ReporterRewarded, SlashCancelled)
+    EVENTS = (OffenceRecorded, SlashApplied, ReporterRewarded, SlashCancelled, ParametersSet)
     ERRORS = (
         IdenticalEvidence,
         DifferentTimes,
@@ -408,6 +431,7 @@ class Offences(Pallet):
         NotCurrentEra,
         DuplicateReport,
         NoSuchSlash,
+        BadParameters,
     )
 
     # --- calls --------------------------------------------------------------------------
@@ -420,6 +444,14 @@ class Offences(Pallet):
         else:
             offence = check_vote_equivocation(ctx.state, args.evidence, ctx.genesis_hash)
         record_offence(ctx, offence, origin.account)
+
+    @call(2, ReportEquivocationUnsignedArgs, weight=1_000_000, origin=ORIGIN_NONE)
+    def report_equivocation_unsigned(
+        self, ctx: DispatchContext, origin: Origin, args: ReportEquivocationUnsignedArgs
+    ) -> None:
+        """The same proof put in a block by its author (what nodes' consensus detects); no reward,
+        and a block carrying a report that fails is invalid."""
+        self.report_equivocation(ctx, origin, ReportEquivocationArgs(args.evidence))
 
     @call(1, CancelDeferredSlashArgs, weight=200_000, origin=ORIGIN_ROOT)
     def cancel_deferred_slash(self, ctx: DispatchContext, origin: Origin, args: CancelDeferredSlashArgs) -> None:
@@ -434,6 +466,17 @@ class Offences(Pallet):
             UnappliedSlashes.remove(ctx.state, args.era)
         for index in sorted(args.indices):
             ctx.deposit_event(SlashCancelled(args.era, slashes[index].validator, slashes[index].kind))
+
+    @call(3, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
+    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
+        """Governance: new slash fractions, reporter reward and deferral, checked as genesis
+        checks them; slashes already recorded keep their fractions and eras."""
+        try:
+            check_genesis_parameters(args.parameters, staking.get_parameters(ctx.state).bonding_duration_eras)
+        except ValueError as exc:
+            raise BadParameters(str(exc)) from None
+        Parameters.put(ctx.state, args.parameters)
+        ctx.deposit_event(ParametersSet(args.parameters))
 
     # --- hooks --------------------------------------------------------------------------
 

@@ -18,8 +18,17 @@ emission and staking (lower pallet index). So at the last block of an era the el
 ``NextAuthorities`` and the same block's rotation makes it the current set: the new era's
 first block is authored by the set elected for it.
 
-The node and the chain only read ``get_slot_author`` (round robin over the current signing
-keys) and ``get_authorities`` (those signing keys).
+**Epoch randomness** (BABE): every slot's VRF lottery input commits to its epoch's 32-byte
+``Randomness``. Each block's primary VRF output (``BlockEnvironment.vrf_output``, checked by the
+node before execution) is folded into ``OutputsDigest``, a hash chain
+``d_(i+1) = H("flock/babe-outs", d_i ‖ output)`` from 32 zero bytes. When epoch ``N`` ends, epoch
+``N + 1`` takes ``NextRandomness`` and epoch ``N + 2``'s is fixed as
+``H("flock/babe-rand", randomness(N) ‖ u64_be(N + 2) ‖ d)``: known a whole epoch before it is used.
+Epochs 0 and 1 use 32 zero bytes (as Substrate's BABE does for its genesis epochs).
+
+Consensus reads ``get_current_authorities``, ``Randomness``, ``CurrentEpoch``,
+``PrimaryProbability`` and ``SetId`` from a parent block's state to check its children
+(``consensus.authorities``).
 """
 
 from __future__ import annotations
@@ -32,11 +41,16 @@ from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pal
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.codec import U32, U64, AccountId, Hash32, ListOf, Record
+from runtime.primitives.hashing import ZERO_HASH, tagged_hash
 from runtime.primitives.keys import is_valid_public_key
 
 NAME = "session"
 MAX_AUTHORITIES = 1_000
 DEFAULT_EPOCH_LENGTH = 1  # a genesis config without epochLengthBlocks (test chains)
+# BABE's c: the probability that a slot has at least one primary winner (genesis may override).
+DEFAULT_PRIMARY_PROBABILITY = (1, 4)
+TAG_EPOCH_RANDOMNESS = b"flock/babe-rand"
+TAG_VRF_OUTPUTS = b"flock/babe-outs"
 
 # --- types and storage --------------------------------------------------------------------
 
@@ -55,6 +69,15 @@ class Authority(Record):
 
 AuthorityList = Annotated[tuple, ListOf(Authority, MAX_AUTHORITIES)]
 
+
+@dataclass(frozen=True)
+class Probability(Record):
+    """``numerator / denominator`` in [0, 1)."""
+
+    numerator: U64
+    denominator: U64
+
+
 EpochLength = StorageValue(NAME, "EpochLength", U32, DEFAULT_EPOCH_LENGTH)
 CurrentEpoch = StorageValue(NAME, "CurrentEpoch", U64, 0)
 CurrentAuthorities = StorageValue(NAME, "CurrentAuthorities", AuthorityList, ())
@@ -67,6 +90,10 @@ ValidatorKeys = StorageMap(NAME, "ValidatorKeys", AccountId, SessionKeys)
 SetId = StorageValue(NAME, "SetId", U64, 0)
 # The epoch in which the current SetId began (SetId can rise at most once per epoch).
 SetIdSince = StorageValue(NAME, "SetIdSince", U64, 0)
+Randomness = StorageValue(NAME, "Randomness", Hash32, ZERO_HASH)
+NextRandomness = StorageValue(NAME, "NextRandomness", Hash32, ZERO_HASH)
+OutputsDigest = StorageValue(NAME, "OutputsDigest", Hash32, ZERO_HASH)
+PrimaryProbability = StorageValue(NAME, "PrimaryProbability", Probability, Probability(*DEFAULT_PRIMARY_PROBABILITY))
 
 # --- events and errors --------------------------------------------------------------------
 
@@ -149,12 +176,6 @@ def get_validator_of(state: StateReader, signing: bytes) -> bytes | None:
     )
 
 
-def get_slot_author(state: StateReader, slot: int) -> bytes:
-    """The signing key whose turn ``slot`` is (round robin over the current set)."""
-    authorities = get_authorities(state)
-    return authorities[slot % len(authorities)]
-
-
 def is_signing_key_taken(state: StateReader, signing: bytes, who: bytes) -> bool:
     """Whether a validator other than ``who`` uses ``signing``: enacted, queued, in the current
     or next set, or as its account key while bonded with no keys of its own."""
@@ -167,6 +188,15 @@ def is_signing_key_taken(state: StateReader, signing: bytes, who: bytes) -> bool
         if authority.validator != who and authority.keys.signing == signing:
             return True
     return signing != who and staking.Ledger.contains(state, signing) and not ValidatorKeys.contains(state, signing)
+
+
+def compute_outputs_digest(outputs_digest: bytes, vrf_output: bytes) -> bytes:
+    return tagged_hash(TAG_VRF_OUTPUTS, outputs_digest + vrf_output)
+
+
+def compute_epoch_randomness(randomness: bytes, target_epoch: int, outputs_digest: bytes) -> bytes:
+    """The randomness of ``target_epoch`` from that of the epoch two before it and its outputs."""
+    return tagged_hash(TAG_EPOCH_RANDOMNESS, randomness + target_epoch.to_bytes(8, "big") + outputs_digest)
 
 
 # --- mutations ----------------------------------------------------------------------------
@@ -208,6 +238,10 @@ def end_epoch(ctx: DispatchContext) -> None:
     NextAuthorities.put(ctx.state, incoming)
     epoch = CurrentEpoch.get(ctx.state) + 1
     CurrentEpoch.put(ctx.state, epoch)
+    next_randomness = compute_epoch_randomness(Randomness.get(ctx.state), epoch + 1, OutputsDigest.get(ctx.state))
+    Randomness.put(ctx.state, NextRandomness.get(ctx.state))
+    NextRandomness.put(ctx.state, next_randomness)
+    OutputsDigest.put(ctx.state, ZERO_HASH)
     CurrentAuthorities.put(ctx.state, incoming)  # the election's order is the slot order
     if set(incoming) != set(current):  # members or keys changed (not just the order)
         SetId.put(ctx.state, SetId.get(ctx.state) + 1)
@@ -240,6 +274,12 @@ class Session(Pallet):
         QueuedKeys.put(ctx.state, who, args.keys)
         ctx.deposit_event(KeysQueued(who, args.keys))
 
+    # --- hooks --------------------------------------------------------------------------
+
+    def on_initialize(self, ctx: DispatchContext) -> None:
+        if ctx.block.vrf_output:
+            OutputsDigest.put(ctx.state, compute_outputs_digest(OutputsDigest.get(ctx.state), ctx.block.vrf_output))
+
     # --- genesis ------------------------------------------------------------------------
 
     def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
@@ -266,13 +306,23 @@ class Session(Pallet):
             if not is_valid_public_key(authority.keys.vrf):
                 raise ValueError(f"authority {name}: the VRF key is not a valid public key")
             ValidatorKeys.put(ctx.state, authority.validator, authority.keys)
+        probability = config.get("primaryProbability", list(DEFAULT_PRIMARY_PROBABILITY))
+        if (
+            not isinstance(probability, list)
+            or len(probability) != 2
+            or not all(type(part) is int for part in probability)
+            or not 0 <= probability[0] < probability[1] < 2**64
+        ):
+            raise ValueError(f"session.primaryProbability must be [numerator, denominator] in [0, 1): {probability!r}")
         EpochLength.put(ctx.state, epoch_length)
+        PrimaryProbability.put(ctx.state, Probability(*probability))
         CurrentAuthorities.put(ctx.state, authorities)
         NextAuthorities.put(ctx.state, authorities)
 
     def export_genesis(self, state: StateReader) -> dict[str, Any]:
         return {
             "epochLengthBlocks": EpochLength.get(state),
+            "primaryProbability": [PrimaryProbability.get(state).numerator, PrimaryProbability.get(state).denominator],
             "authorities": [
                 [
                     encode_address(authority.validator),

@@ -44,7 +44,7 @@ from typing import Annotated, Any, Protocol
 
 from runtime.abc import StateReader
 from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT, TREASURY_ACCOUNT
-from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.pallets import balances, session
 from runtime.primitives.address import decode_address, encode_address
@@ -233,6 +233,11 @@ class Slashed(Record):
     amount: Balance  # taken from the bond and moved to the treasury
 
 
+@dataclass(frozen=True)
+class ParametersSet(Record):
+    parameters: StakingParameters
+
+
 # --- errors -------------------------------------------------------------------------------
 
 
@@ -350,6 +355,13 @@ class AlreadyChilled(DispatchError):
     code = 18
 
 
+class BadParameters(DispatchError):
+    """The parameters are out of range, change the era length, or let stake be withdrawn
+    before a slash for it applies."""
+
+    code = 19
+
+
 # --- calls' arguments ---------------------------------------------------------------------
 
 
@@ -391,6 +403,11 @@ class DelegateArgs(Record):
 @dataclass(frozen=True)
 class ChillArgs(Record):
     pass
+
+
+@dataclass(frozen=True)
+class SetParametersArgs(Record):
+    parameters: StakingParameters
 
 
 # --- pure computations --------------------------------------------------------------------
@@ -620,11 +637,12 @@ def check_validate(state: StateReader, who: bytes, commission_parts: int) -> Non
         raise CommissionChangeTooLarge()
 
 
-def record_author_point(ctx: DispatchContext) -> None:
-    """One point to the validator of the block's author (signing) key, if elected this era."""
-    author = session.get_validator_of(ctx.state, ctx.block.author)
-    if author is not None and Exposures.contains(ctx.state, author):
-        RewardPoints.put(ctx.state, author, RewardPoints.get(ctx.state, author) + 1)
+def record_point(ctx: DispatchContext, signing: bytes) -> None:
+    """One point to the validator of session signing key ``signing``, if elected this era (for a
+    block it authored, or a finality vote a block carried: the finality pallet)."""
+    validator = session.get_validator_of(ctx.state, signing)
+    if validator is not None and Exposures.contains(ctx.state, validator):
+        RewardPoints.put(ctx.state, validator, RewardPoints.get(ctx.state, validator) + 1)
 
 
 def pay_era(ctx: DispatchContext, era: int) -> None:
@@ -738,6 +756,7 @@ class Staking(Pallet):
         EraPaid,
         NewEra,
         Slashed,
+        ParametersSet,
     )
     ERRORS = (
         NotBonded,
@@ -759,6 +778,7 @@ class Staking(Pallet):
         DelegationsExceedActive,
         TooManyTargets,
         AlreadyChilled,
+        BadParameters,
     )
 
     def __init__(self, era_end_handler: EraEndHandler | None = None) -> None:
@@ -876,13 +896,25 @@ class Staking(Pallet):
         Delegations.remove(ctx.state, who)
         ctx.deposit_event(Chilled(who))
 
+    @call(8, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
+    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
+        """Governance: new bonding duration, validator count (from the next election on),
+        minimum bond and commission caps (for later ``validate`` calls), checked as genesis
+        checks them. The era length is fixed: era boundaries are counted from block 0."""
+        try:
+            check_parameters_change(ctx.state, args.parameters)
+        except ValueError as exc:
+            raise BadParameters(str(exc)) from None
+        Parameters.put(ctx.state, args.parameters)
+        ctx.deposit_event(ParametersSet(args.parameters))
+
     # --- hooks --------------------------------------------------------------------------
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """Credit the author's point; at an era boundary pay the era and elect the next set
         (``session.NextAuthorities``); then end the epoch if due, which makes that set current
         from the next block on (an era boundary is always an epoch boundary)."""
-        record_author_point(ctx)
+        record_point(ctx, ctx.block.author)
         era_length = get_parameters(ctx.state).era_length_blocks
         if era_length and ctx.block.number % era_length == 0:
             end_era(ctx, self.era_end_handler)
@@ -993,8 +1025,9 @@ class Staking(Pallet):
         exposed = {who: exposure for who, exposure in Exposures.iter(state)}
         if set(elected) != set(exposed) or len(set(elected)) != len(elected):
             problems.append("the exposure snapshot does not match the elected set")
-        if len(elected) > get_parameters(state).validator_count:
-            problems.append(f"{len(elected)} elected, more than validatorCount")
+        if len(elected) > MAX_VALIDATORS:
+            # validatorCount may have been lowered since the election: it applies to the next one
+            problems.append(f"{len(elected)} elected, more than {MAX_VALIDATORS}")
         for who, exposure in exposed.items():
             if exposure.total != exposure.own + sum(backer.value for backer in exposure.others):
                 problems.append(f"the exposure of {encode_address(who)} does not add up")
@@ -1017,3 +1050,18 @@ def check_genesis_parameters(parameters: StakingParameters, *, has_stakers: bool
     ):
         if not 0 <= parts <= PERBILL_ACCURACY:
             raise ValueError(f"staking.{field} is {parts}, outside 0..{PERBILL_ACCURACY} (parts per 10^9)")
+
+
+def check_parameters_change(state: StateReader, parameters: StakingParameters) -> None:
+    """``parameters`` may replace the running chain's (ValueError): as genesis checks them, the
+    era length unchanged, at most MAX_VALIDATORS seats, and a bonding duration longer than the
+    offences pallet's slash deferral."""
+    from runtime.pallets import offences  # offences imports staking
+
+    has_stakers = next(Validators.iter(state), None) is not None
+    check_genesis_parameters(parameters, has_stakers=has_stakers)
+    if parameters.era_length_blocks != get_parameters(state).era_length_blocks:
+        raise ValueError("staking.eraLengthBlocks cannot change on a running chain")
+    if parameters.validator_count > MAX_VALIDATORS:
+        raise ValueError(f"staking.validatorCount is {parameters.validator_count}, above {MAX_VALIDATORS}")
+    offences.check_genesis_parameters(offences.get_parameters(state), parameters.bonding_duration_eras)

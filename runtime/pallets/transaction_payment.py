@@ -14,10 +14,10 @@ from typing import Any
 
 from runtime.abc import StateReader
 from runtime.accounts import TREASURY_ACCOUNT
-from runtime.framework.pallet import DispatchContext, Pallet
+from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
 from runtime.framework.storage import StorageValue
 from runtime.pallets import balances, session, system
-from runtime.primitives.arithmetic import Perbill
+from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
 from runtime.primitives.codec import U32, AccountId, Balance, Record
 
 NAME = "transaction_payment"
@@ -62,6 +62,28 @@ class TransactionFeePaid(Record):
     who: AccountId
     fee: Balance
     tip: Balance
+
+
+@dataclass(frozen=True)
+class ParametersSet(Record):
+    parameters: FeeParameters
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class BadParameters(DispatchError):
+    """The author's share is above 10^9 parts."""
+
+    code = 0
+
+
+# --- calls' arguments ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SetParametersArgs(Record):
+    parameters: FeeParameters
 
 
 def compute_fee(parameters: FeeParameters, length: int, weight: int) -> int:
@@ -111,7 +133,16 @@ def pay_out(ctx: DispatchContext) -> None:
 
 class TransactionPayment(Pallet):
     NAME = NAME
-    EVENTS = (TransactionFeePaid,)
+    EVENTS = (TransactionFeePaid, ParametersSet)
+    ERRORS = (BadParameters,)
+
+    @call(0, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
+    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
+        """Governance: new fees, from the next transaction on."""
+        if args.parameters.author_share_parts > PERBILL_ACCURACY:
+            raise BadParameters()
+        Parameters.put(ctx.state, args.parameters)
+        ctx.deposit_event(ParametersSet(args.parameters))
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         pay_out(ctx)

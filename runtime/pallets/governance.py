@@ -1,0 +1,806 @@
+"""governance: the DAO. Holders propose, flag, vote; approved calls run with the root origin.
+
+A proposal's life, in blocks (``s`` is the block it was proposed in; every deadline is handled
+in ``on_finalize`` of that block, after the hooks of emission, staking and offences)::
+
+    s ............ s + F      flag period: holders flag it as a scam or frivolous
+    s + F + 1 .... s + F + V  voting period: aye / nay / abstain
+    s + F + V + E             enactment: the call runs with the root origin
+
+1. **propose** ``(call, description_hash, stake)``: ``call`` is the runtime's canonical call
+   encoding; only the calls in ``ALLOWED_CALLS`` (parameter changes, cancelling a deferred
+   slash, treasury spends) are accepted, anything else is refused at once. ``stake`` (at least
+   ``proposal_stake``) moves into the governance account until the proposal is decided.
+2. **flag** ``(id, deposit)``: a flag weighs ``deposit + bonded``: the free funds the flagger
+   deposits with it and its staking bond (already locked by staking). At the end of the flag
+   period, a flag weight of at least ``flag_threshold`` rejects the proposal and its stake goes
+   to the treasury or is burned (``flagged_stake_to_treasury``); either way the deposits go
+   back and, if not flagged, voting starts.
+3. **vote** ``(id, choice, amount)``: ``amount`` free funds move into the governance account
+   for the voting period and weigh the vote; funds locked or reserved elsewhere (a staking
+   bond) cannot vote. At its end every vote amount goes back, the stake too, and the proposal
+   fails if the turnout ``aye + nay + abstain`` is below ``quorum``, or if
+   ``aye × 10^9 ≤ approval_threshold × (aye + nay)``; else it is approved.
+4. **enactment**, ``enactment_delay`` blocks later: the call runs in a child overlay with the
+   root origin. A failing call is recorded by ``EnactmentFailed`` (its error's pallet index and
+   code), not by a failed block. A call that succeeds earns the proposer ``proposal_reward``
+   from the treasury, when the treasury can pay it.
+
+Every decided proposal leaves ``Outcomes[id]`` and leaves ``Proposals``: nothing is decided or
+executed twice. Balances has reserves but no way to move a reserved amount to someone else, so
+stakes, deposits and votes are held by ``GOVERNANCE_ACCOUNT`` (transferred in and out); each is
+at least the existential deposit, so what it holds is 0 or at least the deposit and is never
+dusted. Burning moves tokens to ``BURN_ACCOUNT``, which no key controls: balances never destroys
+tokens (the total issuance is fixed). ``docs/governance.md`` has the parameters and an example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+
+from runtime.abc import StateReader
+from runtime.accounts import TREASURY_ACCOUNT, compute_module_account
+from runtime.errors import ArithmeticOverflow, MalformedTransaction
+from runtime.framework.pallet import ORIGIN_ROOT, ROOT, DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.framework.storage import StorageMap, StorageValue
+from runtime.pallets import balances, staking, system
+from runtime.primitives.arithmetic import PERBILL_ACCURACY, checked_add
+from runtime.primitives.codec import U8, U32, AccountId, Balance, Boolean, Hash32, ListOf, Record, VarBytes
+
+NAME = "governance"
+
+# --- config -------------------------------------------------------------------------------
+
+# Holds every open proposal's stake, flag deposits and vote amounts.
+GOVERNANCE_ACCOUNT = compute_module_account(b"governance")
+# Where a flagged proposal's stake is burned: no key controls it, nothing ever leaves it.
+BURN_ACCOUNT = compute_module_account(b"burn")
+
+MAX_OPEN_PROPOSALS = 16
+MAX_FLAGS_PER_PROPOSAL = 256
+MAX_VOTES_PER_PROPOSAL = 256
+MAX_PROPOSAL_CALL_SIZE = 16 * 1024
+
+# What governance may call, as (pallet, call). Everything else is refused when proposed.
+ALLOWED_CALLS = frozenset(
+    {
+        ("emission", "set_parameters"),
+        ("staking", "set_parameters"),
+        ("offences", "set_parameters"),
+        ("offences", "cancel_deferred_slash"),
+        ("transaction_payment", "set_parameters"),
+        ("treasury", "spend"),
+        ("governance", "set_parameters"),
+    }
+)
+
+STATUS_FLAGGING = 0
+STATUS_VOTING = 1
+STATUS_APPROVED = 2
+
+OUTCOME_FLAGGED = 0
+OUTCOME_NO_QUORUM = 1
+OUTCOME_REJECTED = 2
+OUTCOME_ENACTED = 3
+OUTCOME_ENACTMENT_FAILED = 4
+
+VOTE_AYE = 0
+VOTE_NAY = 1
+VOTE_ABSTAIN = 2
+
+
+@dataclass(frozen=True)
+class GovernanceParameters(Record):
+    """Set per chain spec; governance may change them (``set_parameters``)."""
+
+    proposal_stake: Balance  # least stake to propose
+    flag_period_blocks: U32
+    flag_threshold: Balance  # flag weight (deposits + bonds) that rejects a proposal
+    flagged_stake_to_treasury: Boolean  # a flagged proposal's stake: treasury (True) or burned
+    voting_period_blocks: U32
+    quorum: Balance  # least turnout aye + nay + abstain (vote amounts)
+    approval_threshold_parts: U32  # Perbill: aye must exceed this share of aye + nay
+    enactment_delay_blocks: U32
+    proposal_reward: Balance  # paid from the treasury to the proposer of an enacted proposal
+
+
+# Test chains without a governance section; shipped specs set every field.
+DEFAULT_PARAMETERS = GovernanceParameters(
+    proposal_stake=1_000,
+    flag_period_blocks=10,
+    flag_threshold=1_000_000,
+    flagged_stake_to_treasury=True,
+    voting_period_blocks=20,
+    quorum=1_000_000,
+    approval_threshold_parts=PERBILL_ACCURACY // 2,
+    enactment_delay_blocks=5,
+    proposal_reward=0,
+)
+
+# --- storage ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposal(Record):
+    proposer: AccountId
+    call: Annotated[bytes, VarBytes(MAX_PROPOSAL_CALL_SIZE)]
+    description_hash: Hash32
+    stake: Balance  # held by GOVERNANCE_ACCOUNT while flagging and voting, returned after
+    submitted_at: U32
+    status: U8  # STATUS_*
+    deadline: U32  # the block whose on_finalize ends the current status
+    flag_weight: Balance
+    aye: Balance
+    nay: Balance
+    abstain: Balance
+
+
+@dataclass(frozen=True)
+class FlagRecord(Record):
+    who: AccountId
+    deposit: Balance  # held by GOVERNANCE_ACCOUNT until the flag period ends
+    weight: Balance  # deposit + the flagger's bond when it flagged
+
+
+@dataclass(frozen=True)
+class VoteRecord(Record):
+    who: AccountId
+    choice: U8  # VOTE_*
+    amount: Balance  # held by GOVERNANCE_ACCOUNT until the voting period ends
+
+
+Parameters = StorageValue(NAME, "Parameters", GovernanceParameters, DEFAULT_PARAMETERS)
+NextProposalId = StorageValue(NAME, "NextProposalId", U32, 0)
+# Open proposals (flagging, voting, or approved and waiting for enactment).
+Proposals = StorageMap(NAME, "Proposals", U32, Proposal)
+Flags = StorageMap(NAME, "Flags", U32, Annotated[tuple, ListOf(FlagRecord, MAX_FLAGS_PER_PROPOSAL)], ())
+Votes = StorageMap(NAME, "Votes", U32, Annotated[tuple, ListOf(VoteRecord, MAX_VOTES_PER_PROPOSAL)], ())
+# How each decided proposal ended (OUTCOME_*); kept forever, so nothing is decided twice.
+Outcomes = StorageMap(NAME, "Outcomes", U32, U8)
+
+# --- events -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Proposed(Record):
+    proposal_id: U32
+    proposer: AccountId
+    stake: Balance
+    description_hash: Hash32
+    flag_period_end: U32
+
+
+@dataclass(frozen=True)
+class ProposalFlaggedBy(Record):
+    proposal_id: U32
+    who: AccountId
+    weight: Balance
+
+
+@dataclass(frozen=True)
+class Voted(Record):
+    proposal_id: U32
+    who: AccountId
+    choice: U8
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class RejectedByFlags(Record):
+    proposal_id: U32
+    flag_weight: Balance
+    stake_to_treasury: Boolean  # False: the stake was burned
+
+
+@dataclass(frozen=True)
+class VotingStarted(Record):
+    proposal_id: U32
+    voting_period_end: U32
+
+
+@dataclass(frozen=True)
+class QuorumNotReached(Record):
+    proposal_id: U32
+    turnout: Balance
+
+
+@dataclass(frozen=True)
+class RejectedByVote(Record):
+    proposal_id: U32
+    aye: Balance
+    nay: Balance
+
+
+@dataclass(frozen=True)
+class Approved(Record):
+    proposal_id: U32
+    enact_at: U32
+
+
+@dataclass(frozen=True)
+class Enacted(Record):
+    proposal_id: U32
+
+
+@dataclass(frozen=True)
+class EnactmentFailed(Record):
+    proposal_id: U32
+    pallet_index: U8
+    error_code: U8
+
+
+@dataclass(frozen=True)
+class ProposerRewarded(Record):
+    proposal_id: U32
+    proposer: AccountId
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class ParametersSet(Record):
+    parameters: GovernanceParameters
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class CallNotAllowed(DispatchError):
+    """Governance may not make this call (only parameter changes, cancelling a deferred slash
+    and treasury spends: see ALLOWED_CALLS)."""
+
+    code = 0
+
+
+class UndecodableCall(DispatchError):
+    """The proposed call does not decode as a call of this runtime."""
+
+    code = 1
+
+
+class StakeTooLow(DispatchError):
+    """The stake is below the proposal stake (or the existential deposit)."""
+
+    code = 2
+
+
+class TooManyProposals(DispatchError):
+    """MAX_OPEN_PROPOSALS proposals are open already."""
+
+    code = 3
+
+
+class NoSuchProposal(DispatchError):
+    """No open proposal has this id."""
+
+    code = 4
+
+
+class FlagPeriodOver(DispatchError):
+    """The proposal's flag period is over: it can no longer be flagged."""
+
+    code = 5
+
+
+class AlreadyFlagged(DispatchError):
+    """This account has flagged this proposal already."""
+
+    code = 6
+
+
+class NotVoting(DispatchError):
+    """The proposal is not in its voting period."""
+
+    code = 7
+
+
+class AlreadyVoted(DispatchError):
+    """This account has voted on this proposal already."""
+
+    code = 8
+
+
+class InsufficientBalance(DispatchError):
+    """The account's free balance cannot pay the amount and stay above the existential deposit."""
+
+    code = 9
+
+
+class FundsLockedElsewhere(DispatchError):
+    """The amount includes funds locked elsewhere (e.g. bonded): only unlocked funds count."""
+
+    code = 10
+
+
+class AmountTooSmall(DispatchError):
+    """A deposit or vote amount must be at least the existential deposit."""
+
+    code = 11
+
+
+class BadVote(DispatchError):
+    """A vote is aye (0), nay (1) or abstain (2)."""
+
+    code = 12
+
+
+class NothingToFlagWith(DispatchError):
+    """A flag needs a deposit or a staking bond to weigh anything."""
+
+    code = 13
+
+
+class TooManyFlags(DispatchError):
+    """The proposal carries MAX_FLAGS_PER_PROPOSAL flags already."""
+
+    code = 14
+
+
+class TooManyVotes(DispatchError):
+    """The proposal carries MAX_VOTES_PER_PROPOSAL votes already."""
+
+    code = 15
+
+
+class BadParameters(DispatchError):
+    """The parameters are out of range (see check_parameters)."""
+
+    code = 16
+
+
+# --- calls' arguments ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProposeArgs(Record):
+    call: Annotated[bytes, VarBytes(MAX_PROPOSAL_CALL_SIZE)]  # ``Runtime.encode_call`` bytes
+    description_hash: Hash32  # e.g. the blake2b-256 of a text published elsewhere
+    stake: Balance
+
+
+@dataclass(frozen=True)
+class FlagArgs(Record):
+    proposal_id: U32
+    deposit: Balance  # free funds added to the flag's weight (0: the bond alone)
+
+
+@dataclass(frozen=True)
+class VoteArgs(Record):
+    proposal_id: U32
+    choice: U8
+    amount: Balance
+
+
+@dataclass(frozen=True)
+class SetParametersArgs(Record):
+    parameters: GovernanceParameters
+
+
+# --- pure computations --------------------------------------------------------------------
+
+
+def is_approved(parameters: GovernanceParameters, aye: int, nay: int) -> bool:
+    """``aye`` exceeds ``approval_threshold`` of ``aye + nay`` (exact integers, no rounding)."""
+    return aye + nay > 0 and aye * PERBILL_ACCURACY > parameters.approval_threshold_parts * (aye + nay)
+
+
+def compute_tally(proposal: Proposal, vote: VoteRecord) -> Proposal:
+    """``proposal`` with ``vote`` counted."""
+    if vote.choice == VOTE_AYE:
+        return replace(proposal, aye=checked_add(proposal.aye, vote.amount))
+    if vote.choice == VOTE_NAY:
+        return replace(proposal, nay=checked_add(proposal.nay, vote.amount))
+    return replace(proposal, abstain=checked_add(proposal.abstain, vote.amount))
+
+
+def check_parameters(parameters: GovernanceParameters) -> None:
+    """Periods of at least one block, a positive stake, a Perbill in range (ValueError)."""
+    if parameters.proposal_stake == 0:
+        raise ValueError("governance.proposalStake must be at least 1")
+    if parameters.flag_period_blocks == 0 or parameters.voting_period_blocks == 0:
+        raise ValueError("governance.flagPeriodBlocks and votingPeriodBlocks must be at least 1")
+    if parameters.approval_threshold_parts > PERBILL_ACCURACY:
+        raise ValueError(
+            f"governance.approvalThresholdPerbill is {parameters.approval_threshold_parts}, "
+            f"outside 0..{PERBILL_ACCURACY} (parts per 10^9)"
+        )
+
+
+# --- state reads and checks ---------------------------------------------------------------
+
+
+def get_parameters(state: StateReader) -> GovernanceParameters:
+    return Parameters.get(state)
+
+
+def get_proposal(state: StateReader, proposal_id: int) -> Proposal:
+    proposal = Proposals.get(state, proposal_id)
+    if proposal is None:
+        raise NoSuchProposal()
+    return proposal
+
+
+def get_open_proposal_ids(state: StateReader) -> list[int]:
+    """Open proposals' ids, in increasing order (the order their deadlines are handled)."""
+    return sorted(proposal_id for proposal_id, _ in Proposals.iter(state))
+
+
+def get_held_total(state: StateReader) -> int:
+    """What open proposals' stakes, flag deposits and votes add up to."""
+    held = sum(proposal.stake for _, proposal in Proposals.iter(state))
+    held += sum(flag.deposit for _, flags in Flags.iter(state) for flag in flags)
+    return held + sum(vote.amount for _, votes in Votes.iter(state) for vote in votes)
+
+
+def check_allowed_call(ctx: DispatchContext, encoded: bytes) -> None:
+    """``encoded`` decodes to a call governance may make, or the error that says why not."""
+    try:
+        decoded = ctx.runtime.decode_call(encoded)
+    except MalformedTransaction:
+        raise UndecodableCall() from None
+    if (decoded.pallet.NAME, decoded.definition.name) not in ALLOWED_CALLS:
+        raise CallNotAllowed(
+            f"governance may not call {decoded.pallet.NAME}.{decoded.definition.name} "
+            "(only parameter changes, cancelling a deferred slash and treasury spends)"
+        )
+
+
+def check_payable(state: StateReader, who: bytes, amount: int) -> None:
+    """``who`` can move ``amount`` of its unlocked free balance and stay alive."""
+    if amount < balances.get_existential_deposit(state):
+        raise AmountTooSmall()
+    info = system.get_account(state, who)
+    if amount > info.free:
+        raise InsufficientBalance()
+    if amount > info.free - min(info.free, info.frozen):
+        raise FundsLockedElsewhere()
+    try:
+        balances.check_withdraw(state, who, amount, keep_alive=True)
+        balances.check_deposit(state, GOVERNANCE_ACCOUNT, amount)
+    except (balances.InsufficientBalance, balances.KeepAlive, balances.Overflow):
+        raise InsufficientBalance() from None
+
+
+def get_bonded(state: StateReader, who: bytes) -> int:
+    ledger = staking.Ledger.get(state, who)
+    return 0 if ledger is None else ledger.total
+
+
+# --- mutations ----------------------------------------------------------------------------
+
+
+def hold(ctx: DispatchContext, who: bytes, amount: int) -> None:
+    balances.transfer(ctx, who, GOVERNANCE_ACCOUNT, amount, keep_alive=True)
+
+
+def release(ctx: DispatchContext, to: bytes, amount: int) -> None:
+    """Pay ``amount`` held by the governance account to ``to`` (what is left stays at least the
+    existential deposit or is 0: every holding is at least the deposit)."""
+    if amount:
+        balances.transfer(ctx, GOVERNANCE_ACCOUNT, to, amount, keep_alive=False)
+
+
+def end_flag_period(ctx: DispatchContext, proposal_id: int, proposal: Proposal) -> None:
+    """Return the flag deposits; reject the proposal if flagged, else open its voting period."""
+    parameters = get_parameters(ctx.state)
+    for flag in Flags.get(ctx.state, proposal_id):
+        release(ctx, flag.who, flag.deposit)
+    Flags.remove(ctx.state, proposal_id)
+    if proposal.flag_weight >= parameters.flag_threshold:
+        to_treasury = parameters.flagged_stake_to_treasury
+        release(ctx, TREASURY_ACCOUNT if to_treasury else BURN_ACCOUNT, proposal.stake)
+        close(ctx, proposal_id, OUTCOME_FLAGGED)
+        ctx.deposit_event(RejectedByFlags(proposal_id, proposal.flag_weight, to_treasury))
+        return
+    voting_end = ctx.block.number + parameters.voting_period_blocks
+    Proposals.put(ctx.state, proposal_id, replace(proposal, status=STATUS_VOTING, deadline=voting_end))
+    ctx.deposit_event(VotingStarted(proposal_id, voting_end))
+
+
+def end_voting_period(ctx: DispatchContext, proposal_id: int, proposal: Proposal) -> None:
+    """Return the votes and the stake; decide by quorum and approval threshold."""
+    parameters = get_parameters(ctx.state)
+    for vote in Votes.get(ctx.state, proposal_id):
+        release(ctx, vote.who, vote.amount)
+    Votes.remove(ctx.state, proposal_id)
+    release(ctx, proposal.proposer, proposal.stake)
+    turnout = proposal.aye + proposal.nay + proposal.abstain
+    if turnout < parameters.quorum:
+        close(ctx, proposal_id, OUTCOME_NO_QUORUM)
+        ctx.deposit_event(QuorumNotReached(proposal_id, turnout))
+    elif not is_approved(parameters, proposal.aye, proposal.nay):
+        close(ctx, proposal_id, OUTCOME_REJECTED)
+        ctx.deposit_event(RejectedByVote(proposal_id, proposal.aye, proposal.nay))
+    else:
+        enact_at = ctx.block.number + parameters.enactment_delay_blocks
+        approved = replace(proposal, status=STATUS_APPROVED, deadline=enact_at, stake=0)
+        Proposals.put(ctx.state, proposal_id, approved)
+        ctx.deposit_event(Approved(proposal_id, enact_at))
+
+
+def enact(ctx: DispatchContext, proposal_id: int, proposal: Proposal) -> None:
+    """Run the call with the root origin in a child overlay; reward the proposer if it worked."""
+    decoded = ctx.runtime.decode_call(proposal.call)
+    child = ctx.child()
+    try:
+        decoded.definition.handler(decoded.pallet, child, ROOT, decoded.args)
+    except (DispatchError, ArithmeticOverflow) as exc:
+        pallet_index, code = ctx.runtime.error_index(exc)
+        close(ctx, proposal_id, OUTCOME_ENACTMENT_FAILED)
+        ctx.deposit_event(EnactmentFailed(proposal_id, pallet_index, code))
+        return
+    ctx.merge_child(child)
+    close(ctx, proposal_id, OUTCOME_ENACTED)
+    ctx.deposit_event(Enacted(proposal_id))
+    pay_reward(ctx, proposal_id, proposal.proposer)
+
+
+def pay_reward(ctx: DispatchContext, proposal_id: int, proposer: bytes) -> None:
+    """The proposal reward from the treasury, unless the treasury cannot pay it."""
+    reward = get_parameters(ctx.state).proposal_reward
+    if reward == 0:
+        return
+    try:
+        balances.check_withdraw(ctx.state, TREASURY_ACCOUNT, reward, keep_alive=True)
+        balances.check_deposit(ctx.state, proposer, reward)
+    except DispatchError:
+        return  # the treasury is short: the proposal stays enacted, unrewarded
+    balances.transfer(ctx, TREASURY_ACCOUNT, proposer, reward, keep_alive=True)
+    ctx.deposit_event(ProposerRewarded(proposal_id, proposer, reward))
+
+
+def close(ctx: DispatchContext, proposal_id: int, outcome: int) -> None:
+    Proposals.remove(ctx.state, proposal_id)
+    Outcomes.put(ctx.state, proposal_id, outcome)
+
+
+def advance(ctx: DispatchContext, proposal_id: int) -> None:
+    """Handle every deadline of the proposal due by this block (a zero enactment delay
+    enacts in the block voting ends)."""
+    while (proposal := Proposals.get(ctx.state, proposal_id)) is not None and proposal.deadline <= ctx.block.number:
+        if proposal.status == STATUS_FLAGGING:
+            end_flag_period(ctx, proposal_id, proposal)
+        elif proposal.status == STATUS_VOTING:
+            end_voting_period(ctx, proposal_id, proposal)
+        else:
+            enact(ctx, proposal_id, proposal)
+
+
+# --- the pallet ---------------------------------------------------------------------------
+
+
+class Governance(Pallet):
+    NAME = NAME
+    EVENTS = (
+        Proposed,
+        ProposalFlaggedBy,
+        Voted,
+        RejectedByFlags,
+        VotingStarted,
+        QuorumNotReached,
+        RejectedByVote,
+        Approved,
+        Enacted,
+        EnactmentFailed,
+        ProposerRewarded,
+        ParametersSet,
+    )
+    ERRORS = (
+        CallNotAllowed,
+        UndecodableCall,
+        StakeTooLow,
+        TooManyProposals,
+        NoSuchProposal,
+        FlagPeriodOver,
+        AlreadyFlagged,
+        NotVoting,
+        AlreadyVoted,
+        InsufficientBalance,
+        FundsLockedElsewhere,
+        AmountTooSmall,
+        BadVote,
+        NothingToFlagWith,
+        TooManyFlags,
+        TooManyVotes,
+        BadParameters,
+    )
+
+    # --- calls --------------------------------------------------------------------------
+
+    @call(0, ProposeArgs, weight=500_000)
+    def propose(self, ctx: DispatchContext, origin: Origin, args: ProposeArgs) -> None:
+        """Submit ``call`` for the DAO, holding ``stake`` until the proposal is decided."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        parameters = get_parameters(ctx.state)
+        check_allowed_call(ctx, args.call)
+        if args.stake < parameters.proposal_stake:
+            raise StakeTooLow()
+        if len(get_open_proposal_ids(ctx.state)) >= MAX_OPEN_PROPOSALS:
+            raise TooManyProposals()
+        try:
+            check_payable(ctx.state, who, args.stake)
+        except AmountTooSmall:
+            raise StakeTooLow() from None
+        proposal_id = NextProposalId.get(ctx.state)
+        flag_end = ctx.block.number + parameters.flag_period_blocks
+        hold(ctx, who, args.stake)
+        Proposals.put(
+            ctx.state,
+            proposal_id,
+            Proposal(
+                who,
+                args.call,
+                args.description_hash,
+                args.stake,
+                ctx.block.number,
+                STATUS_FLAGGING,
+                flag_end,
+                0,
+                0,
+                0,
+                0,
+            ),
+        )
+        NextProposalId.put(ctx.state, proposal_id + 1)
+        ctx.deposit_event(Proposed(proposal_id, who, args.stake, args.description_hash, flag_end))
+
+    @call(1, FlagArgs, weight=300_000)
+    def flag(self, ctx: DispatchContext, origin: Origin, args: FlagArgs) -> None:
+        """Flag a proposal in its flag period, weighing ``deposit`` plus the caller's bond."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        proposal = get_proposal(ctx.state, args.proposal_id)
+        if proposal.status != STATUS_FLAGGING:
+            raise FlagPeriodOver()
+        flags = Flags.get(ctx.state, args.proposal_id)
+        if any(flag.who == who for flag in flags):
+            raise AlreadyFlagged()
+        if len(flags) >= MAX_FLAGS_PER_PROPOSAL:
+            raise TooManyFlags()
+        if args.deposit:
+            check_payable(ctx.state, who, args.deposit)
+        weight = args.deposit + get_bonded(ctx.state, who)
+        if weight == 0:
+            raise NothingToFlagWith()
+        if args.deposit:
+            hold(ctx, who, args.deposit)
+        Flags.put(ctx.state, args.proposal_id, (*flags, FlagRecord(who, args.deposit, weight)))
+        Proposals.put(
+            ctx.state, args.proposal_id, replace(proposal, flag_weight=checked_add(proposal.flag_weight, weight))
+        )
+        ctx.deposit_event(ProposalFlaggedBy(args.proposal_id, who, weight))
+
+    @call(2, VoteArgs, weight=300_000)
+    def vote(self, ctx: DispatchContext, origin: Origin, args: VoteArgs) -> None:
+        """Vote ``choice`` with ``amount`` of unlocked free funds, held for the voting period."""
+        who: bytes = origin.account  # type: ignore[assignment]
+        proposal = get_proposal(ctx.state, args.proposal_id)
+        if proposal.status != STATUS_VOTING:
+            raise NotVoting()
+        if args.choice not in (VOTE_AYE, VOTE_NAY, VOTE_ABSTAIN):
+            raise BadVote()
+        votes = Votes.get(ctx.state, args.proposal_id)
+        if any(vote.who == who for vote in votes):
+            raise AlreadyVoted()
+        if len(votes) >= MAX_VOTES_PER_PROPOSAL:
+            raise TooManyVotes()
+        check_payable(ctx.state, who, args.amount)
+        record = VoteRecord(who, args.choice, args.amount)
+        tallied = compute_tally(proposal, record)
+        hold(ctx, who, args.amount)
+        Votes.put(ctx.state, args.proposal_id, (*votes, record))
+        Proposals.put(ctx.state, args.proposal_id, tallied)
+        ctx.deposit_event(Voted(args.proposal_id, who, args.choice, args.amount))
+
+    @call(3, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
+    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
+        """Replace the parameters; open proposals keep the deadlines they have, the rest applies
+        at their next deadline."""
+        try:
+            check_parameters(args.parameters)
+        except ValueError as exc:
+            raise BadParameters(str(exc)) from None
+        Parameters.put(ctx.state, args.parameters)
+        ctx.deposit_event(ParametersSet(args.parameters))
+
+    # --- hooks --------------------------------------------------------------------------
+
+    def on_finalize(self, ctx: DispatchContext) -> None:
+        """Handle the deadlines due in this block, lowest id first: at most MAX_OPEN_PROPOSALS
+        proposals, each returning at most MAX_FLAGS or MAX_VOTES holdings. Runs after the hooks
+        of the pallets whose parameters it changes (lower indices), so an enacted change applies
+        from the next block on."""
+        for proposal_id in get_open_proposal_ids(ctx.state):
+            advance(ctx, proposal_id)
+
+    # --- genesis ------------------------------------------------------------------------
+
+    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
+        """The parameters (no section: ``DEFAULT_PARAMETERS``); no proposals at genesis."""
+        parameters = DEFAULT_PARAMETERS
+        if config:
+            parameters = GovernanceParameters(
+                proposal_stake=config["proposalStake"],
+                flag_period_blocks=config["flagPeriodBlocks"],
+                flag_threshold=config["flagThreshold"],
+                flagged_stake_to_treasury=config["flaggedStakeToTreasury"],
+                voting_period_blocks=config["votingPeriodBlocks"],
+                quorum=config["quorum"],
+                approval_threshold_parts=config["approvalThresholdPerbill"],
+                enactment_delay_blocks=config["enactmentDelayBlocks"],
+                proposal_reward=config["proposalReward"],
+            )
+        check_parameters(parameters)
+        Parameters.put(ctx.state, parameters)
+
+    def export_genesis(self, state: StateReader) -> dict[str, Any]:
+        """The parameters only: open proposals and outcomes do not carry over."""
+        parameters = get_parameters(state)
+        return {
+            "proposalStake": parameters.proposal_stake,
+            "flagPeriodBlocks": parameters.flag_period_blocks,
+            "flagThreshold": parameters.flag_threshold,
+            "flaggedStakeToTreasury": parameters.flagged_stake_to_treasury,
+            "votingPeriodBlocks": parameters.voting_period_blocks,
+            "quorum": parameters.quorum,
+            "approvalThresholdPerbill": parameters.approval_threshold_parts,
+            "enactmentDelayBlocks": parameters.enactment_delay_blocks,
+            "proposalReward": parameters.proposal_reward,
+        }
+
+    # --- invariants ---------------------------------------------------------------------
+
+    def try_state(self, state: StateReader) -> list[str]:
+        return [*self._check_holdings(state), *self._check_proposals(state)]
+
+    def _check_holdings(self, state: StateReader) -> list[str]:
+        """The governance account holds at least every open stake, deposit and vote (anyone may
+        pay into it; nothing may leave it but a release)."""
+        held, owed = balances.get_free_balance(state, GOVERNANCE_ACCOUNT), get_held_total(state)
+        if held < owed:
+            return [f"the governance account holds {held}, less than the {owed} open proposals hold"]
+        return []
+
+    def _check_proposals(self, state: StateReader) -> list[str]:
+        problems = []
+        next_id = NextProposalId.get(state)
+        proposals = dict(Proposals.iter(state))
+        if len(proposals) > MAX_OPEN_PROPOSALS:
+            problems.append(f"{len(proposals)} proposals are open, more than {MAX_OPEN_PROPOSALS}")
+        for proposal_id, proposal in proposals.items():
+            if proposal_id >= next_id or Outcomes.contains(state, proposal_id):
+                problems.append(f"proposal {proposal_id} is open but was never made or is decided already")
+            problems += compute_proposal_problems(
+                proposal_id, proposal, Flags.get(state, proposal_id), Votes.get(state, proposal_id)
+            )
+        for proposal_id, _ in Flags.iter(state):
+            if proposal_id not in proposals:
+                problems.append(f"flags are kept for proposal {proposal_id}, which is not open")
+        for proposal_id, _ in Votes.iter(state):
+            if proposal_id not in proposals:
+                problems.append(f"votes are kept for proposal {proposal_id}, which is not open")
+        for proposal_id, _ in Outcomes.iter(state):
+            if proposal_id >= next_id:
+                problems.append(f"proposal {proposal_id} has an outcome but was never made")
+        return problems
+
+
+def compute_proposal_problems(
+    proposal_id: int, proposal: Proposal, flags: tuple[FlagRecord, ...], votes: tuple[VoteRecord, ...]
+) -> list[str]:
+    """What is wrong with one open proposal: its status, its flags or its tally."""
+    where = f"proposal {proposal_id}"
+    problems = []
+    if proposal.status not in (STATUS_FLAGGING, STATUS_VOTING, STATUS_APPROVED):
+        return [f"{where} has an unknown status {proposal.status}"]
+    if (flags and proposal.status != STATUS_FLAGGING) or (votes and proposal.status != STATUS_VOTING):
+        problems.append(f"{where} keeps flags or votes outside their period")
+    if len({flag.who for flag in flags}) != len(flags) or len({vote.who for vote in votes}) != len(votes):
+        problems.append(f"{where} counts one account's flag or vote twice")
+    if proposal.status == STATUS_FLAGGING and proposal.flag_weight != sum(flag.weight for flag in flags):
+        problems.append(f"{where}: flag weight {proposal.flag_weight} does not match its flags")
+    tally = {choice: sum(vote.amount for vote in votes if vote.choice == choice) for choice in (0, 1, 2)}
+    if proposal.status == STATUS_VOTING and (proposal.aye, proposal.nay, proposal.abstain) != tuple(tally.values()):
+        problems.append(f"{where}: the tally does not match its votes")
+    if proposal.status == STATUS_APPROVED and proposal.stake != 0:
+        problems.append(f"{where} is approved but its stake was not returned")
+    return problems

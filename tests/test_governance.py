@@ -1,0 +1,692 @@
+"""The governance pallet: proposals, flags, votes, enactment with the root origin, the
+parameter-change calls of the other pallets, genesis and invariants.
+
+Unless a test says otherwise: ED = 1,000; ten validators (alice and nine others) bond 20,000
+each of their 100,000; bob, charlie and dave hold 100,000; the treasury 100,000. Governance:
+a stake of at least 5,000, a 2-block flag period with a threshold of 50,000 (a flagged stake is
+burned), a 3-block voting period with a quorum of 30,000 and an approval threshold of 50 %, an
+enactment delay of 1 block and a proposal reward of 1,000. A proposal made in block 1 can be
+flagged in blocks 1–3, voted on in blocks 4–6, and is enacted at the end of block 7.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from test_offences import OFFENCES_SECTION, STAKING_SECTION, block_equivocation
+
+from genesis.spec import build_genesis_state as build_spec_state
+from genesis.spec import load_chain_spec
+from runtime.accounts import (
+    CONSENSUS_REWARD_POOL_ACCOUNT,
+    EMISSION_RESERVE_ACCOUNT,
+    FLOCK,
+    ML_REWARD_POOL_ACCOUNT,
+    TREASURY_ACCOUNT,
+)
+from runtime.block import encode_extrinsic, sign_extrinsic
+from runtime.construct import PALLET_INDICES, construct_runtime
+from runtime.executive import Executive
+from runtime.framework.pallet import ROOT, BadOrigin, BlockEnvironment, DispatchContext
+from runtime.framework.storage import Overlay
+from runtime.pallets import balances, emission, governance, offences, staking, system, transaction_payment, treasury
+from runtime.pallets.balances import TransferArgs
+from runtime.pallets.governance import (
+    BURN_ACCOUNT,
+    GOVERNANCE_ACCOUNT,
+    VOTE_ABSTAIN,
+    VOTE_AYE,
+    VOTE_NAY,
+    FlagArgs,
+    GovernanceParameters,
+    ProposeArgs,
+    VoteArgs,
+)
+from runtime.pallets.offences import CancelDeferredSlashArgs
+from runtime.pallets.staking import BondArgs
+from runtime.primitives.address import encode_address
+from runtime.primitives.arithmetic import PERBILL_ACCURACY
+from runtime.primitives.hashing import blake2b_256
+from runtime_helpers import (
+    TEST_AUTHORITY,
+    TEST_GENESIS_HASH,
+    DictState,
+    assert_noop,
+    build_genesis_state,
+    dispatch,
+    execute_block,
+    named_keypair,
+)
+
+RUNTIME = construct_runtime()
+EXECUTIVE = Executive(RUNTIME, TEST_GENESIS_HASH)
+GOVERNANCE = RUNTIME.pallet("governance")
+STAKING = RUNTIME.pallet("staking")
+ALICE_KEY = named_keypair("alice")
+VALIDATOR_KEYS = (ALICE_KEY, *(named_keypair(f"validator-{index}") for index in range(1, 10)))
+VALIDATORS = tuple(key.public_key for key in VALIDATOR_KEYS)
+ALICE, V1, V2 = VALIDATORS[:3]
+BOB_KEY, CHARLIE_KEY, DAVE_KEY = (named_keypair(name) for name in ("bob", "charlie", "dave"))
+BOB, CHARLIE, DAVE = (key.public_key for key in (BOB_KEY, CHARLIE_KEY, DAVE_KEY))
+ED = 1_000
+PERCENT = 10_000_000  # Perbill parts
+OWN_BOND = 20_000
+BALANCE = 100_000
+STAKE = 5_000
+DESCRIPTION = blake2b_256(b"lower the fees")
+GOVERNANCE_SECTION = {
+    "proposalStake": STAKE,
+    "flagPeriodBlocks": 2,
+    "flagThreshold": 50_000,
+    "flaggedStakeToTreasury": False,
+    "votingPeriodBlocks": 3,
+    "quorum": 30_000,
+    "approvalThresholdPerbill": 50 * PERCENT,
+    "enactmentDelayBlocks": 1,
+    "proposalReward": 1_000,
+}
+NEW_FEES = transaction_payment.FeeParameters(base_fee=7, length_fee=0, weight_fee=0, author_share_parts=0)
+
+
+def new_test_ext(**governance_overrides: Any) -> DispatchContext:
+    """Block 1 over the genesis the module docstring describes."""
+    accounts = [(TREASURY_ACCOUNT, BALANCE), (CONSENSUS_REWARD_POOL_ACCOUNT, ED)]
+    accounts += [(who, BALANCE) for who in (*VALIDATORS, BOB, CHARLIE, DAVE)]
+    state = DictState().apply(
+        RUNTIME.build_genesis(
+            {
+                "balances": {
+                    "existentialDeposit": ED,
+                    "balances": [[encode_address(who), amount] for who, amount in accounts],
+                },
+                "session": {"authorities": [encode_address(who) for who in VALIDATORS]},
+                "staking": {**STAKING_SECTION, "stakers": [[encode_address(who), OWN_BOND, 0] for who in VALIDATORS]},
+                "offences": OFFENCES_SECTION,
+                "governance": {**GOVERNANCE_SECTION, **governance_overrides},
+            }
+        )
+    )
+    return at_block(state, 1)
+
+
+def at_block(state: Any, number: int) -> DispatchContext:
+    env = BlockEnvironment(number, bytes(32), number, number * 1_000, ALICE)
+    return DispatchContext(RUNTIME, state if isinstance(state, Overlay) else Overlay(state), env, TEST_GENESIS_HASH)
+
+
+def finish_blocks(ctx: DispatchContext, until: int) -> tuple[DispatchContext, list[Any]]:
+    """Governance's end of the current block and of every block up to ``until``; the context of
+    block ``until + 1`` and the events. Every invariant holds after each block."""
+    events = []
+    for number in range(ctx.block.number, until + 1):
+        block = ctx if number == ctx.block.number else at_block(ctx.state, number)
+        already = len(block.events)
+        GOVERNANCE.on_finalize(block)
+        events += [record.event for record in block.events[already:]]
+        assert RUNTIME.try_state(ctx.state) == []
+    return at_block(ctx.state, until + 1), events
+
+
+def propose(ctx: DispatchContext, call: Any, who: bytes = BOB, stake: int = STAKE) -> int:
+    proposal_id = governance.NextProposalId.get(ctx.state)
+    dispatch(ctx, who, ProposeArgs(RUNTIME.encode_call(call), DESCRIPTION, stake))
+    return proposal_id
+
+
+def to_voting(ctx: DispatchContext, call: Any, who: bytes = BOB) -> tuple[DispatchContext, int]:
+    """Propose ``call`` in the current block and run to the first block of its voting period."""
+    proposal_id = propose(ctx, call, who)
+    ctx, _ = finish_blocks(ctx, governance.Proposals.get(ctx.state, proposal_id).deadline)
+    return ctx, proposal_id
+
+
+def free(ctx: DispatchContext, who: bytes) -> int:
+    return balances.get_free_balance(ctx.state, who)
+
+
+def usable(ctx: DispatchContext, who: bytes) -> int:
+    return balances.get_usable_balance(ctx.state, who)
+
+
+def events_of(ctx: DispatchContext) -> list[Any]:
+    return [record.event for record in ctx.events]
+
+
+# --- the lifecycle ------------------------------------------------------------------------
+
+
+def test_an_approved_proposal_is_enacted_after_the_delay_and_rewarded() -> None:
+    """Bob proposes new fees in block 1; flagging ends with block 3, voting (blocks 4–6) ends
+    with block 6: 40,000 aye, 10,000 nay, 5,000 abstaining. The fees change at the end of
+    block 7; bob gets his stake back when voting ends and the reward when it is enacted."""
+    ctx = new_test_ext()
+    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    assert events_of(ctx)[-1] == governance.Proposed(proposal_id, BOB, STAKE, DESCRIPTION, 3)
+    assert free(ctx, BOB) == BALANCE - STAKE
+    assert free(ctx, GOVERNANCE_ACCOUNT) == STAKE
+    ctx, events = finish_blocks(ctx, 3)
+    assert events == [governance.VotingStarted(proposal_id, 6)]
+
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 40_000))
+    dispatch(ctx, DAVE, VoteArgs(proposal_id, VOTE_NAY, 10_000))
+    dispatch(ctx, V1, VoteArgs(proposal_id, VOTE_ABSTAIN, 5_000))
+    assert free(ctx, CHARLIE) == BALANCE - 40_000
+    assert free(ctx, GOVERNANCE_ACCOUNT) == STAKE + 55_000
+    ctx, events = finish_blocks(ctx, 6)
+    assert events[-1] == governance.Approved(proposal_id, 7)
+    assert {who: free(ctx, who) for who in (BOB, CHARLIE, DAVE, V1)} == {
+        BOB: BALANCE,
+        CHARLIE: BALANCE,
+        DAVE: BALANCE,
+        V1: BALANCE,
+    }
+    assert free(ctx, GOVERNANCE_ACCOUNT) == 0
+    assert transaction_payment.Parameters.get(ctx.state) == transaction_payment.DEFAULT_PARAMETERS
+
+    ctx, events = finish_blocks(ctx, 7)
+    assert transaction_payment.Parameters.get(ctx.state) == NEW_FEES
+    assert events == [
+        transaction_payment.ParametersSet(NEW_FEES),
+        governance.Enacted(proposal_id),
+        balances.Transfer(TREASURY_ACCOUNT, BOB, 1_000),
+        governance.ProposerRewarded(proposal_id, BOB, 1_000),
+    ]
+    assert free(ctx, BOB) == BALANCE + 1_000
+    assert governance.Outcomes.get(ctx.state, proposal_id) == governance.OUTCOME_ENACTED
+    assert not governance.Proposals.contains(ctx.state, proposal_id)
+    _, events = finish_blocks(ctx, 20)
+    assert events == []  # nothing runs twice
+
+
+def test_a_flagged_proposal_is_rejected_and_its_stake_burned() -> None:
+    """Charlie deposits 35,000 with his flag; alice flags with her 20,000 bond alone: 55,000
+    reaches the threshold of 50,000. The deposits go back, bob's stake is burned."""
+    ctx = new_test_ext()
+    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 35_000))
+    dispatch(ctx, ALICE, FlagArgs(proposal_id, 0))
+    assert events_of(ctx)[-1] == governance.ProposalFlaggedBy(proposal_id, ALICE, OWN_BOND)
+    assert free(ctx, CHARLIE) == BALANCE - 35_000
+    assert governance.Proposals.get(ctx.state, proposal_id).flag_weight == 55_000
+    ctx, events = finish_blocks(ctx, 3)
+    assert governance.RejectedByFlags(proposal_id, 55_000, False) in events
+    assert governance.Outcomes.get(ctx.state, proposal_id) == governance.OUTCOME_FLAGGED
+    assert free(ctx, CHARLIE) == BALANCE
+    assert free(ctx, BOB) == BALANCE - STAKE
+    assert free(ctx, BURN_ACCOUNT) == STAKE
+    assert free(ctx, GOVERNANCE_ACCOUNT) == 0
+    assert_noop(ctx, DAVE, VoteArgs(proposal_id, VOTE_AYE, 40_000), governance.NoSuchProposal)
+
+
+def test_a_flagged_stake_goes_to_the_treasury_when_the_parameter_says_so() -> None:
+    ctx = new_test_ext(flaggedStakeToTreasury=True)
+    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 50_000))
+    treasury_before = free(ctx, TREASURY_ACCOUNT)
+    ctx, events = finish_blocks(ctx, 3)
+    assert governance.RejectedByFlags(proposal_id, 50_000, True) in events
+    assert free(ctx, TREASURY_ACCOUNT) == treasury_before + STAKE
+    assert free(ctx, BURN_ACCOUNT) == 0
+
+
+def test_flags_below_the_threshold_are_returned_and_voting_starts() -> None:
+    ctx = new_test_ext()
+    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 29_999))
+    dispatch(ctx, ALICE, FlagArgs(proposal_id, 0))
+    ctx, events = finish_blocks(ctx, 3)
+    assert events[-1] == governance.VotingStarted(proposal_id, 6)
+    assert free(ctx, CHARLIE) == BALANCE
+    assert governance.Flags.get(ctx.state, proposal_id) == ()
+
+
+def test_a_proposal_below_quorum_fails_and_returns_stake_and_votes() -> None:
+    ctx = new_test_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 20_000))
+    dispatch(ctx, DAVE, VoteArgs(proposal_id, VOTE_ABSTAIN, 9_999))
+    ctx, events = finish_blocks(ctx, 6)
+    assert events[-1] == governance.QuorumNotReached(proposal_id, 29_999)
+    assert governance.Outcomes.get(ctx.state, proposal_id) == governance.OUTCOME_NO_QUORUM
+    assert {who: free(ctx, who) for who in (BOB, CHARLIE, DAVE)} == {BOB: BALANCE, CHARLIE: BALANCE, DAVE: BALANCE}
+    assert transaction_payment.Parameters.get(ctx.state) == transaction_payment.DEFAULT_PARAMETERS
+    _, events = finish_blocks(ctx, 10)
+    assert events == []
+
+
+def test_a_proposal_rejected_by_vote_is_not_enacted() -> None:
+    """20,000 aye against 20,000 nay: not more than half of aye + nay (abstentions count
+    towards the quorum only)."""
+    ctx = new_test_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 20_000))
+    dispatch(ctx, DAVE, VoteArgs(proposal_id, VOTE_NAY, 20_000))
+    dispatch(ctx, V1, VoteArgs(proposal_id, VOTE_ABSTAIN, 50_000))
+    ctx, events = finish_blocks(ctx, 10)
+    assert governance.RejectedByVote(proposal_id, 20_000, 20_000) in events
+    assert governance.Outcomes.get(ctx.state, proposal_id) == governance.OUTCOME_REJECTED
+    assert free(ctx, BOB) == BALANCE
+    assert transaction_payment.Parameters.get(ctx.state) == transaction_payment.DEFAULT_PARAMETERS
+
+
+def test_approval_is_aye_strictly_above_the_threshold_share() -> None:
+    parameters = GovernanceParameters(1, 1, 0, False, 1, 0, 50 * PERCENT, 0, 0)
+    assert not governance.is_approved(parameters, 1, 1)
+    assert governance.is_approved(parameters, 2, 1)
+    assert not governance.is_approved(parameters, 0, 0)
+    assert governance.is_approved(replace(parameters, approval_threshold_parts=0), 1, 10**6)
+    assert not governance.is_approved(replace(parameters, approval_threshold_parts=PERBILL_ACCURACY), 10**6, 0)
+
+
+def test_an_enacted_cancellation_of_a_deferred_slash() -> None:
+    """Dave reports alice's equivocation in era 0: her slash waits for the end of era 1. The
+    DAO cancels it before then; the staking era-end applies nothing for her."""
+    ctx = new_test_ext()
+    dispatch(ctx, DAVE, block_equivocation(ALICE_KEY, 1))
+    assert len(offences.UnappliedSlashes.get(ctx.state, 1)) == 1
+    ctx, proposal_id = to_voting(ctx, CancelDeferredSlashArgs(1, (0,)))
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 40_000))
+    ctx, events = finish_blocks(ctx, 7)
+    assert offences.SlashCancelled(1, ALICE, offences.KIND_BLOCK_EQUIVOCATION) in events
+    assert governance.Enacted(proposal_id) in events
+    assert offences.UnappliedSlashes.get(ctx.state, 1) == ()
+    ledger_before = staking.Ledger.get(ctx.state, ALICE)
+    for number in range(8, 11):  # the rest of era 1: it ends at block 10
+        STAKING.on_finalize(at_block(ctx.state, number))
+    assert staking.Ledger.get(ctx.state, ALICE) == ledger_before
+    assert RUNTIME.try_state(ctx.state) == []
+
+
+def test_a_failing_enacted_call_is_recorded_by_an_event_not_a_failed_block() -> None:
+    """A treasury spend of more than the treasury holds: the call fails at enactment, the
+    proposal is closed as failed, nothing is spent and nobody is rewarded."""
+    ctx = new_test_ext()
+    ctx, proposal_id = to_voting(ctx, treasury.SpendArgs(DAVE, 10 * BALANCE))
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 40_000))
+    treasury_before = free(ctx, TREASURY_ACCOUNT)
+    ctx, events = finish_blocks(ctx, 7)
+    assert events[-1] == governance.EnactmentFailed(
+        proposal_id, PALLET_INDICES["treasury"], treasury.InsufficientFunds.code
+    )
+    assert governance.Outcomes.get(ctx.state, proposal_id) == governance.OUTCOME_ENACTMENT_FAILED
+    assert free(ctx, TREASURY_ACCOUNT) == treasury_before
+    assert free(ctx, DAVE) == BALANCE
+
+
+def test_an_enacted_treasury_spend_and_a_validator_count_change() -> None:
+    ctx = new_test_ext(proposalReward=0)
+    spend = propose(ctx, treasury.SpendArgs(DAVE, 10_000))
+    new_staking = replace(staking.get_parameters(ctx.state), validator_count=5)
+    count = propose(ctx, staking.SetParametersArgs(new_staking), who=CHARLIE)
+    ctx, _ = finish_blocks(ctx, 3)
+    dispatch(ctx, V1, VoteArgs(spend, VOTE_AYE, 40_000))
+    dispatch(ctx, V2, VoteArgs(count, VOTE_AYE, 40_000))
+    ctx, events = finish_blocks(ctx, 7)
+    assert [event for event in events if isinstance(event, governance.Enacted)] == [
+        governance.Enacted(spend),
+        governance.Enacted(count),
+    ]
+    assert free(ctx, DAVE) == BALANCE + 10_000
+    assert staking.get_parameters(ctx.state).validator_count == 5
+    assert len(staking.Elected.get(ctx.state)) == 10  # the new count applies from the next election
+    for number in range(8, 11):
+        STAKING.on_finalize(at_block(ctx.state, number))
+    assert len(staking.Elected.get(ctx.state)) == 5
+    assert RUNTIME.try_state(ctx.state) == []
+
+
+def test_governance_may_change_its_own_parameters() -> None:
+    ctx = new_test_ext()
+    new_parameters = replace(governance.get_parameters(ctx.state), quorum=1)
+    ctx, proposal_id = to_voting(ctx, governance.SetParametersArgs(new_parameters))
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 40_000))
+    ctx, events = finish_blocks(ctx, 7)
+    assert governance.ParametersSet(new_parameters) in events
+    assert governance.get_parameters(ctx.state) == new_parameters
+
+
+# --- bad input: refused with a clear error, nothing changed -------------------------------
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        TransferArgs(BOB, 1),
+        BondArgs(10_000),
+        offences.ReportEquivocationUnsignedArgs(block_equivocation(ALICE_KEY, 1).evidence),
+    ],
+    ids=["balances.transfer", "staking.bond", "offences.report_equivocation_unsigned"],
+)
+def test_proposing_a_call_governance_may_not_make_is_refused(call: Any) -> None:
+    ctx = new_test_ext()
+    with pytest.raises(governance.CallNotAllowed, match="governance may not call"):
+        dispatch(ctx, BOB, ProposeArgs(RUNTIME.encode_call(call), DESCRIPTION, STAKE))
+    assert_noop(ctx, BOB, ProposeArgs(RUNTIME.encode_call(call), DESCRIPTION, STAKE), governance.CallNotAllowed)
+
+
+def test_proposing_bytes_that_are_no_call_is_refused() -> None:
+    ctx = new_test_ext()
+    assert_noop(ctx, BOB, ProposeArgs(b"\x93\x63\x00\x01", DESCRIPTION, STAKE), governance.UndecodableCall)
+
+
+def test_proposing_with_too_small_a_stake_or_locked_funds_is_refused() -> None:
+    ctx = new_test_ext()
+    fees = RUNTIME.encode_call(transaction_payment.SetParametersArgs(NEW_FEES))
+    assert_noop(ctx, BOB, ProposeArgs(fees, DESCRIPTION, STAKE - 1), governance.StakeTooLow)
+    assert_noop(ctx, BOB, ProposeArgs(fees, DESCRIPTION, BALANCE + 1), governance.InsufficientBalance)
+    assert_noop(ctx, BOB, ProposeArgs(fees, DESCRIPTION, BALANCE), governance.InsufficientBalance)  # keep alive
+    # Alice's 20,000 bond is locked by staking: she can stake at most her other 80,000.
+    assert_noop(ctx, ALICE, ProposeArgs(fees, DESCRIPTION, 90_000), governance.FundsLockedElsewhere)
+
+
+def test_voting_twice_is_refused() -> None:
+    ctx = new_test_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 10_000))
+    assert_noop(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_NAY, 10_000), governance.AlreadyVoted)
+    assert_noop(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 5_000), governance.AlreadyVoted)
+
+
+def test_voting_with_funds_locked_elsewhere_is_refused() -> None:
+    """V1 holds 100,000 of which 20,000 are bonded: 80,000 may vote, 80,001 may not; funds
+    held by a vote on one proposal cannot vote on another, and the bond never votes."""
+    ctx = new_test_ext()
+    first = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    second = propose(ctx, treasury.SpendArgs(DAVE, 1), who=CHARLIE)
+    ctx, _ = finish_blocks(ctx, 3)
+    assert usable(ctx, V1) == 80_000
+    assert_noop(ctx, V1, VoteArgs(first, VOTE_AYE, 80_001), governance.FundsLockedElsewhere)
+    assert_noop(ctx, V1, VoteArgs(first, VOTE_AYE, BALANCE + 1), governance.InsufficientBalance)
+    dispatch(ctx, V1, VoteArgs(first, VOTE_AYE, 60_000))
+    assert free(ctx, V1) == 40_000
+    assert_noop(ctx, V1, VoteArgs(second, VOTE_AYE, 20_001), governance.FundsLockedElsewhere)
+    dispatch(ctx, V1, VoteArgs(second, VOTE_AYE, 20_000))  # the bond keeps the account alive
+    assert usable(ctx, V1) == 0
+
+
+def test_flagging_after_the_flag_period_is_refused() -> None:
+    ctx = new_test_ext()
+    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx, _ = finish_blocks(ctx, 2)
+    dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 1_000))  # block 3: the last of the flag period
+    ctx, _ = finish_blocks(ctx, 3)
+    assert_noop(ctx, DAVE, FlagArgs(proposal_id, 1_000), governance.FlagPeriodOver)
+    assert_noop(ctx, ALICE, FlagArgs(proposal_id, 0), governance.FlagPeriodOver)
+
+
+def test_other_bad_flags_and_votes_are_refused() -> None:
+    ctx = new_test_ext()
+    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    assert_noop(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 10_000), governance.NotVoting)
+    assert_noop(ctx, CHARLIE, FlagArgs(proposal_id + 1, 1_000), governance.NoSuchProposal)
+    assert_noop(ctx, CHARLIE, FlagArgs(proposal_id, 0), governance.NothingToFlagWith)  # no bond, no deposit
+    assert_noop(ctx, CHARLIE, FlagArgs(proposal_id, ED - 1), governance.AmountTooSmall)
+    dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 1_000))
+    assert_noop(ctx, CHARLIE, FlagArgs(proposal_id, 1_000), governance.AlreadyFlagged)
+    ctx, _ = finish_blocks(ctx, 3)
+    assert_noop(ctx, DAVE, VoteArgs(proposal_id, 3, 10_000), governance.BadVote)
+    assert_noop(ctx, DAVE, VoteArgs(proposal_id, VOTE_AYE, ED - 1), governance.AmountTooSmall)
+
+
+def test_only_the_root_origin_changes_parameters() -> None:
+    ctx = new_test_ext()
+    for args in (
+        transaction_payment.SetParametersArgs(NEW_FEES),
+        emission.SetParametersArgs(emission.DEFAULT_PARAMETERS),
+        staking.SetParametersArgs(staking.get_parameters(ctx.state)),
+        offences.SetParametersArgs(offences.get_parameters(ctx.state)),
+        governance.SetParametersArgs(governance.get_parameters(ctx.state)),
+    ):
+        assert_noop(ctx, BOB, args, BadOrigin)
+
+
+def test_parameter_changes_are_validated_as_genesis_validates_them() -> None:
+    ctx = new_test_ext()
+    staking_parameters = staking.get_parameters(ctx.state)
+    offences_parameters = offences.get_parameters(ctx.state)
+    governance_parameters = governance.get_parameters(ctx.state)
+    refused = [
+        (
+            transaction_payment.SetParametersArgs(replace(NEW_FEES, author_share_parts=PERBILL_ACCURACY + 1)),
+            transaction_payment.BadParameters,
+        ),
+        (emission.SetParametersArgs(emission.EmissionParameters(1, PERBILL_ACCURACY + 1, 0)), emission.BadParameters),
+        (staking.SetParametersArgs(replace(staking_parameters, era_length_blocks=10)), staking.BadParameters),
+        (staking.SetParametersArgs(replace(staking_parameters, validator_count=0)), staking.BadParameters),
+        (
+            staking.SetParametersArgs(replace(staking_parameters, validator_count=staking.MAX_VALIDATORS + 1)),
+            staking.BadParameters,
+        ),
+        # a slash waits 1 era: unbonded stake must stay at least 2
+        (staking.SetParametersArgs(replace(staking_parameters, bonding_duration_eras=1)), staking.BadParameters),
+        (
+            staking.SetParametersArgs(replace(staking_parameters, max_commission_parts=PERBILL_ACCURACY + 1)),
+            staking.BadParameters,
+        ),
+        (offences.SetParametersArgs(replace(offences_parameters, slash_defer_eras=2)), offences.BadParameters),
+        (
+            offences.SetParametersArgs(replace(offences_parameters, reporter_reward_parts=PERBILL_ACCURACY + 1)),
+            offences.BadParameters,
+        ),
+        (
+            governance.SetParametersArgs(replace(governance_parameters, voting_period_blocks=0)),
+            governance.BadParameters,
+        ),
+        (
+            governance.SetParametersArgs(replace(governance_parameters, approval_threshold_parts=PERBILL_ACCURACY + 1)),
+            governance.BadParameters,
+        ),
+    ]
+    for args, error in refused:
+        assert_noop(ctx, ROOT, args, error)
+
+
+def test_parameter_changes_apply_through_root() -> None:
+    ctx = new_test_ext()
+    new_staking = replace(staking.get_parameters(ctx.state), bonding_duration_eras=4, max_commission_parts=PERCENT)
+    new_offences = replace(offences.get_parameters(ctx.state), slash_defer_eras=3, min_block_equivocation_parts=0)
+    dispatch(ctx, ROOT, staking.SetParametersArgs(new_staking))
+    dispatch(ctx, ROOT, offences.SetParametersArgs(new_offences))
+    dispatch(ctx, ROOT, transaction_payment.SetParametersArgs(NEW_FEES))
+    assert staking.get_parameters(ctx.state) == new_staking
+    assert offences.get_parameters(ctx.state) == new_offences
+    assert transaction_payment.Parameters.get(ctx.state) == NEW_FEES
+    assert events_of(ctx)[-3:] == [
+        staking.ParametersSet(new_staking),
+        offences.ParametersSet(new_offences),
+        transaction_payment.ParametersSet(NEW_FEES),
+    ]
+
+
+def test_open_proposals_are_bounded() -> None:
+    ctx = new_test_ext(proposalStake=ED)
+    fees = transaction_payment.SetParametersArgs(NEW_FEES)
+    for _ in range(governance.MAX_OPEN_PROPOSALS):
+        propose(ctx, fees, stake=ED)
+    assert_noop(ctx, BOB, ProposeArgs(RUNTIME.encode_call(fees), DESCRIPTION, ED), governance.TooManyProposals)
+
+
+# --- through real blocks: an emission split applied from the next block -------------------
+
+EMISSION_KEYS = {name: named_keypair(name) for name in ("alice", "bob")}
+
+
+def new_chain() -> DictState:
+    """Alice and bob hold 1,000 FLOCK; emission pays 1 FLOCK a day (1,000 units a 1-second
+    block here... at 86,400,000 units a day), half to the ML pool."""
+    return build_genesis_state(
+        RUNTIME,
+        [key.public_key for key in EMISSION_KEYS.values()],
+        config={
+            "balances": {
+                "balances": [
+                    [encode_address(who), amount]
+                    for who, amount in (
+                        (TREASURY_ACCOUNT, 1_000 * FLOCK),
+                        (EMISSION_RESERVE_ACCOUNT, 1_000_000 * FLOCK),
+                        *((key.public_key, 1_000 * FLOCK) for key in EMISSION_KEYS.values()),
+                    )
+                ],
+            },
+            "emission": {"dailyEmission": 86_400_000, "monthlyDecayPerbill": 0, "mlSharePerbill": 50 * PERCENT},
+            "governance": {**GOVERNANCE_SECTION, "proposalStake": FLOCK, "quorum": FLOCK, "flagThreshold": FLOCK},
+        },
+    )
+
+
+def signed(name: str, args: Any, nonce: int) -> bytes:
+    xt = sign_extrinsic(EMISSION_KEYS[name], TEST_GENESIS_HASH, nonce=nonce, call=RUNTIME.encode_call(args))
+    return encode_extrinsic(xt)
+
+
+def block_events(state: DictState) -> list[Any]:
+    return [record.event for record in RUNTIME.decode_events(system.Events.get(state))]
+
+
+def test_an_enacted_emission_split_applies_from_the_next_block_through_real_blocks() -> None:
+    """Each 1-second block emits 1,000 units, 500 to the ML pool. The DAO raises the ML share to
+    80 %: block 7 (whose end enacts it) still pays 500, block 8 pays 800, and emission's
+    invariants (the schedule re-based at the change) hold in every block."""
+    new_parameters = emission.EmissionParameters(86_400_000, 0, 80 * PERCENT)
+    state = new_chain()
+    alice = EMISSION_KEYS["alice"].public_key
+    proposal = governance.ProposeArgs(
+        RUNTIME.encode_call(emission.SetParametersArgs(new_parameters)), DESCRIPTION, FLOCK
+    )
+    extrinsics_at = {1: [signed("alice", proposal, 0)], 4: [signed("bob", VoteArgs(0, VOTE_AYE, 10 * FLOCK), 0)]}
+    ml_parts = {}
+    for number in range(1, 9):
+        state = execute_block(EXECUTIVE, state, extrinsics_at.get(number, ()), author=TEST_AUTHORITY.public_key)
+        events = block_events(state)
+        assert not any(isinstance(event, system.ExtrinsicFailed) for event in events), events
+        assert RUNTIME.try_state(state) == []
+        ml_parts[number] = next((event.ml_part for event in events if isinstance(event, emission.Emitted)), None)
+        if number == 7:
+            assert governance.Enacted(0) in events
+            assert governance.ProposerRewarded(0, alice, 1_000) in events
+    assert ml_parts[7] == 500
+    assert ml_parts[8] == 800
+    assert emission.get_parameters(state) == new_parameters
+    assert balances.get_free_balance(state, ML_REWARD_POOL_ACCOUNT) > 0
+
+
+def test_an_emission_schedule_change_rebases_the_invariant() -> None:
+    """After the daily emission doubles, every block pays twice as much and the cumulative
+    schedule check still holds (what was emitted before the change, plus E_new since)."""
+    state = new_chain()
+    for _ in range(3):
+        state = execute_block(EXECUTIVE, state)
+    ctx = at_block(state, 3)
+    dispatch(ctx, ROOT, emission.SetParametersArgs(emission.EmissionParameters(2 * 86_400_000, 0, 50 * PERCENT)))
+    state = state.apply(ctx.state.changes)
+    assert emission.ScheduleChangedAt.get(state) == 3_000
+    state = execute_block(EXECUTIVE, state)
+    assert [event for event in block_events(state) if isinstance(event, emission.Emitted)] == [
+        emission.Emitted(2_000, 1_000, 1_000)
+    ]
+    assert RUNTIME.try_state(state) == []
+    assert emission.get_scheduled_total(state) == emission.TotalEmitted.get(state) == 4_000
+
+
+# --- invariants ---------------------------------------------------------------------------
+
+
+def test_invariants_catch_a_short_governance_account_and_a_wrong_tally() -> None:
+    ctx = new_test_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 10_000))
+    assert GOVERNANCE.try_state(ctx.state) == []
+    proposal = governance.Proposals.get(ctx.state, proposal_id)
+    governance.Proposals.put(ctx.state, proposal_id, replace(proposal, aye=9_999))
+    assert GOVERNANCE.try_state(ctx.state) == [f"proposal {proposal_id}: the tally does not match its votes"]
+    governance.Proposals.put(ctx.state, proposal_id, proposal)
+    info = system.get_account(ctx.state, GOVERNANCE_ACCOUNT)
+    system.Account.put(ctx.state, GOVERNANCE_ACCOUNT, replace(info, free=info.free - 1))
+    assert GOVERNANCE.try_state(ctx.state) == [
+        f"the governance account holds {STAKE + 10_000 - 1}, less than the {STAKE + 10_000} open proposals hold"
+    ]
+
+
+def test_invariants_catch_a_decided_proposal_that_is_still_open() -> None:
+    ctx = new_test_ext()
+    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    governance.Outcomes.put(ctx.state, proposal_id, governance.OUTCOME_ENACTED)
+    assert GOVERNANCE.try_state(ctx.state) == [
+        f"proposal {proposal_id} is open but was never made or is decided already"
+    ]
+
+
+# --- genesis and stability ----------------------------------------------------------------
+
+
+def test_genesis_export_round_trip() -> None:
+    ctx = new_test_ext()
+    exported = RUNTIME.export_genesis(ctx.state)
+    assert exported["governance"] == GOVERNANCE_SECTION
+    rebuilt = build_genesis_state(RUNTIME, [], config={"governance": exported["governance"]})
+    assert RUNTIME.export_genesis(rebuilt)["governance"] == GOVERNANCE_SECTION
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"proposalStake": 0}, "proposalStake"),
+        ({"flagPeriodBlocks": 0}, "flagPeriodBlocks"),
+        ({"approvalThresholdPerbill": PERBILL_ACCURACY + 1}, "approvalThresholdPerbill"),
+    ],
+)
+def test_genesis_refuses_bad_parameters(overrides: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        build_genesis_state(RUNTIME, [], config={"governance": {**GOVERNANCE_SECTION, **overrides}})
+
+
+@pytest.mark.parametrize("name", ["dev", "local"])
+def test_shipped_specs_carry_a_governance_section_with_short_periods(name: str) -> None:
+    spec = load_chain_spec(name)
+    section = spec.runtime_genesis["governance"]
+    assert section["flagPeriodBlocks"] + section["votingPeriodBlocks"] + section["enactmentDelayBlocks"] <= 50
+    state = DictState(build_spec_state(spec))
+    assert RUNTIME.export_genesis(state)["governance"] == section
+
+
+def test_error_codes_and_call_indices_are_stable() -> None:
+    assert PALLET_INDICES["governance"] == 9
+    assert [(error.__name__, error.code) for error in governance.Governance.ERRORS] == [
+        (name, code)
+        for code, name in enumerate(
+            (
+                "CallNotAllowed",
+                "UndecodableCall",
+                "StakeTooLow",
+                "TooManyProposals",
+                "NoSuchProposal",
+                "FlagPeriodOver",
+                "AlreadyFlagged",
+                "NotVoting",
+                "AlreadyVoted",
+                "InsufficientBalance",
+                "FundsLockedElsewhere",
+                "AmountTooSmall",
+                "BadVote",
+                "NothingToFlagWith",
+                "TooManyFlags",
+                "TooManyVotes",
+                "BadParameters",
+            )
+        )
+    ]
+    assert {index: definition.name for index, definition in governance.Governance.CALLS.items()} == {
+        0: "propose",
+        1: "flag",
+        2: "vote",
+        3: "set_parameters",
+    }
+    # Every call governance may make exists and takes the root origin.
+    calls = {
+        (pallet.NAME, definition.name): definition.origin
+        for pallet in RUNTIME.pallets.values()
+        for definition in pallet.CALLS.values()
+    }
+    assert {calls[allowed] for allowed in governance.ALLOWED_CALLS} == {"root"}
