@@ -140,7 +140,9 @@ def test_dev_chain_includes_a_cli_transfer_and_survives_kill_9(base_path: Path) 
             pass
         finalized_hash = node.rpc.call("chain_getBlockHash", int(finalized.group(1)))
         assert finalized_hash[2:].startswith(finalized.group(2))
-        assert int(node.rpc.call("chain_getHeader", node.rpc.call("chain_getFinalizedHead"))["number"], 16) >= included_at
+        assert (
+            int(node.rpc.call("chain_getHeader", node.rpc.call("chain_getFinalizedHead"))["number"], 16) >= included_at
+        )
         head_before = int(node.rpc.call("chain_getHeader")["number"], 16)
         hash_before = node.rpc.call("chain_getBlockHash", head_before)
     finally:

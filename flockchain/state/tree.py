@@ -78,6 +78,7 @@ from typing import NamedTuple
 
 from flockchain.abc import KeyValueStore, WriteBatch
 from flockchain.db.schema import (
+    NODE_KEY_PATH_LAYOUT,
     STATE_LATEST_VERSION,
     STATE_NODE,
     STATE_PRUNED_BELOW,
@@ -90,6 +91,7 @@ from flockchain.db.schema import (
     parse_state_root_key,
     parse_state_stale_key,
     state_node_key,
+    state_node_key_heads,
     state_node_version_prefix,
     state_root_key,
     state_stale_key,
@@ -468,19 +470,6 @@ class InternalRecord(NamedTuple):
     right: ChildRef | None
 
 
-def _encode_leaf(key: bytes, value: bytes) -> bytes:
-    return _LEAF_HEAD.pack(0, len(key)) + key + value
-
-
-def _encode_internal(node: Internal) -> bytes:
-    left, right = node.left, node.right
-    if left is None:
-        return _INTERNAL_ONE.pack(1, 2, right.version, node.right_hash)  # type: ignore[union-attr]
-    if right is None:
-        return _INTERNAL_ONE.pack(1, 1, left.version, node.left_hash)
-    return _INTERNAL_BOTH.pack(1, 3, left.version, node.left_hash, right.version, node.right_hash)
-
-
 def _decode_node(raw: bytes) -> LeafRecord | InternalRecord:
     if raw[:1] == b"\x00" and len(raw) >= 1 + _KEY_LENGTH_SIZE:
         end = 1 + _KEY_LENGTH_SIZE + int.from_bytes(raw[1 : 1 + _KEY_LENGTH_SIZE], "big")
@@ -748,23 +737,45 @@ class StateTree:
         elif old_keys:
             put(state_stale_key(version), encode_node_key_list(old_keys))
 
-        def value_of(key: bytes) -> bytes:
-            value = staged[key] if key in staged else values[key]
-            assert value is not None, "a staged leaf's key has a value"
-            return value
+        heads = state_node_key_heads(version)
+        layout = NODE_KEY_PATH_LAYOUT
+        leaf_head = _LEAF_HEAD.pack
+        internal_one, internal_both = _INTERNAL_ONE.pack, _INTERNAL_BOTH.pack
 
+        # The hot loop of a commit, one call per new node: the record encodings and the node
+        # key (see state_node_key_heads) are inlined. ``prefix`` has no bit set past ``depth``.
         def write(node: Leaf | Internal, depth: int, prefix: int) -> None:
             if node.__class__ is Internal:
                 left, right = node.left, node.right  # type: ignore[union-attr]
-                if left is not None and left.version.__class__ is not int:
-                    write(left, depth + 1, prefix)
-                if right is not None and right.version.__class__ is not int:
-                    write(right, depth + 1, prefix | 1 << (255 - depth))
-                record = _encode_internal(node)  # type: ignore[arg-type]
+                if left is None:
+                    if right.version.__class__ is not int:  # type: ignore[union-attr]
+                        write(right, depth + 1, prefix | 1 << (255 - depth))  # type: ignore[arg-type]
+                    record = internal_one(1, 2, right.version, node.right_hash)  # type: ignore[union-attr]
+                elif right is None:
+                    if left.version.__class__ is not int:
+                        write(left, depth + 1, prefix)
+                    record = internal_one(1, 1, left.version, node.left_hash)  # type: ignore[union-attr]
+                else:
+                    if left.version.__class__ is not int:
+                        write(left, depth + 1, prefix)
+                    if right.version.__class__ is not int:
+                        write(right, depth + 1, prefix | 1 << (255 - depth))
+                    record = internal_both(
+                        1,
+                        3,
+                        left.version,
+                        node.left_hash,
+                        right.version,
+                        node.right_hash,  # type: ignore[union-attr]
+                    )
             else:
-                record = _encode_leaf(node.key, value_of(node.key))  # type: ignore[union-attr]
+                key = node.key  # type: ignore[union-attr]
+                value = staged[key] if key in staged else values[key]
+                assert value is not None, "a staged leaf's key has a value"
+                record = leaf_head(0, len(key)) + key + value
             node.version = version
-            put(state_node_key(version, depth, prefix), record)
+            shift, size = layout[depth]
+            put(heads[depth] + (prefix >> shift).to_bytes(size, "big"), record)
 
         if self._root is not None and self._root.version.__class__ is not int:
             write(self._root, 0, 0)

@@ -3,7 +3,7 @@ genesis build/export and the invariants of all pallets together."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,13 +72,12 @@ class EventCodec(CodecType):
         self.runtime = runtime
 
     def to_primitive(self, record: EventRecord) -> list[Any]:
-        codec = type(record.event).record_codec()
         return [
             record.phase,
             record.extrinsic_index,
             record.pallet_index,
             record.event_index,
-            *codec.to_primitive(record.event),
+            *self.runtime.event_encoder(type(record.event))(record.event),
         ]
 
     def from_primitive(self, primitive: Any) -> EventRecord:
@@ -102,6 +101,8 @@ class Runtime:
         self._by_name: dict[str, Pallet] = {}
         self._call_index: dict[type[Record], tuple[int, int]] = {}
         self._event_index: dict[type[Record], tuple[int, int]] = {}
+        # Each event type's field encoder, looked up once per event when a block's are stored.
+        self._event_encoders: dict[type[Record], Callable[[Record], list[Any]]] = {}
         self._error_index: dict[type[DispatchError], tuple[int, int]] = {}
         for index, pallet in sorted(pallets, key=lambda item: item[0]):
             self._register(index, pallet)
@@ -115,6 +116,7 @@ class Runtime:
             self._call_index[definition.args] = (index, call_index)
         for event_index, event in enumerate(pallet.EVENTS):
             self._event_index[event] = (index, event_index)
+            self._event_encoders[event] = event.record_codec().to_primitive
         for error in pallet.ERRORS:
             self._error_index[error] = (index, error.code)
 
@@ -148,6 +150,9 @@ class Runtime:
 
     def event_index(self, event: type[Record]) -> tuple[int, int]:
         return self._event_index[event]
+
+    def event_encoder(self, event: type[Record]) -> Callable[[Record], list[Any]]:
+        return self._event_encoders[event]
 
     def error_index(self, error: DispatchError | ArithmeticOverflow) -> tuple[int, int]:
         """``(pallet index, code)`` of a failed call's error. Errors no pallet declares (bad

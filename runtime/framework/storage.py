@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
 from runtime.abc import StateReader
-from runtime.primitives.codec import CodecType, FixedBytes, codec_type_of, decode_value, encode_value
+from runtime.primitives.codec import CodecType, FixedBytes, codec_type_of, decode_value, value_encoder
 
 V = TypeVar("V")
 K = TypeVar("K")
@@ -88,6 +88,7 @@ class StorageValue(Generic[V]):
         self.key = compute_prefix(pallet, name)
         self.value_type = codec_type_of(value_type)
         self.default = default
+        self._encode = value_encoder(self.value_type)
 
     def get(self, state: StateReader) -> V:
         raw = state.get(self.key)
@@ -97,7 +98,7 @@ class StorageValue(Generic[V]):
         return state.get(self.key) is not None
 
     def put(self, state: Overlay, value: V) -> None:
-        state.set(self.key, encode_value(self.value_type, value))
+        state.set(self.key, self._encode(value))
 
     def kill(self, state: Overlay) -> None:
         state.delete(self.key)
@@ -111,16 +112,15 @@ class StorageMap(Generic[K, V]):
         self.key_type = codec_type_of(key_type)
         self.value_type = codec_type_of(value_type)
         self.default = default
+        self._encode = value_encoder(self.value_type)
         self._encode_key: Callable[[K], bytes] = (
-            self._fixed_key if isinstance(self.key_type, FixedBytes) else self._encoded_key
+            self._fixed_key if isinstance(self.key_type, FixedBytes) else value_encoder(self.key_type)
         )
 
     def _fixed_key(self, key: K) -> bytes:
-        self.key_type.to_primitive(key)  # validates the length
+        if type(key) is not bytes or len(key) != self.key_type.size:  # type: ignore[attr-defined]
+            self.key_type.to_primitive(key)  # raises the codec's error
         return key  # type: ignore[return-value]
-
-    def _encoded_key(self, key: K) -> bytes:
-        return encode_value(self.key_type, key)
 
     def storage_key(self, key: K) -> bytes:
         return self.prefix + self._encode_key(key)
@@ -132,14 +132,14 @@ class StorageMap(Generic[K, V]):
         return decode_value(self.key_type, suffix)  # type: ignore[no-any-return]
 
     def get(self, state: StateReader, key: K) -> V:
-        raw = state.get(self.storage_key(key))
+        raw = state.get(self.prefix + self._encode_key(key))
         return self.default if raw is None else _decode_trusted(self.value_type, raw)  # type: ignore[return-value]
 
     def contains(self, state: StateReader, key: K) -> bool:
         return state.get(self.storage_key(key)) is not None
 
     def put(self, state: Overlay, key: K, value: V) -> None:
-        state.set(self.storage_key(key), encode_value(self.value_type, value))
+        state.set(self.prefix + self._encode_key(key), self._encode(value))
 
     def remove(self, state: Overlay, key: K) -> None:
         state.delete(self.storage_key(key))
