@@ -18,7 +18,7 @@ from flockchain.db.memory import MemoryStore
 from flockchain.node.engine import BlockAnnounce, Broadcast, ConsensusEngine, VoteMessage
 from flockchain.simulator.genesis import VALIDATOR_BOND, build_sim_genesis
 from flockchain.simulator.network import FaultPlan, Partition
-from flockchain.simulator.scenarios import FAULT_KINDS, get_fault_kind, run_campaign
+from flockchain.simulator.scenarios import FAULT_KINDS, get_fault_kind, make_scenario, run_campaign
 from flockchain.simulator.simulation import (
     EQUIVOCATE_BLOCKS,
     SPLIT_VOTES,
@@ -45,6 +45,14 @@ def test_a_campaign_covering_every_fault_kind_keeps_every_invariant() -> None:
         assert report.finalized_height >= 20, report.summary()  # 60 slots: finality kept going
         if get_fault_kind(report.seed) in ("equivocating blocks", "equivocating votes", "mixed"):
             assert report.offences >= 1, report.summary()
+
+
+@pytest.mark.parametrize("seed", [159, 242])
+def test_seeds_a_long_campaign_once_failed_now_pass(seed: int) -> None:
+    # Both stalled finality: a commit for an older block than the one finalized meanwhile left
+    # the voter unable to find the chain to prevote on (the campaign's liveness check caught it).
+    report = run_simulation(seed, make_scenario(seed))
+    assert report.violations == [], report.summary()
 
 
 def test_the_same_seed_gives_the_same_run() -> None:

@@ -385,6 +385,8 @@ class ChainView:
 
     def best_chain_containing(self, base: bytes) -> tuple[bytes, int] | None:
         engine, chain = self._engine, self._engine.chain
+        if not chain.is_unfinalized_tree_block(base) and chain.ancestry(base, chain.finalized_hash) is not None:
+            base = chain.finalized_hash  # every chain we may build contains it, so base too
         best = chain.best_descendant(base)
         if best is None:
             return None
