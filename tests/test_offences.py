@@ -32,7 +32,7 @@ from runtime.construct import PALLET_INDICES, construct_runtime
 from runtime.executive import Executive
 from runtime.framework.pallet import ROOT, BadOrigin, BlockEnvironment, DispatchContext, Origin
 from runtime.framework.storage import Overlay
-from runtime.pallets import balances, offences, staking, system
+from runtime.pallets import balances, offences, session, staking, system
 from runtime.pallets.offences import (
     BlockEquivocation,
     CancelDeferredSlashArgs,
@@ -404,6 +404,22 @@ def test_an_elected_validator_without_a_block_in_the_era_is_unresponsive() -> No
     assert offences.SlashApplied(V1, offences.KIND_UNRESPONSIVENESS, 200) in events
     assert not any(isinstance(event, offences.ReporterRewarded) for event in events)
     assert staking.Ledger.get(ctx.state, V1) == StakingLedger(OWN_BOND - 200, ())
+
+
+def test_a_whole_epoch_without_a_point_is_unresponsive_even_if_the_era_had_blocks() -> None:
+    """This test chain's epochs are one block long: v1 authors blocks 1-4 of era 0 and alice
+    block 5, so each went at least one epoch without a block or a finality vote. With epochs as
+    long as the era, one block each is enough."""
+    overrides = {"minUnresponsivenessPerbill": PERCENT // 10, "maxUnresponsivenessPerbill": PERCENT}
+    ctx = new_test_ext((ALICE, V1), **overrides)
+    events = run_era(ctx, (V1, V1, V1, V1, ALICE))
+    recorded = {e.offender for e in events if isinstance(e, offences.OffenceRecorded)}
+    assert recorded == {ALICE, V1}
+    ctx = new_test_ext((ALICE, V1), **overrides)
+    session.EpochLength.put(ctx.state, ERA_LENGTH)
+    events = run_era(ctx, (V1, ALICE, ALICE, ALICE, ALICE))
+    assert not any(isinstance(event, offences.OffenceRecorded) for event in events)
+    assert staking.IdleInEra.get(ctx.state) == () and not list(staking.ActiveInEpoch.iter(ctx.state))
 
 
 def test_unresponsiveness_is_off_when_its_cap_is_zero() -> None:

@@ -223,8 +223,13 @@ def compute_authorities(state: StateReader, validators: list[bytes]) -> tuple[Au
     return tuple(authorities)
 
 
+def is_epoch_end(state: StateReader, number: int) -> bool:
+    """Whether block ``number`` is the last of its epoch."""
+    return number % EpochLength.get(state) == 0
+
+
 def end_epoch_if_due(ctx: DispatchContext) -> None:
-    if ctx.block.number % EpochLength.get(ctx.state) == 0:
+    if is_epoch_end(ctx.state, ctx.block.number):
         end_epoch(ctx)
 
 

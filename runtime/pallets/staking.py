@@ -23,8 +23,8 @@ in ``on_finalize`` (after emission has paid that block into the consensus reward
    authorities stay as they are (and nobody is exposed, so nothing is paid for that era).
 
 Between the two steps the era-end handler (the offences pallet, ``runtime/pallets/offences.py``)
-gets the elected validators that authored no block in the era (read before the points are
-cleared): it records their offences, chills offenders and applies the slashes due, so chilled
+gets the elected validators that went a whole epoch of the era with no reward point (no block,
+no noted finality vote; ``record_idle_validators`` checks at each epoch's end): it records their offences, chills offenders and applies the slashes due, so chilled
 offenders already miss this election. Slashing (``slash_staker``) takes a bond pro rata from its
 active part and unlocking chunks into the treasury, keeping ledger, lock, delegations and
 ``TotalBonded`` consistent.
@@ -56,7 +56,7 @@ from runtime.primitives.arithmetic import (
     compute_multiply_divide_floor,
     saturating_sub,
 )
-from runtime.primitives.codec import U32, AccountId, Balance, Boolean, ListOf, Record
+from runtime.primitives.codec import U8, U32, AccountId, Balance, Boolean, ListOf, Record
 
 NAME = "staking"
 
@@ -159,8 +159,13 @@ Delegations = StorageMap(NAME, "Delegations", AccountId, Annotated[tuple, ListOf
 # The current era's elected set (in election order) and each one's exposure snapshot.
 Elected = StorageValue(NAME, "Elected", Annotated[tuple, ListOf(AccountId, MAX_VALIDATORS)], ())
 Exposures = StorageMap(NAME, "Exposures", AccountId, Exposure)
-# Points each elected validator earned in the current era: one per block it authored.
+# Points each elected validator earned in the current era: one per block it authored and one per
+# finality vote a block noted (the finality pallet).
 RewardPoints = StorageMap(NAME, "RewardPoints", AccountId, U32, 0)
+# The elected validators that earned a point in the current epoch (cleared at each epoch's end).
+ActiveInEpoch = StorageMap(NAME, "ActiveInEpoch", AccountId, U8, 0)
+# The elected validators that went a whole epoch of this era without a point: unresponsive.
+IdleInEra = StorageValue(NAME, "IdleInEra", Annotated[tuple, ListOf(AccountId, MAX_VALIDATORS)], ())
 
 # --- events -------------------------------------------------------------------------------
 
@@ -554,8 +559,10 @@ def is_validating(state: StateReader, who: bytes) -> bool:
 
 
 def get_unresponsive(state: StateReader) -> list[bytes]:
-    """The current era's elected validators that have authored no block in it (so far)."""
-    return [validator for validator in Elected.get(state) if RewardPoints.get(state, validator) == 0]
+    """The current era's elected validators that went a whole epoch of it (so far) with neither a
+    block nor a noted finality vote, in election order."""
+    idle = set(IdleInEra.get(state))
+    return [validator for validator in Elected.get(state) if validator in idle]
 
 
 def get_pool_available(state: StateReader) -> int:
@@ -643,6 +650,19 @@ def record_point(ctx: DispatchContext, signing: bytes) -> None:
     validator = session.get_validator_of(ctx.state, signing)
     if validator is not None and Exposures.contains(ctx.state, validator):
         RewardPoints.put(ctx.state, validator, RewardPoints.get(ctx.state, validator) + 1)
+        ActiveInEpoch.put(ctx.state, validator, 1)
+
+
+def record_idle_validators(ctx: DispatchContext) -> None:
+    """At an epoch's last block: the elected validators of its set without a point in it are
+    unresponsive for this era; the next epoch starts with a clean slate."""
+    idle = set(IdleInEra.get(ctx.state))
+    for validator in session.get_validators(ctx.state):
+        if Exposures.contains(ctx.state, validator) and not ActiveInEpoch.contains(ctx.state, validator):
+            idle.add(validator)
+    IdleInEra.put(ctx.state, tuple(sorted(idle)))
+    for validator, _ in list(ActiveInEpoch.iter(ctx.state)):
+        ActiveInEpoch.remove(ctx.state, validator)
 
 
 def pay_era(ctx: DispatchContext, era: int) -> None:
@@ -697,6 +717,7 @@ def end_era(ctx: DispatchContext, era_end_handler: EraEndHandler | None) -> None
     it to session (kept if empty)."""
     era = CurrentEra.get(ctx.state)
     unresponsive = get_unresponsive(ctx.state)
+    IdleInEra.put(ctx.state, ())
     pay_era(ctx, era)
     if era_end_handler is not None:
         era_end_handler.on_era_end(ctx, era, unresponsive)
@@ -915,6 +936,8 @@ class Staking(Pallet):
         (``session.NextAuthorities``); then end the epoch if due, which makes that set current
         from the next block on (an era boundary is always an epoch boundary)."""
         record_point(ctx, ctx.block.author)
+        if session.is_epoch_end(ctx.state, ctx.block.number):
+            record_idle_validators(ctx)
         era_length = get_parameters(ctx.state).era_length_blocks
         if era_length and ctx.block.number % era_length == 0:
             end_era(ctx, self.era_end_handler)
@@ -1034,6 +1057,11 @@ class Staking(Pallet):
         for who, _ in RewardPoints.iter(state):
             if who not in exposed:
                 problems.append(f"{encode_address(who)} has reward points but is not elected")
+        for who, _ in ActiveInEpoch.iter(state):
+            if who not in exposed:
+                problems.append(f"{encode_address(who)} is active in the epoch but not elected")
+        if not set(IdleInEra.get(state)) <= set(Elected.get(state)):
+            problems.append("a validator is idle in the era but not elected")
         return problems
 
 
