@@ -24,8 +24,9 @@ in ``on_finalize`` (after emission has paid that block into the consensus reward
 
 Between the two steps the era-end handler (the offences pallet, ``runtime/pallets/offences.py``)
 gets the elected validators that went a whole epoch of the era with no reward point (no block,
-no noted finality vote; ``record_idle_validators`` checks at each epoch's end): it records their offences, chills offenders and applies the slashes due, so chilled
-offenders already miss this election. Slashing (``slash_staker``) takes a bond pro rata from its
+no noted finality vote; ``record_idle_validators`` checks at each epoch's end): it records their
+offences, chills offenders and applies the slashes due, so chilled offenders already miss this
+election. Slashing (``slash_staker``) takes a bond pro rata from its
 active part and unlocking chunks into the treasury, keeping ledger, lock, delegations and
 ``TotalBonded`` consistent.
 
