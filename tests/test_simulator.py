@@ -17,7 +17,7 @@ from flockchain.chain.chain import Chain
 from flockchain.db.memory import MemoryStore
 from flockchain.node.engine import BlockAnnounce, Broadcast, ConsensusEngine, VoteMessage
 from flockchain.simulator.genesis import VALIDATOR_BOND, build_sim_genesis
-from flockchain.simulator.network import FaultPlan, Partition
+from flockchain.simulator.network import Crash, FaultPlan, Partition
 from flockchain.simulator.scenarios import FAULT_KINDS, get_fault_kind, make_scenario, run_campaign
 from flockchain.simulator.simulation import (
     EQUIVOCATE_BLOCKS,
@@ -29,7 +29,7 @@ from flockchain.simulator.simulation import (
 from runtime.block import VOTE_STAGE_PREVOTE
 from runtime.pallets import offences, session, staking
 
-CI_SEEDS = 50
+CI_SEEDS = 55  # five of each fault kind
 
 pytestmark = pytest.mark.slow
 
@@ -93,6 +93,18 @@ def test_a_two_two_partition_halts_finality_safely_and_it_resumes_after_healing(
     assert before >= 5
     assert during == before  # no side has > 2/3 of the weight: nothing more is finalized
     assert report.finalized_height >= during + 20  # healed: the finalized chain grows again
+
+
+def test_a_validator_that_sleeps_through_a_set_change_catches_up_with_finality() -> None:
+    # Down for slots 30-60: idle for whole epochs, it is chilled at the era's end (block 40) and
+    # the set changes without it; awake, it asks peers for the justification that ended its set.
+    config = SimConfig(slots=90, faults=FaultPlan(crashes=(Crash(3, 30_000, 60_000),)))
+    simulation = Simulation(1, config)
+    report = simulation.run()
+    assert report.violations == []
+    engines = [engine for engine in simulation.engines if engine is not None]
+    assert {engine.voter.voter_set.set_id for engine in engines} == {1}
+    assert min(engine.chain.finalized_header.number for engine in engines) >= 75
 
 
 def test_a_byzantine_third_voting_both_ways_across_a_partition_is_reported_as_a_safety_violation() -> None:

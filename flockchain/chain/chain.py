@@ -254,6 +254,10 @@ class Chain:
     def get_justification(self, block_hash: bytes) -> bytes | None:
         return self.blocks.get_justification(block_hash)
 
+    def get_set_change(self, set_id: int) -> bytes | None:
+        """The finalized block that ended authority set ``set_id`` (None: not ended, or unknown here)."""
+        return self.blocks.get_set_change(set_id)
+
     # --- authoring ----------------------------------------------------------------------
 
     def claim_slot(self, author: Keypair, slot: int, parent_hash: bytes | None = None) -> PreDigest | None:
@@ -381,10 +385,14 @@ class Chain:
 
     # --- finality -----------------------------------------------------------------------
 
-    def finalize(self, block_hash: bytes, justification: bytes | None = None) -> list[bytes]:
+    def finalize(
+        self, block_hash: bytes, justification: bytes | None = None, *, ends_set: int | None = None
+    ) -> list[bytes]:
         """Make ``block_hash`` (an imported block after the last finalized one) final, with the
-        justification that proves it; the best chain then contains it. Returns the newly
-        finalized hashes, lowest first (empty if it was final already)."""
+        justification that proves it; the best chain then contains it. ``ends_set``: the id of
+        the authority set this block's finality ends (indexed for peers that missed the change,
+        :meth:`get_set_change`). Returns the newly finalized hashes, lowest first (empty if it
+        was final already)."""
         if block_hash == self._finalized_hash:
             return []
         if block_hash not in self._entries:
@@ -403,7 +411,7 @@ class Chain:
             if entry_hash not in newly_final and entry_hash != self._finalized_hash:
                 self.blocks.stage_abandoned(batch, entry_hash)
             self.blocks.stage_delta_removed(batch, entry_hash)
-        self.blocks.stage_finalized(batch, block_hash, justification)
+        self.blocks.stage_finalized(batch, block_hash, justification, ends_set)
         self._write(batch)
         for entry_hash in list(self._entries):
             if entry_hash not in kept:

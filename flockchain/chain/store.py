@@ -57,6 +57,10 @@ class ChainStore:
     def get_justification(self, block_hash: bytes) -> bytes | None:
         return self._store.get(schema.justification_key(block_hash))
 
+    def get_set_change(self, set_id: int) -> bytes | None:
+        """The finalized block whose justification ended authority set ``set_id``."""
+        return self._store.get(schema.set_change_key(set_id))
+
     def iter_deltas(self) -> list[tuple[bytes, bytes]]:
         """(block hash, encoded delta) of every unfinalized block."""
         prefix = len(schema.CHAIN_DELTA)
@@ -104,7 +108,11 @@ class ChainStore:
         batch.put(schema.CHAIN_GENESIS, genesis_hash)
         batch.put(schema.CHAIN_FINALIZED, genesis_hash)
 
-    def stage_finalized(self, batch: WriteBatch, block_hash: bytes, justification: bytes | None) -> None:
+    def stage_finalized(
+        self, batch: WriteBatch, block_hash: bytes, justification: bytes | None, ends_set: int | None
+    ) -> None:
         batch.put(schema.CHAIN_FINALIZED, block_hash)
         if justification is not None:
             batch.put(schema.justification_key(block_hash), justification)
+        if ends_set is not None:
+            batch.put(schema.set_change_key(ends_set), block_hash)

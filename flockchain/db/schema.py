@@ -41,6 +41,7 @@ STATE_PRUNED_BELOW = STATE_META + b"pruned-below"
 #   0x15 CHAIN_DELTA          block hash -> state delta of an unfinalized block (changes, undo)
 #   0x16 CHAIN_JUSTIFICATION  block hash -> the finality proof of a finalized block
 #   0x17 CONSENSUS_META       name       -> the node's signing record (slashing protection)
+#   0x18 CHAIN_SET_CHANGE     set id u64 -> the finalized block that ended that authority set
 
 CHAIN_HEADER = b"\x10"
 CHAIN_BODY = b"\x11"
@@ -51,6 +52,7 @@ CHAIN_DELTA = b"\x15"
 CHAIN_JUSTIFICATION = b"\x16"
 CONSENSUS_META = b"\x17"
 SIGNING_RECORD = CONSENSUS_META + b"signing-record"
+CHAIN_SET_CHANGE = b"\x18"
 
 CHAIN_HEAD = CHAIN_META + b"head"
 CHAIN_FINALIZED = CHAIN_META + b"finalized"
@@ -81,6 +83,10 @@ def justification_key(block_hash: bytes) -> bytes:
     return CHAIN_JUSTIFICATION + block_hash
 
 
+def set_change_key(set_id: int) -> bytes:
+    return CHAIN_SET_CHANGE + encode_u64(set_id)
+
+
 _ALL_PREFIXES = (
     STATE_NODE,
     STATE_STALE,
@@ -94,6 +100,7 @@ _ALL_PREFIXES = (
     CHAIN_DELTA,
     CHAIN_JUSTIFICATION,
     CONSENSUS_META,
+    CHAIN_SET_CHANGE,
 )
 
 

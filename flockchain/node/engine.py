@@ -69,7 +69,15 @@ class BlockRequest:
     block_hash: bytes  # send this block and up to MAX_BLOCKS_PER_RESPONSE - 1 ancestors
 
 
-Message = BlockAnnounce | VoteMessage | CommitMessage | BlockRequest
+@dataclass(frozen=True)
+class SetChangeRequest:
+    """Send the justification that ended authority set ``set_id`` (a node that missed a set
+    change cannot follow the next set's votes or commits without it)."""
+
+    set_id: int
+
+
+Message = BlockAnnounce | VoteMessage | CommitMessage | BlockRequest | SetChangeRequest
 
 
 @dataclass(frozen=True)
@@ -148,6 +156,8 @@ class ConsensusEngine:
             return self._on_vote(message.vote)
         if isinstance(message, CommitMessage):
             return self._on_commit(message.justification)
+        if isinstance(message, SetChangeRequest):
+            return self._on_set_change_request(message.set_id)
         return self._on_block_request(message.block_hash)
 
     def neighbour_messages(self) -> list[Outgoing]:
@@ -218,6 +228,21 @@ class ConsensusEngine:
         self._requested[block_hash] = self._now_ms
         return [Reply((BlockRequest(block_hash),))]
 
+    def _request_set_change(self) -> list[Outgoing]:
+        """Peers are in a later authority set: ask for the justification that ended ours."""
+        set_id = self.voter.voter_set.set_id
+        key = b"set change %d" % set_id
+        asked = self._requested.get(key)
+        if asked is not None and self._now_ms - asked < REQUEST_RETRY_MS:
+            return []
+        self._requested[key] = self._now_ms
+        return [Reply((SetChangeRequest(set_id),))]
+
+    def _on_set_change_request(self, set_id: int) -> list[Outgoing]:
+        block_hash = self.chain.get_set_change(set_id)
+        justification = None if block_hash is None else self.chain.get_justification(block_hash)
+        return [] if justification is None else [Reply((CommitMessage(justification),))]
+
     def _request_wanted(self) -> list[Outgoing]:
         """Ask every peer again for the blocks votes named that we still lack."""
         out: list[Outgoing] = []
@@ -256,6 +281,8 @@ class ConsensusEngine:
         encoded = vote.encode()
         if encoded in self._seen_votes:
             return []
+        if vote.vote.set_id > self.voter.voter_set.set_id:
+            return self._request_set_change()
         try:
             actions = self.voter.on_vote(vote, self._now_ms, self._tree())
         except FlockError:
@@ -280,6 +307,8 @@ class ConsensusEngine:
             justification = Justification.decode(encoded)
         except FlockError:
             return []
+        if justification.set_id > self.voter.voter_set.set_id:
+            return self._request_set_change()
         if justification.set_id != self.voter.voter_set.set_id:
             return []
         if not self.chain.is_unfinalized_tree_block(justification.target_hash):
@@ -316,10 +345,12 @@ class ConsensusEngine:
     def _finalize(self, action: Finalize) -> list[Outgoing]:
         if not self.chain.is_unfinalized_tree_block(action.hash) or action.hash == self.chain.finalized_hash:
             return []
-        self.chain.finalize(action.hash, action.justification.encode())
+        current_set = self.voter.voter_set.set_id
+        ends_set = current_set if self._get_set_id(action.hash) != current_set else None
+        self.chain.finalize(action.hash, action.justification.encode(), ends_set=ends_set)
         self._detector.prune(self.chain.finalized_header.slot)
         self._set_ids = {h: s for h, s in self._set_ids.items() if self.chain.is_unfinalized_tree_block(h)}
-        if self._get_set_id(action.hash) != self.voter.voter_set.set_id:
+        if ends_set is not None:
             self.voter = self._start_voter(resume=False)
         return self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
 

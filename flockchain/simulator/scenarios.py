@@ -57,6 +57,14 @@ def _crash_restart(rng: random.Random, base: SimConfig) -> SimConfig:
     return replace(base, faults=FaultPlan(crashes=(crash,)))
 
 
+def _crash_across_a_set_change(rng: random.Random, base: SimConfig) -> SimConfig:
+    """A validator sleeps through the era's end: idle for whole epochs, it is found unresponsive
+    and chilled, the set changes without it, and on waking it must learn the change from peers."""
+    start = rng.randrange(25, 33) * SECOND
+    crash = Crash(rng.randrange(base.validators), start, start + rng.randrange(20, 26) * SECOND)
+    return replace(base, slots=max(base.slots, 80), faults=FaultPlan(crashes=(crash,)))
+
+
 def _byzantine(behaviour: str) -> Callable[[random.Random, SimConfig], SimConfig]:
     def make(rng: random.Random, base: SimConfig) -> SimConfig:
         return replace(base, behaviours=((rng.randrange(base.validators), behaviour),))
@@ -84,6 +92,7 @@ FAULT_KINDS: tuple[tuple[str, Callable[[random.Random, SimConfig], SimConfig]], 
     ("partition 2|2", _partition((2, 2))),
     ("partition 1|3", _partition((1, 3))),
     ("crash+restart", _crash_restart),
+    ("crash across a set change", _crash_across_a_set_change),
     ("equivocating blocks", _byzantine(EQUIVOCATE_BLOCKS)),
     ("equivocating votes", _byzantine(EQUIVOCATE_VOTES)),
     ("silent validator", _byzantine(SILENT)),
