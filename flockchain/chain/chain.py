@@ -129,10 +129,7 @@ class AuthoredBlock:
 @dataclass(frozen=True)
 class ImportedBlock:
     block: Block
-    pre_digest: PreDigest
     known: bool  # it was already imported: nothing changed
-    best_changed: bool
-    retracted: tuple[bytes, ...] = ()  # blocks that left the best chain, highest first
 
 
 class Chain:
@@ -346,7 +343,7 @@ class Chain:
         header = block.header
         block_hash = block.hash
         if block_hash in self._entries:
-            return ImportedBlock(block, find_pre_digest(header), known=True, best_changed=False)
+            return ImportedBlock(block, known=True)
         parent = self._check_parent(header)
         pre_digest = self.check_header(header)
         if compute_extrinsics_root(block.extrinsics) != header.extrinsics_root:
@@ -364,8 +361,8 @@ class Chain:
         if root != header.state_root:
             self.state.rollback()
             raise WrongStateRoot(f"state root {root.hex()} differs from the header's {header.state_root.hex()}")
-        best_changed, retracted = self._keep(block, pre_digest, StateDelta(changes, undo))
-        return ImportedBlock(block, pre_digest, known=False, best_changed=best_changed, retracted=retracted)
+        self._keep(block, pre_digest, StateDelta(changes, undo))
+        return ImportedBlock(block, known=False)
 
     def check_header(self, header: Header) -> PreDigest:
         """The checks a header passes before its body is executed: its slot claim in the epoch
@@ -459,15 +456,6 @@ class Chain:
             changes.update(entry.delta.changes)
         return changes
 
-    def _retracted_by(self, new_parent: bytes) -> tuple[bytes, ...]:
-        """The best chain's blocks that a new best child of ``new_parent`` takes off it."""
-        route = []
-        cursor = self._head_hash
-        while self.ancestry(cursor, new_parent) is None:
-            route.append(cursor)
-            cursor = self._entries[cursor].header.parent_hash
-        return tuple(route)
-
     def _descendants(self, block_hash: bytes) -> set[bytes]:
         found, stack = set(), [block_hash]
         while stack:
@@ -483,14 +471,13 @@ class Chain:
             return self.state.apply(changes)
         return self.state.apply({**self._route_changes(parent_hash), **changes})
 
-    def _keep(self, block: Block, pre_digest: PreDigest, delta: StateDelta) -> tuple[bool, tuple[bytes, ...]]:
+    def _keep(self, block: Block, pre_digest: PreDigest, delta: StateDelta) -> None:
         """Persist a checked block whose state is staged on the tree; it becomes the head if fork
-        choice prefers it. Returns whether it did, and the blocks that left the best chain."""
+        choice prefers it."""
         header = block.header
         parent = self._entries[header.parent_hash]
         entry = _Entry(header, block.hash, parent.primaries + pre_digest.is_primary, delta)
         becomes_best = entry.fork_choice_key() > self._entries[self._head_hash].fork_choice_key()
-        retracted = self._retracted_by(parent.hash) if becomes_best else ()
         batch = WriteBatch()
         self.blocks.stage_block(batch, block, delta.encode())
         if becomes_best:
@@ -502,7 +489,6 @@ class Chain:
         parent.children.append(entry.hash)
         if becomes_best:
             self._head_hash = entry.hash
-        return becomes_best, retracted
 
     def _stage_new_head(self, entry: _Entry, parent_hash: bytes, batch: WriteBatch) -> None:
         """Commit the staged tree as the state of ``entry`` and make it the head; the canonical

@@ -16,7 +16,7 @@ a conflicting block or vote.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from consensus.authority_sets import get_voter_set
 from consensus.babe.equivocation import BlockEquivocationDetector
@@ -95,14 +95,6 @@ class Reply:
 Outgoing = Broadcast | Reply
 
 
-@dataclass
-class EngineStats:
-    authored: int = 0
-    imported: int = 0
-    rejected: int = 0
-    equivocations_seen: list[tuple[int, bytes]] = field(default_factory=list)  # (offence kind, offender key)
-
-
 class ConsensusEngine:
     def __init__(
         self,
@@ -114,7 +106,8 @@ class ConsensusEngine:
         self.chain = chain
         self.keypair = keypair
         self.gossip_duration_ms = gossip_duration_ms
-        self.stats = EngineStats()
+        # (offence kind, offender key) of every equivocation detected, for whoever watches (the simulator)
+        self.equivocations_seen: list[tuple[int, bytes]] = []
         raw = chain.store.get(schema.SIGNING_RECORD)
         self._record = SigningRecord.empty() if raw is None else SigningRecord.decode(raw)
         self._detector = BlockEquivocationDetector()
@@ -138,7 +131,6 @@ class ConsensusEngine:
         self._save_record(self._record.with_block(slot))
         unsigned = (*self._finality_note(), *self._reports.values())
         authored = self.chain.author_block(self.keypair, slot, timestamp, self.candidates(), unsigned=unsigned)
-        self.stats.authored += 1
         self._after_authoring(authored)
         self._detector.observe(authored.block.header)
         out: list[Outgoing] = [Broadcast(BlockAnnounce(authored.block.encode()))]
@@ -209,11 +201,9 @@ class ConsensusEngine:
         except UnknownParent:
             return self._request(decode_block(data).header.parent_hash)
         except InvalidBlock:
-            self.stats.rejected += 1
             return []
         if imported.known:
             return []
-        self.stats.imported += 1
         self._observe_header(imported.block.header)
         relay: list[Outgoing] = [Broadcast(BlockAnnounce(data))]  # gossip: peers may not have it
         return relay + self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
@@ -387,7 +377,7 @@ class ConsensusEngine:
     def _add_report(self, evidence: object, kind: int) -> None:
         first = evidence.first  # type: ignore[attr-defined]
         offender = first.author if kind == offences.KIND_BLOCK_EQUIVOCATION else first.voter
-        self.stats.equivocations_seen.append((kind, offender))
+        self.equivocations_seen.append((kind, offender))
         call = self.chain.runtime.encode_call(offences.ReportEquivocationUnsignedArgs(evidence))
         encoded = encode_extrinsic(UnsignedExtrinsic(call))
         if len(self._reports) < MAX_PENDING_REPORTS:

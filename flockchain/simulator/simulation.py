@@ -308,9 +308,9 @@ class Simulation:
         """Check safety against what this node has finalized so far."""
         if engine.behaviour != HONEST:
             return
-        for kind, offender in engine.stats.equivocations_seen:
+        for kind, offender in engine.equivocations_seen:
             self._seen_equivocations.append((self.now_ms, kind, offender))
-        engine.stats.equivocations_seen.clear()
+        engine.equivocations_seen.clear()
         chain = engine.chain
         header = chain.finalized_header
         cursor_hash = chain.finalized_hash
