@@ -20,7 +20,7 @@ import pytest
 
 from flockchain.rpc.client import RpcClient
 from genesis.dev_accounts import dev_keypair
-from runtime.block import compute_extrinsic_hash
+from runtime.block import Justification, compute_extrinsic_hash
 from runtime.primitives.address import encode_address
 
 pytestmark = pytest.mark.slow
@@ -140,9 +140,11 @@ def test_dev_chain_includes_a_cli_transfer_and_survives_kill_9(base_path: Path) 
             pass
         finalized_hash = node.rpc.call("chain_getBlockHash", int(finalized.group(1)))
         assert finalized_hash[2:].startswith(finalized.group(2))
-        assert (
-            int(node.rpc.call("chain_getHeader", node.rpc.call("chain_getFinalizedHead"))["number"], 16) >= included_at
-        )
+        finalized_head = node.rpc.call("chain_getFinalizedHead")
+        assert int(node.rpc.call("chain_getHeader", finalized_head)["number"], 16) >= included_at
+        ((engine, proof),) = node.rpc.call("chain_getBlock", finalized_head)["justifications"]
+        justification = Justification.decode(bytes.fromhex(proof[2:]))
+        assert engine == "FRNK" and justification.target_hash.hex() == finalized_head[2:]
         head_before = int(node.rpc.call("chain_getHeader")["number"], 16)
         hash_before = node.rpc.call("chain_getBlockHash", head_before)
     finally:

@@ -120,6 +120,9 @@ class FakeNode:
     def get_canonical_hash(self, number: int) -> bytes | None:
         return self.chain[number].hash if number < len(self.chain) else None
 
+    def get_justification(self, block_hash: bytes) -> bytes | None:
+        return b"proof of " + block_hash[:4] if block_hash == self.finalized_hash() else None
+
     async def submit_extrinsic(self, encoded: bytes) -> bytes:
         if not encoded:
             raise MalformedTransaction()
@@ -400,6 +403,14 @@ async def test_get_block(client: httpx.AsyncClient, node: FakeNode) -> None:
     }
     assert signed_block["block"]["extrinsics"] == ["0x020002000200", "0x020102010201"]
     assert await call(client, "chain_getBlock") == signed_block
+
+
+async def test_get_block_serves_the_justification_of_a_finalized_block(
+    client: httpx.AsyncClient, node: FakeNode
+) -> None:
+    finalized = node.finalized_hash()
+    signed_block = await call(client, "chain_getBlock", to_hex(finalized))
+    assert signed_block["justifications"] == [["FRNK", to_hex(b"proof of " + finalized[:4])]]
 
 
 async def test_get_block_hash(client: httpx.AsyncClient, node: FakeNode) -> None:

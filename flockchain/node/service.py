@@ -179,6 +179,9 @@ class NodeRpcApi:
     def get_canonical_hash(self, number: int) -> bytes | None:
         return self._node.chain.blocks.get_canonical_hash(number)
 
+    def get_justification(self, block_hash: bytes) -> bytes | None:
+        return self._node.chain.get_justification(block_hash)
+
     async def submit_extrinsic(self, encoded: bytes) -> bytes:
         return self._node.pool.submit(encoded)
 

@@ -67,6 +67,9 @@ class NodeApi(Protocol):
     def get_canonical_hash(self, number: int) -> bytes | None:
         """Hash of the best chain's block at height ``number``, or None above the head."""
 
+    def get_justification(self, block_hash: bytes) -> bytes | None:
+        """The encoded finality justification stored with the block, if any."""
+
     async def submit_extrinsic(self, encoded: bytes) -> bytes:
         """Validate and pool an encoded extrinsic; returns its hash.
 

@@ -65,15 +65,18 @@ def encode_header_json(header: Header) -> dict[str, Any]:
     }
 
 
-def encode_block_json(block: Block) -> dict[str, Any]:
-    """Substrate's ``SignedBlock``; we have no justifications in blocks (finality proofs are
-    served by their own methods)."""
+GRANDPA_ENGINE_ID = "FRNK"  # Substrate's engine id for GRANDPA justifications
+
+
+def encode_block_json(block: Block, justification: bytes | None = None) -> dict[str, Any]:
+    """Substrate's ``SignedBlock``: ``justifications`` is ``[["FRNK", "0x<encoded
+    runtime.block.Justification>"]]`` for a block finalized with a stored proof, else null."""
     return {
         "block": {
             "header": encode_header_json(block.header),
             "extrinsics": [to_hex(extrinsic) for extrinsic in block.extrinsics],
         },
-        "justifications": None,
+        "justifications": None if justification is None else [[GRANDPA_ENGINE_ID, to_hex(justification)]],
     }
 
 
@@ -209,7 +212,7 @@ class NodeMethods:
 
     async def chain_get_block(self, hash: Any = None) -> dict[str, Any] | None:
         block = self._api.get_block(self._resolve_hash(hash))
-        return None if block is None else encode_block_json(block)
+        return None if block is None else encode_block_json(block, self._api.get_justification(block.hash))
 
     async def chain_get_block_hash(self, number: Any = None) -> str | None:
         block_number = parse_block_number(number)
