@@ -29,7 +29,7 @@ import msgpack
 
 from consensus.babe.claims import claim_slot, verify_header_slot_claim
 from consensus.babe.digest import PreDigest, compute_pre_runtime_digest, find_pre_digest
-from consensus.babe.epochs import Epoch, get_epoch
+from consensus.babe.epochs import get_epoch
 from consensus.babe.errors import BabeError
 from flockchain.abc import KeyValueStore, WriteBatch
 from flockchain.chain.store import ChainStore
@@ -148,7 +148,6 @@ class Chain:
         self.genesis_hash = genesis_header.hash
         self.executive = Executive(runtime, self.genesis_hash)
         self._store = store
-        self._pending_head: bytes | None = None  # set by a staged re-org until its batch is written
         self.blocks = ChainStore(store)
         self.state = StateTree(store, prune_depth=prune_depth)
         stored_genesis = self.blocks.get_genesis_hash()
@@ -197,10 +196,6 @@ class Chain:
         reader = Overlay(self.best_state())
         reader.changes.update(self._route_changes(block_hash))
         return reader
-
-    def epoch_after(self, block_hash: bytes) -> Epoch:
-        """The slot-lottery epoch of ``block_hash``'s children."""
-        return get_epoch(self.state_at(block_hash))
 
     def is_unfinalized_tree_block(self, block_hash: bytes) -> bool:
         """Whether ``block_hash`` is the last finalized block or an imported descendant of it."""
@@ -263,7 +258,7 @@ class Chain:
         parent = self._entries[self._head_hash if parent_hash is None else parent_hash]
         if slot <= parent.header.slot:
             return None
-        epoch = self.epoch_after(parent.hash)
+        epoch = get_epoch(self.state_at(parent.hash))
         for index, authority in enumerate(epoch.authorities):
             if authority.account == author.public_key:
                 return claim_slot(slot, epoch, index, _find_vrf_seed(author, authority.vrf_key))
@@ -315,7 +310,7 @@ class Chain:
             number=env.number,
             slot=slot,
             timestamp=timestamp,
-            state_root=self._stage_state(parent.hash, changes),
+            state_root=self._stage_state(state, changes),
             extrinsics_root=compute_extrinsics_root(included),
             author=author.public_key,
             digests=(compute_pre_runtime_digest(pre_digest),),
@@ -345,10 +340,10 @@ class Chain:
         if block_hash in self._entries:
             return ImportedBlock(block, known=True)
         parent = self._check_parent(header)
-        pre_digest = self.check_header(header)
+        state = self.state_at(parent.hash)
+        pre_digest = self._check_header(header, state)
         if compute_extrinsics_root(block.extrinsics) != header.extrinsics_root:
             raise WrongExtrinsicsRoot("extrinsics root does not match the body")
-        state = self.state_at(parent.hash)
         env = BlockEnvironment(
             header.number, header.parent_hash, header.slot, header.timestamp, header.author, pre_digest.vrf_output
         )
@@ -357,21 +352,18 @@ class Chain:
         except (InvalidTransaction, BlockExecutionError) as exc:
             raise InvalidBlockExecution(f"block {header.number} does not execute: {exc}") from None
         undo = {key: state.get(key) for key in changes}  # before the tree stages the changes
-        root = self._stage_state(parent.hash, changes)
+        root = self._stage_state(state, changes)
         if root != header.state_root:
             self.state.rollback()
             raise WrongStateRoot(f"state root {root.hex()} differs from the header's {header.state_root.hex()}")
         self._keep(block, pre_digest, StateDelta(changes, undo))
         return ImportedBlock(block, known=False)
 
-    def check_header(self, header: Header) -> PreDigest:
+    def _check_header(self, header: Header, parent_state: StateReader) -> PreDigest:
         """The checks a header passes before its body is executed: its slot claim in the epoch
         its parent's state fixes, and its seal. Returns the verified pre-digest."""
-        parent = self._entries.get(header.parent_hash)
-        if parent is None:
-            raise UnknownParent(f"parent {header.parent_hash.hex()} is not in the unfinalized tree")
         try:
-            pre_digest = verify_header_slot_claim(header, self.epoch_after(parent.hash))
+            pre_digest = verify_header_slot_claim(header, get_epoch(parent_state))
         except BabeError as exc:
             raise WrongAuthor(f"slot {header.slot}: {exc}") from None
         try:
@@ -400,7 +392,10 @@ class Chain:
         best = self.best_descendant(block_hash)
         assert best is not None
         if best != self._head_hash:
-            self._stage_reorg(best, batch)
+            # The head moves to the best block containing the finalized one: the tree takes the
+            # route there as one new version.
+            self.state.apply(self._route_changes(best))
+            self._stage_new_head(self._entries[best], self._entries[best].header.parent_hash, batch)
         kept = self._descendants(block_hash)
         for entry_hash in list(self._entries):
             if entry_hash in kept:
@@ -410,6 +405,7 @@ class Chain:
             self.blocks.stage_delta_removed(batch, entry_hash)
         self.blocks.stage_finalized(batch, block_hash, justification, ends_set)
         self._write(batch)
+        self._head_hash = best
         for entry_hash in list(self._entries):
             if entry_hash not in kept:
                 del self._entries[entry_hash]
@@ -464,12 +460,13 @@ class Chain:
             stack.extend(self._entries[entry_hash].children)
         return found
 
-    def _stage_state(self, parent_hash: bytes, changes: Changes) -> bytes:
-        """Stage on the tree the state after a child of ``parent_hash`` making ``changes``;
-        returns its root (:meth:`_keep` commits or rolls it back)."""
-        if parent_hash == self._head_hash:
-            return self.state.apply(changes)
-        return self.state.apply({**self._route_changes(parent_hash), **changes})
+    def _stage_state(self, parent_state: StateReader, changes: Changes) -> bytes:
+        """Stage on the tree the state after a child making ``changes`` on ``parent_state`` (from
+        :meth:`state_at`: the best state, or an overlay of the route to a fork over it); returns
+        its root (:meth:`_keep` commits or rolls it back)."""
+        if isinstance(parent_state, Overlay):
+            return self.state.apply({**parent_state.changes, **changes})
+        return self.state.apply(changes)
 
     def _keep(self, block: Block, pre_digest: PreDigest, delta: StateDelta) -> None:
         """Persist a checked block whose state is staged on the tree; it becomes the head if fork
@@ -508,13 +505,6 @@ class Chain:
             self.blocks.stage_canonical(batch, self._entries[cursor].header.number, cursor)
             cursor = self._entries[cursor].header.parent_hash
 
-    def _stage_reorg(self, target: bytes, batch: WriteBatch) -> None:
-        """Stage the tree and pointers moving the head to ``target`` (the caller writes)."""
-        self.state.apply(self._route_changes(target))
-        entry = self._entries[target]
-        self._stage_new_head(entry, entry.header.parent_hash, batch)
-        self._pending_head = target
-
     def _write(self, batch: WriteBatch) -> None:
         try:
             self._store.write(batch)
@@ -523,8 +513,6 @@ class Chain:
             self.state = StateTree(self._store, prune_depth=self.state.prune_depth)
             self._load()
             raise
-        if self._pending_head is not None:
-            self._head_hash, self._pending_head = self._pending_head, None
 
     def _write_genesis(self, header: Header, genesis_state: Mapping[bytes, bytes]) -> None:
         if header.number != 0 or header.parent_hash != ZERO_HASH:
