@@ -114,7 +114,7 @@ class ConsensusEngine:
         self._reports: dict[bytes, bytes] = {}  # unsigned report extrinsics to include (insertion order)
         self._set_ids: dict[bytes, int] = {}
         self._seen_votes: dict[bytes, int] = {}  # encoded vote -> round (what we gossiped on)
-        self._requested: dict[bytes, int] = {}  # block hash -> when we last asked for it
+        self._requested: dict[bytes, int] = {}  # request key (a block hash, ...) -> when we last sent it
         self._wanted: dict[bytes, int] = {}  # blocks votes named that we lack -> since when
         self._now_ms = 0
         self.voter = self._start_voter(resume=True)
@@ -208,25 +208,24 @@ class ConsensusEngine:
         relay: list[Outgoing] = [Broadcast(BlockAnnounce(data))]  # gossip: peers may not have it
         return relay + self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
 
-    def _request(self, block_hash: bytes) -> list[Outgoing]:
-        """Ask the sender for a missing block (and its ancestors), once per retry interval."""
-        asked = self._requested.get(block_hash)
+    def _is_request_due(self, key: bytes) -> bool:
+        """Whether to (re)send the request named ``key`` now: once per retry interval."""
+        asked = self._requested.get(key)
         if asked is not None and self._now_ms - asked < REQUEST_RETRY_MS:
-            return []
+            return False
         if len(self._requested) >= MAX_PENDING_REQUESTS:
             self._requested.clear()
-        self._requested[block_hash] = self._now_ms
-        return [Reply((BlockRequest(block_hash),))]
+        self._requested[key] = self._now_ms
+        return True
+
+    def _request(self, block_hash: bytes) -> list[Outgoing]:
+        """Ask the sender for a missing block (and its ancestors)."""
+        return [Reply((BlockRequest(block_hash),))] if self._is_request_due(block_hash) else []
 
     def _request_set_change(self) -> list[Outgoing]:
         """Peers are in a later authority set: ask for the justification that ended ours."""
         set_id = self.voter.voter_set.set_id
-        key = b"set change %d" % set_id
-        asked = self._requested.get(key)
-        if asked is not None and self._now_ms - asked < REQUEST_RETRY_MS:
-            return []
-        self._requested[key] = self._now_ms
-        return [Reply((SetChangeRequest(set_id),))]
+        return [Reply((SetChangeRequest(set_id),))] if self._is_request_due(b"set change %d" % set_id) else []
 
     def _on_set_change_request(self, set_id: int) -> list[Outgoing]:
         block_hash = self.chain.get_set_change(set_id)
@@ -240,9 +239,7 @@ class ConsensusEngine:
             if self.chain.get_header(block_hash) is not None or self._now_ms - since > WANTED_TIMEOUT_MS:
                 del self._wanted[block_hash]
                 continue
-            asked = self._requested.get(block_hash)
-            if asked is None or self._now_ms - asked >= REQUEST_RETRY_MS:
-                self._requested[block_hash] = self._now_ms
+            if self._is_request_due(block_hash):
                 out.append(Broadcast(BlockRequest(block_hash)))
         return out
 
