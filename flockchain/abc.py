@@ -28,6 +28,10 @@ class WriteBatch:
         """Set ``key`` to ``value``."""
         self._ops.append((key, value))
 
+    def put_all(self, pairs: list[tuple[bytes, bytes]]) -> None:
+        """:meth:`put` each ``(key, value)`` in order (one call for a commit's thousands)."""
+        self._ops.extend(pairs)
+
     def delete(self, key: bytes) -> None:
         """Remove ``key``; deleting an absent key is not an error."""
         self._ops.append((key, None))

@@ -238,9 +238,10 @@ def test_schema_parses_what_it_builds():
     node_key = schema.state_node_key(7, 12, 1 << 250)
     assert schema.parse_state_stale_key(schema.state_stale_key(9)) == 9
     other = schema.state_node_key(8, 0, 0)
-    assert schema.decode_node_key_list(schema.encode_node_key_list([node_key, other])) == [node_key, other]
+    listed = schema.encode_node_key_list([(7, 12, 1 << 250), (8, 0, 0)])
+    assert schema.decode_node_key_list(listed) == [node_key, other]
     with pytest.raises(CorruptDatabase):
-        schema.decode_node_key_list(schema.encode_node_key_list([node_key])[:-1])
+        schema.decode_node_key_list(schema.encode_node_key_list([(7, 12, 1 << 250)])[:-1])
     assert schema.parse_state_root_key(schema.state_root_key(2**64 - 1)) == 2**64 - 1
     assert schema.decode_u64(schema.encode_u64(300)) == 300
     with pytest.raises(CorruptDatabase):

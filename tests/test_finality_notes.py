@@ -66,7 +66,7 @@ def test_a_note_credits_each_counted_voter_one_point() -> None:
     dispatch(ctx, NONE, finality.NoteFinalityArgs(note))
     assert [after - old for after, old in zip(points(ctx), before, strict=True)] == [1, 1, 1, 0]
     assert finality.LastNoted.get(ctx.state) == 3
-    assert ctx.events[-1].event == finality.FinalityNoted(3, 0, 3)
+    assert ctx.event_records()[-1].event == finality.FinalityNoted(3, 0, 3)
     # The same or an older block cannot be noted again; a newer one can.
     assert_noop(ctx, NONE, finality.NoteFinalityArgs(note), finality.NotOnThisChain)
     dispatch(ctx, NONE, finality.NoteFinalityArgs(justification(tuple(precommit(i, 4) for i in range(4)), 4)))

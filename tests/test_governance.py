@@ -124,7 +124,7 @@ def finish_blocks(ctx: DispatchContext, until: int) -> tuple[DispatchContext, li
         block = ctx if number == ctx.block.number else at_block(ctx.state, number)
         already = len(block.events)
         GOVERNANCE.on_finalize(block)
-        events += [record.event for record in block.events[already:]]
+        events += [record.event for record in block.event_records()[already:]]
         assert RUNTIME.try_state(ctx.state) == []
     return at_block(ctx.state, until + 1), events
 
@@ -151,7 +151,7 @@ def usable(ctx: DispatchContext, who: bytes) -> int:
 
 
 def events_of(ctx: DispatchContext) -> list[Any]:
-    return [record.event for record in ctx.events]
+    return [record.event for record in ctx.event_records()]
 
 
 # --- the lifecycle ------------------------------------------------------------------------

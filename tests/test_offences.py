@@ -122,7 +122,7 @@ def run_era(ctx: DispatchContext, authors: tuple[bytes, ...] = VALIDATORS) -> li
         env = BlockEnvironment(number, bytes(32), number, number * 1_000, authors[offset % len(authors)])
         block = DispatchContext(RUNTIME, ctx.state, env, TEST_GENESIS_HASH)
         STAKING.on_finalize(block)
-        events += [record.event for record in block.events]
+        events += [record.event for record in block.event_records()]
     assert RUNTIME.try_state(ctx.state) == []
     return events
 
@@ -154,7 +154,7 @@ def free(ctx: DispatchContext, who: bytes) -> int:
 
 
 def events_of(ctx: DispatchContext) -> list[Any]:
-    return [record.event for record in ctx.events]
+    return [record.event for record in ctx.event_records()]
 
 
 # --- the worked example -------------------------------------------------------------------

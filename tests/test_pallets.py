@@ -56,8 +56,8 @@ def test_transfer_creates_account_and_emits_events() -> None:
     dispatch(ctx, Origin.signed(ALICE.public_key), balances.TransferArgs(BOB.public_key, 5 * ED))
     assert free(ctx, ALICE.public_key) == 95 * ED
     assert free(ctx, BOB.public_key) == 5 * ED
-    assert [type(e.event) for e in ctx.events] == [system.NewAccount, balances.Endowed, balances.Transfer]
-    assert balances.Transfer(ALICE.public_key, BOB.public_key, 5 * ED) == ctx.events[-1].event
+    assert [type(e.event) for e in ctx.event_records()] == [system.NewAccount, balances.Endowed, balances.Transfer]
+    assert balances.Transfer(ALICE.public_key, BOB.public_key, 5 * ED) == ctx.event_records()[-1].event
     assert RUNTIME.try_state(ctx.state) == []
 
 
@@ -86,7 +86,7 @@ def test_allow_death_transfer_reaps_sender_and_sends_dust_to_treasury() -> None:
     assert not system.Account.contains(ctx.state, ALICE.public_key)
     assert free(ctx, BOB.public_key) == 20 * ED - 1
     assert free(ctx, TREASURY_ACCOUNT) == ED + 1
-    assert balances.DustLost(ALICE.public_key, 1) in [e.event for e in ctx.events]
+    assert balances.DustLost(ALICE.public_key, 1) in [e.event for e in ctx.event_records()]
     assert RUNTIME.try_state(ctx.state) == []
 
 
@@ -164,7 +164,7 @@ def test_balances_genesis_rejects_duplicates_and_dust() -> None:
 def test_remark_and_bad_origin() -> None:
     ctx = new_test_ext(alice=10 * ED)
     dispatch(ctx, Origin.signed(ALICE.public_key), Remark(b"hello"))
-    assert ctx.events[-1].event == system.Remarked(ALICE.public_key, 5)
+    assert ctx.event_records()[-1].event == system.Remarked(ALICE.public_key, 5)
     assert_noop(ctx, ROOT, balances.TransferArgs(BOB.public_key, ED), BadOrigin)
 
 
@@ -186,7 +186,7 @@ def test_treasury_spend_is_root_only_and_bounded() -> None:
     assert_noop(ctx, ROOT, treasury.SpendArgs(BOB.public_key, 6 * ED), treasury.InsufficientFunds)
     dispatch(ctx, ROOT, treasury.SpendArgs(BOB.public_key, 2 * ED))
     assert free(ctx, BOB.public_key) == 2 * ED
-    assert ctx.events[-1].event == treasury.Spent(BOB.public_key, 2 * ED)
+    assert ctx.event_records()[-1].event == treasury.Spent(BOB.public_key, 2 * ED)
 
 
 # --- timestamp ----------------------------------------------------------------------------

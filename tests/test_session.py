@@ -84,7 +84,7 @@ def finalize(ctx: DispatchContext, number: int, author: bytes) -> list[Any]:
     )
     STAKING.on_finalize(block)
     assert RUNTIME.try_state(ctx.state) == []
-    return [record.event for record in block.events]
+    return [record.event for record in block.event_records()]
 
 
 def run_blocks(ctx: DispatchContext, first: int, last: int) -> list[Any]:
@@ -102,7 +102,7 @@ def test_set_keys_is_queued_then_enacted_at_the_next_epoch() -> None:
     ctx = new_test_ext()
     signing, keys = session_keys("alice 2")
     dispatch(ctx, ALICE, SetKeysArgs(keys))
-    assert ctx.events[-1].event == session.KeysQueued(ALICE, keys)
+    assert ctx.event_records()[-1].event == session.KeysQueued(ALICE, keys)
     assert session.QueuedKeys.get(ctx.state, ALICE) == keys
     assert session.get_authorities(ctx.state) == (ALICE, BOB)
     run_blocks(ctx, 1, EPOCH_LENGTH - 1)

@@ -105,7 +105,7 @@ def finalize(ctx: DispatchContext, number: int, author: bytes) -> list[Any]:
         RUNTIME, ctx.state, BlockEnvironment(number, bytes(32), number, number * 1_000, author), bytes(32)
     )
     PALLET.on_finalize(block)
-    return [record.event for record in block.events]
+    return [record.event for record in block.event_records()]
 
 
 def run_era(ctx: DispatchContext, authors: list[bytes]) -> list[Any]:
@@ -127,7 +127,7 @@ def free(ctx: DispatchContext, who: bytes) -> int:
 
 
 def last_event(ctx: DispatchContext) -> Any:
-    return ctx.events[-1].event
+    return ctx.event_records()[-1].event
 
 
 # --- bonding ------------------------------------------------------------------------------

@@ -340,7 +340,7 @@ class Simulation:
                 assert ctx.state.changes == {}
             return
         self.note("root cancel: a deferred slash is cancelled")
-        self.log.append(("root", tuple(record.event for record in ctx.events)))
+        self.log.append(("root", tuple(record.event for record in ctx.event_records())))
         self.state = self.state.apply(ctx.state.changes)
         self.sync_tree()  # governance's change reaches the tree before the next block's
 

@@ -16,6 +16,7 @@ Namespaces::
 """
 
 import struct
+from collections.abc import Iterable
 
 from flockchain.errors import CorruptDatabase
 
@@ -183,13 +184,23 @@ def parse_state_stale_key(key: bytes) -> int:
 _LENGTH_BYTES = tuple(bytes([length]) for length in range(256))
 
 
-def encode_node_key_list(node_keys: list[bytes]) -> bytes:
-    """Node keys (each under 256 bytes), each preceded by its length byte."""
-    return b"".join(_LENGTH_BYTES[len(key)] + key for key in node_keys)
+def encode_node_key_list(positions: Iterable[tuple[int, int, int]]) -> bytes:
+    """The keys of the nodes at ``(version, depth, path)`` positions (:func:`state_node_key`,
+    built inline: a commit lists thousands), each preceded by its length byte."""
+    head, layout, masks, kind = _NODE_KEY_HEAD.pack, NODE_KEY_PATH_LAYOUT, _NODE_KEY_PATH_MASKS, STATE_NODE[0]
+    parts = []
+    for version, depth, path in positions:
+        shift, size = layout[depth]
+        parts.append(
+            _LENGTH_BYTES[_NODE_KEY_HEAD.size + size]
+            + head(kind, version, depth)
+            + ((path & masks[depth]) >> shift).to_bytes(size, "big")
+        )
+    return b"".join(parts)
 
 
 def decode_node_key_list(data: bytes) -> list[bytes]:
-    """Inverse of :func:`encode_node_key_list`; anything else means a corrupt database."""
+    """The node keys :func:`encode_node_key_list` lists; anything else means a corrupt database."""
     keys, position = [], 0
     while position < len(data):
         end = position + 1 + data[position]

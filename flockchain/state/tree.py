@@ -730,13 +730,14 @@ class StateTree:
         ]
         step = _RETIRED_STRIDE
         replaced += zip(retired[0::step], retired[1::step], retired[2::step])
-        old_keys = [state_node_key(old_version, depth, path) for old_version, depth, path in replaced]
         if self.prune_depth == 0:  # no kept version needs them: delete instead of indexing
-            for old_key in old_keys:
-                batch.delete(old_key)
-        elif old_keys:
-            put(state_stale_key(version), encode_node_key_list(old_keys))
+            for old_version, depth, path in replaced:
+                batch.delete(state_node_key(old_version, depth, path))
+        elif replaced:
+            put(state_stale_key(version), encode_node_key_list(replaced))
 
+        records: list[tuple[bytes, bytes]] = []
+        add_record = records.append
         heads = state_node_key_heads(version)
         layout = NODE_KEY_PATH_LAYOUT
         leaf_head = _LEAF_HEAD.pack
@@ -775,10 +776,11 @@ class StateTree:
                 record = leaf_head(0, len(key)) + key + value
             node.version = version
             shift, size = layout[depth]
-            put(heads[depth] + (prefix >> shift).to_bytes(size, "big"), record)
+            add_record((heads[depth] + (prefix >> shift).to_bytes(size, "big"), record))
 
         if self._root is not None and self._root.version.__class__ is not int:
             write(self._root, 0, 0)
+        batch.put_all(records)
 
     def _fold_staged(self, version: int) -> None:
         """Make the staged state the committed one, as ``version``."""

@@ -11,7 +11,16 @@ from runtime.abc import EmptyState, StateReader
 from runtime.errors import ArithmeticOverflow, EncodingError, MalformedTransaction
 from runtime.framework.pallet import BlockEnvironment, CallDef, DispatchContext, DispatchError, EventRecord, Pallet
 from runtime.framework.storage import Overlay
-from runtime.primitives.codec import CodecType, ListOf, Record, UInt, decode_value, encode_value
+from runtime.primitives.codec import (
+    CodecType,
+    ListOf,
+    Record,
+    UInt,
+    decode_value,
+    encode_list_of_encoded,
+    encode_value,
+    pack_primitive,
+)
 from runtime.primitives.hashing import ZERO_HASH
 
 MAX_EVENTS_PER_BLOCK = 100_000
@@ -72,13 +81,7 @@ class EventCodec(CodecType):
         self.runtime = runtime
 
     def to_primitive(self, record: EventRecord) -> list[Any]:
-        return [
-            record.phase,
-            record.extrinsic_index,
-            record.pallet_index,
-            record.event_index,
-            *self.runtime.event_encoder(type(record.event))(record.event),
-        ]
+        return self.runtime.event_primitive(record.phase, record.extrinsic_index, record.event)
 
     def from_primitive(self, primitive: Any) -> EventRecord:
         if type(primitive) is not list or len(primitive) < 4:
@@ -97,12 +100,12 @@ class Runtime:
     def __init__(self, pallets: Iterable[tuple[int, Pallet]]) -> None:
         self.pallets: dict[int, Pallet] = {}
         self._call_codec = CallCodec(self)
-        self._events_codec = ListOf(EventCodec(self), MAX_EVENTS_PER_BLOCK)
+        self._event_codec = EventCodec(self)
+        self._events_codec = ListOf(self._event_codec, MAX_EVENTS_PER_BLOCK)
         self._by_name: dict[str, Pallet] = {}
         self._call_index: dict[type[Record], tuple[int, int]] = {}
-        self._event_index: dict[type[Record], tuple[int, int]] = {}
-        # Each event type's field encoder, looked up once per event when a block's are stored.
-        self._event_encoders: dict[type[Record], Callable[[Record], list[Any]]] = {}
+        # Each event type's pallet index, event index and field encoder: one lookup per event.
+        self._events: dict[type[Record], tuple[int, int, Callable[[Record], list[Any]]]] = {}
         self._error_index: dict[type[DispatchError], tuple[int, int]] = {}
         for index, pallet in sorted(pallets, key=lambda item: item[0]):
             self._register(index, pallet)
@@ -115,8 +118,7 @@ class Runtime:
         for call_index, definition in pallet.CALLS.items():
             self._call_index[definition.args] = (index, call_index)
         for event_index, event in enumerate(pallet.EVENTS):
-            self._event_index[event] = (index, event_index)
-            self._event_encoders[event] = event.record_codec().to_primitive
+            self._events[event] = (index, event_index, event.record_codec().to_primitive)
         for error in pallet.ERRORS:
             self._error_index[error] = (index, error.code)
 
@@ -142,17 +144,23 @@ class Runtime:
 
     # --- events and errors --------------------------------------------------------------
 
-    def encode_events(self, records: list[EventRecord]) -> bytes:
-        return encode_value(self._events_codec, records)
+    def event_primitive(self, phase: int, extrinsic_index: int, event: Record) -> list[Any]:
+        pallet_index, event_index, fields = self._events[event.__class__]
+        return [phase, extrinsic_index, pallet_index, event_index, *fields(event)]
+
+    def encode_event(self, phase: int, extrinsic_index: int, event: Record) -> bytes:
+        """The canonical bytes of ``event``'s record: an item of the block's event list."""
+        return pack_primitive(self.event_primitive(phase, extrinsic_index, event))
+
+    def encode_events(self, encoded: list[bytes]) -> bytes:
+        """The block's event list from its items' bytes (:meth:`encode_event`)."""
+        return encode_list_of_encoded(encoded, MAX_EVENTS_PER_BLOCK)
+
+    def decode_event(self, data: bytes) -> EventRecord:
+        return decode_value(self._event_codec, data)  # type: ignore[no-any-return]
 
     def decode_events(self, data: bytes) -> tuple[EventRecord, ...]:
         return decode_value(self._events_codec, data, max_size=MAX_EVENTS_SIZE)  # type: ignore[no-any-return]
-
-    def event_index(self, event: type[Record]) -> tuple[int, int]:
-        return self._event_index[event]
-
-    def event_encoder(self, event: type[Record]) -> Callable[[Record], list[Any]]:
-        return self._event_encoders[event]
 
     def error_index(self, error: DispatchError | ArithmeticOverflow) -> tuple[int, int]:
         """``(pallet index, code)`` of a failed call's error. Errors no pallet declares (bad

@@ -94,19 +94,21 @@ def get_fee(state: StateReader, length: int, weight: int) -> int:
     return compute_fee(Parameters.get(state), length, weight)
 
 
-def check_can_pay(state: StateReader, who: bytes, fee: int, tip: int) -> None:
-    """Raises the balances error that stops ``who`` paying ``fee + tip`` and staying alive."""
-    balances.check_withdraw(state, who, fee + tip, keep_alive=True)
-
-
-def charge(ctx: DispatchContext, who: bytes, fee: int, tip: int) -> None:
-    """Take fee and tip from ``who`` and bump its nonce, in one account write; the payout
-    waits for the end of the block."""
-    info = system.get_account(ctx.state, who)
+def compute_paid(state: StateReader, account: system.AccountInfo, fee: int, tip: int) -> system.AccountInfo:
+    """``account`` after paying ``fee + tip`` and bumping its nonce; raises the balances error
+    that stops it paying and staying alive."""
     paid = balances.compute_withdrawn(
-        info, fee + tip, keep_alive=True, existential_deposit=balances.get_existential_deposit(ctx.state)
+        account, fee + tip, keep_alive=True, existential_deposit=balances.get_existential_deposit(state)
     )
-    system.put_account(ctx, who, system.AccountInfo(paid.nonce + 1, paid.free, paid.reserved, paid.frozen), info)
+    return system.AccountInfo(paid.nonce + 1, paid.free, paid.reserved, paid.frozen)
+
+
+def charge(
+    ctx: DispatchContext, who: bytes, account: system.AccountInfo, paid: system.AccountInfo, fee: int, tip: int
+) -> None:
+    """Write ``who``'s account as ``paid`` (:func:`compute_paid` of ``account``, as read) in one
+    account write; the payout waits for the end of the block."""
+    system.put_account(ctx, who, paid, account)
     collected = BlockFees.get(ctx.state)
     BlockFees.put(ctx.state, CollectedFees(collected.fees + fee, collected.tips + tip))
     ctx.deposit_event(TransactionFeePaid(who, fee, tip))

@@ -329,6 +329,14 @@ def decode_value(codec_type: Any, data: bytes, *, max_size: int = DEFAULT_MAX_EN
     return value
 
 
+def encode_list_of_encoded(items: list[bytes], max_len: int) -> bytes:
+    """The canonical bytes of a list whose items are already encoded (msgpack composes: an
+    array is its header, then its items' bytes), for lists built up item by item."""
+    if len(items) > max_len:
+        raise EncodingError(f"expected a sequence of at most {max_len} items, got {len(items)}")
+    return _PACKER.pack_array_header(len(items)) + b"".join(items)
+
+
 def encode(record: Record) -> bytes:
     """Canonical bytes of a record."""
     return encode_value(type(record), record)
@@ -344,6 +352,8 @@ def decode(cls: type[R], data: bytes, *, max_size: int = DEFAULT_MAX_ENCODED_SIZ
 # the packer after each call, so sharing it is safe.
 _PACKER = msgpack.Packer(use_bin_type=True)
 _pack = _PACKER.pack
+# The canonical bytes of a value already in primitive form (what ``to_primitive`` returns).
+pack_primitive = _pack
 
 
 def _reject_ext(code: int, data: bytes) -> Any:
