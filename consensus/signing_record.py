@@ -9,15 +9,15 @@ which votes it cast in its current rounds; the record carries it as opaque bytes
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated
 
-from runtime.primitives.codec import U64, Record, VarBytes
+from runtime.primitives.codec import U64, Record, VarBytes, record
 
 MAX_VOTER_STATE_SIZE = 64 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class SigningRecord(Record):
     last_block_slot: U64  # 0: never sealed a block (slot 0 is genesis's)
     voter_state: Annotated[bytes, VarBytes(MAX_VOTER_STATE_SIZE)]  # empty: no finality vote yet

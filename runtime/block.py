@@ -7,7 +7,7 @@ encoded header, seal included; the seal signs the hash of the header with an all
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated
 
 from runtime.primitives.codec import (
@@ -23,8 +23,10 @@ from runtime.primitives.codec import (
     Record,
     Signature64,
     VarBytes,
+    codec_type_of,
     decode_value,
     encode_value,
+    record,
 )
 from runtime.primitives.hashing import TAG_EXTRINSIC, TAG_HEADER, tagged_hash
 from runtime.primitives.keys import DOMAIN_BLOCK_SEAL, DOMAIN_FINALITY_VOTE, DOMAIN_TRANSACTION, Keypair, verify
@@ -42,7 +44,7 @@ ZERO_SIGNATURE = bytes(64)
 # --- header -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class PreRuntimeDigest(Record):
     """A consensus engine's claim to author this block (slot claim, VRF proof)."""
 
@@ -50,7 +52,7 @@ class PreRuntimeDigest(Record):
     data: Annotated[bytes, VarBytes(MAX_DIGEST_DATA_SIZE)]
 
 
-@dataclass(frozen=True)
+@record
 class ConsensusDigest(Record):
     """A message from the runtime to the consensus engine (e.g. the next authority set)."""
 
@@ -61,7 +63,7 @@ class ConsensusDigest(Record):
 DigestItem = Annotated[object, OneOf({0: PreRuntimeDigest, 1: ConsensusDigest})]
 
 
-@dataclass(frozen=True)
+@record
 class Header(Record):
     parent_hash: Hash32
     number: BlockNumber
@@ -103,7 +105,7 @@ VOTE_STAGE_PREVOTE = 0
 VOTE_STAGE_PRECOMMIT = 1
 
 
-@dataclass(frozen=True)
+@record
 class FinalityVote(Record):
     """A finality voter's vote for ``target`` in one stage of one round (the finality gadget
     builds on it; offences use it to prove a vote equivocation)."""
@@ -115,7 +117,7 @@ class FinalityVote(Record):
     target_number: BlockNumber
 
 
-@dataclass(frozen=True)
+@record
 class SignedFinalityVote(Record):
     vote: FinalityVote
     voter: AccountId
@@ -135,7 +137,7 @@ MAX_FINALITY_VOTERS = 1024
 MAX_JUSTIFICATION_PRECOMMITS = 2 * MAX_FINALITY_VOTERS  # one per voter, two for an equivocator
 
 
-@dataclass(frozen=True)
+@record
 class Justification(Record):
     """The precommits that prove ``target`` final (the finality gadget's commit message and the
     proof stored with the block; ``consensus.grandpa.justification`` verifies it)."""
@@ -154,7 +156,7 @@ class Justification(Record):
 # --- extrinsics ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Mortality(Record):
     """Validity window of a transaction: blocks ``birth + 1 .. birth + period``.
 
@@ -170,7 +172,7 @@ class Mortality(Record):
 IMMORTAL = Mortality(0, 0)
 
 
-@dataclass(frozen=True)
+@record
 class SignedExtrinsic(Record):
     sender: AccountId
     nonce: U32
@@ -180,7 +182,7 @@ class SignedExtrinsic(Record):
     signature: Signature64
 
 
-@dataclass(frozen=True)
+@record
 class UnsignedExtrinsic(Record):
     """An inherent (timestamp) or an unsigned report whose validity is checked by its call."""
 
@@ -188,10 +190,11 @@ class UnsignedExtrinsic(Record):
 
 
 ExtrinsicType = Annotated[object, OneOf({0: SignedExtrinsic, 1: UnsignedExtrinsic})]
+_EXTRINSIC_CODEC = codec_type_of(ExtrinsicType)
 Extrinsic = SignedExtrinsic | UnsignedExtrinsic
 
 
-@dataclass(frozen=True)
+@record
 class SigningPayload(Record):
     """The transaction fields a signature covers, with the hash of the mortality's birth block
     (the genesis hash for immortal transactions)."""
@@ -227,11 +230,11 @@ def sign_extrinsic(
 
 
 def encode_extrinsic(xt: Extrinsic) -> bytes:
-    return encode_value(ExtrinsicType, xt)
+    return encode_value(_EXTRINSIC_CODEC, xt)
 
 
 def decode_extrinsic(data: bytes) -> Extrinsic:
-    return decode_value(ExtrinsicType, data, max_size=MAX_EXTRINSIC_SIZE)
+    return decode_value(_EXTRINSIC_CODEC, data, max_size=MAX_EXTRINSIC_SIZE)
 
 
 def compute_extrinsic_hash(encoded: bytes) -> bytes:
@@ -241,7 +244,7 @@ def compute_extrinsic_hash(encoded: bytes) -> bytes:
 # --- block --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Block(Record):
     header: Header
     extrinsics: Annotated[tuple, ListOf(Annotated[bytes, VarBytes(MAX_EXTRINSIC_SIZE)], MAX_BLOCK_EXTRINSICS)]

@@ -6,12 +6,11 @@ A primary claim carries the VRF output and proof for the slot; a secondary claim
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from consensus.babe.errors import InvalidPreDigest
 from runtime.block import Header, PreRuntimeDigest
-from runtime.primitives.codec import U8, U32, U64, Record, VarBytes
+from runtime.primitives.codec import U8, U32, U64, Record, VarBytes, record
 from runtime.primitives.vrf import OUTPUT_SIZE, PROOF_SIZE
 
 ENGINE_BABE = b"BABE"
@@ -19,7 +18,7 @@ KIND_PRIMARY = 0
 KIND_SECONDARY = 1
 
 
-@dataclass(frozen=True)
+@record
 class PreDigest(Record):
     kind: U8  # KIND_PRIMARY or KIND_SECONDARY
     authority_index: U32

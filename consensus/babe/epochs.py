@@ -11,12 +11,11 @@ randomness, which every slot's VRF input commits to; the runtime derives the ran
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from runtime.abc import StateReader
 from runtime.pallets import finality, session
-from runtime.primitives.codec import U64, AccountId, Balance, FixedBytes, Hash32, ListOf, Record
+from runtime.primitives.codec import U64, AccountId, Balance, FixedBytes, Hash32, ListOf, Record, record
 from runtime.primitives.hashing import HASH_SIZE, tagged_hash
 from runtime.primitives.vrf import PUBLIC_KEY_SIZE
 
@@ -28,14 +27,14 @@ TAG_SECONDARY_AUTHOR = b"flock/babe-2nd"
 DOMAIN_SLOT_VRF = b"flock/babe/slot"
 
 
-@dataclass(frozen=True)
+@record
 class Authority(Record):
     account: AccountId  # the ed25519 key that seals the blocks (``Header.author``)
     vrf_key: Annotated[bytes, FixedBytes(PUBLIC_KEY_SIZE)]
     stake: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Epoch(Record):
     """What the lottery of one epoch needs; ``c = c_numerator / c_denominator`` is in [0, 1)."""
 

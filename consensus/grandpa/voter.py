@@ -40,7 +40,7 @@ from runtime.block import (
     verify_finality_vote,
 )
 from runtime.errors import InvalidKey, InvalidSignature
-from runtime.primitives.codec import U64, BlockNumber, Hash32, ListOf, Record
+from runtime.primitives.codec import U64, BlockNumber, Hash32, ListOf, Record, record
 from runtime.primitives.keys import Keypair
 
 PREVOTE_DELAY_PERIODS = 2  # prevote at t_r + 2T
@@ -82,7 +82,7 @@ Action = BroadcastVote | BroadcastCommit | Finalize | ReportVoteEquivocation
 # --- persisted state -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class VoterState(Record):
     """What a voter must remember across restarts: where it is, and every vote it signed lately."""
 

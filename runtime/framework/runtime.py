@@ -4,8 +4,7 @@ genesis build/export and the invariants of all pallets together."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from runtime.abc import EmptyState, StateReader
 from runtime.errors import ArithmeticOverflow, EncodingError, MalformedTransaction
@@ -33,8 +32,7 @@ ARITHMETIC_ERROR_CODE = 1
 GENESIS_ENVIRONMENT = BlockEnvironment(number=0, parent_hash=ZERO_HASH, slot=0, timestamp=0, author=bytes(32))
 
 
-@dataclass(frozen=True)
-class RuntimeCall:
+class RuntimeCall(NamedTuple):
     """A decoded call: which pallet, which dispatchable, with what arguments."""
 
     pallet_index: int

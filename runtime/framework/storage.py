@@ -113,16 +113,16 @@ class StorageMap(Generic[K, V]):
         self.value_type = codec_type_of(value_type)
         self.default = default
         self._encode = value_encoder(self.value_type)
-        self._encode_key: Callable[[K], bytes] = (
-            self._fixed_key if isinstance(self.key_type, FixedBytes) else value_encoder(self.key_type)
-        )
-
-    def _fixed_key(self, key: K) -> bytes:
-        if type(key) is not bytes or len(key) != self.key_type.size:  # type: ignore[attr-defined]
-            self.key_type.to_primitive(key)  # raises the codec's error
-        return key  # type: ignore[return-value]
+        # Fixed-size byte keys (account ids, hashes) are their own encoding: checked inline on
+        # every access (accounts are read and written several times per transaction).
+        self._key_size = self.key_type.size if isinstance(self.key_type, FixedBytes) else None
+        self._encode_key: Callable[[K], bytes] = value_encoder(self.key_type)
 
     def storage_key(self, key: K) -> bytes:
+        if type(key) is bytes and len(key) == self._key_size:
+            return self.prefix + key
+        if self._key_size is not None:
+            self.key_type.to_primitive(key)  # raises the codec's error
         return self.prefix + self._encode_key(key)
 
     def decode_key(self, storage_key: bytes) -> K:
@@ -132,14 +132,16 @@ class StorageMap(Generic[K, V]):
         return decode_value(self.key_type, suffix)  # type: ignore[no-any-return]
 
     def get(self, state: StateReader, key: K) -> V:
-        raw = state.get(self.prefix + self._encode_key(key))
+        is_own_encoding = type(key) is bytes and len(key) == self._key_size
+        raw = state.get(self.prefix + key if is_own_encoding else self.storage_key(key))  # type: ignore[operator]
         return self.default if raw is None else _decode_trusted(self.value_type, raw)  # type: ignore[return-value]
 
     def contains(self, state: StateReader, key: K) -> bool:
         return state.get(self.storage_key(key)) is not None
 
     def put(self, state: Overlay, key: K, value: V) -> None:
-        state.set(self.prefix + self._encode_key(key), self._encode(value))
+        is_own_encoding = type(key) is bytes and len(key) == self._key_size
+        state.set(self.prefix + key if is_own_encoding else self.storage_key(key), self._encode(value))  # type: ignore[operator]
 
     def remove(self, state: Overlay, key: K) -> None:
         state.delete(self.storage_key(key))

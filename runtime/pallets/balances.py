@@ -8,7 +8,7 @@ changes here: tokens only move between accounts (fees, dust and spends included)
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
@@ -18,7 +18,7 @@ from runtime.framework.storage import StorageMap, StorageValue
 from runtime.pallets import system
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.arithmetic import U64_MAX, checked_add
-from runtime.primitives.codec import AccountId, Balance, FixedBytes, ListOf, Record
+from runtime.primitives.codec import AccountId, Balance, FixedBytes, ListOf, Record, record
 
 NAME = "balances"
 MAX_LOCKS = 16
@@ -26,7 +26,7 @@ MAX_LOCKS = 16
 # --- config -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class BalancesParameters(Record):
     # Smallest total an account may hold; below it the account is removed.
     existential_deposit: Balance
@@ -35,7 +35,7 @@ class BalancesParameters(Record):
 # --- storage ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class BalanceLock(Record):
     id: Annotated[bytes, FixedBytes(8)]
     amount: Balance
@@ -50,32 +50,32 @@ DustReceiver = StorageValue(NAME, "DustReceiver", AccountId, TREASURY_ACCOUNT)
 # --- events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Transfer(Record):
     source: AccountId
     dest: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Endowed(Record):
     account: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class DustLost(Record):
     account: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Reserved(Record):
     account: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Unreserved(Record):
     account: AccountId
     amount: Balance
@@ -123,13 +123,13 @@ class Overflow(DispatchError):
 # --- calls' arguments ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class TransferArgs(Record):
     dest: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class TransferKeepAliveArgs(Record):
     dest: AccountId
     amount: Balance

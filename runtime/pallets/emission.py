@@ -24,7 +24,6 @@ it, emission stops for good, and ``ReserveExhausted`` is emitted.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from runtime.abc import StateReader
@@ -40,7 +39,7 @@ from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError
 from runtime.framework.storage import StorageValue
 from runtime.pallets import balances, timestamp
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill, checked_add, saturating_sub
-from runtime.primitives.codec import U32, U64, Balance, Boolean, Record
+from runtime.primitives.codec import U32, U64, Balance, Boolean, Record, record
 
 NAME = "emission"
 
@@ -51,7 +50,7 @@ DAYS_PER_MONTH = 30
 MONTH_MS = DAYS_PER_MONTH * DAY_MS
 
 
-@dataclass(frozen=True)
+@record
 class EmissionParameters(Record):
     """The schedule and the split; governance may change them (see the module docstring)."""
 
@@ -93,7 +92,7 @@ EmittedAtScheduleChange = StorageValue(NAME, "EmittedAtScheduleChange", Balance,
 # --- events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Emitted(Record):
     """A block's payment (only when it is not zero): ``amount = consensus_part + ml_part``."""
 
@@ -102,14 +101,14 @@ class Emitted(Record):
     ml_part: Balance
 
 
-@dataclass(frozen=True)
+@record
 class ReserveExhausted(Record):
     """The reserve is spent down to its existential deposit; emission has stopped for good."""
 
     total_emitted: Balance
 
 
-@dataclass(frozen=True)
+@record
 class ParametersSet(Record):
     parameters: EmissionParameters
 
@@ -126,7 +125,7 @@ class BadParameters(DispatchError):
 # --- calls' arguments ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SetParametersArgs(Record):
     parameters: EmissionParameters
 

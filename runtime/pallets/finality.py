@@ -17,15 +17,13 @@ misses one point, not more, since the next note carries new precommits.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from runtime.abc import StateReader
 from runtime.block import VOTE_STAGE_PRECOMMIT, Justification, verify_finality_vote
 from runtime.errors import InvalidKey, InvalidSignature
 from runtime.framework.pallet import ORIGIN_NONE, DispatchContext, DispatchError, Origin, Pallet, call
 from runtime.framework.storage import StorageValue
 from runtime.pallets import session, staking, system
-from runtime.primitives.codec import U32, U64, BlockNumber, Record
+from runtime.primitives.codec import U32, U64, BlockNumber, Record, record
 
 NAME = "finality"
 
@@ -38,7 +36,7 @@ LastNoted = StorageValue(NAME, "LastNoted", BlockNumber, 0)
 # --- events and errors ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class FinalityNoted(Record):
     number: BlockNumber
     set_id: U64
@@ -69,7 +67,7 @@ class NotEnoughWeight(DispatchError):
     code = 3
 
 
-@dataclass(frozen=True)
+@record
 class NoteFinalityArgs(Record):
     justification: Justification
 

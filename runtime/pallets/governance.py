@@ -36,7 +36,7 @@ tokens (the total issuance is fixed). ``docs/governance.md`` has the parameters 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
@@ -46,7 +46,7 @@ from runtime.framework.pallet import ORIGIN_ROOT, ROOT, DispatchContext, Dispatc
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.pallets import balances, staking, system
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, checked_add
-from runtime.primitives.codec import U8, U32, AccountId, Balance, Boolean, Hash32, ListOf, Record, VarBytes
+from runtime.primitives.codec import U8, U32, AccountId, Balance, Boolean, Hash32, ListOf, Record, VarBytes, record
 
 NAME = "governance"
 
@@ -90,7 +90,7 @@ VOTE_NAY = 1
 VOTE_ABSTAIN = 2
 
 
-@dataclass(frozen=True)
+@record
 class GovernanceParameters(Record):
     """Set per chain spec; governance may change them (``set_parameters``)."""
 
@@ -121,7 +121,7 @@ DEFAULT_PARAMETERS = GovernanceParameters(
 # --- storage ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Proposal(Record):
     proposer: AccountId
     call: Annotated[bytes, VarBytes(MAX_PROPOSAL_CALL_SIZE)]
@@ -136,14 +136,14 @@ class Proposal(Record):
     abstain: Balance
 
 
-@dataclass(frozen=True)
+@record
 class FlagRecord(Record):
     who: AccountId
     deposit: Balance  # held by GOVERNANCE_ACCOUNT until the flag period ends
     weight: Balance  # deposit + the flagger's bond when it flagged
 
 
-@dataclass(frozen=True)
+@record
 class VoteRecord(Record):
     who: AccountId
     choice: U8  # VOTE_*
@@ -162,7 +162,7 @@ Outcomes = StorageMap(NAME, "Outcomes", U32, U8)
 # --- events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Proposed(Record):
     proposal_id: U32
     proposer: AccountId
@@ -171,14 +171,14 @@ class Proposed(Record):
     flag_period_end: U32
 
 
-@dataclass(frozen=True)
+@record
 class ProposalFlaggedBy(Record):
     proposal_id: U32
     who: AccountId
     weight: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Voted(Record):
     proposal_id: U32
     who: AccountId
@@ -186,58 +186,58 @@ class Voted(Record):
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class RejectedByFlags(Record):
     proposal_id: U32
     flag_weight: Balance
     stake_to_treasury: Boolean  # False: the stake was burned
 
 
-@dataclass(frozen=True)
+@record
 class VotingStarted(Record):
     proposal_id: U32
     voting_period_end: U32
 
 
-@dataclass(frozen=True)
+@record
 class QuorumNotReached(Record):
     proposal_id: U32
     turnout: Balance
 
 
-@dataclass(frozen=True)
+@record
 class RejectedByVote(Record):
     proposal_id: U32
     aye: Balance
     nay: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Approved(Record):
     proposal_id: U32
     enact_at: U32
 
 
-@dataclass(frozen=True)
+@record
 class Enacted(Record):
     proposal_id: U32
 
 
-@dataclass(frozen=True)
+@record
 class EnactmentFailed(Record):
     proposal_id: U32
     pallet_index: U8
     error_code: U8
 
 
-@dataclass(frozen=True)
+@record
 class ProposerRewarded(Record):
     proposal_id: U32
     proposer: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class ParametersSet(Record):
     parameters: GovernanceParameters
 
@@ -351,27 +351,27 @@ class BadParameters(DispatchError):
 # --- calls' arguments ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class ProposeArgs(Record):
     call: Annotated[bytes, VarBytes(MAX_PROPOSAL_CALL_SIZE)]  # ``Runtime.encode_call`` bytes
     description_hash: Hash32  # e.g. the blake2b-256 of a text published elsewhere
     stake: Balance
 
 
-@dataclass(frozen=True)
+@record
 class FlagArgs(Record):
     proposal_id: U32
     deposit: Balance  # free funds added to the flag's weight (0: the bond alone)
 
 
-@dataclass(frozen=True)
+@record
 class VoteArgs(Record):
     proposal_id: U32
     choice: U8
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class SetParametersArgs(Record):
     parameters: GovernanceParameters
 

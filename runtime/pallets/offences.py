@@ -37,7 +37,7 @@ example.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
@@ -48,7 +48,7 @@ from runtime.framework.pallet import ORIGIN_NONE, ORIGIN_ROOT, DispatchContext, 
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.pallets import balances, session, staking
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
-from runtime.primitives.codec import U8, U32, U64, AccountId, Balance, ListOf, OneOf, OptionOf, Record
+from runtime.primitives.codec import U8, U32, U64, AccountId, Balance, ListOf, OneOf, OptionOf, Record, record
 
 NAME = "offences"
 
@@ -62,7 +62,7 @@ MAX_SLASHED_STAKES = staking.MAX_EXPOSED_DELEGATORS + 1  # the validator's own a
 MAX_SLASHES_PER_ERA = staking.MAX_VALIDATORS * len(OFFENCE_KINDS)  # one per validator and kind
 
 
-@dataclass(frozen=True)
+@record
 class OffencesParameters(Record):
     """Fixed per chain spec; governance may change them later."""
 
@@ -79,7 +79,7 @@ DEFAULT_PARAMETERS = OffencesParameters(0, 0, 0, 0, 0, 0)
 # --- storage ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class OffenceId(Record):
     """One offence: ``time`` is ``[slot]``, ``[set_id, round, stage]`` or ``[era]`` by kind."""
 
@@ -88,14 +88,14 @@ class OffenceId(Record):
     time: Annotated[tuple, ListOf(U64, 3)]
 
 
-@dataclass(frozen=True)
+@record
 class StakeSlash(Record):
     who: AccountId
     exposed: Balance  # the stake in the offender's exposure
     amount: Balance  # ceil(fraction × exposed)
 
 
-@dataclass(frozen=True)
+@record
 class UnappliedSlash(Record):
     validator: AccountId
     kind: U8
@@ -116,7 +116,7 @@ UnappliedSlashes = StorageMap(
 # --- events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class OffenceRecorded(Record):
     kind: U8
     offender: AccountId
@@ -125,27 +125,27 @@ class OffenceRecorded(Record):
     apply_era: U32  # the slash applies at the end of this era
 
 
-@dataclass(frozen=True)
+@record
 class SlashApplied(Record):
     validator: AccountId
     kind: U8
     slashed: Balance  # in all, from the validator and its delegators
 
 
-@dataclass(frozen=True)
+@record
 class ReporterRewarded(Record):
     reporter: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class SlashCancelled(Record):
     apply_era: U32
     validator: AccountId
     kind: U8
 
 
-@dataclass(frozen=True)
+@record
 class ParametersSet(Record):
     parameters: OffencesParameters
 
@@ -210,13 +210,13 @@ class BadParameters(DispatchError):
 # --- calls' arguments ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class BlockEquivocation(Record):
     first: Header
     second: Header
 
 
-@dataclass(frozen=True)
+@record
 class VoteEquivocation(Record):
     first: SignedFinalityVote
     second: SignedFinalityVote
@@ -225,23 +225,23 @@ class VoteEquivocation(Record):
 Evidence = Annotated[object, OneOf({0: BlockEquivocation, 1: VoteEquivocation})]
 
 
-@dataclass(frozen=True)
+@record
 class ReportEquivocationArgs(Record):
     evidence: Evidence
 
 
-@dataclass(frozen=True)
+@record
 class ReportEquivocationUnsignedArgs(Record):
     evidence: Evidence
 
 
-@dataclass(frozen=True)
+@record
 class CancelDeferredSlashArgs(Record):
     era: U32  # the era at whose end the slashes would apply
     indices: Annotated[tuple, ListOf(U32, MAX_SLASHES_PER_ERA)]
 
 
-@dataclass(frozen=True)
+@record
 class SetParametersArgs(Record):
     parameters: OffencesParameters
 

@@ -33,14 +33,13 @@ Consensus reads ``get_current_authorities``, ``Randomness``, ``CurrentEpoch``,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
 from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.primitives.address import decode_address, encode_address
-from runtime.primitives.codec import U32, U64, AccountId, Hash32, ListOf, Record
+from runtime.primitives.codec import U32, U64, AccountId, Hash32, ListOf, Record, record
 from runtime.primitives.hashing import ZERO_HASH, tagged_hash
 from runtime.primitives.keys import is_valid_public_key
 
@@ -55,13 +54,13 @@ TAG_VRF_OUTPUTS = b"flock/babe-outs"
 # --- types and storage --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SessionKeys(Record):
     signing: AccountId  # ed25519: the block author key that seals blocks
     vrf: Hash32  # the VRF public key
 
 
-@dataclass(frozen=True)
+@record
 class Authority(Record):
     validator: AccountId
     keys: SessionKeys
@@ -70,7 +69,7 @@ class Authority(Record):
 AuthorityList = Annotated[tuple, ListOf(Authority, MAX_AUTHORITIES)]
 
 
-@dataclass(frozen=True)
+@record
 class Probability(Record):
     """``numerator / denominator`` in [0, 1)."""
 
@@ -98,13 +97,13 @@ PrimaryProbability = StorageValue(NAME, "PrimaryProbability", Probability, Proba
 # --- events and errors --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class KeysQueued(Record):
     who: AccountId
     keys: SessionKeys
 
 
-@dataclass(frozen=True)
+@record
 class NewEpoch(Record):
     epoch: U64
     set_id: U64
@@ -135,7 +134,7 @@ class NotAStaker(DispatchError):
     code = 3
 
 
-@dataclass(frozen=True)
+@record
 class SetKeysArgs(Record):
     keys: SessionKeys
 

@@ -40,7 +40,7 @@ the era and the pool holds 1,000,007 above its existential deposit at the era's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Annotated, Any, Protocol
 
 from runtime.abc import StateReader
@@ -57,7 +57,7 @@ from runtime.primitives.arithmetic import (
     compute_multiply_divide_floor,
     saturating_sub,
 )
-from runtime.primitives.codec import U8, U32, AccountId, Balance, Boolean, ListOf, Record
+from runtime.primitives.codec import U8, U32, AccountId, Balance, Boolean, ListOf, Record, record
 
 NAME = "staking"
 
@@ -78,7 +78,7 @@ class EraEndHandler(Protocol):
         elected validators that authored no block in it."""
 
 
-@dataclass(frozen=True)
+@record
 class StakingParameters(Record):
     """Fixed per chain spec; governance may change them later."""
 
@@ -102,13 +102,13 @@ DEFAULT_PARAMETERS = StakingParameters(
 # --- storage ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class UnlockChunk(Record):
     value: Balance
     era: U32  # the era from which it may be withdrawn
 
 
-@dataclass(frozen=True)
+@record
 class StakingLedger(Record):
     active: Balance
     unlocking: Annotated[tuple, ListOf(UnlockChunk, MAX_UNLOCKING_CHUNKS)]
@@ -118,7 +118,7 @@ class StakingLedger(Record):
         return self.active + sum(chunk.value for chunk in self.unlocking)
 
 
-@dataclass(frozen=True)
+@record
 class ValidatorPrefs(Record):
     """Kept while the account is bonded, so chilling and validating again cannot bypass the
     per-era commission change limit."""
@@ -129,19 +129,19 @@ class ValidatorPrefs(Record):
     active: Boolean  # False once chilled
 
 
-@dataclass(frozen=True)
+@record
 class Delegation(Record):
     validator: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class IndividualExposure(Record):
     who: AccountId
     value: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Exposure(Record):
     """Who backs an elected validator in the current era, and with how much."""
 
@@ -171,75 +171,75 @@ IdleInEra = StorageValue(NAME, "IdleInEra", Annotated[tuple, ListOf(AccountId, M
 # --- events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Bonded(Record):
     who: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Unbonded(Record):
     who: AccountId
     amount: Balance
     withdrawable_era: U32
 
 
-@dataclass(frozen=True)
+@record
 class Withdrawn(Record):
     who: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Rebonded(Record):
     who: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class ValidatorPrefsSet(Record):
     who: AccountId
     commission_parts: U32
 
 
-@dataclass(frozen=True)
+@record
 class Delegated(Record):
     who: AccountId
     targets: U32
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class Chilled(Record):
     who: AccountId
 
 
-@dataclass(frozen=True)
+@record
 class Rewarded(Record):
     who: AccountId
     amount: Balance
 
 
-@dataclass(frozen=True)
+@record
 class EraPaid(Record):
     era: U32
     paid: Balance
     left_in_pool: Balance
 
 
-@dataclass(frozen=True)
+@record
 class NewEra(Record):
     era: U32
     elected: U32  # 0: nobody qualified, the authorities were kept
 
 
-@dataclass(frozen=True)
+@record
 class Slashed(Record):
     who: AccountId
     amount: Balance  # taken from the bond and moved to the treasury
 
 
-@dataclass(frozen=True)
+@record
 class ParametersSet(Record):
     parameters: StakingParameters
 
@@ -371,47 +371,47 @@ class BadParameters(DispatchError):
 # --- calls' arguments ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class BondArgs(Record):
     value: Balance
 
 
-@dataclass(frozen=True)
+@record
 class BondExtraArgs(Record):
     value: Balance
 
 
-@dataclass(frozen=True)
+@record
 class UnbondArgs(Record):
     value: Balance
 
 
-@dataclass(frozen=True)
+@record
 class WithdrawUnbondedArgs(Record):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class RebondArgs(Record):
     value: Balance
 
 
-@dataclass(frozen=True)
+@record
 class ValidateArgs(Record):
     commission_parts: U32
 
 
-@dataclass(frozen=True)
+@record
 class DelegateArgs(Record):
     targets: Annotated[tuple, ListOf(Delegation, MAX_DELEGATIONS)]
 
 
-@dataclass(frozen=True)
+@record
 class ChillArgs(Record):
     pass
 
 
-@dataclass(frozen=True)
+@record
 class SetParametersArgs(Record):
     parameters: StakingParameters
 

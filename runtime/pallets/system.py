@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
@@ -18,6 +17,7 @@ from runtime.primitives.codec import (
     Hash32,
     Record,
     VarBytes,
+    record,
 )
 from runtime.primitives.hashing import ZERO_HASH
 
@@ -26,7 +26,7 @@ NAME = "system"
 # --- config -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SystemParameters(Record):
     max_block_weight: U64
     max_block_length: U32
@@ -42,7 +42,7 @@ DEFAULT_PARAMETERS = SystemParameters(
 # --- storage ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class AccountInfo(Record):
     """An account's nonce and balances (FRAME keeps balances in system's account record too).
 
@@ -83,7 +83,7 @@ def get_account(state: StateReader, who: bytes) -> AccountInfo:
 
 def is_live(info: AccountInfo) -> bool:
     """Whether an account record exists: it holds or locks something."""
-    return info.total != 0 or info.frozen != 0
+    return info.free != 0 or info.reserved != 0 or info.frozen != 0
 
 
 def put_account(ctx: DispatchContext, who: bytes, info: AccountInfo, previous: AccountInfo) -> None:
@@ -106,29 +106,29 @@ def get_block_hash(state: StateReader, number: int) -> bytes | None:
 # --- events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class ExtrinsicSuccess(Record):
     weight: U64
 
 
-@dataclass(frozen=True)
+@record
 class ExtrinsicFailed(Record):
     pallet_index: U8
     error_code: U8
     weight: U64
 
 
-@dataclass(frozen=True)
+@record
 class NewAccount(Record):
     account: AccountId
 
 
-@dataclass(frozen=True)
+@record
 class KilledAccount(Record):
     account: AccountId
 
 
-@dataclass(frozen=True)
+@record
 class Remarked(Record):
     sender: AccountId
     length: U32
@@ -137,7 +137,7 @@ class Remarked(Record):
 # --- calls' arguments ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Remark(Record):
     data: Annotated[bytes, VarBytes(16 * 1024)]
 

@@ -3,14 +3,13 @@ timestamp and advance by at least ``minimum_period`` milliseconds per block."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from runtime.abc import StateReader
 from runtime.errors import BadInherent, BlockExecutionError
 from runtime.framework.pallet import ORIGIN_NONE, DispatchContext, Origin, Pallet, call
 from runtime.framework.storage import StorageValue
-from runtime.primitives.codec import U64, Boolean, Record
+from runtime.primitives.codec import U64, Boolean, Record, record
 
 NAME = "timestamp"
 DEFAULT_MINIMUM_PERIOD = 500
@@ -24,7 +23,7 @@ MinimumPeriod = StorageValue(NAME, "MinimumPeriod", U64, DEFAULT_MINIMUM_PERIOD)
 # --- calls' arguments ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SetArgs(Record):
     now: U64
 

@@ -9,7 +9,6 @@ unit is created or lost (and each payee is written once per block, not once per 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from runtime.abc import StateReader
@@ -18,14 +17,14 @@ from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError
 from runtime.framework.storage import StorageValue
 from runtime.pallets import balances, session, system
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
-from runtime.primitives.codec import U32, AccountId, Balance, Record
+from runtime.primitives.codec import U32, AccountId, Balance, Record, record
 
 NAME = "transaction_payment"
 
 # --- config -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class FeeParameters(Record):
     base_fee: Balance
     length_fee: Balance  # per encoded byte
@@ -42,7 +41,7 @@ DEFAULT_PARAMETERS = FeeParameters(base_fee=1_000_000, length_fee=1_000, weight_
 # --- storage ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class CollectedFees(Record):
     fees: Balance
     tips: Balance
@@ -57,14 +56,14 @@ BlockFees = StorageValue(NAME, "BlockFees", CollectedFees, NOTHING_COLLECTED)
 # --- events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class TransactionFeePaid(Record):
     who: AccountId
     fee: Balance
     tip: Balance
 
 
-@dataclass(frozen=True)
+@record
 class ParametersSet(Record):
     parameters: FeeParameters
 
@@ -81,7 +80,7 @@ class BadParameters(DispatchError):
 # --- calls' arguments ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SetParametersArgs(Record):
     parameters: FeeParameters
 

@@ -3,19 +3,17 @@ root origin (governance) spends from it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from runtime.accounts import TREASURY_ACCOUNT
 from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
 from runtime.pallets import balances
-from runtime.primitives.codec import AccountId, Balance, Record
+from runtime.primitives.codec import AccountId, Balance, Record, record
 
 NAME = "treasury"
 
 # --- events -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Spent(Record):
     beneficiary: AccountId
     amount: Balance
@@ -33,7 +31,7 @@ class InsufficientFunds(DispatchError):
 # --- calls' arguments ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class SpendArgs(Record):
     beneficiary: AccountId
     amount: Balance

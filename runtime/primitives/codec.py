@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Callable
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from typing import Annotated, Any, ClassVar, TypeVar
 
 import msgpack
@@ -268,7 +268,8 @@ def _compile_record_codec(codec: RecordCodec) -> tuple[ToPrimitive, FromPrimitiv
 
 
 class Record:
-    """Base of every encodable record (a frozen dataclass whose fields carry codec types)."""
+    """Base of every encodable record: a frozen dataclass whose fields carry codec types,
+    declared with :func:`record`."""
 
     _record_codec: ClassVar[RecordCodec | None] = None
 
@@ -282,11 +283,39 @@ class Record:
         return codec
 
     def encode(self) -> bytes:
-        return encode(self)
+        return _pack(self.record_codec().to_primitive(self))
 
     @classmethod
     def decode(cls: type[R], data: bytes, *, max_size: int = DEFAULT_MAX_ENCODED_SIZE) -> R:
         return decode(cls, data, max_size=max_size)
+
+
+def record(cls: type[R]) -> type[R]:
+    """Declare a record type: a frozen dataclass (``@record`` over ``class X(Record)``).
+
+    Equality, hashing, ``repr``, ``replace`` and immutability are the dataclass's own; only
+    ``__init__`` is generated here. The dataclass one sets each field through
+    ``object.__setattr__``, which makes building a record cost several times its fields;
+    blocks build several records per transaction (the extrinsic, accounts, events), so this
+    one fills the instance dictionary directly, then runs ``__post_init__`` if there is one.
+    """
+    cls = dataclass(frozen=True)(cls)
+    names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
+    if any(name.startswith("__") for name in names):
+        raise TypeError(f"{cls.__name__}: record field names may not start with '__'")
+    source = (
+        f"def __init__(__self, {', '.join(names)}):\n"
+        "    __fields = __self.__dict__\n"
+        + "".join(f"    __fields[{name!r}] = {name}\n" for name in names)
+        + ("    __self.__post_init__()\n" if hasattr(cls, "__post_init__") else "")
+        + ("    pass\n" if not names else "")
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, f"<record init of {cls.__qualname__}>", "exec"), namespace)  # noqa: S102
+    init = namespace["__init__"]
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    cls.__init__ = init  # type: ignore[misc]
+    return cls
 
 
 def codec_type_of(annotation: Any) -> CodecType:
