@@ -76,6 +76,9 @@ class BlockInProgress:
     weight: int = 0
     length: int = 0
     extrinsic_count: int = 0
+    # Fees and tips charged so far (noted in state once, before the finalize hooks).
+    fees: int = 0
+    tips: int = 0
 
 
 class Executive:
@@ -118,6 +121,8 @@ class Executive:
         weight = checked.call.definition.weight
         self._reserve_resources(block, weight, length)
         transaction_payment.charge(ctx, xt.sender, checked.account, checked.paid, checked.fee, xt.tip)  # type: ignore[union-attr]
+        block.fees += checked.fee
+        block.tips += xt.tip  # type: ignore[union-attr]
         return self._dispatch(ctx, checked.call, Origin.signed(xt.sender), weight)  # type: ignore[union-attr]
 
     def finalize_block(self, block: BlockInProgress) -> dict[bytes, bytes | None]:
@@ -126,6 +131,7 @@ class Executive:
         # Finalization events belong to no extrinsic (and must not keep the index of the last
         # extrinsic tried: an author tries some it then drops).
         ctx.phase, ctx.extrinsic_index = system.PHASE_FINALIZATION, 0
+        transaction_payment.note_collected(ctx, block.fees, block.tips)
         for pallet in self.runtime.pallets.values():
             pallet.on_finalize(ctx)
         system.BlockWeight.put(ctx.state, block.weight)

@@ -618,6 +618,18 @@ def test_invariants_catch_a_decided_proposal_that_is_still_open() -> None:
     ]
 
 
+def test_open_proposal_ids_follow_proposals_and_invariants_catch_a_stale_list() -> None:
+    ctx = new_test_ext()
+    first = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    second = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES), who=CHARLIE)
+    assert governance.get_open_proposal_ids(ctx.state) == (first, second)
+    governance.close(ctx, first, governance.OUTCOME_REJECTED)
+    assert governance.get_open_proposal_ids(ctx.state) == (second,)
+    assert GOVERNANCE.try_state(ctx.state) == []
+    governance.OpenProposalIds.put(ctx.state, ())
+    assert GOVERNANCE.try_state(ctx.state) == ["the open proposal ids do not list exactly the open proposals"]
+
+
 # --- genesis and stability ----------------------------------------------------------------
 
 

@@ -154,6 +154,9 @@ Parameters = StorageValue(NAME, "Parameters", GovernanceParameters, DEFAULT_PARA
 NextProposalId = StorageValue(NAME, "NextProposalId", U32, 0)
 # Open proposals (flagging, voting, or approved and waiting for enactment).
 Proposals = StorageMap(NAME, "Proposals", U32, Proposal)
+# Their ids, increasing: every block visits them, and a map cannot be listed without a scan of
+# the whole state (the tree is ordered by key hash).
+OpenProposalIds = StorageValue(NAME, "OpenProposalIds", Annotated[tuple, ListOf(U32, MAX_OPEN_PROPOSALS)], ())
 Flags = StorageMap(NAME, "Flags", U32, Annotated[tuple, ListOf(FlagRecord, MAX_FLAGS_PER_PROPOSAL)], ())
 Votes = StorageMap(NAME, "Votes", U32, Annotated[tuple, ListOf(VoteRecord, MAX_VOTES_PER_PROPOSAL)], ())
 # How each decided proposal ended (OUTCOME_*); kept forever, so nothing is decided twice.
@@ -420,9 +423,9 @@ def get_proposal(state: StateReader, proposal_id: int) -> Proposal:
     return proposal
 
 
-def get_open_proposal_ids(state: StateReader) -> list[int]:
+def get_open_proposal_ids(state: StateReader) -> tuple[int, ...]:
     """Open proposals' ids, in increasing order (the order their deadlines are handled)."""
-    return sorted(proposal_id for proposal_id, _ in Proposals.iter(state))
+    return OpenProposalIds.get(state)  # type: ignore[no-any-return]
 
 
 def get_held_total(state: StateReader) -> int:
@@ -551,6 +554,9 @@ def pay_reward(ctx: DispatchContext, proposal_id: int, proposer: bytes) -> None:
 
 def close(ctx: DispatchContext, proposal_id: int, outcome: int) -> None:
     Proposals.remove(ctx.state, proposal_id)
+    OpenProposalIds.put(
+        ctx.state, tuple(open_id for open_id in get_open_proposal_ids(ctx.state) if open_id != proposal_id)
+    )
     Outcomes.put(ctx.state, proposal_id, outcome)
 
 
@@ -615,7 +621,8 @@ class Governance(Pallet):
         check_allowed_call(ctx, args.call)
         if args.stake < parameters.proposal_stake:
             raise StakeTooLow()
-        if len(get_open_proposal_ids(ctx.state)) >= MAX_OPEN_PROPOSALS:
+        open_ids = get_open_proposal_ids(ctx.state)
+        if len(open_ids) >= MAX_OPEN_PROPOSALS:
             raise TooManyProposals()
         try:
             check_payable(ctx.state, who, args.stake)
@@ -641,6 +648,7 @@ class Governance(Pallet):
                 0,
             ),
         )
+        OpenProposalIds.put(ctx.state, (*open_ids, proposal_id))
         NextProposalId.put(ctx.state, proposal_id + 1)
         ctx.deposit_event(Proposed(proposal_id, who, args.stake, args.description_hash, flag_end))
 
@@ -766,6 +774,8 @@ class Governance(Pallet):
         proposals = dict(Proposals.iter(state))
         if len(proposals) > MAX_OPEN_PROPOSALS:
             problems.append(f"{len(proposals)} proposals are open, more than {MAX_OPEN_PROPOSALS}")
+        if list(get_open_proposal_ids(state)) != sorted(proposals):
+            problems.append("the open proposal ids do not list exactly the open proposals")
         for proposal_id, proposal in proposals.items():
             if proposal_id >= next_id or Outcomes.contains(state, proposal_id):
                 problems.append(f"proposal {proposal_id} is open but was never made or is decided already")

@@ -50,7 +50,8 @@ class CollectedFees(Record):
 NOTHING_COLLECTED = CollectedFees(0, 0)
 
 Parameters = StorageValue(NAME, "Parameters", FeeParameters, DEFAULT_PARAMETERS)
-# Fees and tips paid in the current block; paid out and cleared in on_finalize.
+# Fees and tips paid in the current block: the executive sums them as it charges and notes
+# them once (note_collected) before the finalize hooks; paid out and cleared in on_finalize.
 BlockFees = StorageValue(NAME, "BlockFees", CollectedFees, NOTHING_COLLECTED)
 
 # --- events -------------------------------------------------------------------------------
@@ -106,11 +107,15 @@ def charge(
     ctx: DispatchContext, who: bytes, account: system.AccountInfo, paid: system.AccountInfo, fee: int, tip: int
 ) -> None:
     """Write ``who``'s account as ``paid`` (:func:`compute_paid` of ``account``, as read) in one
-    account write; the payout waits for the end of the block."""
+    account write; the caller sums the block's fees for :func:`note_collected`."""
     system.put_account(ctx, who, paid, account)
-    collected = BlockFees.get(ctx.state)
-    BlockFees.put(ctx.state, CollectedFees(collected.fees + fee, collected.tips + tip))
     ctx.deposit_event(TransactionFeePaid(who, fee, tip))
+
+
+def note_collected(ctx: DispatchContext, fees: int, tips: int) -> None:
+    """Record the fees and tips the block's transactions paid, for :func:`pay_out`."""
+    if fees or tips:
+        BlockFees.put(ctx.state, CollectedFees(fees, tips))
 
 
 def pay_out(ctx: DispatchContext) -> None:
