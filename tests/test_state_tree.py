@@ -671,7 +671,13 @@ def test_failed_own_write_reloads_from_disk(tmp_path):
 
 # --- model-based: both backends against a dict ---------------------------------------------------
 
-MODEL_KEYS = [b"", b"k"] + [b"key-%d" % i for i in range(18)]
+# Short keys, and keys under two storage-item-sized prefixes (the tree lists those by group).
+GROUP_A, GROUP_B = b"a" * 32, b"b" * 32
+MODEL_KEYS = (
+    [b"", b"k"]
+    + [b"key-%d" % i for i in range(18)]
+    + [GROUP_A, GROUP_A + b"1", GROUP_A + b"12", GROUP_A + b"2", GROUP_B + b"1", GROUP_B + b"\x00"]
+)
 PRUNE_DEPTH = 3
 
 
@@ -769,7 +775,7 @@ class StateMachine(RuleBasedStateMachine):
         memory, leveldb = self.trees
         assert memory.root == leveldb.root == reference_root(self.staged)
         assert memory.version == leveldb.version
-        for prefix in (b"", b"key-1"):
+        for prefix in (b"", b"key-1", GROUP_A, GROUP_A + b"1", GROUP_B):
             expected_items = sorted((k, v) for k, v in self.staged.items() if k.startswith(prefix))
             assert list(memory.iter_prefix(prefix)) == expected_items
             assert list(leveldb.iter_prefix(prefix)) == expected_items

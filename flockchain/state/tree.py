@@ -14,7 +14,10 @@ Shape
 Memory
     The latest tree lives in memory as :class:`Leaf` / :class:`Internal` objects holding their
     children directly, plus a dict of the latest values for O(1) reads; reading nodes from disk
-    on the hot path would cost hundreds of hash-equivalents per key. ``version`` on a node is
+    on the hot path would cost hundreds of hash-equivalents per key. The tree is ordered by key
+    hash, so listing keys by prefix would scan every key: the latest keys are also grouped by
+    their first ``PREFIX_GROUP_SIZE`` bytes (a storage item's prefix, :mod:`runtime.framework.storage`),
+    and listing a storage map costs its own size, not the state's. ``version`` on a node is
     the commit that wrote it at its position; None marks a node staged since the last commit.
 
 Batch update (the hot path)
@@ -118,6 +121,9 @@ from flockchain.state.proof import (
 from runtime.primitives.hashing import HASH_SIZE, ZERO_HASH
 
 MAX_VERSION = (1 << 64) - 1
+# Keys are grouped by this many leading bytes for prefix listing: blake2b_128(pallet) ‖
+# blake2b_128(item), the prefix of every storage item.
+PREFIX_GROUP_SIZE = 32
 
 _KEY_LENGTH_SIZE = 4
 _CHILD_REF_SIZE = 8 + HASH_SIZE
@@ -590,14 +596,20 @@ class StateTree:
         """Every ``(key, value)`` whose key starts with ``prefix``, in key order, at ``version``
         (None: the latest, staged changes included).
 
-        The tree is ordered by key hash, not by key, so this visits every key (a past version:
-        every leaf on disk) and sorts the matches: for genesis export, invariants and RPC, not
-        for block execution. It returns a snapshot, unaffected by later changes.
+        The tree is ordered by key hash, not by key. For the latest version and a prefix of at
+        least ``PREFIX_GROUP_SIZE`` bytes (a storage map's), this visits the keys of that group;
+        otherwise every key (a past version: every leaf on disk). Matches are sorted. It returns
+        a snapshot, unaffected by later changes.
         """
         if version is not None and version != self._version:
             found = self._stored_leaves(self._root_ref(version), prefix)
         else:
-            found = {k: v for k, v in self._values.items() if k.startswith(prefix)}
+            values = self._values
+            if len(prefix) >= PREFIX_GROUP_SIZE:
+                group = self._groups.get(prefix[:PREFIX_GROUP_SIZE], ())
+                found = {key: values[key] for key in group if key.startswith(prefix)}
+            else:
+                found = {key: value for key, value in values.items() if key.startswith(prefix)}
             if version is None:
                 for key, value in self._staged.items():
                     if key.startswith(prefix):
@@ -784,11 +796,17 @@ class StateTree:
 
     def _fold_staged(self, version: int) -> None:
         """Make the staged state the committed one, as ``version``."""
-        values = self._values
+        values, groups = self._values, self._groups
         for key, value in self._staged.items():
             if value is None:
-                values.pop(key, None)
+                if values.pop(key, None) is not None:
+                    group = groups[key[:PREFIX_GROUP_SIZE]]
+                    group.discard(key)
+                    if not group:
+                        del groups[key[:PREFIX_GROUP_SIZE]]
             else:
+                if key not in values:
+                    groups.setdefault(key[:PREFIX_GROUP_SIZE], set()).add(key)
                 values[key] = value
         self._staged = {}
         self._undo = []
@@ -800,6 +818,7 @@ class StateTree:
     def _load(self) -> None:
         """(Re)build memory from the store's latest committed version."""
         self._values: dict[bytes, bytes] = {}
+        self._groups: dict[bytes, set[bytes]] = {}  # the keys of _values by PREFIX_GROUP_SIZE-byte prefix
         self._staged: dict[bytes, bytes | None] = {}
         self._undo: list = []  # _UNDO_STRIDE fields per committed internal node changed
         self._retired: list = []  # _RETIRED_STRIDE fields per committed leaf replaced
@@ -835,6 +854,7 @@ class StateTree:
             if hash_leaf(path_bytes, hash_value(record.value)) != ref.hash:
                 raise CorruptDatabase(f"state leaf at depth {depth} does not match its hash")
             self._values[record.key] = record.value
+            self._groups.setdefault(record.key[:PREFIX_GROUP_SIZE], set()).add(record.key)
             return Leaf(path, record.key, ref.hash, ref.version)
         left = right = None
         left_hash = right_hash = ZERO_HASH
