@@ -211,6 +211,26 @@ def compute_signing_payload(xt: SignedExtrinsic, birth_hash: bytes) -> bytes:
     return SigningPayload(xt.sender, xt.nonce, xt.tip, xt.mortality, xt.call, birth_hash).encode()
 
 
+# A signed extrinsic's canonical bytes are [0x97: an array of 7][0x00: tag 0] sender nonce tip
+# mortality call [0xc4 0x40: 64 bytes] signature; its signing payload's are [0x96: an array of
+# 6] sender nonce tip mortality call [0xc4 0x20: 32 bytes] birth hash.
+_SIGNED_EXTRINSIC_HEAD = b"\x97\x00"
+_SIGNATURE_FIELD_SIZE = 2 + 64
+_SIGNING_PAYLOAD_HEAD = b"\x96"
+_BIRTH_HASH_HEAD = b"\xc4\x20"
+
+
+def compute_signing_payload_of_encoded(encoded: bytes, birth_hash: bytes) -> bytes:
+    """:func:`compute_signing_payload` of the signed extrinsic whose canonical bytes (as
+    :func:`decode_extrinsic` accepts them) are ``encoded``, without building the payload
+    record: msgpack composes, so the payload is the extrinsic's fields between its tag and its
+    signature, under a new array head, then the birth hash. Block import checks every
+    transaction's signature, and building the record cost about 4% of a transfer's import."""
+    if encoded[:2] != _SIGNED_EXTRINSIC_HEAD or len(birth_hash) != 32:
+        raise ValueError("not the canonical bytes of a signed extrinsic, or not a 32-byte hash")
+    return _SIGNING_PAYLOAD_HEAD + encoded[2:-_SIGNATURE_FIELD_SIZE] + _BIRTH_HASH_HEAD + birth_hash
+
+
 def sign_extrinsic(
     keypair: Keypair,
     genesis_hash: bytes,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from runtime.abc import StateReader
-from runtime.block import SignedExtrinsic, UnsignedExtrinsic, compute_signing_payload, decode_extrinsic
+from runtime.block import SignedExtrinsic, UnsignedExtrinsic, compute_signing_payload_of_encoded, decode_extrinsic
 from runtime.errors import (
     ArithmeticOverflow,
     BadInherent,
@@ -100,23 +100,29 @@ class Executive:
         Raises :class:`InvalidTransaction` if it may not be in this block at all: a block
         author drops it, a block importer rejects the block.
         """
-        return self._apply(block, self._decode(encoded), len(encoded), signature_checked=False)
+        return self._apply(block, self._decode(encoded), encoded, signature_checked=False)
 
     def _apply(
-        self, block: BlockInProgress, xt: SignedExtrinsic | UnsignedExtrinsic, length: int, *, signature_checked: bool
+        self,
+        block: BlockInProgress,
+        xt: SignedExtrinsic | UnsignedExtrinsic,
+        encoded: bytes,
+        *,
+        signature_checked: bool,
     ) -> bool:
         ctx = block.ctx
+        length = len(encoded)
         ctx.phase, ctx.extrinsic_index = system.PHASE_APPLY_EXTRINSIC, block.extrinsic_count
         if xt.__class__ is UnsignedExtrinsic:
             self._apply_inherent(block, xt, length)  # type: ignore[arg-type]
             return True
         checked = self._check_signed(
             ctx.state,
-            xt,
-            length,
+            xt,  # type: ignore[arg-type]
+            encoded,
             ctx.block.number,
             exact_nonce=True,
-            check_signature=not signature_checked,  # type: ignore[arg-type]
+            check_signature=not signature_checked,
         )
         weight = checked.call.definition.weight
         self._reserve_resources(block, weight, length)
@@ -150,11 +156,11 @@ class Executive:
         """
         block = self.initialize_block(state, env)
         decoded = [self._decode(encoded) for encoded in extrinsics]
-        for xt in decoded:
-            if xt.__class__ is SignedExtrinsic:
-                self._check_signature(block.ctx.state, xt, env.number, None)  # type: ignore[arg-type]
         for xt, encoded in zip(decoded, extrinsics):
-            self._apply(block, xt, len(encoded), signature_checked=True)
+            if xt.__class__ is SignedExtrinsic:
+                self._check_signature(block.ctx.state, xt, encoded, env.number, None)  # type: ignore[arg-type]
+        for xt, encoded in zip(decoded, extrinsics):
+            self._apply(block, xt, encoded, signature_checked=True)
         return self.finalize_block(block)
 
     # --- the pool's view ----------------------------------------------------------------
@@ -171,7 +177,7 @@ class Executive:
         xt = self._decode(encoded)
         if not isinstance(xt, SignedExtrinsic):
             raise BadInherent("unsigned extrinsics are made by block authors, not submitted")
-        checked = self._check_signed(state, xt, len(encoded), next_block_number, exact_nonce=False, best_hash=best_hash)
+        checked = self._check_signed(state, xt, encoded, next_block_number, exact_nonce=False, best_hash=best_hash)
         period = xt.mortality.period
         return ValidTransaction(
             sender=xt.sender,
@@ -193,7 +199,7 @@ class Executive:
         self,
         state: StateReader,
         xt: SignedExtrinsic,
-        length: int,
+        encoded: bytes,
         block_number: int,
         *,
         exact_nonce: bool,
@@ -204,11 +210,11 @@ class Executive:
         if call.definition.origin != ORIGIN_SIGNED:
             raise MalformedTransaction(f"{call.pallet.NAME}.{call.definition.name} cannot be called by an account")
         if check_signature:
-            self._check_signature(state, xt, block_number, best_hash)
+            self._check_signature(state, xt, encoded, block_number, best_hash)
         else:
             self._check_mortality(state, xt, block_number, best_hash)
         account = self._check_nonce(state, xt, exact_nonce)
-        fee = transaction_payment.get_fee(state, length, call.definition.weight)
+        fee = transaction_payment.get_fee(state, len(encoded), call.definition.weight)
         try:
             paid = transaction_payment.compute_paid(state, account, fee, xt.tip)
         except DispatchError as exc:
@@ -216,13 +222,13 @@ class Executive:
         return CheckedTransaction(call, fee, account, paid)
 
     def _check_signature(
-        self, state: StateReader, xt: SignedExtrinsic, block_number: int, best_hash: bytes | None
+        self, state: StateReader, xt: SignedExtrinsic, encoded: bytes, block_number: int, best_hash: bytes | None
     ) -> None:
+        """``encoded``: the extrinsic's bytes, which ``xt`` was decoded from."""
         birth_hash = self._check_mortality(state, xt, block_number, best_hash)
+        payload = compute_signing_payload_of_encoded(encoded, birth_hash)
         try:
-            verify(
-                xt.sender, DOMAIN_TRANSACTION, self.genesis_hash, compute_signing_payload(xt, birth_hash), xt.signature
-            )
+            verify(xt.sender, DOMAIN_TRANSACTION, self.genesis_hash, payload, xt.signature)
         except (InvalidKey, InvalidSignature) as exc:
             raise BadTransactionProof(f"bad transaction signature: {exc}") from None
 

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runtime.accounts import FLOCK, TREASURY_ACCOUNT
-from runtime.block import Mortality, SignedExtrinsic, UnsignedExtrinsic, decode_extrinsic, encode_extrinsic
+from runtime.block import (
+    Mortality,
+    SignedExtrinsic,
+    UnsignedExtrinsic,
+    compute_signing_payload,
+    compute_signing_payload_of_encoded,
+    decode_extrinsic,
+    encode_extrinsic,
+)
 from runtime.construct import construct_runtime
 from runtime.errors import (
     BadInherent,
@@ -213,3 +223,30 @@ def test_transaction_born_at_the_best_block_validates_with_its_hash(executive: E
         executive.validate_transaction(state, xt, 3)
     assert executive.validate_transaction(state, xt, 3, best_hash).valid_until == 10
     assert free(execute_block(executive, state, [xt]), BOB.public_key) == free(state, BOB.public_key) + FLOCK
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    nonce=st.integers(0, 2**32 - 1),
+    tip=st.integers(0, 2**64 - 1),
+    birth=st.integers(0, 2**32 - 1),
+    period=st.integers(0, 2**32 - 1),
+    call=st.binary(max_size=300),
+    signature=st.binary(min_size=64, max_size=64),
+    birth_hash=st.binary(min_size=32, max_size=32),
+)
+def test_signing_payload_from_the_encoded_extrinsic_is_the_records(
+    nonce: int, tip: int, birth: int, period: int, call: bytes, signature: bytes, birth_hash: bytes
+) -> None:
+    """Import slices the payload out of the extrinsic's bytes; signing encodes the record."""
+    xt = SignedExtrinsic(ALICE.public_key, nonce, tip, Mortality(birth, period), call, signature)
+    encoded = encode_extrinsic(xt)
+    assert decode_extrinsic(encoded) == xt
+    assert compute_signing_payload_of_encoded(encoded, birth_hash) == compute_signing_payload(xt, birth_hash)
+
+
+def test_signing_payload_of_encoded_refuses_what_is_not_a_signed_extrinsic() -> None:
+    with pytest.raises(ValueError):
+        compute_signing_payload_of_encoded(encode_extrinsic(UnsignedExtrinsic(b"\x90")), bytes(32))
+    with pytest.raises(ValueError):
+        compute_signing_payload_of_encoded(sign_transfer(RUNTIME, ALICE, BOB.public_key, 1, nonce=0), bytes(31))
