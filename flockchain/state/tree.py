@@ -249,19 +249,6 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
     log_undo = undo.extend
     log_retired = retired.extend
 
-    def touch(node: Internal, depth: int, path: int) -> None:
-        """Log a committed internal node's unlogged child pointers before changing them."""
-        version = node.version
-        if version is None:
-            return
-        if version is _RIGHT_LOGGED:
-            log_undo((node, depth, path, node.left, _UNLOGGED, _UNLOGGED))
-        elif version is _LEFT_LOGGED:
-            log_undo((node, depth, path, _UNLOGGED, node.right, _UNLOGGED))
-        else:
-            log_undo((node, depth, path, node.left, node.right, version))
-        node.version = None
-
     def moved(leaf: Leaf, depth: int) -> Leaf:
         """``leaf``, leaving its position at ``depth``: records are positional, so a committed
         leaf is retired there and continues as a staged copy."""
@@ -272,7 +259,15 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
 
     def set_children(node: Internal, depth: int, path: int, left: Node, right: Node) -> Node:
         """What stands at ``node``'s position once its children are ``left`` and ``right``."""
-        touch(node, depth, path)
+        version = node.version
+        if version is not None:  # committed: log its unlogged child pointers before changing them
+            if version is _RIGHT_LOGGED:
+                log_undo((node, depth, path, node.left, _UNLOGGED, _UNLOGGED))
+            elif version is _LEFT_LOGGED:
+                log_undo((node, depth, path, _UNLOGGED, node.right, _UNLOGGED))
+            else:
+                log_undo((node, depth, path, node.left, node.right, version))
+            node.version = None
         if left is None or right is None:
             only = right if left is None else left
             if only is None:
@@ -296,8 +291,15 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
         split = bisect_left(paths, ((paths[lo] >> shift) | 1) << shift, lo, hi)
         left = node.left  # type: ignore[union-attr]
         right = node.right  # type: ignore[union-attr]
-        new_left = update(left, depth + 1, lo, split) if split > lo else left
-        new_right = update(right, depth + 1, split, hi) if split < hi else right
+        # A side reached by one entry goes straight to update_one (half the calls end there).
+        if split - lo > 1:
+            new_left = update(left, depth + 1, lo, split)
+        else:
+            new_left = update_one(left, depth + 1, entries[lo]) if split > lo else left
+        if hi - split > 1:
+            new_right = update(right, depth + 1, split, hi)
+        else:
+            new_right = update_one(right, depth + 1, entries[split]) if split < hi else right
         if (
             new_left is left
             and new_right is right
