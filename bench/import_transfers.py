@@ -1,16 +1,20 @@
 """Block import cost per signed transfer, as a ratio to one raw ed25519 verification.
 
-    python bench/import_transfers.py [--transfers 1000] [--blocks 3] [--json]
+    python bench/import_transfers.py [--transfers 1000] [--blocks 3] [--rounds 5] [--json]
 
-An authoring chain builds blocks of N transfers, each from a distinct sender; a second chain
-on LevelDB (same genesis) imports them. Import = decode, signature checks, dispatch, fees,
-nonces, events, state root and the atomic commit. The breakdown re-runs each stage alone on
-the same blocks. Everything is measured in this one process, beside a raw PyNaCl verify.
+An authoring chain builds blocks of N transfers, each from a distinct sender (the first block's
+open N new accounts, later blocks pay the same accounts again); a second chain on LevelDB
+(same genesis) imports them. Import = decode, signature checks, dispatch, fees, nonces, events,
+state root and the atomic commit, all in this one process and one thread. Each round times a
+raw PyNaCl verify, then imports the blocks into a fresh chain; the ratio is taken per round,
+and the median round is the result (this is a shared machine: one round can run 20% slow).
+The breakdown re-runs each stage alone on the same blocks.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import sys
 import tempfile
@@ -31,7 +35,7 @@ from genesis.spec import compute_genesis_header_from_state  # noqa: E402
 from runtime.accounts import FLOCK, TREASURY_ACCOUNT  # noqa: E402
 from runtime.block import (  # noqa: E402
     SignedExtrinsic,
-    compute_signing_payload,
+    compute_signing_payload_of_encoded,
     decode_block,
     decode_extrinsic,
     encode_extrinsic,
@@ -62,7 +66,7 @@ def measure_raw_verify(samples: int = 3000) -> float:
     return (time.perf_counter() - start) / samples
 
 
-def run(transfers: int, blocks: int) -> dict:
+def run(transfers: int, blocks: int, rounds: int) -> dict:
     runtime = construct_runtime()
     authority = make_keypair(0)
     senders = [make_keypair(1 + index) for index in range(transfers * blocks)]
@@ -99,32 +103,51 @@ def run(transfers: int, blocks: int) -> dict:
         assert len(authored.included) == transfers, authored.rejected[:1]
         encoded_blocks.append(authored.block.encode())
 
+    rounds_measured = [
+        measure_round(runtime, genesis_header, genesis_state, encoded_blocks, authoring.head_hash)
+        for _ in range(rounds)
+    ]
+    count = transfers * blocks
+    ratios = sorted((seconds / count) / raw_verify for seconds, raw_verify in rounds_measured)
+    median_seconds = sorted(seconds for seconds, _ in rounds_measured)[rounds // 2]
+    median_raw_verify = sorted(raw_verify for _, raw_verify in rounds_measured)[rounds // 2]
+    passes = [measure_breakdown(runtime, genesis_header, genesis_state, encoded_blocks) for _ in range(rounds)]
+    breakdown = {stage: min(timings[stage] for timings in passes) for stage in passes[0]}
+    return {
+        "transfers_per_block": transfers,
+        "blocks": blocks,
+        "rounds": rounds,
+        "transfers_per_s": count / median_seconds,
+        "import_us_per_transfer": median_seconds / count * 1e6,
+        "raw_verify_us": median_raw_verify * 1e6,
+        "import_per_transfer_in_raw_verifies": ratios[rounds // 2],
+        "best_round_in_raw_verifies": ratios[0],
+        "rounds_in_raw_verifies": ratios,
+        "breakdown_in_raw_verifies": {name: seconds / count / median_raw_verify for name, seconds in breakdown.items()},
+    }
+
+
+def measure_round(runtime, genesis_header, genesis_state, encoded_blocks, head_hash) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """One raw verify's time, then the blocks' import time into a fresh chain on LevelDB."""
     raw_verify = measure_raw_verify()
     with tempfile.TemporaryDirectory() as directory:
         store = LevelDBStore(str(Path(directory) / "db"))
         importing = Chain(store, runtime, genesis_header, genesis_state)
+        # The setup's garbage is collected now, not during the timed import (the collector
+        # still runs as usual while it imports, as in a node).
+        gc.collect()
         start = time.perf_counter()
         for data in encoded_blocks:
             importing.import_block(data)
-        total = time.perf_counter() - start
-        assert importing.head_hash == authoring.head_hash
+        seconds = time.perf_counter() - start
+        assert importing.head_hash == head_hash
         store.close()
-    breakdown = measure_breakdown(runtime, genesis_header, genesis_state, encoded_blocks)
-    count = transfers * blocks
-    per_transfer = total / count
-    return {
-        "transfers_per_block": transfers,
-        "blocks": blocks,
-        "transfers_per_s": count / total,
-        "import_us_per_transfer": per_transfer * 1e6,
-        "raw_verify_us": raw_verify * 1e6,
-        "import_per_transfer_in_raw_verifies": per_transfer / raw_verify,
-        "breakdown_in_raw_verifies": {name: seconds / count / raw_verify for name, seconds in breakdown.items()},
-    }
+    return seconds, raw_verify
 
 
 def measure_breakdown(runtime, genesis_header, genesis_state, encoded_blocks) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """Each import stage alone, over the same blocks, on a fresh LevelDB state and chain store."""
+    """Each import stage alone, over the same blocks, on a fresh LevelDB state and chain store
+    (the result keeps each stage's fastest pass)."""
     stages = dict.fromkeys(
         ("decode", "signatures", "execute_including_signatures", "undo_and_delta", "state_root", "commit"), 0.0
     )
@@ -141,9 +164,9 @@ def measure_breakdown(runtime, genesis_header, genesis_state, encoded_blocks) ->
             extrinsics = [decode_extrinsic(encoded) for encoded in block.extrinsics]
             stages["decode"] += time.perf_counter() - start
             start = time.perf_counter()
-            for xt in extrinsics:
+            for xt, encoded in zip(extrinsics, block.extrinsics):
                 if isinstance(xt, SignedExtrinsic):
-                    payload = compute_signing_payload(xt, genesis_hash)
+                    payload = compute_signing_payload_of_encoded(encoded, genesis_hash)
                     verify(xt.sender, DOMAIN_TRANSACTION, genesis_hash, payload, xt.signature)
             stages["signatures"] += time.perf_counter() - start
             header = block.header
@@ -181,16 +204,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--transfers", type=int, default=1000, help="transfers per block")
     parser.add_argument("--blocks", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5, help="timed imports, each into a fresh chain")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.transfers, args.blocks)
+    if min(args.transfers, args.blocks, args.rounds) < 1:
+        parser.error("--transfers, --blocks and --rounds must be at least 1")
+    result = run(args.transfers, args.blocks, args.rounds)
     if args.json:
         print(json.dumps(result, indent=2))
         return
-    print(f"{result['blocks']} blocks x {result['transfers_per_block']} transfers from distinct senders (LevelDB)")
-    print(f"import: {result['transfers_per_s']:,.0f} transfers/s, {result['import_us_per_transfer']:.1f} us each")
+    print(
+        f"{result['blocks']} blocks x {result['transfers_per_block']} transfers from distinct senders (LevelDB),"
+        f" {result['rounds']} rounds"
+    )
+    print(
+        f"import (median round): {result['transfers_per_s']:,.0f} transfers/s,"
+        f" {result['import_us_per_transfer']:.1f} us each"
+    )
     print(f"raw ed25519 verify: {result['raw_verify_us']:.1f} us")
-    print(f"import cost per transfer = {result['import_per_transfer_in_raw_verifies']:.2f} raw verifies (goal <= 2.0)")
+    print(
+        f"import cost per transfer = {result['import_per_transfer_in_raw_verifies']:.2f} raw verifies, median round"
+        f" (best {result['best_round_in_raw_verifies']:.2f}; goal <= 2.0)"
+    )
     for name, ratio in result["breakdown_in_raw_verifies"].items():
         print(f"  {name:<30} {ratio:.2f}")
 

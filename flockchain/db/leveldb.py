@@ -18,11 +18,16 @@ class LevelDBStore(KeyValueStore):
     ``sync=True`` makes each write wait for the OS to flush it, so it also survives a power
     loss; without it a write survives the process being killed (it is in the OS's buffers
     once ``write`` returns) but not the machine going down.
+
+    Tables are written uncompressed: what the node stores is mostly hashes, keys and
+    signatures, which Snappy barely shrinks, and compressing them while LevelDB flushes and
+    compacts cost about 15% of a block import's CPU (docs/decisions.md). Stores written with
+    compression still open: each table block records how it was written.
     """
 
     def __init__(self, path: str | PathLike[str], *, create_if_missing: bool = True, sync: bool = False) -> None:
         try:
-            self._db = plyvel.DB(str(path), create_if_missing=create_if_missing)
+            self._db = plyvel.DB(str(path), create_if_missing=create_if_missing, compression=None)
         except _PLYVEL_ERRORS as exc:
             raise StorageError(f"cannot open LevelDB at {path}: {exc}") from exc
         self._sync = sync
