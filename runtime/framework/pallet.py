@@ -29,9 +29,9 @@ ORIGIN_ROOT = "root"
 ORIGIN_NONE = "none"
 
 
-@dataclass(frozen=True)
-class Origin:
-    """Who dispatches a call: a signed account, the root (governance), or nobody (inherent)."""
+class Origin(NamedTuple):
+    """Who dispatches a call: a signed account, the root (governance), or nobody (inherent).
+    (A named tuple: every transaction builds one.)"""
 
     kind: str
     account: bytes | None = None
@@ -118,7 +118,7 @@ class EventRecord(NamedTuple):
     event: Record
 
 
-@dataclass
+@dataclass(slots=True)
 class DispatchContext:
     """Everything a call or hook may touch: state, block facts, and the event sink."""
 
