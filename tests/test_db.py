@@ -63,6 +63,22 @@ def test_batch_applies_in_order(store):
     assert store.get(b"j") == b"last"
 
 
+def test_batch_runs_keep_the_order_of_puts_deletes_and_put_all(store):
+    batch = WriteBatch()
+    batch.put(b"a", b"1")
+    batch.put_all([b"b", b"a"], [b"2", b"3"])
+    batch.delete(b"b")
+    batch.delete(b"c")
+    batch.put(b"b", b"4")
+    batch.put_all([], [])
+    assert list(batch) == [(b"a", b"1"), (b"b", b"2"), (b"a", b"3"), (b"b", None), (b"c", None), (b"b", b"4")]
+    assert [values is None for _, values in batch.runs()] == [False, False, True, False]
+    store.write(batch)
+    assert (store.get(b"a"), store.get(b"b"), store.get(b"c")) == (b"3", b"4", None)
+    with pytest.raises(ValueError):
+        batch.put_all([b"x"], [])
+
+
 def test_batch_that_cannot_apply_changes_nothing(store):
     write(store, [(b"keep", b"1")])
     batch = WriteBatch()

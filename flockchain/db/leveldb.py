@@ -1,5 +1,6 @@
 """A :class:`~flockchain.abc.KeyValueStore` on LevelDB, through plyvel."""
 
+from collections import deque
 from collections.abc import Iterator
 from os import PathLike
 
@@ -93,12 +94,11 @@ class LevelDBStore(KeyValueStore):
     def write(self, batch: WriteBatch) -> None:
         try:
             leveldb_batch = self._db.write_batch(sync=self._sync)
-            put, delete = leveldb_batch.put, leveldb_batch.delete
-            for key, value in batch:
-                if value is None:
-                    delete(key)
+            for keys, values in batch.runs():  # each run in one C-level loop (deque drains map)
+                if values is None:
+                    deque(map(leveldb_batch.delete, keys), 0)
                 else:
-                    put(key, value)
+                    deque(map(leveldb_batch.put, keys, values), 0)
             leveldb_batch.write()
         except _PLYVEL_ERRORS as exc:
             raise StorageError(f"LevelDB write failed: {exc}") from exc

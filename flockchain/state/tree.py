@@ -750,8 +750,9 @@ class StateTree:
         elif replaced:
             put(state_stale_key(version), encode_node_key_list(replaced))
 
-        records: list[tuple[bytes, bytes]] = []
-        add_record = records.append
+        keys: list[bytes] = []
+        records: list[bytes] = []
+        add_key, add_record = keys.append, records.append
         heads = state_node_key_heads(version)
         layout = NODE_KEY_PATH_LAYOUT
         leaf_head = _LEAF_HEAD.pack
@@ -790,11 +791,12 @@ class StateTree:
                 record = leaf_head(0, len(key)) + key + value
             node.version = version
             shift, size = layout[depth]
-            add_record((heads[depth] + (prefix >> shift).to_bytes(size, "big"), record))
+            add_key(heads[depth] + (prefix >> shift).to_bytes(size, "big"))
+            add_record(record)
 
         if self._root is not None and self._root.version.__class__ is not int:
             write(self._root, 0, 0)
-        batch.put_all(records)
+        batch.put_all(keys, records)
 
     def _fold_staged(self, version: int) -> None:
         """Make the staged state the committed one, as ``version``."""
