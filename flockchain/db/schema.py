@@ -187,16 +187,20 @@ _LENGTH_BYTES = tuple(bytes([length]) for length in range(256))
 def encode_node_key_list(positions: Iterable[tuple[int, int, int]]) -> bytes:
     """The keys of the nodes at ``(version, depth, path)`` positions (:func:`state_node_key`,
     built inline: a commit lists thousands), each preceded by its length byte."""
-    head, layout, masks, kind = _NODE_KEY_HEAD.pack, NODE_KEY_PATH_LAYOUT, _NODE_KEY_PATH_MASKS, STATE_NODE[0]
+    head, layout, kind = _NODE_KEY_HEAD.pack, _LISTED_NODE_KEY_LAYOUT, STATE_NODE[0]
     parts = []
     for version, depth, path in positions:
-        shift, size = layout[depth]
-        parts.append(
-            _LENGTH_BYTES[_NODE_KEY_HEAD.size + size]
-            + head(kind, version, depth)
-            + ((path & masks[depth]) >> shift).to_bytes(size, "big")
-        )
+        length, mask, shift, size = layout[depth]
+        parts.append(length + head(kind, version, depth) + ((path & mask) >> shift).to_bytes(size, "big"))
     return b"".join(parts)
+
+
+# Per depth, for encode_node_key_list: the key's length byte, then state_node_key's mask, shift
+# and path size.
+_LISTED_NODE_KEY_LAYOUT = tuple(
+    (_LENGTH_BYTES[_NODE_KEY_HEAD.size + size], _NODE_KEY_PATH_MASKS[depth], shift, size)
+    for depth, (shift, size) in enumerate(NODE_KEY_PATH_LAYOUT)
+)
 
 
 def decode_node_key_list(data: bytes) -> list[bytes]:

@@ -737,10 +737,9 @@ class StateTree:
         values, staged = self._values, self._staged
         put = batch.put
         undo, retired = self._undo, self._retired
+        step = _UNDO_STRIDE
         replaced = [  # a node's first record holds its committed version
-            (undo[i + 5], undo[i + 1], undo[i + 2])
-            for i in range(0, len(undo), _UNDO_STRIDE)
-            if undo[i + 5] is not _UNLOGGED
+            logged for logged in zip(undo[5::step], undo[1::step], undo[2::step]) if logged[0] is not _UNLOGGED
         ]
         step = _RETIRED_STRIDE
         replaced += zip(retired[0::step], retired[1::step], retired[2::step])
