@@ -209,10 +209,8 @@ class Executive:
         call = self.runtime.decode_call(xt.call)
         if call.definition.origin != ORIGIN_SIGNED:
             raise MalformedTransaction(f"{call.pallet.NAME}.{call.definition.name} cannot be called by an account")
-        if check_signature:
+        if check_signature:  # else checked already, mortality with it (execute_block)
             self._check_signature(state, xt, encoded, block_number, best_hash)
-        else:
-            self._check_mortality(state, xt, block_number, best_hash)
         account = self._check_nonce(state, xt, exact_nonce)
         fee = transaction_payment.get_fee(state, len(encoded), call.definition.weight)
         try:

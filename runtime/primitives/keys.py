@@ -40,11 +40,17 @@ DOMAIN_ML_WORK = b"flock/sign/ml"
 
 def compute_signing_message(domain: bytes, genesis_hash: bytes, payload: bytes) -> bytes:
     """The exact bytes a signature covers."""
+    return _compute_signing_prefix(domain, genesis_hash) + payload
+
+
+@lru_cache(maxsize=64)
+def _compute_signing_prefix(domain: bytes, genesis_hash: bytes) -> bytes:
+    # A handful of (domain, chain) pairs per node: built and checked once each.
     if not 0 < len(domain) <= MAX_DOMAIN_TAG_SIZE:
         raise ValueError(f"signing domain must be 1..{MAX_DOMAIN_TAG_SIZE} bytes")
     if len(genesis_hash) != HASH_SIZE:
         raise ValueError("genesis hash must be 32 bytes")
-    return bytes([len(domain)]) + domain + genesis_hash + payload
+    return bytes([len(domain)]) + domain + genesis_hash
 
 
 @lru_cache(maxsize=1 << 16)
