@@ -5,13 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgpack
 import pytest
 
 from consensus.babe.digest import find_pre_digest
-from flockchain.chain.chain import Chain
+from flockchain.chain.chain import Chain, StateDelta
 from flockchain.db.leveldb import LevelDBStore
 from flockchain.db.memory import MemoryStore
-from flockchain.errors import BelowFinalized, UnknownBlock
+from flockchain.errors import BelowFinalized, CorruptDatabase, UnknownBlock
 from genesis.spec import compute_genesis_header_from_state
 from runtime.accounts import FLOCK
 from runtime.block import Block
@@ -161,3 +162,12 @@ def test_ancestry_and_best_descendant() -> None:
     assert chain.ancestry(b1.hash, a2.hash) is None
     assert chain.best_descendant(genesis) == a2.hash
     assert chain.best_descendant(b1.hash) == b1.hash
+
+
+def test_state_delta_round_trips_and_reads_the_older_pair_lists() -> None:
+    delta = StateDelta({b"a": b"1", b"b": None}, {b"a": None, b"b": b"2"})
+    assert StateDelta.decode(delta.encode()) == delta
+    older = msgpack.packb([list(delta.changes.items()), list(delta.undo.items())], use_bin_type=True)
+    assert StateDelta.decode(older) == delta
+    with pytest.raises(CorruptDatabase):
+        StateDelta.decode(msgpack.packb([1, 2]))

@@ -93,15 +93,15 @@ class StateDelta:
     undo: Changes
 
     def encode(self) -> bytes:
-        # Local bookkeeping, not consensus data: pairs in insertion order (sorting cost more
-        # than packing).
-        return _DELTA_PACKER.pack([list(self.changes.items()), list(self.undo.items())])
+        # Local bookkeeping, not consensus data: two maps in insertion order.
+        return _DELTA_PACKER.pack([self.changes, self.undo])
 
     @classmethod
     def decode(cls, data: bytes) -> StateDelta:
         try:
-            changes, undo = msgpack.unpackb(data, raw=False)
-            return cls({k: v for k, v in changes}, {k: v for k, v in undo})
+            # Maps, or lists of pairs as stores written before 2026-11-27 hold them.
+            changes, undo = msgpack.unpackb(data, raw=False, strict_map_key=False)
+            return cls(dict(changes), dict(undo))
         except (ValueError, TypeError, msgpack.ExtraData) as exc:
             raise CorruptDatabase(f"malformed block state delta: {exc}") from None
 
