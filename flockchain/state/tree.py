@@ -752,19 +752,25 @@ class StateTree:
         keys: list[bytes] = []
         records: list[bytes] = []
         add_key, add_record = keys.append, records.append
-        heads = state_node_key_heads(version)
-        layout = NODE_KEY_PATH_LAYOUT
+        # Per depth: the key head, the shift and size of the key's path bytes, and the bit that
+        # marks a right child (all of a commit's node keys share a version; depth 256 has no
+        # children).
+        key_layout = [
+            (head, shift, size, 1 << (255 - depth) if depth < 256 else 0)
+            for depth, (head, (shift, size)) in enumerate(zip(state_node_key_heads(version), NODE_KEY_PATH_LAYOUT))
+        ]
         leaf_head = _LEAF_HEAD.pack
         internal_one, internal_both = _INTERNAL_ONE.pack, _INTERNAL_BOTH.pack
 
         # The hot loop of a commit, one call per new node: the record encodings and the node
         # key (see state_node_key_heads) are inlined. ``prefix`` has no bit set past ``depth``.
         def write(node: Leaf | Internal, depth: int, prefix: int) -> None:
+            head, shift, size, right_bit = key_layout[depth]
             if node.__class__ is Internal:
                 left, right = node.left, node.right  # type: ignore[union-attr]
                 if left is None:
                     if right.version.__class__ is not int:  # type: ignore[union-attr]
-                        write(right, depth + 1, prefix | 1 << (255 - depth))  # type: ignore[arg-type]
+                        write(right, depth + 1, prefix | right_bit)  # type: ignore[arg-type]
                     record = internal_one(1, 2, right.version, node.right_hash)  # type: ignore[union-attr]
                 elif right is None:
                     if left.version.__class__ is not int:
@@ -774,7 +780,7 @@ class StateTree:
                     if left.version.__class__ is not int:
                         write(left, depth + 1, prefix)
                     if right.version.__class__ is not int:
-                        write(right, depth + 1, prefix | 1 << (255 - depth))
+                        write(right, depth + 1, prefix | right_bit)
                     record = internal_both(
                         1,
                         3,
@@ -789,8 +795,7 @@ class StateTree:
                 assert value is not None, "a staged leaf's key has a value"
                 record = leaf_head(0, len(key)) + key + value
             node.version = version
-            shift, size = layout[depth]
-            add_key(heads[depth] + (prefix >> shift).to_bytes(size, "big"))
+            add_key(head + (prefix >> shift).to_bytes(size, "big"))
             add_record(record)
 
         if self._root is not None and self._root.version.__class__ is not int:
