@@ -6,9 +6,11 @@ and returns the block's state changes; the host turns them into the state root. 
 checks serve the transaction pool (``validate_transaction``) and block execution, so a
 transaction the pool accepts is one a block may include.
 
-A signed extrinsic goes through, in order and before any write: decoding, origin, mortality,
-nonce, fee affordability, block resources, signature. Then the fee and tip are charged and the
-nonce bumped; then the call runs in a child overlay that is kept only if it succeeds.
+A signed extrinsic goes through, before any write: decoding, origin, mortality and signature,
+nonce, fee affordability, block resources. Then the fee and tip are charged and the nonce
+bumped, in one account write; then the call runs in a child overlay that is kept only if it
+succeeds. Importing a block (``execute_block``) checks every mortality and signature first,
+then applies the extrinsics in order; the checks and their outcome are the same.
 """
 
 from __future__ import annotations
@@ -113,23 +115,18 @@ class Executive:
         ctx = block.ctx
         length = len(encoded)
         ctx.phase, ctx.extrinsic_index = system.PHASE_APPLY_EXTRINSIC, block.extrinsic_count
-        if xt.__class__ is UnsignedExtrinsic:
-            self._apply_inherent(block, xt, length)  # type: ignore[arg-type]
+        if isinstance(xt, UnsignedExtrinsic):
+            self._apply_inherent(block, xt, length)
             return True
         checked = self._check_signed(
-            ctx.state,
-            xt,  # type: ignore[arg-type]
-            encoded,
-            ctx.block.number,
-            exact_nonce=True,
-            check_signature=not signature_checked,
+            ctx.state, xt, encoded, ctx.block.number, exact_nonce=True, check_signature=not signature_checked
         )
         weight = checked.call.definition.weight
         self._reserve_resources(block, weight, length)
-        transaction_payment.charge(ctx, xt.sender, checked.account, checked.paid, checked.fee, xt.tip)  # type: ignore[union-attr]
+        transaction_payment.charge(ctx, xt.sender, checked.account, checked.paid, checked.fee, xt.tip)
         block.fees += checked.fee
-        block.tips += xt.tip  # type: ignore[union-attr]
-        return self._dispatch(ctx, checked.call, Origin.signed(xt.sender), weight)  # type: ignore[union-attr]
+        block.tips += xt.tip
+        return self._dispatch(ctx, checked.call, Origin.signed(xt.sender), weight)
 
     def finalize_block(self, block: BlockInProgress) -> dict[bytes, bytes | None]:
         """Run the finalize hooks, store the block's events; the block's state changes."""
@@ -150,15 +147,16 @@ class Executive:
     ) -> dict[bytes, bytes | None]:
         """Import path: every extrinsic must apply; any invalid one invalidates the block.
 
-        Every signature is checked first, in one loop: the checks read only block hashes the
-        block's extrinsics cannot change, so which blocks are valid is the same, and libsodium's
-        code and tables stay in cache instead of being evicted by each dispatch between them.
+        Every mortality and signature is checked first, in one loop: the checks read only block
+        hashes the block's extrinsics cannot change, so which blocks are valid is the same, and
+        libsodium's code and tables stay in cache instead of being evicted by each dispatch
+        between them.
         """
         block = self.initialize_block(state, env)
         decoded = [self._decode(encoded) for encoded in extrinsics]
         for xt, encoded in zip(decoded, extrinsics):
-            if xt.__class__ is SignedExtrinsic:
-                self._check_signature(block.ctx.state, xt, encoded, env.number, None)  # type: ignore[arg-type]
+            if isinstance(xt, SignedExtrinsic):
+                self._check_signature(block.ctx.state, xt, encoded, env.number, None)
         for xt, encoded in zip(decoded, extrinsics):
             self._apply(block, xt, encoded, signature_checked=True)
         return self.finalize_block(block)
