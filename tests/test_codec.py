@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError, dataclass, replace
 from typing import Annotated
 
 import msgpack
@@ -27,7 +27,9 @@ from runtime.primitives.codec import (
     decode,
     decode_value,
     encode,
+    encode_list_of_encoded,
     encode_value,
+    record,
 )
 
 
@@ -187,3 +189,28 @@ def test_encoding_refuses_invalid_values() -> None:
 
 def test_field_order_is_declaration_order() -> None:
     assert encode(Transfer(SENDER, 9)) == msgpack.packb([SENDER, 9], use_bin_type=True)
+
+
+@pytest.mark.parametrize("count", [0, 15, 16, 65_535, 65_536])
+def test_a_list_of_encoded_items_is_the_lists_encoding(count: int) -> None:
+    items = [i % 300 for i in range(count)]
+    encoded = [encode_value(U64, item) for item in items]
+    assert encode_list_of_encoded(encoded, count) == encode_value(ListOf(U64, count), items)
+    with pytest.raises(EncodingError):
+        encode_list_of_encoded([*encoded, encoded[0] if encoded else b"\x00"], count)
+
+
+def test_record_declares_a_frozen_dataclass_with_a_fast_init() -> None:
+    @record
+    class Pair(Record):
+        first: U8
+        second: Hash32
+
+    pair = Pair(1, second=bytes(32))
+    assert pair == Pair(1, bytes(32)) and hash(pair) == hash(Pair(1, bytes(32)))
+    assert replace(pair, first=2).first == 2
+    assert decode(Pair, encode(pair)) == pair
+    with pytest.raises(FrozenInstanceError):
+        pair.first = 3  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Pair(1)  # type: ignore[call-arg]
