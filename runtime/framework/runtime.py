@@ -147,10 +147,8 @@ class Runtime:
         return [phase, extrinsic_index, pallet_index, event_index, *fields(event)]
 
     def encode_event(self, phase: int, extrinsic_index: int, event: Record) -> bytes:
-        """The canonical bytes of ``event``'s record (:meth:`event_primitive`, inlined: blocks
-        deposit several events per transaction): an item of the block's event list."""
-        pallet_index, event_index, fields = self._events[event.__class__]
-        return pack_primitive([phase, extrinsic_index, pallet_index, event_index, *fields(event)])
+        """The canonical bytes of ``event``'s record: an item of the block's event list."""
+        return pack_primitive(self.event_primitive(phase, extrinsic_index, event))
 
     def encode_events(self, encoded: list[bytes]) -> bytes:
         """The block's event list from its items' bytes (:meth:`encode_event`)."""
