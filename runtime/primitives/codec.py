@@ -283,6 +283,7 @@ class Record:
         return codec
 
     def encode(self) -> bytes:
+        """Canonical bytes of this record (its codec, resolved without ``codec_type_of``)."""
         return _pack(self.record_codec().to_primitive(self))
 
     @classmethod
@@ -367,8 +368,8 @@ def encode_list_of_encoded(items: list[bytes], max_len: int) -> bytes:
 
 
 def encode(record: Record) -> bytes:
-    """Canonical bytes of a record."""
-    return encode_value(type(record), record)
+    """Canonical bytes of a record (:meth:`Record.encode`)."""
+    return record.encode()
 
 
 def decode(cls: type[R], data: bytes, *, max_size: int = DEFAULT_MAX_ENCODED_SIZE) -> R:
