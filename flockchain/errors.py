@@ -16,6 +16,7 @@ __all__ = [
     "StateError",
     "StorageError",
     "UnknownVersion",
+    "UnsupportedStateFormat",
     "VersionPruned",
 ]
 
@@ -30,6 +31,11 @@ class CorruptDatabase(StorageError):
     Raised instead of guessing: a node that finds its own database inconsistent must stop, not
     serve or build on state it cannot vouch for.
     """
+
+
+class UnsupportedStateFormat(StorageError):
+    """The store's state tree was written in a layout this node does not read (an older node's
+    database: purge it, or use another base path)."""
 
 
 class StateError(FlockError):

@@ -74,8 +74,8 @@ def reachable_node_keys(store: KeyValueStore, version: int) -> set[bytes]:
         found.add(key)
         record = _decode_node(store.get(key))
         if isinstance(record, InternalRecord):
-            pending.append((record.left, depth + 1, prefix))
-            pending.append((record.right, depth + 1, prefix | 1 << (255 - depth)))
+            for nibble, child in enumerate(record.children):
+                pending.append((child, depth + 4, prefix | nibble << (252 - depth)))
     return found
 
 

@@ -26,6 +26,7 @@ from flockchain.errors import (
     InvalidVersion,
     StorageError,
     UnknownVersion,
+    UnsupportedStateFormat,
     VersionPruned,
 )
 from flockchain.state import ProofKind, StateProof, StateTree, verify_proof
@@ -44,7 +45,7 @@ from runtime.primitives.hashing import (
 
 
 def reference_root(state: dict[bytes, bytes]) -> bytes:
-    """The root by definition: split the key set by path bit until a subtree has <= 1 key."""
+    """The root by definition: split the key set by path nibble until a subtree has <= 1 key."""
 
     def path_of(key: bytes) -> int:
         return int.from_bytes(tagged_hash(TAG_STORAGE_KEY, key), "big")
@@ -53,14 +54,13 @@ def reference_root(state: dict[bytes, bytes]) -> bytes:
         value_hash = tagged_hash(TAG_STATE_VALUE, state[key])
         return tagged_hash(TAG_STATE_LEAF, tagged_hash(TAG_STORAGE_KEY, key) + value_hash)
 
-    def subtree(keys: list[bytes], depth: int) -> bytes:
+    def subtree(keys: list[bytes], level: int) -> bytes:
         if not keys:
             return ZERO_HASH
         if len(keys) == 1:
             return leaf(keys[0])
-        left = [k for k in keys if not path_of(k) >> (255 - depth) & 1]
-        right = [k for k in keys if path_of(k) >> (255 - depth) & 1]
-        return tagged_hash(TAG_STATE_NODE, subtree(left, depth + 1) + subtree(right, depth + 1))
+        groups = [[k for k in keys if path_of(k) >> (252 - 4 * level) & 15 == nibble] for nibble in range(16)]
+        return tagged_hash(TAG_STATE_NODE, b"".join(subtree(group, level + 1) for group in groups))
 
     return subtree(list(state), 0)
 
@@ -79,10 +79,13 @@ def check_shape(tree: StateTree) -> None:
             assert node.path >> (256 - depth) == prefix >> (256 - depth) if depth else True
             return 1
         assert isinstance(node, Internal)
-        assert node.left_hash == (ZERO_HASH if node.left is None else node.left.hash)
-        assert node.right_hash == (ZERO_HASH if node.right is None else node.right.hash)
-        assert node.hash == hash_node(node.left_hash, node.right_hash)
-        leaves = visit(node.left, depth + 1, prefix) + visit(node.right, depth + 1, prefix | 1 << (255 - depth))
+        assert len(node.children) == 16
+        child_hashes = [ZERO_HASH if child is None else child.hash for child in node.children]
+        assert bytes(node.hashes) == b"".join(child_hashes)
+        assert node.hash == hash_node(child_hashes)
+        leaves = sum(
+            visit(child, depth + 4, prefix | nibble << (252 - depth)) for nibble, child in enumerate(node.children)
+        )
         assert leaves >= 2, "an internal node holds at least two leaves"
         return leaves
 
@@ -95,15 +98,7 @@ def fingerprint(node) -> tuple | None:
         return None
     if isinstance(node, Leaf):
         return ("leaf", node.path, node.key, node.hash, node.version)
-    return (
-        "internal",
-        node.hash,
-        node.version,
-        node.left_hash,
-        node.right_hash,
-        fingerprint(node.left),
-        fingerprint(node.right),
-    )
+    return ("internal", node.hash, node.version, bytes(node.hashes), tuple(fingerprint(c) for c in node.children))
 
 
 def stored_node_keys(store: KeyValueStore) -> set[bytes]:
@@ -119,11 +114,10 @@ def reachable_node_keys(store: KeyValueStore, version: int) -> set[bytes]:
         key = schema.state_node_key(ref.version, depth, prefix)
         found.add(key)
         record = _decode_node(store.get(key))
-        if hasattr(record, "left"):
-            if record.left is not None:
-                walk(record.left, depth + 1, prefix)
-            if record.right is not None:
-                walk(record.right, depth + 1, prefix | 1 << (255 - depth))
+        if hasattr(record, "children"):
+            for nibble, child in enumerate(record.children):
+                if child is not None:
+                    walk(child, depth + 4, prefix | nibble << (252 - depth))
 
     if ref is not None:
         walk(ref, 0, 0)
@@ -159,7 +153,10 @@ def test_hashers_match_tagged_hash():
     assert hash_key(data) == tagged_hash(TAG_STORAGE_KEY, data)
     assert hash_value(data) == tagged_hash(TAG_STATE_VALUE, data)
     assert hash_leaf(data[:32], data[32:]) == tagged_hash(TAG_STATE_LEAF, data)
-    assert hash_node(data[:32], data[32:]) == tagged_hash(TAG_STATE_NODE, data)
+    children = [bytes([index]) * 32 for index in range(16)]
+    assert hash_node(children) == tagged_hash(TAG_STATE_NODE, b"".join(children))
+    with pytest.raises(ValueError):
+        hash_node(children[:15])
 
 
 def test_empty_tree(store):
@@ -223,6 +220,37 @@ def test_insert_then_delete_restores_root():
     tree.apply({key: None for key in state})
     assert tree.root == ZERO_HASH
     check_shape(tree)
+
+
+def test_one_batch_can_empty_one_child_and_fill_another(store):
+    """Root with two leaves; one batch deletes the first (in nibble order) and adds a third.
+    Halfway through, the root holds one leaf: the leaf that stays must not be compressed
+    upward (and its record retired) on the strength of that passing state."""
+    first_nibble = {}
+    for index in range(1000):
+        key = b"nibble-%d" % index
+        first_nibble.setdefault(hash_key(key)[0] >> 4, key)
+    deleted, kept, added = first_nibble[1], first_nibble[2], first_nibble[3]
+    tree = StateTree(store, prune_depth=0)
+    tree.apply({deleted: b"d", kept: b"k"})
+    tree.commit(0)
+    assert tree.apply({deleted: None, added: b"a"}) == reference_root({kept: b"k", added: b"a"})
+    tree.commit(1)
+    check_shape(tree)
+    assert fingerprint(StateTree(store)._root) == fingerprint(tree._root)  # no record missing
+    assert stored_node_keys(store) == reachable_node_keys(store, 1)
+
+
+def test_a_store_of_another_state_format_is_refused(store):
+    tree = StateTree(store)
+    tree.apply({b"k": b"v"})
+    tree.commit(0)
+    assert StateTree(store).root == tree.root
+    batch = WriteBatch()
+    batch.delete(schema.STATE_FORMAT)  # as a store of the binary tree (format 1) has none
+    store.write(batch)
+    with pytest.raises(UnsupportedStateFormat, match="format 1"):
+        StateTree(store)
 
 
 def test_no_op_changes_keep_root_and_nodes(store):
@@ -295,9 +323,9 @@ def test_proof_encoding_round_trips_and_is_compact(proving_tree):
         proof = tree.prove(key)
         encoded = proof.encode()
         assert StateProof.decode(encoded) == proof
-        non_empty = sum(s != ZERO_HASH for s in proof.siblings)
+        non_empty = sum(s != ZERO_HASH for level in proof.siblings for s in level)
         extra = 64 if proof.kind is ProofKind.OTHER_LEAF else 0
-        assert len(encoded) == 3 + (proof.depth + 7) // 8 + 32 * non_empty + extra
+        assert len(encoded) == 2 + 2 * proof.depth + 32 * non_empty + extra
 
 
 def assert_rejected(root, key, value, proof):
@@ -309,15 +337,18 @@ def test_every_flipped_sibling_byte_is_rejected(proving_tree):
     tree, state = proving_tree
     key, value = next(iter(state.items()))
     proof = tree.prove(key)
-    for index, sibling in enumerate(proof.siblings):
-        if sibling == ZERO_HASH:
-            continue
-        for position in range(32):
-            flipped = bytearray(sibling)
-            flipped[position] ^= 0x01
-            siblings = list(proof.siblings)
-            siblings[index] = bytes(flipped)
-            assert_rejected(tree.root, key, value, StateProof(proof.kind, tuple(siblings)))
+    flips = 0
+    for level, level_siblings in enumerate(proof.siblings):
+        for index, sibling in enumerate(level_siblings):
+            for position in range(0, 32, 7) if sibling != ZERO_HASH else (0,):
+                flipped = bytearray(sibling)
+                flipped[position] ^= 0x01
+                siblings = [list(each) for each in proof.siblings]
+                siblings[level][index] = bytes(flipped)
+                tampered = StateProof(proof.kind, tuple(tuple(each) for each in siblings))
+                assert_rejected(tree.root, key, value, tampered)
+                flips += 1
+    assert flips >= 15 * proof.depth
 
 
 def test_every_flipped_encoding_byte_is_rejected(proving_tree):
@@ -341,7 +372,7 @@ def test_wrong_claims_are_rejected(proving_tree):
     assert_rejected(tree.root, key, None, proof)  # claims absence of a present key
     assert_rejected(tree.root, other_key, value, proof)  # wrong key
     assert_rejected(tree.root, other_key, other_value, proof)
-    assert_rejected(hash_node(tree.root, ZERO_HASH), key, value, proof)  # wrong root
+    assert_rejected(hash_node([tree.root] + [ZERO_HASH] * 15), key, value, proof)  # wrong root
     assert_rejected(tree.root[:31], key, value, proof)
     absent_proof = tree.prove(b"nope")
     assert_rejected(tree.root, b"nope", b"", absent_proof)  # claims presence of an absent key
@@ -355,8 +386,8 @@ def test_forged_absence_proofs_are_rejected(proving_tree):
     own_leaf = StateProof(ProofKind.OTHER_LEAF, proof.siblings, hash_key(key), hash_value(value))
     assert_rejected(tree.root, key, None, own_leaf)  # "another" leaf that is the key's own
     assert_rejected(tree.root, key, None, StateProof(ProofKind.EMPTY, proof.siblings))
-    deeper = StateProof(ProofKind.EMPTY, proof.siblings + (ZERO_HASH,))
-    assert_rejected(tree.root, key, None, deeper)  # ends beside an empty sibling
+    deeper = StateProof(ProofKind.EMPTY, proof.siblings + ((ZERO_HASH,) * 15,))
+    assert_rejected(tree.root, key, None, deeper)  # ends beside only empty siblings
     absent = absent_key_beside_another_leaf(tree, b"b")
     good = tree.prove(absent)
     misplaced = StateProof(ProofKind.OTHER_LEAF, good.siblings, bytes(32), good.other_value_hash)
@@ -367,17 +398,19 @@ def test_forged_absence_proofs_are_rejected(proving_tree):
     "encoded",
     [
         b"",
-        b"\x00\x00",
-        b"\x03\x00\x00",  # unknown kind
-        b"\x00\x01\x01\x00",  # depth 257
-        b"\x00\x00\x00\x00",  # trailing byte
-        b"\x00\x00\x01",  # bitmap missing
-        b"\x00\x00\x01\x40" + b"\x11" * 32,  # bitmap bit beyond depth (padding)
-        b"\x00\x00\x01\x80",  # sibling announced, missing
-        b"\x00\x00\x01\x80" + b"\x11" * 33,  # sibling too long
-        b"\x00\x00\x01\x80" + bytes(32),  # explicit empty sibling
-        b"\x02\x00\x00" + b"\x11" * 63,  # other leaf truncated
-        b"\x01\x00\x00" + b"\x11" * 64,  # other leaf data on a key-leaf proof
+        b"\x00",
+        b"\x03\x00",  # unknown kind
+        b"\x00\x41" + b"\x00\x00" * 65,  # 65 levels
+        b"\x00\x00\x00",  # trailing byte
+        b"\x00\x01",  # bitmap missing
+        b"\x00\x01\x00",  # bitmap truncated
+        b"\x00\x01\x00\x01",  # padding bit set
+        b"\x00\x01\x80\x00",  # sibling announced, missing
+        b"\x00\x01\x80\x00" + b"\x11" * 31,  # sibling truncated
+        b"\x00\x01\x80\x00" + b"\x11" * 33,  # sibling too long
+        b"\x00\x01\x80\x00" + bytes(32),  # explicit empty sibling
+        b"\x02\x00" + b"\x11" * 63,  # other leaf truncated
+        b"\x01\x00" + b"\x11" * 64,  # other leaf data on a key-leaf proof
     ],
 )
 def test_decoding_is_strict(encoded):
@@ -402,13 +435,17 @@ def test_proof_objects_are_validated():
     with pytest.raises(EncodingError):
         StateProof(ProofKind.EMPTY, (), bytes(32), bytes(32))
     with pytest.raises(EncodingError):
-        StateProof(ProofKind.EMPTY, (bytes(32),) * 257)
+        StateProof(ProofKind.EMPTY, ((bytes(32),) * 15,) * 65)
+    with pytest.raises(EncodingError):
+        StateProof(ProofKind.EMPTY, ((bytes(32),) * 16,))  # a level of 16
+    with pytest.raises(EncodingError):
+        StateProof(ProofKind.EMPTY, [(bytes(32),) * 15])  # type: ignore[arg-type]  # not a tuple
     with pytest.raises(EncodingError):
         StateProof(1, ())  # type: ignore[arg-type]
 
 
 def test_max_depth_proof_round_trips():
-    proof = StateProof(ProofKind.KEY_LEAF, (b"\x11" * 32,) * 256)
+    proof = StateProof(ProofKind.KEY_LEAF, ((b"\x11" * 32,) * 15,) * 64)
     assert StateProof.decode(proof.encode()) == proof
 
 
@@ -793,7 +830,7 @@ class StateMachine(RuleBasedStateMachine):
                     verify_proof(memory.root, key, expected + b"\x00", proof)
             if proof.depth:
                 siblings = list(proof.siblings)
-                siblings[0] = hash_node(siblings[0], siblings[0])
+                siblings[0] = (hash_node(siblings[0] + siblings[0][:1]),) + siblings[0][1:]
                 tampered = StateProof(proof.kind, tuple(siblings), proof.other_path, proof.other_value_hash)
                 with pytest.raises(InvalidProof):
                     verify_proof(memory.root, key, expected, tampered)

@@ -11,7 +11,7 @@ Namespaces::
         0x01 STATE_NODE   version u64 | depth u16 | path prefix  -> tree node record
         0x02 STATE_STALE  stale_since u64                         -> node keys it replaced
         0x03 STATE_ROOT   version u64                              -> root record
-        0x04 STATE_META   name                                     -> u64 (latest, pruned-below)
+        0x04 STATE_META   name                                     -> u64 (latest, pruned-below, format)
     0x10-0x1f  chain store (blocks, headers, canonical index, head/finalized pointers)
 """
 
@@ -32,6 +32,7 @@ STATE_META = b"\x04"
 
 STATE_LATEST_VERSION = STATE_META + b"latest-version"
 STATE_PRUNED_BELOW = STATE_META + b"pruned-below"
+STATE_FORMAT = STATE_META + b"format"  # the tree's layout version; absent in stores of format 1
 
 # --- chain store (0x10-0x1f) -----------------------------------------------------------------
 #   0x10 CHAIN_HEADER         block hash -> encoded header

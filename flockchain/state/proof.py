@@ -1,7 +1,8 @@
 """State proofs: what a light client needs to check one key against a state root.
 
-A proof is the path from the root to the key's *terminal*, the position where the search for
-the key's path ends (see :mod:`flockchain.state.tree` for the tree's shape):
+The tree is hexary (see :mod:`flockchain.state.tree`): an internal node has 16 children, one
+per nibble (4 path bits) at its depth. A proof is the path from the root to the key's
+*terminal*, the position where the search for the key's path ends:
 
 * ``KEY_LEAF``: the key's own leaf is there: the key is present (inclusion);
 * ``EMPTY``: an empty subtree is there: the key is absent;
@@ -9,28 +10,30 @@ the key's path ends (see :mod:`flockchain.state.tree` for the tree's shape):
   depth where it was alone, which also covers the key's path): the key is absent. The proof
   carries that leaf's path and value hash so the verifier can rebuild its hash.
 
-``siblings[d]`` is the hash of the sibling of the path's node at depth ``d + 1``, root first;
-an empty sibling is ``ZERO_HASH``. :func:`verify_proof` rehashes from the terminal up and
-compares with the root. Domain-separated leaf and node hashes make the tree binding: no two
-different trees share a root, so a proof cannot place a node where the real tree has another.
+``siblings[d]`` holds, for the path's node at level ``d`` (the root is level 0), the hashes of
+its 15 other children in nibble order (``ZERO_HASH`` for an empty one). :func:`verify_proof`
+rehashes from the terminal up, putting the running hash into the path's slot at each level,
+and compares with the root. Domain-separated leaf and node hashes make the tree binding: no
+two different trees share a root, so a proof cannot place a node where the real tree has
+another.
 
 Encoding (all integers big-endian)::
 
-    kind u8 | depth u16 | bitmap ceil(depth/8) bytes | 32 bytes per non-empty sibling
+    kind u8 | levels u8 | per level: bitmap u16 | 32 bytes per non-empty sibling
             | (OTHER_LEAF only) path 32 | value_hash 32
 
-Bit ``d`` of the bitmap (most significant bit of the first byte first) says whether sibling
-``d`` is non-empty; empty siblings are not sent. At a million keys a proof averages about
-650 bytes (20 hashes) and stays under 800: below the depth where a leaf's neighbourhood is
-sparse, its siblings are mostly empty and cost one bitmap bit each. Decoding is strict (one
-encoding per proof): padding bits are zero, a sent sibling is never ``ZERO_HASH``, the length
-is exact.
+Bit ``i`` of a level's bitmap (most significant first) says whether sibling ``i`` of the 15
+is non-empty; the last bit is padding. Empty siblings are not sent. At a million keys a proof
+has about 5 levels: the top four are full (60 hashes); below them a leaf's neighbourhood is
+sparse, so a proof stays near 2.3 KB. Decoding is strict (one encoding per proof): the padding
+bit is zero, a sent sibling is never ``ZERO_HASH``, the length is exact.
 
 This module needs no database and imports nothing from the node, so a light client can use it
 on its own. It also holds the tree's hash functions, which prover and verifier share.
 """
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -44,7 +47,10 @@ from runtime.primitives.hashing import (
     ZERO_HASH,
 )
 
-MAX_DEPTH = 256  # paths are 256 bits; two leaves always part by depth 256
+FANOUT = 16  # children per internal node: one per nibble
+NIBBLE_BITS = 4
+MAX_LEVELS = 64  # paths are 256 bits; two leaves always part by level 64
+SIBLINGS_PER_LEVEL = FANOUT - 1
 
 # Personalised blake2b states, copied per hash: the same digests as
 # runtime.primitives.hashing.tagged_hash, at two-thirds of the cost of building a hasher.
@@ -75,11 +81,18 @@ def hash_leaf(path: bytes, value_hash: bytes) -> bytes:
     return hasher.digest()
 
 
-def hash_node(left: bytes, right: bytes) -> bytes:
-    """An internal node's hash from its children's (``ZERO_HASH`` for an empty child)."""
+def hash_node(children: Sequence[bytes]) -> bytes:
+    """An internal node's hash from its 16 children's (``ZERO_HASH`` for an empty child)."""
+    if len(children) != FANOUT:
+        raise ValueError(f"an internal node has {FANOUT} children, not {len(children)}")
     hasher = NODE_HASHER.copy()
-    hasher.update(left + right)
+    hasher.update(b"".join(children))
     return hasher.digest()
+
+
+def get_nibble(path: int, level: int) -> int:
+    """Which child of the node at ``level`` holds ``path`` (0-15)."""
+    return path >> (256 - NIBBLE_BITS * (level + 1)) & (FANOUT - 1)
 
 
 class ProofKind(IntEnum):
@@ -90,22 +103,28 @@ class ProofKind(IntEnum):
     OTHER_LEAF = 2
 
 
+_BITMAP_TOP = 15  # bitmap bit of sibling 0; bit 0 is padding
+
+
 @dataclass(frozen=True, slots=True)
 class StateProof:
-    """Siblings from the root down plus the terminal; see the module docstring."""
+    """Per level from the root down, the 15 siblings; plus the terminal (module docstring)."""
 
     kind: ProofKind
-    siblings: tuple[bytes, ...]
+    siblings: tuple[tuple[bytes, ...], ...]
     other_path: bytes | None = None  # OTHER_LEAF only
     other_value_hash: bytes | None = None  # OTHER_LEAF only
 
     def __post_init__(self) -> None:
         if not isinstance(self.kind, ProofKind):
             raise EncodingError(f"unknown proof kind {self.kind!r}")
-        if len(self.siblings) > MAX_DEPTH:
-            raise EncodingError(f"proof deeper than {MAX_DEPTH}")
-        if any(type(s) is not bytes or len(s) != HASH_SIZE for s in self.siblings):
-            raise EncodingError("every sibling must be a 32-byte hash")
+        if type(self.siblings) is not tuple or len(self.siblings) > MAX_LEVELS:
+            raise EncodingError(f"a proof is a tuple of at most {MAX_LEVELS} levels")
+        for level in self.siblings:
+            if type(level) is not tuple or len(level) != SIBLINGS_PER_LEVEL:
+                raise EncodingError(f"every proof level holds {SIBLINGS_PER_LEVEL} siblings")
+            if any(type(s) is not bytes or len(s) != HASH_SIZE for s in level):
+                raise EncodingError("every sibling must be a 32-byte hash")
         has_leaf = self.kind is ProofKind.OTHER_LEAF
         for field in (self.other_path, self.other_value_hash):
             if has_leaf != (field is not None):
@@ -115,59 +134,62 @@ class StateProof:
 
     @property
     def depth(self) -> int:
-        """Depth of the terminal (0: the root itself)."""
+        """Level of the terminal (0: the root itself)."""
         return len(self.siblings)
 
     def encode(self) -> bytes:
         """The canonical compact encoding (module docstring)."""
-        depth = len(self.siblings)
-        size = (depth + 7) >> 3
-        top = (size << 3) - 1  # bitmap bit of sibling 0
-        bitmap = 0
-        present = []
-        for index, sibling in enumerate(self.siblings):
-            if sibling != ZERO_HASH:
-                bitmap |= 1 << (top - index)
-                present.append(sibling)
-        parts = [bytes([self.kind]), depth.to_bytes(2, "big"), bitmap.to_bytes(size, "big")]
-        parts += present
+        parts = [bytes([self.kind, len(self.siblings)])]
+        for level in self.siblings:
+            bitmap = 0
+            present = []
+            for index, sibling in enumerate(level):
+                if sibling != ZERO_HASH:
+                    bitmap |= 1 << (_BITMAP_TOP - index)
+                    present.append(sibling)
+            parts.append(bitmap.to_bytes(2, "big"))
+            parts += present
         if self.kind is ProofKind.OTHER_LEAF:
-            parts += [self.other_path, self.other_value_hash]
-        return b"".join(parts)  # type: ignore[arg-type]  # set exactly for OTHER_LEAF
+            parts += [self.other_path, self.other_value_hash]  # type: ignore[list-item]  # set for OTHER_LEAF
+        return b"".join(parts)
 
     @classmethod
     def decode(cls, data: bytes) -> "StateProof":
         """Parse :meth:`encode`'s output; anything else raises :class:`EncodingError`."""
-        if len(data) < 3:
+        if len(data) < 2:
             raise EncodingError("state proof shorter than its header")
         try:
             kind = ProofKind(data[0])
         except ValueError:
             raise EncodingError(f"unknown state proof kind {data[0]}") from None
-        depth = int.from_bytes(data[1:3], "big")
-        if depth > MAX_DEPTH:
-            raise EncodingError(f"state proof depth {depth} exceeds {MAX_DEPTH}")
-        size = (depth + 7) >> 3
-        offset = 3 + size
-        if len(data) < offset:
-            raise EncodingError("state proof bitmap truncated")
-        bitmap = int.from_bytes(data[3:offset], "big")
-        top = (size << 3) - 1
-        if bitmap & ((1 << (top + 1 - depth)) - 1):
-            raise EncodingError("state proof bitmap has padding bits set")
-        tail = 2 * HASH_SIZE if kind is ProofKind.OTHER_LEAF else 0
-        if len(data) != offset + bitmap.bit_count() * HASH_SIZE + tail:
-            raise EncodingError("state proof length does not match its bitmap")
+        levels = data[1]
+        if levels > MAX_LEVELS:
+            raise EncodingError(f"state proof has {levels} levels, more than {MAX_LEVELS}")
+        offset = 2
         siblings = []
-        for index in range(depth):
-            if bitmap >> (top - index) & 1:
-                sibling = data[offset : offset + HASH_SIZE]
-                if sibling == ZERO_HASH:
-                    raise EncodingError("state proof sends an empty sibling explicitly")
-                siblings.append(sibling)
-                offset += HASH_SIZE
-            else:
-                siblings.append(ZERO_HASH)
+        for _ in range(levels):
+            if len(data) < offset + 2:
+                raise EncodingError("state proof level truncated")
+            bitmap = int.from_bytes(data[offset : offset + 2], "big")
+            offset += 2
+            if bitmap & 1:
+                raise EncodingError("state proof bitmap has its padding bit set")
+            level = []
+            for index in range(SIBLINGS_PER_LEVEL):
+                if bitmap >> (_BITMAP_TOP - index) & 1:
+                    sibling = data[offset : offset + HASH_SIZE]
+                    if len(sibling) != HASH_SIZE:
+                        raise EncodingError("state proof sibling truncated")
+                    if sibling == ZERO_HASH:
+                        raise EncodingError("state proof sends an empty sibling explicitly")
+                    level.append(sibling)
+                    offset += HASH_SIZE
+                else:
+                    level.append(ZERO_HASH)
+            siblings.append(tuple(level))
+        tail = 2 * HASH_SIZE if kind is ProofKind.OTHER_LEAF else 0
+        if len(data) != offset + tail:
+            raise EncodingError("state proof length does not match its bitmaps")
         if kind is not ProofKind.OTHER_LEAF:
             return cls(kind, tuple(siblings))
         return cls(kind, tuple(siblings), data[offset : offset + HASH_SIZE], data[offset + HASH_SIZE :])
@@ -192,16 +214,15 @@ def verify_proof(root: bytes, key: bytes, value: bytes | None, proof: "StateProo
     path = int.from_bytes(path_bytes, "big")
     siblings = proof.siblings
     depth = len(siblings)
-    if depth and siblings[-1] == ZERO_HASH:
-        # The terminal's parent holds at least two leaves, so the terminal's sibling is not
-        # empty; an honest prover never sends this shape.
-        raise InvalidProof("state proof ends beside an empty sibling")
+    if depth and all(sibling == ZERO_HASH for sibling in siblings[-1]):
+        # The terminal's parent holds at least two leaves, so one of the terminal's siblings
+        # is not empty; an honest prover never sends this shape.
+        raise InvalidProof("state proof ends beside only empty siblings")
     current = _terminal_hash(path_bytes, path, depth, value, proof)
-    for index in range(depth - 1, -1, -1):
-        if path >> (255 - index) & 1:
-            current = hash_node(siblings[index], current)
-        else:
-            current = hash_node(current, siblings[index])
+    for level in range(depth - 1, -1, -1):
+        children = list(siblings[level])
+        children.insert(get_nibble(path, level), current)
+        current = hash_node(children)
     if current != root:
         raise InvalidProof("state proof does not lead to the state root")
 
@@ -218,7 +239,7 @@ def _terminal_hash(path_bytes: bytes, path: int, depth: int, value: bytes | None
         other = int.from_bytes(proof.other_path, "big")  # type: ignore[arg-type]
         if other == path:
             raise InvalidProof("the leaf proving absence belongs to the key itself")
-        if (other ^ path) >> (256 - depth):
+        if (other ^ path) >> (256 - NIBBLE_BITS * depth):
             raise InvalidProof("the leaf proving absence is not on the key's path")
         return hash_leaf(proof.other_path, proof.other_value_hash)  # type: ignore[arg-type]
     raise InvalidProof("an absence claim needs a proof ending at an empty slot or another leaf")

@@ -1,15 +1,24 @@
-"""The authenticated state: a versioned binary sparse Merkle tree over every key-value pair.
+"""The authenticated state: a versioned hexary sparse Merkle tree over every key-value pair.
 
 Shape
-    A key's *path* is ``hash_key(key)`` (256 bits, most significant first). A subtree holding
-    no key is empty (hash ``ZERO_HASH``); a subtree holding one key is just that key's leaf,
-    placed at the first depth where the key is alone (leaf compression, as in Jellyfish); any
-    other subtree is an internal node with both children below it, one of which may be empty.
-    So an internal node always has at least two leaves below it, and the shape, hence the
-    root, is a pure function of the key set, whatever order keys came in. Hashes::
+    A key's *path* is ``hash_key(key)`` (256 bits, read as 64 nibbles, most significant
+    first). A subtree holding no key is empty (hash ``ZERO_HASH``); a subtree holding one key
+    is just that key's leaf, placed at the first level where the key is alone (leaf
+    compression, as in Jellyfish); any other subtree is an internal node with 16 children, one
+    per value of the path's next nibble, any of them possibly empty. So an internal node always
+    has at least two leaves below it, and the shape, hence the root, is a pure function of the
+    key set, whatever order keys came in. Hashes::
 
         leaf     = H_leaf(path || H_value(value))     independent of depth: leaves move freely
-        internal = H_node(left || right)              ZERO_HASH for an empty child
+        internal = H_node(child_0 || ... || child_15) ZERO_HASH for an empty child
+
+    Why 16 children and not 2 (a binary tree's proofs are a quarter of the size): in this
+    Python node a tree update costs per node visited, far more than the hash's extra bytes,
+    and a hexary tree visits a quarter of the nodes per key and writes under half the records
+    per commit (docs/decisions.md).
+
+    Depths are counted in path bits (0, 4, ..., 252); a node at ``depth`` picks its child by
+    the nibble ``path >> (252 - depth) & 15``.
 
 Memory
     The latest tree lives in memory as :class:`Leaf` / :class:`Internal` objects holding their
@@ -22,23 +31,22 @@ Memory
 
 Batch update (the hot path)
     :meth:`StateTree.apply` hashes the batch's keys and values, sorts it by path and walks the
-    tree once: a subtree reached by several batch entries splits them by the next path bit
+    tree once: a subtree reached by several batch entries splits them by the next nibble
     (``bisect`` on the sorted int paths, ``lo``/``hi`` indices, no slicing) and recurses; a
     subtree reached by one entry is handled by an iterative descend-then-rehash loop. Each
-    touched node is hashed once per batch, however many keys below it changed.
+    touched node is hashed once per batch, however many keys below it changed. An internal
+    node keeps its children's hashes in one 512-byte ``bytearray``: a child's hash is a slice
+    assignment, and the node's hash is one blake2b call over the buffer.
 
-    Internal nodes are updated in place. The first time a committed one changes, its old
-    child pointers, version and position go to an undo log (a flat list, so no per-node
-    object for the garbage collector to track): :meth:`StateTree.rollback` restores them and
-    recomputes the logged nodes' hashes bottom-up, giving back the committed tree exactly, and
-    :meth:`StateTree.commit` knows which records it replaces. Rehashing a path changes only
-    the pointer on the path's side, so only that side is logged (the sibling is never
-    touched, which at a million keys is a cache miss saved per level) and ``version`` marks
-    which side is; changing the other side later logs it too. Leaves are never mutated: a
-    changed or moved leaf is a new object, and a committed leaf that leaves its position is
-    logged as retired. Building fresh nodes per update instead (path copying) costs about as
-    much CPU, but at a million keys the new long-lived objects cost the cyclic GC (scanning
-    them generation by generation) as much again, and scatter the tree across the heap.
+    Internal nodes are updated in place. The first time a committed one changes, its children,
+    child hashes, hash and version go to an undo log (a flat list, so no per-node object for
+    the garbage collector to track): :meth:`StateTree.rollback` puts them back, giving the
+    committed tree exactly, and :meth:`StateTree.commit` knows which records it replaces.
+    Leaves are never mutated: a changed or moved leaf is a new object, and a committed leaf
+    that leaves its position is logged as retired. Building fresh nodes per update instead
+    (path copying) costs about as much CPU, but at a million keys the new long-lived objects
+    cost the cyclic GC (scanning them generation by generation) as much again, and scatter
+    the tree across the heap.
 
 Disk layout (keys built in :mod:`flockchain.db.schema`)
     Nodes are keyed by position, Jellyfish-style: ``STATE_NODE | version | depth | path
@@ -49,13 +57,15 @@ Disk layout (keys built in :mod:`flockchain.db.schema`)
     replaces it records the node's key in the stale index entry ``STATE_STALE | stale_since``
     (one entry per version listing every node it replaced). A
     version's root record (``STATE_ROOT | version``) holds the root hash and the root node's
-    version; ``STATE_META`` holds the latest version and the lowest version still retained.
+    version; ``STATE_META`` holds the latest version, the lowest version still retained, and
+    the layout's version ``STATE_FORMAT_VERSION``, checked on opening (1, the binary tree of
+    earlier nodes, has no record).
 
     Node records::
 
         leaf      0x00 | key length u32 | key | value
-        internal  0x01 | flags u8 (bit 0 left present, bit 1 right present)
-                       | per present child: version u64 | hash 32
+        internal  0x01 | bitmap u16 (bit 15 - c: child c present, at least one)
+                       | per present child, in nibble order: version u64 | hash 32
 
     A root record is the root hash, followed by the root node's version unless the tree is
     empty.
@@ -82,6 +92,7 @@ from typing import NamedTuple
 from flockchain.abc import KeyValueStore, WriteBatch
 from flockchain.db.schema import (
     NODE_KEY_PATH_LAYOUT,
+    STATE_FORMAT,
     STATE_LATEST_VERSION,
     STATE_NODE,
     STATE_PRUNED_BELOW,
@@ -104,43 +115,42 @@ from flockchain.errors import (
     CorruptDatabase,
     InvalidVersion,
     UnknownVersion,
+    UnsupportedStateFormat,
     VersionPruned,
 )
 from flockchain.state.proof import (
+    FANOUT,
     KEY_HASHER,
     LEAF_HASHER,
+    NIBBLE_BITS,
     NODE_HASHER,
     VALUE_HASHER,
     ProofKind,
     StateProof,
     hash_key,
     hash_leaf,
-    hash_node,
     hash_value,
 )
 from runtime.primitives.hashing import HASH_SIZE, ZERO_HASH
 
 MAX_VERSION = (1 << 64) - 1
+STATE_FORMAT_VERSION = 2  # 1: the binary tree; 2: this hexary one
 # Keys are grouped by this many leading bytes for prefix listing: blake2b_128(pallet) ‖
 # blake2b_128(item), the prefix of every storage item.
 PREFIX_GROUP_SIZE = 32
 
+_LAST_DEPTH = 256 - NIBBLE_BITS  # depth (in path bits) of the deepest internal node
+_HASHES_SIZE = FANOUT * HASH_SIZE
 _KEY_LENGTH_SIZE = 4
 _CHILD_REF_SIZE = 8 + HASH_SIZE
 _LEAF_HEAD = struct.Struct(">BI")  # kind 0, key length
-_INTERNAL_ONE = struct.Struct(">BBQ32s")  # kind 1, flags, one child's version and hash
-_INTERNAL_BOTH = struct.Struct(">BBQ32sQ32s")  # kind 1, flags 3, both children
+_INTERNAL_HEAD = struct.Struct(">BH")  # kind 1, bitmap of present children
+_CHILD_REF = struct.Struct(">Q32s")  # a present child's version and hash
+_CHILD_BITS = tuple(1 << (FANOUT - 1 - nibble) for nibble in range(FANOUT))
 
 # Undo log: records of committed internal nodes changed since the last commit, flat:
-#   node, depth, a path through it, old left, old right, old version
-# where a field that was not logged (it has not changed) is _UNLOGGED. A node gets one record
-# when first changed, and one more if only one side was logged and the other side changes.
-_UNDO_STRIDE = 6
-_UNLOGGED = object()
-# ``version`` of a committed node whose record logged only one child pointer; that pointer
-# may change freely, the other must be logged first. Like None, it means "staged".
-_LEFT_LOGGED = object()
-_RIGHT_LOGGED = object()
+#   node, depth, a path through it, old children (a list), old child hashes, old hash, old version
+_UNDO_STRIDE = 7
 # Retired leaves: one record per committed leaf replaced, moved or deleted, flat:
 #   version, depth, path.
 _RETIRED_STRIDE = 3
@@ -159,32 +169,19 @@ class Leaf:
 
 
 class Internal:
-    """An internal node; at most one child is None (empty). Updated in place (undo-logged).
+    """An internal node: 16 children (None: empty, at least two leaves below in all), updated
+    in place (undo-logged).
 
-    ``version``: an int for a committed node not changed since; None for a staged one, or
-    ``_LEFT_LOGGED`` / ``_RIGHT_LOGGED`` for a committed one changed on one side so far.
-
-    It keeps its children's hashes beside the children (the same bytes objects: two pointers,
-    no copies). Rehashing a path then reads each sibling's hash through the parent, which the
-    descent has just brought into cache, instead of visiting the sibling: at a million keys
-    the update is bound by memory latency as much as by hashing.
+    ``hashes`` holds the children's hashes back to back (``ZERO_HASH`` for an empty child), so
+    rehashing reads no child: at a million keys the update is bound by memory latency as much
+    as by hashing. ``version``: the commit that wrote the node, None once changed since.
     """
 
-    __slots__ = ("left", "right", "left_hash", "right_hash", "hash", "version")
+    __slots__ = ("children", "hashes", "hash", "version")
 
-    def __init__(
-        self,
-        left: "Node",
-        right: "Node",
-        left_hash: bytes,
-        right_hash: bytes,
-        hash: bytes,
-        version: int | None,
-    ) -> None:
-        self.left = left
-        self.right = right
-        self.left_hash = left_hash
-        self.right_hash = right_hash
+    def __init__(self, children: list["Node"], hashes: bytearray, hash: bytes, version: int | None) -> None:
+        self.children = children
+        self.hashes = hashes
         self.hash = hash
         self.version = version
 
@@ -198,44 +195,29 @@ _Entry = tuple[int, bytes, bytes | None]
 # --- building and updating in memory ----------------------------------------------------------
 
 
-def _internal(left: Node, right: Node, left_hash: bytes, right_hash: bytes) -> Internal:
-    """A new staged internal node over the given children and their hashes."""
+def _hash_children(hashes: bytearray) -> bytes:
     hasher = NODE_HASHER.copy()
-    hasher.update(left_hash + right_hash)
-    return Internal(left, right, left_hash, right_hash, hasher.digest(), None)
-
-
-def _pair(depth: int, a: Leaf, b: Leaf) -> Internal:
-    """The new subtree at ``depth`` holding exactly the staged leaves ``a`` and ``b``."""
-    split = 256 - (a.path ^ b.path).bit_length()  # depth of the node where their paths part
-    if a.path >> (255 - split) & 1:
-        a, b = b, a
-    node = _internal(a, b, a.hash, b.hash)
-    path = a.path
-    for level in range(split - 1, depth - 1, -1):
-        if path >> (255 - level) & 1:
-            node = _internal(None, node, ZERO_HASH, node.hash)
-        else:
-            node = _internal(node, None, node.hash, ZERO_HASH)
-    return node
+    hasher.update(hashes)
+    return hasher.digest()
 
 
 def _build(leaves: list[Leaf], paths: list[int], depth: int, lo: int, hi: int) -> Node:
     """The new subtree at ``depth`` over staged ``leaves[lo:hi]`` (sorted, sharing a prefix)."""
-    count = hi - lo
-    if count <= 2:
-        if count == 2:
-            return _pair(depth, leaves[lo], leaves[lo + 1])
-        return leaves[lo] if count else None
-    shift = 255 - depth
-    split = bisect_left(paths, ((paths[lo] >> shift) | 1) << shift, lo, hi)
-    # Three or more leaves: a side that is not empty holds two or more, so it is internal
-    # and no leaf needs compressing upward here.
-    left = _build(leaves, paths, depth + 1, lo, split)
-    right = _build(leaves, paths, depth + 1, split, hi)
-    left_hash = ZERO_HASH if left is None else left.hash
-    right_hash = ZERO_HASH if right is None else right.hash
-    return _internal(left, right, left_hash, right_hash)
+    if hi - lo <= 1:
+        return leaves[lo] if hi > lo else None
+    shift = _LAST_DEPTH - depth
+    children: list[Node] = [None] * FANOUT
+    hashes = bytearray(_HASHES_SIZE)
+    start = lo
+    while start < hi:
+        prefix = paths[start] >> shift
+        end = bisect_left(paths, (prefix + 1) << shift, start, hi)
+        child = leaves[start] if end - start == 1 else _build(leaves, paths, depth + NIBBLE_BITS, start, end)
+        offset = (prefix & 15) << 5
+        children[prefix & 15] = child
+        hashes[offset : offset + HASH_SIZE] = child.hash  # type: ignore[union-attr]  # a group is not empty
+        start = end
+    return Internal(children, hashes, _hash_children(hashes), None)
 
 
 def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Node:
@@ -257,69 +239,68 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
         log_retired((leaf.version, depth, leaf.path))
         return Leaf(leaf.path, leaf.key, leaf.hash, None)
 
-    def set_children(node: Internal, depth: int, path: int, left: Node, right: Node) -> Node:
-        """What stands at ``node``'s position once its children are ``left`` and ``right``."""
-        version = node.version
-        if version is not None:  # committed: log its unlogged child pointers before changing them
-            if version is _RIGHT_LOGGED:
-                log_undo((node, depth, path, node.left, _UNLOGGED, _UNLOGGED))
-            elif version is _LEFT_LOGGED:
-                log_undo((node, depth, path, _UNLOGGED, node.right, _UNLOGGED))
-            else:
-                log_undo((node, depth, path, node.left, node.right, version))
+    def set_children(node: Internal, depth: int, path: int, changes: list[tuple[int, Node]]) -> Node:
+        """What stands at ``node``'s position once each ``(nibble, child)`` of ``changes`` is
+        set (all of them first: a node may lose one child and gain another)."""
+        children, hashes = node.children, node.hashes
+        if node.version is not None:  # committed: log it before its first change
+            log_undo((node, depth, path, children[:], bytes(hashes), node.hash, node.version))
             node.version = None
-        if left is None or right is None:
-            only = right if left is None else left
+        compressible = False
+        for nibble, child in changes:
+            children[nibble] = child
+            offset = nibble << 5
+            if child is None:
+                hashes[offset : offset + HASH_SIZE] = ZERO_HASH
+                compressible = True
+            else:
+                hashes[offset : offset + HASH_SIZE] = child.hash
+                compressible = compressible or child.__class__ is Leaf
+        if compressible and children.count(None) >= FANOUT - 1:
+            # One child or none is left: an empty subtree, or a leaf compressed upward.
+            only = next((child for child in children if child is not None), None)
             if only is None:
                 return None
             if only.__class__ is Leaf:
-                return moved(only, depth + 1)  # type: ignore[arg-type]  # compressed upward
-        left_hash = ZERO_HASH if left is None else left.hash
-        right_hash = ZERO_HASH if right is None else right.hash
-        hasher = node_hasher()
-        hasher.update(left_hash + right_hash)
-        node.left, node.right, node.left_hash, node.right_hash = left, right, left_hash, right_hash
-        node.hash = hasher.digest()
+                return moved(only, depth + NIBBLE_BITS)  # type: ignore[arg-type]
+        node.hash = _hash_children(hashes)
         return node
 
     def update(node: Node, depth: int, lo: int, hi: int) -> Node:
-        if hi - lo == 1:
-            return update_one(node, depth, entries[lo])
         if node.__class__ is not Internal:
             return rebuild(node, depth, lo, hi)  # type: ignore[arg-type]
-        shift = 255 - depth
-        split = bisect_left(paths, ((paths[lo] >> shift) | 1) << shift, lo, hi)
-        left = node.left  # type: ignore[union-attr]
-        right = node.right  # type: ignore[union-attr]
-        # A side reached by one entry goes straight to update_one (half the calls end there).
-        if split - lo > 1:
-            new_left = update(left, depth + 1, lo, split)
-        else:
-            new_left = update_one(left, depth + 1, entries[lo]) if split > lo else left
-        if hi - split > 1:
-            new_right = update(right, depth + 1, split, hi)
-        else:
-            new_right = update_one(right, depth + 1, entries[split]) if split < hi else right
-        if (
-            new_left is left
-            and new_right is right
-            and (left is None or left.hash == node.left_hash)  # type: ignore[union-attr]
-            and (right is None or right.hash == node.right_hash)  # type: ignore[union-attr]
-        ):
+        shift = _LAST_DEPTH - depth
+        children, hashes = node.children, node.hashes  # type: ignore[union-attr]
+        changes = []
+        start = lo
+        while start < hi:
+            prefix = paths[start] >> shift
+            end = bisect_left(paths, (prefix + 1) << shift, start, hi)
+            nibble = prefix & 15
+            old = children[nibble]
+            if end - start == 1:
+                new = update_one(old, depth + NIBBLE_BITS, entries[start])
+            else:
+                new = update(old, depth + NIBBLE_BITS, start, end)
+            start = end
+            offset = nibble << 5
+            if new is not old or (new is not None and new.hash != hashes[offset : offset + HASH_SIZE]):
+                changes.append((nibble, new))
+        if not changes:
             return node
-        return set_children(node, depth, paths[lo], new_left, new_right)  # type: ignore[arg-type]
+        return set_children(node, depth, paths[lo], changes)  # type: ignore[arg-type]
 
     def update_one(node: Node, depth: int, entry: _Entry) -> Node:
         """One entry below ``node``: descend to its terminal, change it, rehash back up."""
         path, key, leaf_hash = entry
         top = node
         ancestors = []
-        shift = 255 - depth  # path >> shift & 1 is the bit that picks the child at this depth
+        shift = _LAST_DEPTH - depth  # path >> shift & 15 picks the child at this depth
         while node.__class__ is Internal:
             ancestors.append(node)
-            node = node.right if path >> shift & 1 else node.left  # type: ignore[union-attr]
-            shift -= 1
-        depth = 255 - shift
+            node = node.children[path >> shift & 15]  # type: ignore[union-attr]
+            shift -= NIBBLE_BITS
+        depth = _LAST_DEPTH - shift
         if node is None:
             if leaf_hash is None:
                 return top
@@ -333,54 +314,38 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
         else:
             if leaf_hash is None:
                 return top
-            new = _pair(depth, moved(node, depth), Leaf(path, key, leaf_hash, None))  # type: ignore
-        bits = path >> (shift + 1)  # the ancestors' branch bits, deepest lowest: a small int
+            pair = [moved(node, depth), Leaf(path, key, leaf_hash, None)]  # type: ignore[arg-type]
+            pair.sort(key=lambda leaf: leaf.path)
+            new = _build(pair, [leaf.path for leaf in pair], depth, 0, 2)
         index = len(ancestors)
-        # An empty or leaf terminal may compress upward; once an internal node stands at the
-        # position, the rest of the way up only rehashes.
-        while index and new.__class__ is not Internal:
-            index -= 1
-            depth -= 1
-            parent = ancestors[index]
-            if bits & 1:
-                new = set_children(parent, depth, path, parent.left, new)
-            else:
-                new = set_children(parent, depth, path, new, parent.right)
-            bits >>= 1
-        child = new
+        # A deleted leaf may leave its parent one leaf or none, which compresses upward, maybe
+        # again at the grandparent; once an internal node stands at the position, the rest of
+        # the way up only rehashes. A new leaf (in an empty slot or in place of its old one)
+        # leaves every ancestor as many leaves or more, so it goes straight to the rehash.
+        if new is None:
+            while index and new.__class__ is not Internal:
+                index -= 1
+                depth -= NIBBLE_BITS
+                shift += NIBBLE_BITS
+                new = set_children(ancestors[index], depth, path, [(path >> shift & 15, new)])
         child_hash = None if new is None else new.hash
         while index:
             index -= 1
-            depth -= 1
+            depth -= NIBBLE_BITS
+            shift += NIBBLE_BITS
             parent = ancestors[index]
-            version = parent.version
+            hashes = parent.hashes
+            if parent.version is not None:  # committed: log it before its first change
+                log_undo((parent, depth, path, parent.children[:], bytes(hashes), parent.hash, parent.version))
+                parent.version = None
+            nibble = path >> shift & 15
+            parent.children[nibble] = new
+            hashes[nibble << 5 : (nibble << 5) + HASH_SIZE] = child_hash
             hasher = node_hasher()
-            if bits & 1:
-                if version is not None and version is not _RIGHT_LOGGED:  # log the right side
-                    if version is _LEFT_LOGGED:
-                        log_undo((parent, depth, path, _UNLOGGED, parent.right, _UNLOGGED))
-                        parent.version = None
-                    else:
-                        log_undo((parent, depth, path, _UNLOGGED, parent.right, version))
-                        parent.version = _RIGHT_LOGGED
-                parent.right = child
-                parent.right_hash = child_hash
-                hasher.update(parent.left_hash + child_hash)
-            else:
-                if version is not None and version is not _LEFT_LOGGED:  # log the left side
-                    if version is _RIGHT_LOGGED:
-                        log_undo((parent, depth, path, parent.left, _UNLOGGED, _UNLOGGED))
-                        parent.version = None
-                    else:
-                        log_undo((parent, depth, path, parent.left, _UNLOGGED, version))
-                        parent.version = _LEFT_LOGGED
-                parent.left = child
-                parent.left_hash = child_hash
-                hasher.update(child_hash + parent.right_hash)
+            hasher.update(hashes)
             child_hash = parent.hash = hasher.digest()
-            child = parent
-            bits >>= 1
-        return child
+            new = parent
+        return new
 
     def rebuild(node: Leaf | None, depth: int, lo: int, hi: int) -> Node:
         """Several entries meet an empty subtree or a single leaf: build the subtree afresh."""
@@ -403,32 +368,18 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
             log_retired((node.version, depth, node.path))
         return new
 
+    if not entries:
+        return root
+    if len(entries) == 1:
+        return update_one(root, 0, entries[0])
     return update(root, 0, 0, len(entries))
 
 
 def _rollback(undo: list) -> None:
-    """Restore every internal node logged in ``undo`` to its committed state.
-
-    Pointers and versions come back from the log; hashes are recomputed from the restored
-    children, deepest nodes first (the log keeps no hashes: see the module docstring).
-    """
-    logged = []
+    """Restore every internal node logged in ``undo`` to its committed state."""
     for index in range(0, len(undo), _UNDO_STRIDE):
-        node, depth, _, left, right, version = undo[index : index + _UNDO_STRIDE]
-        if left is not _UNLOGGED:
-            node.left = left
-        if right is not _UNLOGGED:
-            node.right = right
-        if version is not _UNLOGGED:
-            node.version = version
-        logged.append((depth, node))
-    logged.sort(key=lambda item: item[0], reverse=True)
-    for _, node in logged:
-        left_hash = ZERO_HASH if node.left is None else node.left.hash
-        right_hash = ZERO_HASH if node.right is None else node.right.hash
-        hasher = NODE_HASHER.copy()
-        hasher.update(left_hash + right_hash)
-        node.left_hash, node.right_hash, node.hash = left_hash, right_hash, hasher.digest()
+        node, _, _, children, hashes, hash, version = undo[index : index + _UNDO_STRIDE]
+        node.children, node.hashes, node.hash, node.version = children, bytearray(hashes), hash, version
 
 
 def _prepare(changes: Mapping[bytes, bytes | None]) -> list[_Entry]:
@@ -474,8 +425,7 @@ class LeafRecord(NamedTuple):
 
 
 class InternalRecord(NamedTuple):
-    left: ChildRef | None
-    right: ChildRef | None
+    children: tuple[ChildRef | None, ...]  # 16, None for an empty child
 
 
 def _decode_node(raw: bytes) -> LeafRecord | InternalRecord:
@@ -483,19 +433,18 @@ def _decode_node(raw: bytes) -> LeafRecord | InternalRecord:
         end = 1 + _KEY_LENGTH_SIZE + int.from_bytes(raw[1 : 1 + _KEY_LENGTH_SIZE], "big")
         if len(raw) >= end:
             return LeafRecord(raw[1 + _KEY_LENGTH_SIZE : end], raw[end:])
-    elif raw[:1] == b"\x01" and len(raw) >= 2 and 1 <= raw[1] <= 3:
-        flags = raw[1]
-        refs: list[ChildRef | None] = []
-        offset = 2
-        for bit in (1, 2):
-            if flags & bit:
-                version = int.from_bytes(raw[offset : offset + 8], "big")
-                refs.append(ChildRef(version, raw[offset + 8 : offset + _CHILD_REF_SIZE]))
-                offset += _CHILD_REF_SIZE
-            else:
-                refs.append(None)
-        if len(raw) == offset:
-            return InternalRecord(refs[0], refs[1])
+    elif raw[:1] == b"\x01" and len(raw) >= _INTERNAL_HEAD.size:
+        bitmap = int.from_bytes(raw[1:3], "big")
+        if bitmap and len(raw) == _INTERNAL_HEAD.size + bitmap.bit_count() * _CHILD_REF_SIZE:
+            refs: list[ChildRef | None] = []
+            offset = _INTERNAL_HEAD.size
+            for bit in _CHILD_BITS:
+                if bitmap & bit:
+                    refs.append(ChildRef(*_CHILD_REF.unpack_from(raw, offset)))
+                    offset += _CHILD_REF_SIZE
+                else:
+                    refs.append(None)
+            return InternalRecord(tuple(refs))
     raise CorruptDatabase(f"malformed state node record {raw[:16].hex()}...")
 
 
@@ -656,6 +605,8 @@ class StateTree:
         self._persist_nodes(version, writes)
         writes.put(state_root_key(version), _encode_root(self._root))
         writes.put(STATE_LATEST_VERSION, encode_u64(version))
+        if self._version is None:
+            writes.put(STATE_FORMAT, encode_u64(STATE_FORMAT_VERSION))
         self._fold_staged(version)
         if self.prune_depth is not None:
             self.prune(version - self.prune_depth, writes)
@@ -730,65 +681,48 @@ class StateTree:
     def _persist_nodes(self, version: int, batch: WriteBatch) -> None:
         """Add the staged nodes' records and the replaced nodes' stale entries to ``batch``.
 
-        Staged nodes (``version`` not an int) reachable from the root are exactly those to
-        write: a node that changes makes its ancestors change. The undo log and the retired
-        leaves name, with their positions, exactly the committed records they replace.
+        Staged nodes (``version`` None) reachable from the root are exactly those to write: a
+        node that changes makes its ancestors change. The undo log and the retired leaves
+        name, with their positions, exactly the committed records they replace.
         """
         values, staged = self._values, self._staged
-        put = batch.put
         undo, retired = self._undo, self._retired
         step = _UNDO_STRIDE
-        replaced = [  # a node's first record holds its committed version
-            logged for logged in zip(undo[5::step], undo[1::step], undo[2::step]) if logged[0] is not _UNLOGGED
-        ]
+        replaced = list(zip(undo[6::step], undo[1::step], undo[2::step]))  # (old version, depth, path)
         step = _RETIRED_STRIDE
         replaced += zip(retired[0::step], retired[1::step], retired[2::step])
         if self.prune_depth == 0:  # no kept version needs them: delete instead of indexing
             for old_version, depth, path in replaced:
                 batch.delete(state_node_key(old_version, depth, path))
         elif replaced:
-            put(state_stale_key(version), encode_node_key_list(replaced))
+            batch.put(state_stale_key(version), encode_node_key_list(replaced))
 
         keys: list[bytes] = []
         records: list[bytes] = []
         add_key, add_record = keys.append, records.append
-        # Per depth: the key head, the shift and size of the key's path bytes, and the bit that
-        # marks a right child (all of a commit's node keys share a version; depth 256 has no
-        # children).
+        # Per depth: the key head, and the shift and size of the key's path bytes (all of a
+        # commit's node keys share a version).
         key_layout = [
-            (head, shift, size, 1 << (255 - depth) if depth < 256 else 0)
-            for depth, (head, (shift, size)) in enumerate(zip(state_node_key_heads(version), NODE_KEY_PATH_LAYOUT))
+            (head, shift, size) for head, (shift, size) in zip(state_node_key_heads(version), NODE_KEY_PATH_LAYOUT)
         ]
-        leaf_head = _LEAF_HEAD.pack
-        internal_one, internal_both = _INTERNAL_ONE.pack, _INTERNAL_BOTH.pack
+        leaf_head, internal_head, child_ref = _LEAF_HEAD.pack, _INTERNAL_HEAD.pack, _CHILD_REF.pack
+        child_bits = _CHILD_BITS
 
         # The hot loop of a commit, one call per new node: the record encodings and the node
         # key (see state_node_key_heads) are inlined. ``prefix`` has no bit set past ``depth``.
         def write(node: Leaf | Internal, depth: int, prefix: int) -> None:
-            head, shift, size, right_bit = key_layout[depth]
+            head, shift, size = key_layout[depth]
             if node.__class__ is Internal:
-                left, right = node.left, node.right  # type: ignore[union-attr]
-                if left is None:
-                    if right.version.__class__ is not int:  # type: ignore[union-attr]
-                        write(right, depth + 1, prefix | right_bit)  # type: ignore[arg-type]
-                    record = internal_one(1, 2, right.version, node.right_hash)  # type: ignore[union-attr]
-                elif right is None:
-                    if left.version.__class__ is not int:
-                        write(left, depth + 1, prefix)
-                    record = internal_one(1, 1, left.version, node.left_hash)  # type: ignore[union-attr]
-                else:
-                    if left.version.__class__ is not int:
-                        write(left, depth + 1, prefix)
-                    if right.version.__class__ is not int:
-                        write(right, depth + 1, prefix | right_bit)
-                    record = internal_both(
-                        1,
-                        3,
-                        left.version,
-                        node.left_hash,
-                        right.version,
-                        node.right_hash,  # type: ignore[union-attr]
-                    )
+                bitmap = 0
+                refs = []
+                child_shift = _LAST_DEPTH - depth
+                for nibble, child in enumerate(node.children):  # type: ignore[union-attr]
+                    if child is not None:
+                        if child.version is None:
+                            write(child, depth + NIBBLE_BITS, prefix | nibble << child_shift)
+                        bitmap |= child_bits[nibble]
+                        refs.append(child_ref(child.version, child.hash))
+                record = internal_head(1, bitmap) + b"".join(refs)
             else:
                 key = node.key  # type: ignore[union-attr]
                 value = staged[key] if key in staged else values[key]
@@ -798,7 +732,7 @@ class StateTree:
             add_key(head + (prefix >> shift).to_bytes(size, "big"))
             add_record(record)
 
-        if self._root is not None and self._root.version.__class__ is not int:
+        if self._root is not None and self._root.version is None:
             write(self._root, 0, 0)
         batch.put_all(keys, records)
 
@@ -836,6 +770,13 @@ class StateTree:
         self._version: int | None = None if raw_latest is None else decode_u64(raw_latest)
         root: Node = None
         if self._version is not None:
+            raw_format = self._store.get(STATE_FORMAT)
+            stored_format = 1 if raw_format is None else decode_u64(raw_format)
+            if stored_format != STATE_FORMAT_VERSION:
+                raise UnsupportedStateFormat(
+                    f"the state tree in this database has format {stored_format}; this node reads format "
+                    f"{STATE_FORMAT_VERSION} (purge the database, or use another --base-path)"
+                )
             raw_root = self._store.get(state_root_key(self._version))
             if raw_root is None:
                 raise CorruptDatabase(f"latest state version {self._version} has no root record")
@@ -864,19 +805,20 @@ class StateTree:
             self._values[record.key] = record.value
             self._groups.setdefault(record.key[:PREFIX_GROUP_SIZE], set()).add(record.key)
             return Leaf(path, record.key, ref.hash, ref.version)
-        left = right = None
-        left_hash = right_hash = ZERO_HASH
-        if record.left is not None:
-            left = self._load_subtree(record.left, depth + 1, prefix)
-            left_hash = left.hash
-        if record.right is not None:
-            right = self._load_subtree(record.right, depth + 1, prefix | 1 << (255 - depth))
-            right_hash = right.hash
-        if (left is None or right is None) and isinstance(left or right, Leaf):
-            raise CorruptDatabase(f"state leaf at depth {depth + 1} is not compressed upward")
-        if hash_node(left_hash, right_hash) != ref.hash:
+        children: list[Node] = [None] * FANOUT
+        hashes = bytearray(_HASHES_SIZE)
+        child_shift = _LAST_DEPTH - depth
+        for nibble, child_ref in enumerate(record.children):
+            if child_ref is not None:
+                child = self._load_subtree(child_ref, depth + NIBBLE_BITS, prefix | nibble << child_shift)
+                children[nibble] = child
+                hashes[nibble << 5 : (nibble << 5) + HASH_SIZE] = child.hash
+        present = [child for child in children if child is not None]
+        if len(present) == 1 and isinstance(present[0], Leaf):
+            raise CorruptDatabase(f"state leaf at depth {depth + NIBBLE_BITS} is not compressed upward")
+        if _hash_children(hashes) != ref.hash:
             raise CorruptDatabase(f"state node at depth {depth} does not match its hash")
-        return Internal(left, right, left_hash, right_hash, ref.hash, ref.version)
+        return Internal(children, hashes, ref.hash, ref.version)
 
     def _read_node(self, version: int, depth: int, path: int) -> LeafRecord | InternalRecord:
         raw = self._store.get(state_node_key(version, depth, path))
@@ -908,38 +850,38 @@ class StateTree:
                 if record.key.startswith(prefix):
                     found[record.key] = record.value
             else:
-                pending.append((record.left, depth + 1, path))
-                pending.append((record.right, depth + 1, path | 1 << (255 - depth)))
+                child_shift = _LAST_DEPTH - depth
+                for nibble, child_ref in enumerate(record.children):
+                    pending.append((child_ref, depth + NIBBLE_BITS, path | nibble << child_shift))
         return found
 
-    def _walk_disk(self, ref: ChildRef | None, path: int) -> tuple[tuple[bytes, ...], LeafRecord | None]:
-        """Siblings and terminal leaf (None: empty) of ``path`` in the stored tree at ``ref``."""
-        siblings: list[bytes] = []
+    def _walk_disk(self, ref: ChildRef | None, path: int) -> tuple[tuple[tuple[bytes, ...], ...], LeafRecord | None]:
+        """Siblings per level and terminal leaf (None: empty) of ``path`` in the stored tree
+        at ``ref``."""
+        siblings: list[tuple[bytes, ...]] = []
         depth = 0
         while ref is not None:
             record = self._read_node(ref.version, depth, path)
             if isinstance(record, LeafRecord):
                 return tuple(siblings), record
-            if path >> (255 - depth) & 1:
-                ref, sibling = record.right, record.left
-            else:
-                ref, sibling = record.left, record.right
-            siblings.append(ZERO_HASH if sibling is None else sibling.hash)
-            depth += 1
+            refs = list(record.children)
+            ref = refs.pop(path >> (_LAST_DEPTH - depth) & 15)
+            siblings.append(tuple(ZERO_HASH if other is None else other.hash for other in refs))
+            depth += NIBBLE_BITS
         return tuple(siblings), None
 
 
-def _walk_memory(root: Node, path: int) -> tuple[tuple[bytes, ...], Leaf | None]:
-    """Siblings and terminal leaf (None: empty) of ``path`` in an in-memory tree."""
+def _walk_memory(root: Node, path: int) -> tuple[tuple[tuple[bytes, ...], ...], Leaf | None]:
+    """Siblings per level and terminal leaf (None: empty) of ``path`` in an in-memory tree."""
     siblings = []
     node = root
-    depth = 0
+    shift = _LAST_DEPTH
     while node.__class__ is Internal:
-        if path >> (255 - depth) & 1:
-            siblings.append(node.left_hash)  # type: ignore[union-attr]
-            node = node.right  # type: ignore[union-attr]
-        else:
-            siblings.append(node.right_hash)  # type: ignore[union-attr]
-            node = node.left  # type: ignore[union-attr]
-        depth += 1
+        nibble = path >> shift & 15
+        hashes = node.hashes  # type: ignore[union-attr]
+        level = [bytes(hashes[offset : offset + HASH_SIZE]) for offset in range(0, _HASHES_SIZE, HASH_SIZE)]
+        del level[nibble]
+        siblings.append(tuple(level))
+        node = node.children[nibble]  # type: ignore[union-attr]
+        shift -= NIBBLE_BITS
     return tuple(siblings), node  # type: ignore[return-value]
