@@ -87,6 +87,7 @@ Atomicity
 import struct
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
+from itertools import compress
 from typing import NamedTuple
 
 from flockchain.abc import KeyValueStore, WriteBatch
@@ -146,7 +147,8 @@ _CHILD_REF_SIZE = 8 + HASH_SIZE
 _LEAF_HEAD = struct.Struct(">BI")  # kind 0, key length
 _INTERNAL_HEAD = struct.Struct(">BH")  # kind 1, bitmap of present children
 _CHILD_REF = struct.Struct(">Q32s")  # a present child's version and hash
-_CHILD_BITS = tuple(1 << (FANOUT - 1 - nibble) for nibble in range(FANOUT))
+_NIBBLES = tuple(range(FANOUT))
+_CHILD_BITS = tuple(1 << (FANOUT - 1 - nibble) for nibble in _NIBBLES)
 
 # Undo log: records of committed internal nodes changed since the last commit, flat:
 #   node, depth, a path through it, old children (a list), old child hashes, old hash, old version
@@ -715,13 +717,14 @@ class StateTree:
             if node.__class__ is Internal:
                 bitmap = 0
                 refs = []
+                children = node.children  # type: ignore[union-attr]
                 child_shift = _LAST_DEPTH - depth
-                for nibble, child in enumerate(node.children):  # type: ignore[union-attr]
-                    if child is not None:
-                        if child.version is None:
-                            write(child, depth + NIBBLE_BITS, prefix | nibble << child_shift)
-                        bitmap |= child_bits[nibble]
-                        refs.append(child_ref(child.version, child.hash))
+                for nibble in compress(_NIBBLES, children):  # present children: nodes are truthy, None is not
+                    child = children[nibble]
+                    if child.version is None:
+                        write(child, depth + NIBBLE_BITS, prefix | nibble << child_shift)
+                    bitmap |= child_bits[nibble]
+                    refs.append(child_ref(child.version, child.hash))
                 record = internal_head(1, bitmap) + b"".join(refs)
             else:
                 key = node.key  # type: ignore[union-attr]
