@@ -35,7 +35,7 @@ class CorruptDatabase(StorageError):
 
 class UnsupportedStateFormat(StorageError):
     """The store's state tree was written in a layout this node does not read (an older node's
-    database: purge it, or use another base path)."""
+    database: ``flockchain purge-chain`` deletes it)."""
 
 
 class StateError(FlockError):

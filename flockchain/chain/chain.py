@@ -160,7 +160,7 @@ class Chain:
         elif stored_genesis != self.genesis_hash:
             raise GenesisMismatch(
                 f"the database holds chain {stored_genesis.hex()}, not {self.genesis_hash.hex()} "
-                "(use another --base-path or purge it)"
+                "(use another --base-path, or delete it with `flockchain purge-chain`)"
             )
         self._load()
 

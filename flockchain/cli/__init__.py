@@ -12,7 +12,7 @@ from importlib import import_module
 
 from runtime.errors import FlockError
 
-SUBCOMMAND_MODULES = ("dev", "key", "chain_spec", "tx", "simulate", "gov")
+SUBCOMMAND_MODULES = ("dev", "purge_chain", "key", "chain_spec", "tx", "simulate", "gov")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -778,7 +778,7 @@ class StateTree:
             if stored_format != STATE_FORMAT_VERSION:
                 raise UnsupportedStateFormat(
                     f"the state tree in this database has format {stored_format}; this node reads format "
-                    f"{STATE_FORMAT_VERSION} (purge the database, or use another --base-path)"
+                    f"{STATE_FORMAT_VERSION} (delete it with `flockchain purge-chain`, or use another --base-path)"
                 )
             raw_root = self._store.get(state_root_key(self._version))
             if raw_root is None:
