@@ -6,7 +6,10 @@ Per sender, transactions are kept by nonce: those that run without a gap from th
 next nonce are *ready* (a block author may include them in that order), the rest are *future*
 and wait for the gap to close. On every new head the node hands the pool fresh bindings to the
 new best state; the pool drops what was included, re-validates the rest and re-sorts ready
-from future.
+from future. A transaction still future more than ``future_lifetime`` new heads after it
+entered is dropped (as Ethereum's pools drop queued transactions after a lifetime): nothing
+else would ever remove one, and a full pool of them would keep out only newcomers that cannot
+out-bid them.
 
 When the pool is full a newcomer gets in only by out-bidding (strictly higher priority) the
 transactions it pushes out, and only the highest-nonce transaction of a sender is ever pushed
@@ -28,6 +31,7 @@ from runtime.executive import ValidTransaction
 MAX_COUNT = 8192
 MAX_BYTES = 32 * 1024 * 1024
 MAX_PER_SENDER = 64
+FUTURE_LIFETIME = 600  # new heads: 10 minutes at the dev chain's 1-second slots
 
 # Both read the current best state; the node rebinds them on each new head.
 Validate = Callable[[bytes], ValidTransaction]
@@ -77,6 +81,7 @@ class _Entry:
     encoded: bytes
     valid: ValidTransaction
     arrival: int  # order of entry into the pool: breaks priority ties, oldest first
+    entered_at_head: int  # the pool's count of new heads when it entered
 
     @property
     def sender(self) -> bytes:
@@ -114,6 +119,10 @@ class _SenderQueue:
     def ready_entries(self) -> list[_Entry]:
         return [self.by_nonce[self.account_nonce + offset] for offset in range(self.ready_count)]
 
+    def future_entries(self) -> list[_Entry]:
+        first_future = self.account_nonce + self.ready_count
+        return [entry for nonce, entry in self.by_nonce.items() if nonce >= first_future]
+
     def by_descending_nonce(self) -> list[_Entry]:
         return [self.by_nonce[nonce] for nonce in sorted(self.by_nonce, reverse=True)]
 
@@ -137,14 +146,17 @@ class TransactionPool:
         max_count: int = MAX_COUNT,
         max_bytes: int = MAX_BYTES,
         max_per_sender: int = MAX_PER_SENDER,
+        future_lifetime: int = FUTURE_LIFETIME,
     ) -> None:
-        if min(max_count, max_bytes, max_per_sender) < 1:
+        if min(max_count, max_bytes, max_per_sender, future_lifetime) < 1:
             raise ValueError("pool limits must be positive")
         self._validate = validate
         self._get_nonce = get_nonce
         self.max_count = max_count
         self.max_bytes = max_bytes
         self.max_per_sender = max_per_sender
+        self.future_lifetime = future_lifetime
+        self._heads = 0  # new heads seen
         self._entries: dict[bytes, _Entry] = {}  # in arrival order
         self._senders: dict[bytes, _SenderQueue] = {}
         self._bytes = 0
@@ -203,7 +215,7 @@ class TransactionPool:
         tx_hash = compute_extrinsic_hash(encoded)
         if tx_hash in self._entries:
             raise AlreadyInPool(f"transaction 0x{tx_hash.hex()} is already in the pool")
-        entry = _Entry(tx_hash, encoded, self._validate(encoded), next(self._arrivals))
+        entry = _Entry(tx_hash, encoded, self._validate(encoded), next(self._arrivals), self._heads)
         replaced = self._check_replacement(entry)
         outgoing = [replaced] if replaced is not None else self._plan_sender_eviction(entry)
         outgoing += self._plan_evictions(entry, outgoing)
@@ -222,8 +234,10 @@ class TransactionPool:
 
     def on_new_head(self, validate: Validate, get_nonce: GetNonce, included_hashes: Iterable[bytes]) -> None:
         """Follow a new best block: drop what it included, drop what no longer validates on
-        its state (used nonce, expired, cannot pay), and re-sort ready from future."""
+        its state (used nonce, expired, cannot pay), re-sort ready from future, and drop
+        future transactions older than ``future_lifetime`` heads."""
         self._validate, self._get_nonce = validate, get_nonce
+        self._heads += 1
         self.remove(included_hashes)
         for sender, queue in self._senders.items():
             queue.account_nonce = get_nonce(sender)
@@ -232,6 +246,10 @@ class TransactionPool:
             try:
                 entry.valid = validate(entry.encoded)
             except InvalidTransaction:
+                self._discard(entry)
+        oldest_kept = self._heads - self.future_lifetime
+        for entry in [entry for queue in self._senders.values() for entry in queue.future_entries()]:
+            if entry.entered_at_head < oldest_kept:
                 self._discard(entry)
 
     # --- admission ----------------------------------------------------------------------

@@ -348,6 +348,32 @@ def test_mortal_transaction_is_dropped_after_its_window() -> None:
         bindings(execute_block(EXECUTIVE, state))[0](mortal)
 
 
+def test_future_transaction_expires_unless_its_gap_closes() -> None:
+    pool = new_pool(future_lifetime=2)
+    pool.submit(transfer(ALICE, 0))  # ready: never expires
+    pool.submit(transfer(BOB, 1))  # future, and stays so
+    pool.submit(transfer(CAROL, 1))  # future until Carol's nonce 0 is submitted
+    state = GENESIS
+    for _ in range(2):  # two new heads: still within the lifetime
+        state = follow(pool, state, [])
+    assert len(pool) == 3
+    pool.submit(transfer(CAROL, 0))
+    pool.submit(transfer(DAVE, 1))  # future, entered late: its lifetime starts now
+    state = follow(pool, state, [])
+    assert pool.ready() == [transfer(ALICE, 0), transfer(CAROL, 0), transfer(CAROL, 1)]
+    assert pool.pending() == [transfer(ALICE, 0), transfer(CAROL, 1), transfer(CAROL, 0), transfer(DAVE, 1)]
+    for _ in range(2):
+        state = follow(pool, state, [])
+    assert transfer(DAVE, 1) not in pool.pending()
+    assert pool.status() == PoolStatus(ready=3, future=0, bytes=sum(map(len, pool.pending())))
+
+
+def test_pool_limits_must_be_positive() -> None:
+    for limit in ("max_count", "max_bytes", "max_per_sender", "future_lifetime"):
+        with pytest.raises(ValueError):
+            new_pool(**{limit: 0})
+
+
 # --- the laws, on random submissions ------------------------------------------------------
 
 LIMITS = {"max_count": 6, "max_bytes": 5 * len(transfer(ALICE, 0)), "max_per_sender": 3}
