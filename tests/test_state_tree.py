@@ -328,6 +328,47 @@ def test_proof_encoding_round_trips_and_is_compact(proving_tree):
         assert len(encoded) == 2 + 2 * proof.depth + 32 * non_empty + extra
 
 
+def documented_proof_root(key: bytes, value: bytes | None, encoded: bytes) -> bytes:
+    """The root an encoded proof leads to, computed as docs/storage.md describes the format,
+    from the bytes alone (no StateProof, no tree code)."""
+    path = tagged_hash(TAG_STORAGE_KEY, key)
+    kind, levels, offset = encoded[0], encoded[1], 2
+    siblings = []
+    for _ in range(levels):
+        bitmap = int.from_bytes(encoded[offset : offset + 2], "big")
+        offset += 2
+        level = []
+        for index in range(15):
+            if bitmap >> (15 - index) & 1:
+                level.append(encoded[offset : offset + 32])
+                offset += 32
+            else:
+                level.append(bytes(32))
+        siblings.append(level)
+    if kind == 1:
+        current = tagged_hash(TAG_STATE_LEAF, path + tagged_hash(TAG_STATE_VALUE, value))
+    elif kind == 2:
+        current = tagged_hash(TAG_STATE_LEAF, encoded[offset : offset + 64])
+    else:
+        current = bytes(32)
+    nibbles = [nibble for byte in path for nibble in (byte >> 4, byte & 15)]
+    for level in range(levels - 1, -1, -1):
+        children = siblings[level][: nibbles[level]] + [current] + siblings[level][nibbles[level] :]
+        current = tagged_hash(TAG_STATE_NODE, b"".join(children))
+    return current
+
+
+def test_proofs_follow_the_documented_format(proving_tree):
+    tree, state = proving_tree
+    cases = list(state.items())[:20] + [(b"absent-%d" % index, None) for index in range(40)]
+    kinds = set()
+    for key, value in cases:
+        encoded = tree.prove(key).encode()
+        kinds.add(encoded[0])
+        assert documented_proof_root(key, value, encoded) == tree.root
+    assert kinds == {0, 1, 2}
+
+
 def assert_rejected(root, key, value, proof):
     with pytest.raises(InvalidProof):
         verify_proof(root, key, value, proof)
