@@ -1,6 +1,7 @@
 """Block import cost per signed transfer, as a ratio to one raw ed25519 verification.
 
-    python bench/import_transfers.py [--transfers 1000] [--blocks 3] [--rounds 7] [--json]
+    python bench/import_transfers.py [--transfers 1000] [--blocks 3] [--rounds 7]
+                                     [--idle-accounts N] [--json]
 
 An authoring chain builds blocks of N transfers, each from a distinct sender (the first block's
 open N new accounts, later blocks pay the same accounts again); a second chain on LevelDB
@@ -9,12 +10,17 @@ state root and the atomic commit, all in this one process and one thread. Each r
 the blocks into a fresh chain, timing a raw PyNaCl verify just before each block; the ratio is
 taken per round, and the median round is the result (this is a shared machine: one round can
 run 20% slow). The breakdown re-runs each stage alone on the same blocks.
+
+The state holds about 3 keys per sender and recipient. ``--idle-accounts N`` adds N endowed
+accounts that no transfer touches, to see the import at a larger state: the tree's paths get
+longer and its nodes fall out of the CPU's caches.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import hashlib
 import json
 import sys
 import tempfile
@@ -67,15 +73,17 @@ def measure_raw_verify(samples: int = 3000) -> float:
     return (time.perf_counter() - start) / samples
 
 
-def run(transfers: int, blocks: int, rounds: int) -> dict:
+def run(transfers: int, blocks: int, rounds: int, idle_accounts: int = 0) -> dict:
     runtime = construct_runtime()
     authority = make_keypair(0)
     senders = [make_keypair(1 + index) for index in range(transfers * blocks)]
+    # Idle accounts need no keys: any 32 bytes name an account.
+    idle = [hashlib.blake2b(index.to_bytes(8, "big"), digest_size=32).digest() for index in range(idle_accounts)]
     sections = {
         "balances": {
             "balances": [
                 [encode_address(who), 1_000 * FLOCK]
-                for who in [TREASURY_ACCOUNT, authority.public_key, *(key.public_key for key in senders)]
+                for who in [TREASURY_ACCOUNT, authority.public_key, *(key.public_key for key in senders), *idle]
             ]
         },
         "session": {"authorities": [encode_address(authority.public_key)]},
@@ -117,6 +125,7 @@ def run(transfers: int, blocks: int, rounds: int) -> dict:
     return {
         "transfers_per_block": transfers,
         "blocks": blocks,
+        "state_keys": len(genesis_state),
         "rounds": rounds,
         "transfers_per_s": count / median_seconds,
         "import_us_per_transfer": median_seconds / count * 1e6,
@@ -210,17 +219,20 @@ def main() -> None:
     parser.add_argument("--transfers", type=int, default=1000, help="transfers per block")
     parser.add_argument("--blocks", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=7, help="timed imports, each into a fresh chain")
+    parser.add_argument("--idle-accounts", type=int, default=0, help="endowed accounts no transfer touches")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     if min(args.transfers, args.blocks, args.rounds) < 1:
         parser.error("--transfers, --blocks and --rounds must be at least 1")
-    result = run(args.transfers, args.blocks, args.rounds)
+    if args.idle_accounts < 0:
+        parser.error("--idle-accounts must be at least 0")
+    result = run(args.transfers, args.blocks, args.rounds, args.idle_accounts)
     if args.json:
         print(json.dumps(result, indent=2))
         return
     print(
         f"{result['blocks']} blocks x {result['transfers_per_block']} transfers from distinct senders (LevelDB),"
-        f" {result['rounds']} rounds"
+        f" {result['state_keys']:,} state keys at genesis, {result['rounds']} rounds"
     )
     print(
         f"import (median round): {result['transfers_per_s']:,.0f} transfers/s,"

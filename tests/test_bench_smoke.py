@@ -1,0 +1,37 @@
+"""The benchmarks keep running: each at a tiny size, checking what it reports (never its speed).
+
+They live outside the package (``bench/``), so they are loaded from their files.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent.parent / "bench"
+
+
+def load(name: str):  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def test_import_transfers_reports_a_ratio_and_its_breakdown():
+    small = load("import_transfers").run(transfers=8, blocks=2, rounds=1)
+    larger = load("import_transfers").run(transfers=8, blocks=2, rounds=1, idle_accounts=200)
+    assert larger["state_keys"] == small["state_keys"] + 200
+    for result in (small, larger):
+        assert result["import_per_transfer_in_raw_verifies"] > 0 and result["transfers_per_s"] > 0
+        assert result["rounds_in_raw_verifies"] == [result["import_per_transfer_in_raw_verifies"]]
+        breakdown = result["breakdown_in_raw_verifies"]
+        assert set(breakdown) == {
+            "decode",
+            "signatures",
+            "execute_including_signatures",
+            "undo_and_delta",
+            "state_root",
+            "commit",
+        }
+        assert all(ratio > 0 for ratio in breakdown.values())
