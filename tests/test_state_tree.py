@@ -79,7 +79,12 @@ def check_shape(tree: StateTree) -> None:
             assert node.path >> (256 - depth) == prefix >> (256 - depth) if depth else True
             return 1
         assert isinstance(node, Internal)
-        assert len(node.children) == 16
+        assert len(node.children) == len(node.versions) == 16
+        for child, child_version in zip(node.children, node.versions):
+            # A version kept for a child is that child's, and once committed every child's is.
+            assert child_version is None or child_version == child.version
+            if committed:
+                assert child_version == (None if child is None else child.version)
         child_hashes = [ZERO_HASH if child is None else child.hash for child in node.children]
         assert bytes(node.hashes) == b"".join(child_hashes)
         assert node.hash == hash_node(child_hashes)
@@ -98,7 +103,8 @@ def fingerprint(node) -> tuple | None:
         return None
     if isinstance(node, Leaf):
         return ("leaf", node.path, node.key, node.hash, node.version)
-    return ("internal", node.hash, node.version, bytes(node.hashes), tuple(fingerprint(c) for c in node.children))
+    children = tuple(fingerprint(child) for child in node.children)
+    return ("internal", node.hash, node.version, bytes(node.hashes), tuple(node.versions), children)
 
 
 def stored_node_keys(store: KeyValueStore) -> set[bytes]:

@@ -38,10 +38,15 @@ Batch update (the hot path)
     node keeps its children's hashes in one 512-byte ``bytearray``: a child's hash is a slice
     assignment, and the node's hash is one blake2b call over the buffer.
 
-    Internal nodes are updated in place. The first time a committed one changes, its children,
-    child hashes, hash and version go to an undo log (a flat list, so no per-node object for
-    the garbage collector to track): :meth:`StateTree.rollback` puts them back, giving the
-    committed tree exactly, and :meth:`StateTree.commit` knows which records it replaces.
+    Internal nodes are updated in place. The first time a committed one changes, its child
+    hashes, hash and version go to an undo log, and every child it changes goes to a child log
+    (flat lists, so no per-node object for the garbage collector to track):
+    :meth:`StateTree.rollback` puts them back, giving the committed tree exactly, and
+    :meth:`StateTree.commit` knows which records it replaces. A node also keeps its committed
+    children's versions, so neither logging nor a commit touches a child that did not change:
+    at a hundred thousand keys and more, the untouched siblings are cache misses, and copying
+    a node's child list (which increments each child's reference count) cost more than the
+    update itself.
     Leaves are never mutated: a changed or moved leaf is a new object, and a committed leaf
     that leaves its position is logged as retired. Building fresh nodes per update instead
     (path copying) costs about as much CPU, but at a million keys the new long-lived objects
@@ -87,7 +92,6 @@ Atomicity
 import struct
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping
-from itertools import compress
 from typing import NamedTuple
 
 from flockchain.abc import KeyValueStore, WriteBatch
@@ -151,8 +155,14 @@ _NIBBLES = tuple(range(FANOUT))
 _CHILD_BITS = tuple(1 << (FANOUT - 1 - nibble) for nibble in _NIBBLES)
 
 # Undo log: records of committed internal nodes changed since the last commit, flat:
-#   node, depth, a path through it, old children (a list), old child hashes, old hash, old version
-_UNDO_STRIDE = 7
+#   node, depth, a path through it, old child hashes (bytes), old hash, old version
+_UNDO_STRIDE = 6
+# Child log: one record per child slot changed in such a node, flat, in order:
+#   node, nibble, old child, old child version (its entry in ``versions``)
+_CHILD_UNDO_STRIDE = 4
+# ``version`` of a committed internal node changed since the last commit (logged already);
+# None marks a node built since, which no log needs.
+_CHANGED = object()
 # Retired leaves: one record per committed leaf replaced, moved or deleted, flat:
 #   version, depth, path.
 _RETIRED_STRIDE = 3
@@ -174,16 +184,22 @@ class Internal:
     """An internal node: 16 children (None: empty, at least two leaves below in all), updated
     in place (undo-logged).
 
-    ``hashes`` holds the children's hashes back to back (``ZERO_HASH`` for an empty child), so
-    rehashing reads no child: at a million keys the update is bound by memory latency as much
-    as by hashing. ``version``: the commit that wrote the node, None once changed since.
+    ``hashes`` holds the children's hashes back to back (``ZERO_HASH`` for an empty child) and
+    ``versions`` each committed child's version (None for an empty child or one changed or
+    built since the last commit), so rehashing and writing the node's record read no child
+    that did not change: at a million keys the update is bound by memory latency as much as
+    by hashing. ``version``: the commit that wrote the node; ``_CHANGED`` once changed since,
+    None for a node built since.
     """
 
-    __slots__ = ("children", "hashes", "hash", "version")
+    __slots__ = ("children", "hashes", "versions", "hash", "version")
 
-    def __init__(self, children: list["Node"], hashes: bytearray, hash: bytes, version: int | None) -> None:
+    def __init__(
+        self, children: list["Node"], hashes: bytearray, versions: list[int | None], hash: bytes, version: object
+    ) -> None:
         self.children = children
         self.hashes = hashes
+        self.versions = versions
         self.hash = hash
         self.version = version
 
@@ -219,18 +235,20 @@ def _build(leaves: list[Leaf], paths: list[int], depth: int, lo: int, hi: int) -
         children[prefix & 15] = child
         hashes[offset : offset + HASH_SIZE] = child.hash  # type: ignore[union-attr]  # a group is not empty
         start = end
-    return Internal(children, hashes, _hash_children(hashes), None)
+    return Internal(children, hashes, [None] * FANOUT, _hash_children(hashes), None)
 
 
-def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Node:
+def _update(root: Node, entries: list[_Entry], undo: list, child_undo: list, retired: list) -> Node:
     """Apply the sorted batch ``entries`` below ``root``; return the new root.
 
-    Committed internal nodes are changed in place after being logged in ``undo``; committed
-    leaves that are replaced, moved or deleted are logged in ``retired``.
+    Committed internal nodes are changed in place after being logged in ``undo`` and their
+    changed child slots in ``child_undo``; committed leaves that are replaced, moved or
+    deleted are logged in ``retired``.
     """
     paths = [entry[0] for entry in entries]
     node_hasher = NODE_HASHER.copy
     log_undo = undo.extend
+    log_child = child_undo.extend
     log_retired = retired.extend
 
     def moved(leaf: Leaf, depth: int) -> Leaf:
@@ -244,13 +262,18 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
     def set_children(node: Internal, depth: int, path: int, changes: list[tuple[int, Node]]) -> Node:
         """What stands at ``node``'s position once each ``(nibble, child)`` of ``changes`` is
         set (all of them first: a node may lose one child and gain another)."""
-        children, hashes = node.children, node.hashes
-        if node.version is not None:  # committed: log it before its first change
-            log_undo((node, depth, path, children[:], bytes(hashes), node.hash, node.version))
-            node.version = None
+        children, hashes, versions = node.children, node.hashes, node.versions
+        version = node.version
+        if version is not None:  # committed: log it before its first change, and each slot
+            if version is not _CHANGED:
+                log_undo((node, depth, path, bytes(hashes), node.hash, version))
+                node.version = _CHANGED
+            for nibble, _ in changes:
+                log_child((node, nibble, children[nibble], versions[nibble]))
         compressible = False
         for nibble, child in changes:
             children[nibble] = child
+            versions[nibble] = None
             offset = nibble << 5
             if child is None:
                 hashes[offset : offset + HASH_SIZE] = ZERO_HASH
@@ -337,11 +360,15 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
             shift += NIBBLE_BITS
             parent = ancestors[index]
             hashes = parent.hashes
-            if parent.version is not None:  # committed: log it before its first change
-                log_undo((parent, depth, path, parent.children[:], bytes(hashes), parent.hash, parent.version))
-                parent.version = None
             nibble = path >> shift & 15
+            version = parent.version
+            if version is not None:  # committed: log it before its first change, and the slot
+                if version is not _CHANGED:
+                    log_undo((parent, depth, path, bytes(hashes), parent.hash, version))
+                    parent.version = _CHANGED
+                log_child((parent, nibble, parent.children[nibble], parent.versions[nibble]))
             parent.children[nibble] = new
+            parent.versions[nibble] = None
             hashes[nibble << 5 : (nibble << 5) + HASH_SIZE] = child_hash
             hasher = node_hasher()
             hasher.update(hashes)
@@ -377,11 +404,16 @@ def _update(root: Node, entries: list[_Entry], undo: list, retired: list) -> Nod
     return update(root, 0, 0, len(entries))
 
 
-def _rollback(undo: list) -> None:
-    """Restore every internal node logged in ``undo`` to its committed state."""
+def _rollback(undo: list, child_undo: list) -> None:
+    """Restore every internal node logged in ``undo`` and ``child_undo`` to its committed state
+    (child slots latest change first, so a slot changed twice gets its first old value)."""
+    for index in range(len(child_undo) - _CHILD_UNDO_STRIDE, -1, -_CHILD_UNDO_STRIDE):
+        node, nibble, child, version = child_undo[index : index + _CHILD_UNDO_STRIDE]
+        node.children[nibble] = child
+        node.versions[nibble] = version
     for index in range(0, len(undo), _UNDO_STRIDE):
-        node, _, _, children, hashes, hash, version = undo[index : index + _UNDO_STRIDE]
-        node.children, node.hashes, node.hash, node.version = children, bytearray(hashes), hash, version
+        node, _, _, hashes, hash, version = undo[index : index + _UNDO_STRIDE]
+        node.hashes, node.hash, node.version = bytearray(hashes), hash, version
 
 
 def _prepare(changes: Mapping[bytes, bytes | None]) -> list[_Entry]:
@@ -582,14 +614,15 @@ class StateTree:
         """
         if changes:
             entries = _prepare(changes)
-            self._root = _update(self._root, entries, self._undo, self._retired)
+            self._root = _update(self._root, entries, self._undo, self._child_undo, self._retired)
             self._staged.update(changes)
         return self.root
 
     def rollback(self) -> None:
         """Discard every staged change: the tree is again exactly the last committed version."""
-        _rollback(self._undo)
+        _rollback(self._undo, self._child_undo)
         self._undo = []
+        self._child_undo = []
         self._retired = []
         self._staged = {}
         self._root = self._committed_root
@@ -683,14 +716,16 @@ class StateTree:
     def _persist_nodes(self, version: int, batch: WriteBatch) -> None:
         """Add the staged nodes' records and the replaced nodes' stale entries to ``batch``.
 
-        Staged nodes (``version`` None) reachable from the root are exactly those to write: a
-        node that changes makes its ancestors change. The undo log and the retired leaves
-        name, with their positions, exactly the committed records they replace.
+        Nodes built or changed since the last commit (``version`` not an int) reachable from
+        the root are exactly those to write: a node that changes makes its ancestors change,
+        and a parent's ``versions`` entry is None for such a child (so unchanged children are
+        never visited). The undo log and the retired leaves name, with their positions,
+        exactly the committed records they replace.
         """
         values, staged = self._values, self._staged
         undo, retired = self._undo, self._retired
         step = _UNDO_STRIDE
-        replaced = list(zip(undo[6::step], undo[1::step], undo[2::step]))  # (old version, depth, path)
+        replaced = list(zip(undo[5::step], undo[1::step], undo[2::step]))  # (old version, depth, path)
         step = _RETIRED_STRIDE
         replaced += zip(retired[0::step], retired[1::step], retired[2::step])
         if self.prune_depth == 0:  # no kept version needs them: delete instead of indexing
@@ -717,14 +752,19 @@ class StateTree:
             if node.__class__ is Internal:
                 bitmap = 0
                 refs = []
-                children = node.children  # type: ignore[union-attr]
+                children, hashes, versions = node.children, node.hashes, node.versions  # type: ignore[union-attr]
                 child_shift = _LAST_DEPTH - depth
-                for nibble in compress(_NIBBLES, children):  # present children: nodes are truthy, None is not
-                    child = children[nibble]
-                    if child.version is None:
+                for nibble in _NIBBLES:
+                    child_version = versions[nibble]
+                    if child_version is None:
+                        child = children[nibble]
+                        if child is None:
+                            continue
                         write(child, depth + NIBBLE_BITS, prefix | nibble << child_shift)
+                        child_version = versions[nibble] = version
                     bitmap |= child_bits[nibble]
-                    refs.append(child_ref(child.version, child.hash))
+                    offset = nibble << 5
+                    refs.append(child_ref(child_version, hashes[offset : offset + HASH_SIZE]))
                 record = internal_head(1, bitmap) + b"".join(refs)
             else:
                 key = node.key  # type: ignore[union-attr]
@@ -735,7 +775,7 @@ class StateTree:
             add_key(head + (prefix >> shift).to_bytes(size, "big"))
             add_record(record)
 
-        if self._root is not None and self._root.version is None:
+        if self._root is not None and self._root.version.__class__ is not int:
             write(self._root, 0, 0)
         batch.put_all(keys, records)
 
@@ -755,6 +795,7 @@ class StateTree:
                 values[key] = value
         self._staged = {}
         self._undo = []
+        self._child_undo = []
         self._retired = []
         self._committed_root = self._root
         self._committed_hash = self.root
@@ -766,6 +807,7 @@ class StateTree:
         self._groups: dict[bytes, set[bytes]] = {}  # the keys of _values by PREFIX_GROUP_SIZE-byte prefix
         self._staged: dict[bytes, bytes | None] = {}
         self._undo: list = []  # _UNDO_STRIDE fields per committed internal node changed
+        self._child_undo: list = []  # _CHILD_UNDO_STRIDE fields per child slot such a node changed
         self._retired: list = []  # _RETIRED_STRIDE fields per committed leaf replaced
         raw_pruned = self._store.get(STATE_PRUNED_BELOW)
         self._pruned_below = 0 if raw_pruned is None else decode_u64(raw_pruned)
@@ -810,18 +852,20 @@ class StateTree:
             return Leaf(path, record.key, ref.hash, ref.version)
         children: list[Node] = [None] * FANOUT
         hashes = bytearray(_HASHES_SIZE)
+        versions: list[int | None] = [None] * FANOUT
         child_shift = _LAST_DEPTH - depth
         for nibble, child_ref in enumerate(record.children):
             if child_ref is not None:
                 child = self._load_subtree(child_ref, depth + NIBBLE_BITS, prefix | nibble << child_shift)
                 children[nibble] = child
                 hashes[nibble << 5 : (nibble << 5) + HASH_SIZE] = child.hash
+                versions[nibble] = child_ref.version
         present = [child for child in children if child is not None]
         if len(present) == 1 and isinstance(present[0], Leaf):
             raise CorruptDatabase(f"state leaf at depth {depth + NIBBLE_BITS} is not compressed upward")
         if _hash_children(hashes) != ref.hash:
             raise CorruptDatabase(f"state node at depth {depth} does not match its hash")
-        return Internal(children, hashes, ref.hash, ref.version)
+        return Internal(children, hashes, versions, ref.hash, ref.version)
 
     def _read_node(self, version: int, depth: int, path: int) -> LeafRecord | InternalRecord:
         raw = self._store.get(state_node_key(version, depth, path))
