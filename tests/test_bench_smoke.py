@@ -19,8 +19,9 @@ def load(name: str):  # type: ignore[no-untyped-def]
 
 
 def test_import_transfers_reports_a_ratio_and_its_breakdown():
-    small = load("import_transfers").run(transfers=8, blocks=2, rounds=1)
-    larger = load("import_transfers").run(transfers=8, blocks=2, rounds=1, idle_accounts=200)
+    bench = load("import_transfers")
+    small = bench.run(transfers=8, blocks=2, rounds=1)
+    larger = bench.run(transfers=8, blocks=2, rounds=1, idle_accounts=200)
     assert larger["state_keys"] == small["state_keys"] + 200
     for result in (small, larger):
         assert result["import_per_transfer_in_raw_verifies"] > 0 and result["transfers_per_s"] > 0
