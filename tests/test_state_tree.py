@@ -31,7 +31,7 @@ from flockchain.errors import (
 )
 from flockchain.state import ProofKind, StateProof, StateTree, verify_proof
 from flockchain.state.proof import hash_key, hash_leaf, hash_node, hash_value
-from flockchain.state.tree import Internal, Leaf, _decode_node, _decode_root
+from flockchain.state.tree import Internal, Leaf, _decode_node, _decode_root, _walk_memory
 from runtime.primitives.hashing import (
     TAG_STATE_LEAF,
     TAG_STATE_NODE,
@@ -647,6 +647,62 @@ def test_many_applies_then_rollback_or_commit_are_exact(store):
         model = staged
         assert fingerprint(tree._root) == fingerprint(StateTree(store)._root)
         check_shape(tree)
+
+
+def leaves_by_key(tree: StateTree) -> dict[bytes, Leaf]:
+    found, pending = {}, [tree._root]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, Leaf):
+            found[node.key] = node
+        elif node is not None:
+            pending.extend(node.children)
+    return found
+
+
+def test_a_new_value_changes_the_leaf_in_place(store):
+    """No new leaf object per changed value: each would reach the cyclic GC's oldest
+    generation, which would then scan the whole tree every few dozen blocks."""
+    state = {b"key-%d" % i: b"v" for i in range(300)}
+    tree = StateTree(store)
+    tree.apply(state)
+    tree.commit(0)
+    before = leaves_by_key(tree)
+    changed = {key: b"w" for key in list(state)[::3]}
+    tree.apply(changed)
+    tree.commit(1)
+    after = leaves_by_key(tree)
+    assert all(after[key] is before[key] for key in state)
+    assert tree.root == reference_root({**state, **changed})
+    assert fingerprint(tree._root) == fingerprint(StateTree(store)._root)
+
+
+@pytest.mark.parametrize("finish", ["rollback", "commit"])
+def test_a_leaf_changed_in_place_then_moved_is_exact(store, finish):
+    """A committed leaf gets a new value (in place, logged), then a key added later in the
+    same version moves it down a level: rollback must give back the committed leaf, and
+    commit must keep only its new position."""
+    state = {b"key-%d" % i: b"v" for i in range(50)}
+    tree = StateTree(store, prune_depth=0)
+    tree.apply(state)
+    tree.commit(0)
+    committed = fingerprint(tree._root)
+    newcomer = absent_key_beside_another_leaf(tree, b"newcomer")
+    _, neighbour = _walk_memory(tree._root, int.from_bytes(hash_key(newcomer), "big"))
+    tree.apply({neighbour.key: b"changed"})
+    tree.apply({newcomer: b"new"})
+    staged = {**state, neighbour.key: b"changed", newcomer: b"new"}
+    assert tree.root == reference_root(staged)
+    if finish == "rollback":
+        tree.rollback()
+        assert fingerprint(tree._root) == committed
+        assert tree.root == reference_root(state)
+    else:
+        tree.commit(1)
+        assert fingerprint(tree._root) == fingerprint(StateTree(store)._root)
+        assert stored_node_keys(store) == reachable_node_keys(store, 1)
+        assert tree.get(neighbour.key, 1) == b"changed"
+    check_shape(tree)
 
 
 def test_commit_into_callers_batch(tmp_path):
