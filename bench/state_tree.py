@@ -11,6 +11,10 @@ keys (mostly updates of existing keys, some inserts) and reports:
   median block is reported, so load that changes during the run skews neither side (the
   wall-clock median is reported too);
 * commit: µs per touched key to serialise the block's nodes and write them to LevelDB;
+* collector: objects per block that the blocks left, alive, in the cyclic GC's oldest
+  generation, and the full collections that ran during the blocks with their longest pause.
+  Every object there counts toward the next full collection, which scans the whole tree
+  (docs/decisions.md); updates change nodes in place, so this is about what inserts add;
 * root: the time to compute a root from scratch over N keys (the bulk build);
 * proofs: mean and max encoded size, and verification time;
 * reopen: loading the latest tree from LevelDB into memory (a node restart), hashes checked;
@@ -103,6 +107,18 @@ def bench_size(size: int, *, blocks: int, block_size: int) -> dict:
 
         apply_us, apply_wall_us, ratios, commit_us = [], [], [], []
         nodes_written = 0
+        gc.collect()
+        oldest_before = {id(thing) for thing in gc.get_objects(generation=2)}
+        full_pauses: list[float] = []
+        collection_start = [0.0]
+
+        def time_full_collections(phase: str, info: dict) -> None:
+            if phase == "start":
+                collection_start[0] = time.perf_counter()
+            elif info["generation"] == 2:
+                full_pauses.append(time.perf_counter() - collection_start[0])
+
+        gc.callbacks.append(time_full_collections)
         for number in range(1, blocks + 1):
             changes = _block(rng, keys, block_size)
             wall, cpu = time.perf_counter(), time.thread_time()
@@ -116,6 +132,10 @@ def bench_size(size: int, *, blocks: int, block_size: int) -> dict:
             store.write(batch)
             commit_us.append((time.perf_counter() - started) / block_size * 1e6)
             nodes_written += sum(1 for key, value in batch if value and key[:1] == STATE_NODE)
+        gc.callbacks.remove(time_full_collections)
+        gc.collect(1)  # the blocks' survivors join the oldest generation, as they would in time
+        oldest_added = sum(1 for thing in gc.get_objects(generation=2) if id(thing) not in oldest_before)
+        del oldest_before
         touched = blocks * block_size
 
         proof_sizes, verify_s = [], 0.0
@@ -147,6 +167,9 @@ def bench_size(size: int, *, blocks: int, block_size: int) -> dict:
         "apply_blake2b_ratio_min": round(min(ratios), 1),
         "commit_us_per_key": round(statistics.median(commit_us), 3),
         "nodes_written_per_key": round(nodes_written / touched, 2),
+        "oldest_generation_objects_per_block": round(oldest_added / blocks),
+        "full_collections": len(full_pauses),
+        "longest_full_collection_ms": round(max(full_pauses, default=0.0) * 1e3, 1),
         "root_from_scratch_s": round(build_s, 3),
         "root_from_scratch_us_per_key": round(build_s / size * 1e6, 3),
         "initial_commit_and_compact_s": round(build_commit_s, 3),
@@ -182,6 +205,8 @@ def print_report(report: dict) -> None:
         ("apply_blake2b_ratio_min", "(min)"),
         ("commit_us_per_key", "commit µs/key"),
         ("nodes_written_per_key", "nodes/key"),
+        ("oldest_generation_objects_per_block", "GC-old objs/block"),
+        ("full_collections", "full GCs"),
         ("root_from_scratch_s", "root from scratch s"),
         ("proof_bytes_mean", "proof B mean"),
         ("proof_bytes_max", "proof B max"),

@@ -36,3 +36,16 @@ def test_import_transfers_reports_a_ratio_and_its_breakdown():
             "commit",
         }
         assert all(ratio > 0 for ratio in breakdown.values())
+
+
+def test_state_tree_reports_costs_proofs_and_the_collector():
+    bench = load("state_tree")
+    report = bench.run([1_500], blocks=2, block_size=100)
+    (row,) = report["sizes"]
+    assert row["keys"] == 1_500 and row["blocks"] == 2 and row["block_size"] == 100
+    assert row["apply_us_per_key"] > 0 and row["commit_us_per_key"] > 0 and row["nodes_written_per_key"] > 0
+    assert row["proof_bytes_mean"] > 0 and row["proof_bytes_max"] >= row["proof_bytes_mean"]
+    # Updates change leaves in place; only the block's 10 inserts leave objects behind (a
+    # leaf, its key's prefix group, a leaf moved down, sometimes a node with its two lists).
+    assert 0 < row["oldest_generation_objects_per_block"] < row["block_size"]
+    assert row["full_collections"] >= 0 and row["longest_full_collection_ms"] >= 0
