@@ -26,6 +26,7 @@ def test_import_transfers_reports_a_ratio_and_its_breakdown():
     for result in (small, larger):
         assert result["import_per_transfer_in_raw_verifies"] > 0 and result["transfers_per_s"] > 0
         assert result["rounds_in_raw_verifies"] == [result["import_per_transfer_in_raw_verifies"]]
+        assert result["raw_verify_us"] > 0 and result["raw_verify_distinct_over_repeated"] > 0
         breakdown = result["breakdown_in_raw_verifies"]
         assert set(breakdown) == {
             "decode",
