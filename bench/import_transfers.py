@@ -66,8 +66,8 @@ def make_keypair(index: int) -> Keypair:
 def make_raw_verify_samples(count: int = RAW_VERIFY_SAMPLES_PER_BLOCK) -> list[tuple[bytes, bytes, bytes]]:
     """Distinct keys, messages and signatures (each message as long as a transfer's signed
     bytes) to time raw verifies on. A block's signatures are all distinct, and verifying one
-    signature over and over runs about 3% faster than verifying distinct ones: the CPU's
-    branch predictors learn that one verification."""
+    signature over and over runs a few percent faster than verifying distinct ones (the CPU's
+    branch predictors learn that one verification; ``measure_distinct_over_repeated``)."""
     samples = []
     for index in range(count):
         keypair = make_keypair(10**9 + index)
@@ -163,9 +163,9 @@ def run(transfers: int, blocks: int, rounds: int, idle_accounts: int = 0) -> dic
 def measure_round(  # type: ignore[no-untyped-def]
     runtime, genesis_header, genesis_state, encoded_blocks, head_hash, verify_samples
 ) -> tuple[float, float]:
-    """The blocks' import time into a fresh chain on LevelDB, and one raw verify's time measured
-    (over ``verify_samples``) just before each block (this machine's speed drifts within seconds; measured this close,
-    the ratio follows the drift)."""
+    """The blocks' import time into a fresh chain on LevelDB, and one raw verify's time (over
+    ``verify_samples``) measured just before each block (this machine's speed drifts within
+    seconds; measured this close, the ratio follows the drift)."""
     raw_verify = 0.0
     with tempfile.TemporaryDirectory() as directory:
         store = LevelDBStore(str(Path(directory) / "db"))

@@ -110,13 +110,14 @@ def bench_size(size: int, *, blocks: int, block_size: int) -> dict:
         gc.collect()
         oldest_before = {id(thing) for thing in gc.get_objects(generation=2)}
         full_pauses: list[float] = []
-        collection_start = [0.0]
+        collection_started = 0.0
 
         def time_full_collections(phase: str, info: dict) -> None:
+            nonlocal collection_started
             if phase == "start":
-                collection_start[0] = time.perf_counter()
+                collection_started = time.perf_counter()
             elif info["generation"] == 2:
-                full_pauses.append(time.perf_counter() - collection_start[0])
+                full_pauses.append(time.perf_counter() - collection_started)
 
         gc.callbacks.append(time_full_collections)
         for number in range(1, blocks + 1):

@@ -349,7 +349,7 @@ def _update(root: Node, entries: list[_Entry], undo: list, child_undo: list, lea
                 new = None
             else:
                 # In place: a leaf object per changed value would reach the cyclic GC's oldest
-                # generation with every block, and make it scan the whole tree every few dozen.
+                # generation, and make it scan the whole tree every few dozen blocks.
                 if version is not None:
                     log_leaf((node, node.hash, version))
                     node.version = None
