@@ -50,3 +50,5 @@ def test_state_tree_reports_costs_proofs_and_the_collector():
     # leaf, its key's prefix group, a leaf moved down, sometimes a node with its two lists).
     assert 0 < row["oldest_generation_objects_per_block"] < row["block_size"]
     assert row["full_collections"] >= 0 and row["longest_full_collection_ms"] >= 0
+    # A pause is reported exactly when a full collection ran (one takes milliseconds here).
+    assert (row["full_collections"] == 0) == (row["longest_full_collection_ms"] == 0)
