@@ -5,6 +5,8 @@ Indices are part of every encoded call and event; never renumber a pallet, only 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from runtime.framework.runtime import Runtime
 from runtime.pallets.balances import Balances
 from runtime.pallets.emission import Emission
@@ -17,6 +19,20 @@ from runtime.pallets.system import System
 from runtime.pallets.timestamp import Timestamp
 from runtime.pallets.transaction_payment import TransactionPayment
 from runtime.pallets.treasury import Treasury
+
+
+@dataclass(frozen=True)
+class RuntimeVersion:
+    """Substrate's ``RuntimeVersion``: ``spec_version`` rises with every change to what a block
+    does; ``transaction_version`` with every change to how calls are encoded (indices, arguments),
+    so a client knows when the transactions it signs offline would mean something else."""
+
+    spec_name: str
+    spec_version: int
+    transaction_version: int
+
+
+RUNTIME_VERSION = RuntimeVersion(spec_name="flockchain", spec_version=1, transaction_version=1)
 
 PALLET_INDICES = {
     "system": 0,

@@ -1,6 +1,6 @@
 """Epochs, their authority sets and their randomness (BABE).
 
-An epoch is a runtime session (``runtime.pallets.session``): ``epochLengthBlocks`` blocks, after
+An epoch is a runtime session (the runtime's ``session`` pallet): ``epochLengthBlocks`` blocks, after
 which the next authority set takes over. Which epoch a block belongs to is therefore fixed by its
 parent's state, not by its slot: the epoch that checks a block's slot claim is built from the
 parent's post-state by :func:`get_epoch` (see docs/decisions.md for why epochs count blocks).
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from runtime import api
 from runtime.abc import StateReader
-from runtime.pallets import finality, session
 from runtime.primitives.codec import U64, AccountId, Balance, FixedBytes, Hash32, ListOf, Record, record
 from runtime.primitives.hashing import HASH_SIZE, tagged_hash
 from runtime.primitives.vrf import PUBLIC_KEY_SIZE
@@ -65,15 +65,11 @@ def compute_secondary_author_index(randomness: bytes, slot: int, authority_count
 
 def get_epoch(state: StateReader) -> Epoch:
     """The epoch of the children of the block whose post-state is ``state``; stakes are the
-    runtime's authority weights (``runtime.pallets.finality.get_authority_weights``)."""
-    probability = session.PrimaryProbability.get(state)
+    runtime's authority weights (``runtime.api.get_babe_epoch``)."""
+    epoch = api.get_babe_epoch(state)
     return Epoch(
-        session.CurrentEpoch.get(state),
-        session.Randomness.get(state),
-        tuple(
-            Authority(authority.keys.signing, authority.keys.vrf, weight)
-            for authority, weight in finality.get_authority_weights(state)
-        ),
-        probability.numerator,
-        probability.denominator,
+        epoch.index,
+        epoch.randomness,
+        tuple(Authority(authority.signing_key, authority.vrf_key, authority.weight) for authority in epoch.authorities),
+        *epoch.primary_probability,
     )

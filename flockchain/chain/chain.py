@@ -51,15 +51,14 @@ from flockchain.errors import (
 )
 from flockchain.state.reader import TreeStateReader
 from flockchain.state.tree import StateTree
+from runtime import api
 from runtime.abc import StateReader
 from runtime.block import (
     MAX_BLOCK_SIZE,
     Block,
     Header,
-    UnsignedExtrinsic,
     compute_extrinsics_root,
     decode_block,
-    encode_extrinsic,
     seal_header,
     verify_seal,
 )
@@ -75,7 +74,6 @@ from runtime.executive import Executive
 from runtime.framework.pallet import BlockEnvironment
 from runtime.framework.runtime import Runtime
 from runtime.framework.storage import Overlay
-from runtime.pallets.timestamp import SetArgs
 from runtime.primitives import vrf
 from runtime.primitives.hashing import ZERO_HASH
 from runtime.primitives.keys import Keypair
@@ -293,7 +291,7 @@ class Chain:
         )
         state = self.state_at(parent.hash)
         block = self.executive.initialize_block(state, env)
-        inherent = encode_extrinsic(UnsignedExtrinsic(self.runtime.encode_call(SetArgs(timestamp))))
+        inherent = api.build_timestamp_inherent(timestamp)
         self.executive.apply_extrinsic(block, inherent)
         applied: dict[bool, list[bytes]] = {True: [], False: []}  # is unsigned -> applied extrinsics
         rejected = []

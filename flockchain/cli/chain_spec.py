@@ -17,8 +17,8 @@ from genesis.spec import (
     load_chain_spec,
     read_genesis_state,
 )
+from runtime import api
 from runtime.accounts import FLOCK
-from runtime.pallets import balances, session
 from runtime.primitives.address import encode_address
 
 _CHAIN_HELP = "dev, local, or the path of a chain spec JSON file"
@@ -64,8 +64,8 @@ def summarise(spec: ChainSpec) -> list[str]:
     state = build_genesis_state(spec)
     reader = read_genesis_state(state)
     header = compute_genesis_header_from_state(state)
-    authorities = [_describe_account(authority) for authority in session.get_authorities(reader)]
-    issuance = balances.TotalIssuance.get(reader)
+    authorities = [_describe_account(authority.signing_key) for authority in api.get_babe_epoch(reader).authorities]
+    issuance = api.get_total_issuance(reader)
     properties = spec.properties
     rows = [
         ("Name", spec.name),

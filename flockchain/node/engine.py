@@ -33,9 +33,9 @@ from flockchain.abc import WriteBatch
 from flockchain.chain.chain import AuthoredBlock, Chain
 from flockchain.db import schema
 from flockchain.errors import InvalidBlock, UnknownParent
-from runtime.block import Header, Justification, SignedFinalityVote, UnsignedExtrinsic, decode_block, encode_extrinsic
+from runtime import api
+from runtime.block import Header, Justification, SignedFinalityVote, decode_block
 from runtime.errors import FlockError, FutureTransaction
-from runtime.pallets import finality, offences, session
 from runtime.primitives.keys import Keypair
 
 MAX_BLOCKS_PER_RESPONSE = 64
@@ -169,16 +169,15 @@ class ConsensusEngine:
         carry if the head's chain has not noted it (its precommits earn reward points)."""
         state = self.chain.best_state()
         finalized = self.chain.finalized_header
-        if finalized.number <= finality.LastNoted.get(state):
+        if finalized.number <= api.get_last_noted_finality(state):
             return ()
         encoded = self.chain.get_justification(self.chain.finalized_hash)
         if encoded is None:
             return ()
         justification = Justification.decode(encoded)
-        if justification.set_id != session.SetId.get(state):
+        if justification.set_id != api.get_finality_set_id(state):
             return ()
-        call = self.chain.runtime.encode_call(finality.NoteFinalityArgs(justification))
-        return (encode_extrinsic(UnsignedExtrinsic(call)),)
+        return (api.build_finality_note(justification),)
 
     # --- hooks for the node ---------------------------------------------------------------
 
@@ -257,8 +256,8 @@ class ConsensusEngine:
     def _observe_header(self, header: Header) -> None:
         evidence = self._detector.observe(header)
         if evidence is not None:
-            report = offences.BlockEquivocation(evidence.first, evidence.second)
-            self._add_report(report, offences.KIND_BLOCK_EQUIVOCATION)
+            report = api.build_block_equivocation_report(evidence.first, evidence.second)
+            self._add_report(report, api.OFFENCE_BLOCK_EQUIVOCATION, header.author)
 
     # --- finality -------------------------------------------------------------------------
 
@@ -321,8 +320,8 @@ class ConsensusEngine:
             elif isinstance(action, Finalize):
                 out.extend(self._finalize(action))
             elif isinstance(action, ReportVoteEquivocation):
-                report = offences.VoteEquivocation(action.first, action.second)
-                self._add_report(report, offences.KIND_VOTE_EQUIVOCATION)
+                report = api.build_vote_equivocation_report(action.first, action.second)
+                self._add_report(report, api.OFFENCE_VOTE_EQUIVOCATION, action.first.voter)
         return out
 
     def vote_messages(self, vote: SignedFinalityVote) -> list[Outgoing]:
@@ -362,7 +361,7 @@ class ConsensusEngine:
     def _get_set_id(self, block_hash: bytes) -> int:
         set_id = self._set_ids.get(block_hash)
         if set_id is None:
-            set_id = session.SetId.get(self.chain.state_at(block_hash))
+            set_id = api.get_finality_set_id(self.chain.state_at(block_hash))
             self._set_ids[block_hash] = set_id
         return set_id
 
@@ -371,12 +370,9 @@ class ConsensusEngine:
 
     # --- reports and the signing record ----------------------------------------------------
 
-    def _add_report(self, evidence: object, kind: int) -> None:
-        first = evidence.first  # type: ignore[attr-defined]
-        offender = first.author if kind == offences.KIND_BLOCK_EQUIVOCATION else first.voter
+    def _add_report(self, encoded: bytes, kind: int, offender: bytes) -> None:
+        """Keep an unsigned equivocation report for our next block (``offender``: the signing key)."""
         self.equivocations_seen.append((kind, offender))
-        call = self.chain.runtime.encode_call(offences.ReportEquivocationUnsignedArgs(evidence))
-        encoded = encode_extrinsic(UnsignedExtrinsic(call))
         if len(self._reports) < MAX_PENDING_REPORTS:
             self._reports[encoded] = encoded
 

@@ -25,10 +25,10 @@ from flockchain.node.engine import ConsensusEngine
 from flockchain.rpc.server import serve_rpc
 from flockchain.state.reader import ProvableTreeState
 from flockchain.txpool import TransactionPool
+from runtime import api
 from runtime.block import Block, Header, compute_extrinsic_hash
 from runtime.errors import FutureTransaction
 from runtime.executive import ValidTransaction
-from runtime.pallets import system
 from runtime.primitives.address import encode_address
 from runtime.primitives.keys import Keypair
 
@@ -101,7 +101,7 @@ class Node:
         return chain.executive.validate_transaction(chain.best_state(), encoded, chain.head.number + 1, chain.head_hash)
 
     def _next_nonce(self, who: bytes) -> int:
-        return system.get_account(self.chain.best_state(), who).nonce
+        return api.get_account(self.chain.best_state(), who).nonce
 
     # --- services -----------------------------------------------------------------------
 

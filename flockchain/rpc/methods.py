@@ -14,13 +14,11 @@ from typing import Any
 
 from flockchain.rpc.api import NodeApi, NodeHealth, ProvableState
 from flockchain.rpc.jsonrpc import DEFAULT_MAX_BATCH_SIZE, Dispatcher, InvalidParams, RpcError
+from runtime import api
 from runtime.block import Block, DigestItem, Header
-from runtime.construct import construct_runtime
-from runtime.errors import InvalidKey, InvalidTransaction, MalformedTransaction
-from runtime.framework.runtime import Runtime
-from runtime.pallets import governance
+from runtime.errors import InvalidKey, InvalidTransaction
 from runtime.primitives.address import decode_address, encode_address
-from runtime.primitives.codec import decode_value, encode_value
+from runtime.primitives.codec import encode_value
 
 NODE_NAME = "flockchain"
 INVALID_TRANSACTION = 1010  # Substrate's author error code for a transaction the pool refuses
@@ -80,20 +78,13 @@ def encode_block_json(block: Block, justification: bytes | None = None) -> dict[
     }
 
 
-def get_health(api: NodeApi) -> NodeHealth:
+def get_health(node: NodeApi) -> NodeHealth:
     """The node's health as named fields, whatever tuple the node returned."""
-    return NodeHealth._make(api.health())
+    return NodeHealth._make(node.health())
 
 
 def encode_health_json(health: NodeHealth) -> dict[str, Any]:
     return {"peers": health.peers, "isSyncing": health.is_syncing, "shouldHavePeers": health.should_have_peers}
-
-
-PROPOSAL_STATUS_NAMES = {
-    governance.STATUS_FLAGGING: "flagging",
-    governance.STATUS_VOTING: "voting",
-    governance.STATUS_APPROVED: "approved",
-}
 
 
 def encode_proven_json(state: ProvableState, key: bytes, value: bytes | None) -> dict[str, Any]:
@@ -101,53 +92,45 @@ def encode_proven_json(state: ProvableState, key: bytes, value: bytes | None) ->
     return {"key": to_hex(key), "value": None if value is None else to_hex(value), "proof": to_hex(state.prove(key))}
 
 
-def describe_call(runtime: Runtime, call: bytes) -> str:
-    """``pallet.call`` of an encoded call (what a proposal would run)."""
-    try:
-        decoded = runtime.decode_call(call)
-    except MalformedTransaction:
-        return "undecodable"
-    return f"{decoded.pallet.NAME}.{decoded.definition.name}"
-
-
-def encode_proposal_json(runtime: Runtime, state: ProvableState, key: bytes, raw: bytes) -> dict[str, Any]:
-    proposal = decode_value(governance.Proposals.value_type, raw)
+def encode_proposal_json(proposal: api.ProposalView, state: ProvableState) -> dict[str, Any]:
     return {
-        "id": governance.Proposals.decode_key(key),
+        "id": proposal.id,
         "proposer": encode_address(proposal.proposer),
         "call": to_hex(proposal.call),
-        "callName": describe_call(runtime, proposal.call),
+        "callName": proposal.call_name,
         "descriptionHash": to_hex(proposal.description_hash),
         "stake": proposal.stake,
         "submittedAt": proposal.submitted_at,
-        "status": PROPOSAL_STATUS_NAMES.get(proposal.status, "unknown"),
+        "status": proposal.status,
         "deadline": proposal.deadline,
         "flagWeight": proposal.flag_weight,
         "aye": proposal.aye,
         "nay": proposal.nay,
         "abstain": proposal.abstain,
-        "storage": encode_proven_json(state, key, raw),
+        "storage": encode_proven_json(state, proposal.storage_key, state.get(proposal.storage_key)),
     }
 
 
-def encode_proposals_json(runtime: Runtime, block_hash: bytes, header: Header, state: ProvableState) -> dict[str, Any]:
-    """The open proposals after a block, each with the proof of its storage entry, and the
+def encode_proposals_json(block_hash: bytes, header: Header, state: ProvableState) -> dict[str, Any]:
+    """The open proposals after a block, each with the proof of its storage entry; the index of
+    open proposal ids with its proof (so a client checks that the list is complete), and the
     governance parameters and next proposal id with theirs (ids below it that are not open are
-    decided: ``governance.Outcomes``)."""
-    parameters_key, next_id_key = governance.Parameters.key, governance.NextProposalId.key
-    next_id = state.get(next_id_key)
+    decided)."""
+    keys = api.GOVERNANCE_KEYS
+    next_id, open_ids = state.get(keys.next_proposal_id), state.get(keys.open_proposal_ids)
     return {
         "at": to_hex(block_hash),
         "stateRoot": to_hex(header.state_root),
-        "parameters": encode_proven_json(state, parameters_key, state.get(parameters_key)),
+        "parameters": encode_proven_json(state, keys.parameters, state.get(keys.parameters)),
         "nextProposalId": {
-            "value": 0 if next_id is None else decode_value(governance.NextProposalId.value_type, next_id),
-            "storage": encode_proven_json(state, next_id_key, next_id),
+            "value": api.decode_next_proposal_id(next_id),
+            "storage": encode_proven_json(state, keys.next_proposal_id, next_id),
         },
-        "proposals": [
-            encode_proposal_json(runtime, state, key, raw)
-            for key, raw in state.iter_prefix(governance.Proposals.prefix)
-        ],
+        "openProposalIds": {
+            "value": list(api.decode_open_proposal_ids(open_ids)),
+            "storage": encode_proven_json(state, keys.open_proposal_ids, open_ids),
+        },
+        "proposals": [encode_proposal_json(proposal, state) for proposal in api.get_open_proposals(state)],
     }
 
 
@@ -198,9 +181,8 @@ def parse_block_number(value: Any) -> int | None:
 class NodeMethods:
     """One async handler per RPC method; parameter names follow Substrate's."""
 
-    def __init__(self, api: NodeApi) -> None:
-        self._api = api
-        self._runtime = construct_runtime()
+    def __init__(self, node: NodeApi) -> None:
+        self._api = node
 
     def _resolve_hash(self, hash: Any) -> bytes:
         block_hash = parse_block_hash(hash)
@@ -260,7 +242,7 @@ class NodeMethods:
         state = self._api.provable_state(block_hash)
         if header is None or state is None:
             return None
-        return encode_proposals_json(self._runtime, block_hash, header, state)
+        return encode_proposals_json(block_hash, header, state)
 
 
 def describe_invalid_transaction(error: InvalidTransaction) -> str:
@@ -268,9 +250,9 @@ def describe_invalid_transaction(error: InvalidTransaction) -> str:
     return str(error) or (type(error).__doc__ or type(error).__name__).strip().splitlines()[0]
 
 
-def register_node_methods(dispatcher: Dispatcher, api: NodeApi) -> None:
+def register_node_methods(dispatcher: Dispatcher, node: NodeApi) -> None:
     """Register every chain, author and system method, and ``rpc_methods`` listing them all."""
-    methods = NodeMethods(api)
+    methods = NodeMethods(node)
     table = {
         "chain_getHeader": methods.chain_get_header,
         "chain_getBlock": methods.chain_get_block,
@@ -300,7 +282,7 @@ def register_rpc_methods(dispatcher: Dispatcher) -> None:
     dispatcher.register("rpc_methods", rpc_methods)
 
 
-def build_dispatcher(api: NodeApi, *, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> Dispatcher:
+def build_dispatcher(node: NodeApi, *, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> Dispatcher:
     dispatcher = Dispatcher(max_batch_size=max_batch_size)
-    register_node_methods(dispatcher, api)
+    register_node_methods(dispatcher, node)
     return dispatcher

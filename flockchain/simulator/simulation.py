@@ -34,8 +34,8 @@ from flockchain.node.engine import (
 )
 from flockchain.simulator.genesis import SimGenesis, build_sim_genesis
 from flockchain.simulator.network import FaultPlan, Network
+from runtime import api
 from runtime.block import FinalityVote, SignedFinalityVote, decode_block, sign_finality_vote
-from runtime.pallets import offences
 
 TICK_MS = 100
 NEIGHBOUR_INTERVAL_MS = 2_000
@@ -366,7 +366,7 @@ class Simulation:
             return
         state = best.chain.best_state()
         report.final_state_root = best.chain.head.state_root
-        recorded = {(offence.kind, offence.offender) for offence, _ in offences.Reports.iter(state)}
+        recorded = {(offence.kind, offence.offender) for offence in api.get_recorded_offences(state)}
         report.offences = len(recorded)
         for engine in honest:
             for problem in engine.chain.runtime.try_state(engine.chain.best_state()):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from runtime.errors import FlockError
-from runtime.framework.storage import Overlay
+from runtime.framework.storage import Overlay, StorageMap, StorageValue
 from runtime.primitives.codec import Record
 
 if TYPE_CHECKING:
@@ -155,9 +155,12 @@ class DispatchContext:
 
 
 class Pallet:
-    """Base of every pallet. Subclasses set ``NAME``, ``EVENTS`` and ``ERRORS`` and mark calls."""
+    """Base of every pallet. Subclasses set ``NAME``, ``STORAGE``, ``EVENTS`` and ``ERRORS`` and
+    mark calls. ``STORAGE`` lists every storage item the pallet owns (its metadata; no other
+    pallet reads them)."""
 
     NAME: ClassVar[str]
+    STORAGE: ClassVar[tuple[StorageValue[Any] | StorageMap[Any, Any], ...]] = ()
     EVENTS: ClassVar[tuple[type[Record], ...]] = ()
     ERRORS: ClassVar[tuple[type[DispatchError], ...]] = ()
     CALLS: ClassVar[dict[int, CallDef]]
@@ -175,6 +178,9 @@ class Pallet:
         codes = [error.code for error in cls.ERRORS]
         if len(set(codes)) != len(codes):
             raise TypeError(f"{cls.__name__}: an error code is used twice")
+        names = [item.name for item in cls.STORAGE]
+        if len(set(names)) != len(names) or any(item.pallet != cls.NAME for item in cls.STORAGE):
+            raise TypeError(f"{cls.__name__}: a storage item is listed twice or belongs to another pallet")
 
     # Hooks: called for every pallet, in index order.
     def on_initialize(self, ctx: DispatchContext) -> None:

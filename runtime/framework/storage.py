@@ -27,6 +27,7 @@ from runtime.primitives.codec import CodecType, FixedBytes, codec_type_of, decod
 V = TypeVar("V")
 K = TypeVar("K")
 
+
 _DELETED = None
 
 
@@ -85,6 +86,7 @@ class StorageValue(Generic[V]):
     """One value under a fixed key; reads return ``default`` when absent."""
 
     def __init__(self, pallet: str, name: str, value_type: Any, default: V | None = None) -> None:
+        self.pallet, self.name = pallet, name
         self.key = compute_prefix(pallet, name)
         self.value_type = codec_type_of(value_type)
         self.default = default
@@ -108,6 +110,7 @@ class StorageMap(Generic[K, V]):
     """Values keyed by ``key_type`` under one prefix; reads return ``default`` when absent."""
 
     def __init__(self, pallet: str, name: str, key_type: Any, value_type: Any, default: V | None = None) -> None:
+        self.pallet, self.name = pallet, name
         self.prefix = compute_prefix(pallet, name)
         self.key_type = codec_type_of(key_type)
         self.value_type = codec_type_of(value_type)

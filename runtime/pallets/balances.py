@@ -22,6 +22,7 @@ from runtime.primitives.codec import AccountId, Balance, FixedBytes, ListOf, Rec
 
 NAME = "balances"
 MAX_LOCKS = 16
+MAX_HOLDS = 16
 
 # --- config -------------------------------------------------------------------------------
 
@@ -44,6 +45,18 @@ class BalanceLock(Record):
 Parameters = StorageValue(NAME, "Parameters", BalancesParameters, BalancesParameters(1))
 TotalIssuance = StorageValue(NAME, "TotalIssuance", Balance, 0)
 Locks = StorageMap(NAME, "Locks", AccountId, Annotated[tuple, ListOf(BalanceLock, MAX_LOCKS)], ())
+
+
+@record
+class Hold(Record):
+    """Funds of an account set aside for a reason another pallet names (FRAME's holds)."""
+
+    reason: Annotated[bytes, FixedBytes(8)]
+    amount: Balance
+
+
+# Named holds, by reason; their sum is part of the account's ``reserved``.
+Holds = StorageMap(NAME, "Holds", AccountId, Annotated[tuple, ListOf(Hold, MAX_HOLDS)], ())
 # Where dust goes when an account is removed with less than the existential deposit.
 DustReceiver = StorageValue(NAME, "DustReceiver", AccountId, TREASURY_ACCOUNT)
 
@@ -140,6 +153,15 @@ class TransferKeepAliveArgs(Record):
 
 def get_existential_deposit(state: StateReader) -> int:
     return Parameters.get(state).existential_deposit
+
+
+def get_total_issuance(state: StateReader) -> int:
+    return TotalIssuance.get(state)  # type: ignore[no-any-return]
+
+
+def get_total_held(state: StateReader, who: bytes) -> int:
+    """What ``who`` has under named holds (part of its reserved balance)."""
+    return sum(hold.amount for hold in Holds.get(state, who))
 
 
 def get_free_balance(state: StateReader, who: bytes) -> int:
@@ -285,6 +307,7 @@ def _settle(
 
 class Balances(Pallet):
     NAME = NAME
+    STORAGE = (Parameters, TotalIssuance, Locks, Holds, DustReceiver)
     EVENTS = (Transfer, Endowed, DustLost, Reserved, Unreserved)
     ERRORS = (InsufficientBalance, ExistentialDeposit, KeepAlive, LiquidityRestrictions, TooManyLocks, Overflow)
 

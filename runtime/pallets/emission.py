@@ -273,6 +273,17 @@ def check_parameters(parameters: EmissionParameters) -> None:
 
 class Emission(Pallet):
     NAME = NAME
+    STORAGE = (
+        Parameters,
+        EmissionStart,
+        PaidUntil,
+        TotalEmitted,
+        Exhausted,
+        ReserveAtStart,
+        IssuanceAtStart,
+        ScheduleChangedAt,
+        EmittedAtScheduleChange,
+    )
     EVENTS = (Emitted, ReserveExhausted, ParametersSet)
     ERRORS = (BadParameters,)
 

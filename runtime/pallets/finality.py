@@ -87,6 +87,10 @@ def get_authority_weights(state: StateReader) -> tuple[tuple[session.Authority, 
     return tuple(zip(authorities, weights, strict=True))
 
 
+def get_last_noted(state: StateReader) -> int:
+    return LastNoted.get(state)  # type: ignore[no-any-return]
+
+
 def compute_supermajority(total_weight: int) -> int:
     """The least weight strictly above two thirds of ``total_weight``."""
     return total_weight - (total_weight - 1) // 3
@@ -133,6 +137,7 @@ def check_note(state: StateReader, justification: Justification, block_number: i
 
 class Finality(Pallet):
     NAME = NAME
+    STORAGE = (LastNoted,)
     EVENTS = (FinalityNoted,)
     ERRORS = (WrongSetId, NotOnThisChain, BadPrecommit, NotEnoughWeight)
 

@@ -46,7 +46,19 @@ from runtime.framework.pallet import ORIGIN_ROOT, ROOT, DispatchContext, Dispatc
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.pallets import balances, staking, system
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, checked_add
-from runtime.primitives.codec import U8, U32, AccountId, Balance, Boolean, Hash32, ListOf, Record, VarBytes, record
+from runtime.primitives.codec import (
+    U8,
+    U32,
+    AccountId,
+    Balance,
+    Boolean,
+    Hash32,
+    ListOf,
+    Record,
+    VarBytes,
+    decode_value,
+    record,
+)
 
 NAME = "governance"
 
@@ -428,6 +440,26 @@ def get_open_proposal_ids(state: StateReader) -> tuple[int, ...]:
     return OpenProposalIds.get(state)  # type: ignore[no-any-return]
 
 
+def get_proposal_storage_key(proposal_id: int) -> bytes:
+    return Proposals.storage_key(proposal_id)
+
+
+def decode_proposal_id(storage_key: bytes) -> int:
+    return Proposals.decode_key(storage_key)  # type: ignore[no-any-return]
+
+
+def decode_proposal(raw: bytes) -> Proposal:
+    return decode_value(Proposals.value_type, raw)  # type: ignore[no-any-return]
+
+
+def decode_open_proposal_ids(raw: bytes) -> tuple[int, ...]:
+    return decode_value(OpenProposalIds.value_type, raw)  # type: ignore[no-any-return]
+
+
+def decode_next_proposal_id(raw: bytes) -> int:
+    return decode_value(NextProposalId.value_type, raw)  # type: ignore[no-any-return]
+
+
 def get_held_total(state: StateReader) -> int:
     """What open proposals' stakes, flag deposits and votes add up to."""
     held = sum(proposal.stake for _, proposal in Proposals.iter(state))
@@ -577,6 +609,7 @@ def advance(ctx: DispatchContext, proposal_id: int) -> None:
 
 class Governance(Pallet):
     NAME = NAME
+    STORAGE = (Parameters, NextProposalId, Proposals, OpenProposalIds, Flags, Votes, Outcomes)
     EVENTS = (
         Proposed,
         ProposalFlaggedBy,

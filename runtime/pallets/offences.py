@@ -37,6 +37,7 @@ example.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -305,6 +306,11 @@ def is_current_validator(state: StateReader, who: bytes) -> bool:
     return staking.Exposures.contains(state, who) and who in session.get_validators(state)
 
 
+def iter_reports(state: StateReader) -> Iterator[tuple[OffenceId, int]]:
+    """Every recorded offence with its era (lists a map: not for block execution)."""
+    return Reports.iter(state)
+
+
 def check_current_era(state: StateReader, *numbers: int) -> None:
     era_length = staking.get_parameters(state).era_length_blocks
     if any(compute_block_era(number, era_length) != get_current_era(state) for number in numbers):
@@ -421,6 +427,7 @@ def record_unresponsive(ctx: DispatchContext, era: int, unresponsive: list[bytes
 
 class Offences(Pallet):
     NAME = NAME
+    STORAGE = (Parameters, Reports, UnappliedSlashes)
     EVENTS = (OffenceRecorded, SlashApplied, ReporterRewarded, SlashCancelled, ParametersSet)
     ERRORS = (
         IdenticalEvidence,

@@ -189,6 +189,24 @@ def is_signing_key_taken(state: StateReader, signing: bytes, who: bytes) -> bool
     return signing != who and staking.Ledger.contains(state, signing) and not ValidatorKeys.contains(state, signing)
 
 
+def get_current_epoch(state: StateReader) -> int:
+    return CurrentEpoch.get(state)  # type: ignore[no-any-return]
+
+
+def get_randomness(state: StateReader) -> bytes:
+    """The current epoch's randomness (every slot's VRF input commits to it)."""
+    return Randomness.get(state)  # type: ignore[no-any-return]
+
+
+def get_primary_probability(state: StateReader) -> tuple[int, int]:
+    probability = PrimaryProbability.get(state)
+    return probability.numerator, probability.denominator
+
+
+def get_set_id(state: StateReader) -> int:
+    return SetId.get(state)  # type: ignore[no-any-return]
+
+
 def compute_outputs_digest(outputs_digest: bytes, vrf_output: bytes) -> bytes:
     return tagged_hash(TAG_VRF_OUTPUTS, outputs_digest + vrf_output)
 
@@ -258,6 +276,20 @@ def end_epoch(ctx: DispatchContext) -> None:
 
 class Session(Pallet):
     NAME = NAME
+    STORAGE = (
+        EpochLength,
+        CurrentEpoch,
+        CurrentAuthorities,
+        NextAuthorities,
+        QueuedKeys,
+        ValidatorKeys,
+        SetId,
+        SetIdSince,
+        Randomness,
+        NextRandomness,
+        OutputsDigest,
+        PrimaryProbability,
+    )
     EVENTS = (KeysQueued, NewEpoch)
     ERRORS = (InvalidSigningKey, InvalidVrfKey, DuplicateSigningKey, NotAStaker)
 

@@ -766,6 +766,19 @@ def chill_offender(ctx: DispatchContext, who: bytes) -> None:
 
 class Staking(Pallet):
     NAME = NAME
+    STORAGE = (
+        Parameters,
+        CurrentEra,
+        Ledger,
+        TotalBonded,
+        Validators,
+        Delegations,
+        Elected,
+        Exposures,
+        RewardPoints,
+        ActiveInEpoch,
+        IdleInEra,
+    )
     EVENTS = (
         Bonded,
         Unbonded,

@@ -144,6 +144,7 @@ class Remark(Record):
 
 class System(Pallet):
     NAME = NAME
+    STORAGE = (Parameters, Account, Number, ParentHash, BlockHash, Events, BlockWeight, BlockLength)
     EVENTS = (ExtrinsicSuccess, ExtrinsicFailed, NewAccount, KilledAccount, Remarked)
     ERRORS = (BadOrigin,)
 

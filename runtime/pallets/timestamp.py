@@ -28,8 +28,19 @@ class SetArgs(Record):
     now: U64
 
 
+def get_now(state: StateReader) -> int:
+    """The current block's timestamp (ms), once its inherent ran."""
+    return Now.get(state)  # type: ignore[no-any-return]
+
+
+def get_slot_duration_ms(state: StateReader) -> int:
+    """Twice the minimum period (Aura's convention): a block's timestamp is its slot's start."""
+    return 2 * MinimumPeriod.get(state)  # type: ignore[no-any-return]
+
+
 class Timestamp(Pallet):
     NAME = NAME
+    STORAGE = (Now, DidUpdate, MinimumPeriod)
 
     @call(0, SetArgs, weight=1_000, origin=ORIGIN_NONE)
     def set(self, ctx: DispatchContext, origin: Origin, args: SetArgs) -> None:

@@ -139,6 +139,7 @@ def pay_out(ctx: DispatchContext) -> None:
 
 class TransactionPayment(Pallet):
     NAME = NAME
+    STORAGE = (Parameters, BlockFees)
     EVENTS = (TransactionFeePaid, ParametersSet)
     ERRORS = (BadParameters,)
 
