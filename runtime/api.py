@@ -26,6 +26,7 @@ from runtime.pallets import balances, finality, governance, offences, session, s
 # The composed runtime the answers below come from (pallets keep no state of their own, so any
 # instance answers alike; the node executes blocks with its own from ``construct_runtime``).
 RUNTIME: Runtime = construct_runtime()
+_FINALITY: finality.Finality = RUNTIME.pallet(finality.NAME)  # type: ignore[assignment]
 
 OFFENCE_BLOCK_EQUIVOCATION = offences.KIND_BLOCK_EQUIVOCATION
 OFFENCE_VOTE_EQUIVOCATION = offences.KIND_VOTE_EQUIVOCATION
@@ -125,8 +126,8 @@ def get_babe_epoch(state: StateReader) -> BabeEpoch:
     """The epoch of the children of the block whose post-state is ``state``."""
     numerator, denominator = session.get_primary_probability(state)
     authorities = tuple(
-        BabeAuthority(authority.keys.signing, authority.keys.vrf, weight)
-        for authority, weight in finality.get_authority_weights(state)
+        BabeAuthority(authority.signing, authority.vrf, authority.weight)
+        for authority in _FINALITY.get_authority_weights(state)
     )
     return BabeEpoch(
         session.get_current_epoch(state),
@@ -144,7 +145,7 @@ def get_finality_set_id(state: StateReader) -> int:
 
 def get_finality_authorities(state: StateReader) -> FinalityAuthorities:
     """The weighted voters that finalize the children of the block with post-state ``state``."""
-    voters = tuple((authority.keys.signing, weight) for authority, weight in finality.get_authority_weights(state))
+    voters = tuple((authority.signing, authority.weight) for authority in _FINALITY.get_authority_weights(state))
     return FinalityAuthorities(session.get_set_id(state), voters)
 
 
@@ -200,7 +201,7 @@ def get_total_issuance(state: StateReader) -> int:
 
 
 GOVERNANCE_KEYS = GovernanceKeys(
-    governance.Parameters.key, governance.NextProposalId.key, governance.OpenProposalIds.key
+    governance.PARAMETERS.storage.key, governance.NextProposalId.key, governance.OpenProposalIds.key
 )
 
 

@@ -133,6 +133,8 @@ def verify_finality_vote(signed: SignedFinalityVote, genesis_hash: bytes) -> Non
     verify(signed.voter, DOMAIN_FINALITY_VOTE, genesis_hash, signed.vote.encode(), signed.signature)
 
 
+# The most authorities a set may have: the runtime's sets and elections and the slot lottery agree.
+MAX_AUTHORITIES = 1_000
 MAX_FINALITY_VOTERS = 1024
 MAX_JUSTIFICATION_PRECOMMITS = 2 * MAX_FINALITY_VOTERS  # one per voter, two for an equivocator
 

@@ -1,6 +1,8 @@
-"""The flockchain runtime: every pallet at its explicit, permanent index.
+"""The flockchain runtime: every pallet at its explicit, permanent index, what each needs of the
+others (FRAME's ``impl pallet::Config for Runtime``), and the order their hooks run in.
 
-Indices are part of every encoded call and event; never renumber a pallet, only append.
+Indices are part of every encoded call and event; never renumber a pallet, only append. The hook
+order is a property of the composition, not of the indices: it may change when pallets are added.
 """
 
 from __future__ import annotations
@@ -48,21 +50,50 @@ PALLET_INDICES = {
     "finality": 10,
 }
 
+# on_initialize and on_finalize of every block, in this order. Emission pays the block into the
+# reward pools before staking counts the author's point; session then ends the epoch (and, through
+# staking, the era: payout, slashes, election) so the elected set authors from the next block;
+# governance enacts after all of them, so an enacted change applies from the next block on.
+HOOK_ORDER = (
+    "system",
+    "timestamp",
+    "balances",
+    "transaction_payment",
+    "treasury",
+    "emission",
+    "staking",
+    "session",
+    "offences",
+    "governance",
+    "finality",
+)
+
 
 def construct_runtime() -> Runtime:
-    offences = Offences()
-    return Runtime(
-        [
-            (PALLET_INDICES["system"], System()),
-            (PALLET_INDICES["timestamp"], Timestamp()),
-            (PALLET_INDICES["balances"], Balances()),
-            (PALLET_INDICES["transaction_payment"], TransactionPayment()),
-            (PALLET_INDICES["treasury"], Treasury()),
-            (PALLET_INDICES["session"], Session()),
-            (PALLET_INDICES["emission"], Emission()),
-            (PALLET_INDICES["staking"], Staking(era_end_handler=offences)),
-            (PALLET_INDICES["offences"], offences),
-            (PALLET_INDICES["governance"], Governance()),
-            (PALLET_INDICES["finality"], Finality()),
-        ]
-    )
+    system, timestamp, balances = System(), Timestamp(), Balances()
+    payment, treasury, session, emission = TransactionPayment(), Treasury(), Session(), Emission()
+    staking, offences, governance, finality = Staking(), Offences(), Governance(), Finality()
+
+    payment.configure(currency=balances, session=session)
+    treasury.configure(currency=balances)
+    session.configure(manager=staking)
+    emission.configure(currency=balances, time=timestamp)
+    staking.configure(currency=balances, session=session, slashing=offences)
+    offences.configure(currency=balances, session=session, staking=staking, validators=staking)
+    governance.configure(currency=balances, staking=staking)
+    finality.configure(session=session, staking=staking)
+
+    pallets = {
+        "system": system,
+        "timestamp": timestamp,
+        "balances": balances,
+        "transaction_payment": payment,
+        "treasury": treasury,
+        "session": session,
+        "emission": emission,
+        "staking": staking,
+        "offences": offences,
+        "governance": governance,
+        "finality": finality,
+    }
+    return Runtime(((PALLET_INDICES[name], pallet) for name, pallet in pallets.items()), HOOK_ORDER)

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from runtime.abc import StateReader
+from runtime.accounts import AccountInfo
 from runtime.block import SignedExtrinsic, UnsignedExtrinsic, compute_signing_payload_of_encoded, decode_extrinsic
 from runtime.errors import (
-    ArithmeticOverflow,
     BadInherent,
     BadTransactionProof,
     CannotPayFees,
@@ -35,6 +35,7 @@ from runtime.errors import (
     StaleTransaction,
 )
 from runtime.framework.pallet import (
+    NONE,
     ORIGIN_NONE,
     ORIGIN_SIGNED,
     BlockEnvironment,
@@ -42,7 +43,7 @@ from runtime.framework.pallet import (
     DispatchError,
     Origin,
 )
-from runtime.framework.runtime import Runtime, RuntimeCall
+from runtime.framework.runtime import Runtime, RuntimeCall, dispatch_in_child
 from runtime.framework.storage import Overlay
 from runtime.pallets import system, transaction_payment
 from runtime.primitives.keys import DOMAIN_TRANSACTION, verify
@@ -65,8 +66,8 @@ class CheckedTransaction(NamedTuple):
 
     call: RuntimeCall
     fee: int
-    account: system.AccountInfo  # the sender's account as read
-    paid: system.AccountInfo  # the same after fee and tip, nonce bumped
+    account: AccountInfo  # the sender's account as read
+    paid: AccountInfo  # the same after fee and tip, nonce bumped
 
 
 @dataclass
@@ -87,14 +88,16 @@ class Executive:
     def __init__(self, runtime: Runtime, genesis_hash: bytes) -> None:
         self.runtime = runtime
         self.genesis_hash = genesis_hash
+        # Fees are this runtime's transaction extension (see the module docstring).
+        self.payment: transaction_payment.TransactionPayment = runtime.pallet(transaction_payment.NAME)  # type: ignore[assignment]
 
     # --- block lifecycle ----------------------------------------------------------------
 
     def initialize_block(self, state: StateReader, env: BlockEnvironment) -> BlockInProgress:
         ctx = DispatchContext(self.runtime, Overlay(state), env, self.genesis_hash, system.PHASE_INITIALIZATION)
-        for pallet in self.runtime.pallets.values():
+        for pallet in self.runtime.hooked:
             pallet.on_initialize(ctx)
-        return BlockInProgress(ctx, system.Parameters.get(ctx.state))
+        return BlockInProgress(ctx, system.get_parameters(ctx.state))
 
     def apply_extrinsic(self, block: BlockInProgress, encoded: bytes) -> bool:
         """Apply one extrinsic; True if its call succeeded, False if it failed (fee kept).
@@ -135,11 +138,9 @@ class Executive:
         # extrinsic tried: an author tries some it then drops).
         ctx.phase, ctx.extrinsic_index = system.PHASE_FINALIZATION, 0
         transaction_payment.note_collected(ctx, block.fees, block.tips)
-        for pallet in self.runtime.pallets.values():
+        for pallet in self.runtime.hooked:
             pallet.on_finalize(ctx)
-        system.BlockWeight.put(ctx.state, block.weight)
-        system.BlockLength.put(ctx.state, block.length)
-        system.Events.put(ctx.state, self.runtime.encode_events(ctx.events))
+        system.note_block_end(ctx, block.weight, block.length, self.runtime.encode_events(ctx.events))
         return ctx.state.changes
 
     def execute_block(
@@ -212,7 +213,7 @@ class Executive:
         account = self._check_nonce(state, xt, exact_nonce)
         fee = transaction_payment.get_fee(state, len(encoded), call.definition.weight)
         try:
-            paid = transaction_payment.compute_paid(state, account, fee, xt.tip)
+            paid = self.payment.compute_paid(state, account, fee, xt.tip)
         except DispatchError as exc:
             raise CannotPayFees(f"cannot pay fee {fee} + tip {xt.tip}: {exc}") from None
         return CheckedTransaction(call, fee, account, paid)
@@ -244,7 +245,7 @@ class Executive:
             raise ExpiredTransaction(f"birth block {birth} is too old to check")
         return birth_hash
 
-    def _check_nonce(self, state: StateReader, xt: SignedExtrinsic, exact: bool) -> system.AccountInfo:
+    def _check_nonce(self, state: StateReader, xt: SignedExtrinsic, exact: bool) -> AccountInfo:
         """The sender's account, if ``xt``'s nonce may be used now."""
         account = system.get_account(state, xt.sender)
         expected = account.nonce
@@ -255,35 +256,34 @@ class Executive:
         return account
 
     def _reserve_resources(self, block: BlockInProgress, weight: int, length: int) -> None:
-        parameters = block.parameters
-        if block.weight + weight > parameters.max_block_weight or block.length + length > parameters.max_block_length:
-            raise ExhaustsResources("the block has no room left for this extrinsic")
+        self._check_room(block, weight, length)
         block.weight += weight
         block.length += length
         block.extrinsic_count += 1
+
+    def _check_room(self, block: BlockInProgress, weight: int, length: int) -> None:
+        parameters = block.parameters
+        if block.weight + weight > parameters.max_block_weight or block.length + length > parameters.max_block_length:
+            raise ExhaustsResources("the block has no room left for this extrinsic")
 
     def _apply_inherent(self, block: BlockInProgress, xt: UnsignedExtrinsic, length: int) -> None:
         call = self.runtime.decode_call(xt.call)
         if call.definition.origin != ORIGIN_NONE:
             raise BadInherent(f"{call.pallet.NAME}.{call.definition.name} is not an inherent")
-        # In a child context, resources reserved after: an author drops a failing inherent (an
-        # equivocation report already on chain, say) and its block must not keep a trace of it.
-        child = block.ctx.child()
-        try:
-            call.definition.handler(call.pallet, child, Origin(ORIGIN_NONE), call.args)
-        except DispatchError as exc:
-            raise BadInherent(f"inherent {call.pallet.NAME}.{call.definition.name} failed: {exc}") from None
+        # Room checked first and reserved only on success, the call in a child context: an
+        # author drops a failing inherent (an equivocation report already on chain, say) and
+        # its block must not keep a trace of it.
+        self._check_room(block, call.definition.weight, length)
+        error = dispatch_in_child(block.ctx, call, NONE)
+        if error is not None:
+            raise BadInherent(f"inherent {call.pallet.NAME}.{call.definition.name} failed: {error}")
         self._reserve_resources(block, call.definition.weight, length)
-        block.ctx.merge_child(child)
 
     def _dispatch(self, ctx: DispatchContext, call: RuntimeCall, origin: Origin, weight: int) -> bool:
-        child = ctx.child()
-        try:
-            call.definition.handler(call.pallet, child, origin, call.args)
-        except (DispatchError, ArithmeticOverflow) as exc:
-            pallet_index, code = self.runtime.error_index(exc)
+        error = dispatch_in_child(ctx, call, origin)
+        if error is not None:
+            pallet_index, code = self.runtime.error_index(error)
             ctx.deposit_event(system.ExtrinsicFailed(pallet_index, code, weight))
             return False
-        ctx.merge_child(child)
         ctx.deposit_event(system.ExtrinsicSuccess(weight))
         return True

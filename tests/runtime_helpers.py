@@ -1,5 +1,7 @@
-"""Test fixtures over the real composed runtime: a dict-backed state, a genesis state with
-endowed accounts, transfers signed by named test keys, and blocks executed on a state.
+"""Test fixtures over the real composed runtime (FRAME's mock runtime and ``new_test_ext``): a
+dict-backed state, the one builder of test genesis states, dispatch contexts at a block, the
+pallets' hooks run in the runtime's order, transfers signed by named test keys, and blocks
+executed on a state.
 
 Everything is deterministic (keys come from names, block hashes and timestamps from block
 numbers), so a test that fails fails the same way every run.
@@ -16,10 +18,12 @@ import pytest
 from runtime.abc import StateReader
 from runtime.accounts import FLOCK, TREASURY_ACCOUNT
 from runtime.block import IMMORTAL, Mortality, UnsignedExtrinsic, encode_extrinsic, sign_extrinsic
+from runtime.construct import construct_runtime
 from runtime.executive import Executive
 from runtime.framework.pallet import BadOrigin, BlockEnvironment, DispatchContext, DispatchError, Origin
 from runtime.framework.runtime import Runtime
-from runtime.pallets import balances, session, system
+from runtime.framework.storage import Overlay
+from runtime.pallets import balances, emission, finality, governance, offences, session, staking, system
 from runtime.pallets.timestamp import SetArgs
 from runtime.primitives.address import encode_address
 from runtime.primitives.codec import Record
@@ -30,6 +34,16 @@ from runtime.primitives.keys import Keypair
 TEST_GENESIS_HASH = tagged_hash(TAG_GENESIS, b"flockchain runtime tests")
 TEST_SLOT_DURATION_MS = 1_000
 INITIAL_BALANCE = 1_000 * FLOCK
+
+# The composed runtime and its pallets, as tests call them (``BALANCES.transfer(ctx, ...)``).
+RUNTIME = construct_runtime()
+BALANCES: balances.Balances = RUNTIME.pallet("balances")  # type: ignore[assignment]
+SESSION: session.Session = RUNTIME.pallet("session")  # type: ignore[assignment]
+STAKING: staking.Staking = RUNTIME.pallet("staking")  # type: ignore[assignment]
+OFFENCES: offences.Offences = RUNTIME.pallet("offences")  # type: ignore[assignment]
+GOVERNANCE: governance.Governance = RUNTIME.pallet("governance")  # type: ignore[assignment]
+EMISSION: emission.Emission = RUNTIME.pallet("emission")  # type: ignore[assignment]
+FINALITY: finality.Finality = RUNTIME.pallet("finality")  # type: ignore[assignment]
 
 
 class DictState(StateReader):
@@ -66,24 +80,65 @@ TEST_AUTHORITY = named_keypair("authority")
 
 
 def build_genesis_state(
-    runtime: Runtime,
-    endowed: Iterable[bytes],
+    runtime: Runtime = RUNTIME,
+    endowed: Iterable[bytes] = (),
     *,
     balance: int = INITIAL_BALANCE,
-    authorities: Iterable[bytes] = (TEST_AUTHORITY.public_key,),
+    accounts: Iterable[tuple[bytes, int]] = (),
+    existential_deposit: int | None = None,
+    authorities: Iterable[Any] = (TEST_AUTHORITY.public_key,),
+    stakers: Iterable[tuple[bytes, int, int]] = (),
     config: Mapping[str, dict[str, Any]] | None = None,
 ) -> DictState:
-    """The genesis state with the treasury and each ``endowed`` account holding ``balance``.
+    """The one builder of test genesis states.
 
-    ``config`` adds or replaces whole per-pallet sections of the chain spec (for example
-    ``{"transaction_payment": {...}}``); balances and session are filled in unless given.
+    The treasury and each ``endowed`` account hold ``balance``, each of ``accounts`` its own
+    amount (an account listed there first is not endowed again); ``authorities`` are the session's
+    (an address or a ``[validator, signing, vrf]`` entry each), ``stakers`` bond
+    ``(who, bond, commission)`` and validate. ``config`` adds to or replaces whole per-pallet
+    sections of the chain spec (``{"staking": {...parameters}}``; a staking section's stakers
+    are ``stakers``).
     """
-    sections: dict[str, dict[str, Any]] = {
-        "balances": {"balances": [[encode_address(who), balance] for who in (TREASURY_ACCOUNT, *endowed)]},
-        "session": {"authorities": [encode_address(who) for who in authorities]},
-        **(config or {}),
-    }
+    amounts = dict(accounts)
+    for who in (TREASURY_ACCOUNT, *endowed):
+        amounts.setdefault(who, balance)
+    sections = {name: dict(section) for name, section in (config or {}).items()}
+    balances_section = sections.setdefault("balances", {})
+    balances_section.setdefault("balances", [[encode_address(who), amount] for who, amount in amounts.items()])
+    if existential_deposit is not None:
+        balances_section["existentialDeposit"] = existential_deposit
+    sections.setdefault("session", {}).setdefault(
+        "authorities", [who if isinstance(who, list) else encode_address(who) for who in authorities]
+    )
+    if stakers:
+        sections.setdefault("staking", {})["stakers"] = [
+            [encode_address(who), bond, commission] for who, bond, commission in stakers
+        ]
     return DictState().apply(runtime.build_genesis(sections))
+
+
+def at_block(state: StateReader, number: int, author: bytes = TEST_AUTHORITY.public_key) -> DispatchContext:
+    """A dispatch context in block ``number`` (slot ``number``, timestamp ``number`` seconds)
+    over ``state``; an overlay is written through, any other state gets one."""
+    env = BlockEnvironment(number, compute_test_block_hash(number - 1), number, number * TEST_SLOT_DURATION_MS, author)
+    overlay = state if isinstance(state, Overlay) else Overlay(state)
+    return DispatchContext(RUNTIME, overlay, env, TEST_GENESIS_HASH)
+
+
+def new_test_ext(*, author: bytes = TEST_AUTHORITY.public_key, **genesis: Any) -> DispatchContext:
+    """Block 1 over :func:`build_genesis_state` of ``genesis`` (FRAME's ``new_test_ext``)."""
+    return at_block(build_genesis_state(RUNTIME, **genesis), 1, author)
+
+
+def finalize_hooks(ctx: DispatchContext, pallets: Iterable[str], number: int, author: bytes) -> list[Any]:
+    """Run ``on_finalize`` of ``pallets`` (in the runtime's hook order) for block ``number`` by
+    ``author`` over ``ctx``'s state; the events they deposit."""
+    block = at_block(ctx.state, number, author)
+    names = set(pallets)
+    for pallet in RUNTIME.hooked:
+        if pallet.NAME in names:
+            pallet.on_finalize(block)
+    return [record.event for record in block.event_records()]
 
 
 def sign_transfer(

@@ -17,8 +17,7 @@ from genesis.spec import compute_genesis_header_from_state
 from runtime.accounts import FLOCK
 from runtime.block import Block
 from runtime.construct import construct_runtime
-from runtime.pallets import balances
-from runtime_helpers import TEST_AUTHORITY, build_genesis_state, named_keypair, sign_transfer
+from runtime_helpers import BALANCES, TEST_AUTHORITY, build_genesis_state, named_keypair, sign_transfer
 
 RUNTIME = construct_runtime()
 ALICE, BOB = named_keypair("alice"), named_keypair("bob")
@@ -46,7 +45,7 @@ def secondary_slots(chain: Chain, count: int) -> list[int]:
 
 
 def bob_free(chain: Chain, block_hash: bytes) -> int:
-    return balances.get_free_balance(chain.state_at(block_hash), BOB.public_key)
+    return BALANCES.get_free_balance(chain.state_at(block_hash), BOB.public_key)
 
 
 def test_a_longer_fork_takes_over_and_each_fork_keeps_its_own_state() -> None:

@@ -34,6 +34,7 @@ from runtime.pallets.emission import DAY_MS, MONTH_MS, EmissionParameters
 from runtime.primitives.address import encode_address
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
 from runtime_helpers import (
+    BALANCES,
     TEST_AUTHORITY,
     TEST_GENESIS_HASH,
     DictState,
@@ -107,7 +108,7 @@ def paid_in_block(state: DictState) -> int:
 
 
 def free(state: DictState, who: bytes) -> int:
-    return balances.get_free_balance(state, who)
+    return BALANCES.get_free_balance(state, who)
 
 
 def schedule(daily: int, decay: int = 0, ml_share: int = 0) -> EmissionParameters:
@@ -261,7 +262,7 @@ def test_full_decay_stops_emission_after_month_zero() -> None:
 
 parameters_strategy = st.builds(
     EmissionParameters,
-    daily_emission_at_start=st.integers(0, 10**16),
+    daily_emission=st.integers(0, 10**16),
     monthly_decay_parts=st.integers(0, PERBILL_ACCURACY),
     ml_share_parts=st.integers(0, PERBILL_ACCURACY),
 )
@@ -318,7 +319,7 @@ def test_blocks_pay_the_schedule_or_what_the_reserve_has(
     """Through real blocks: after each block the total paid is min(E(t − t0), reserve − ED),
     the pools received exactly that, and every invariant holds."""
     state = new_chain(
-        daily=parameters.daily_emission_at_start,
+        daily=parameters.daily_emission,
         decay=parameters.monthly_decay_parts,
         ml_share=parameters.ml_share_parts,
         reserve=reserve,
@@ -351,7 +352,7 @@ def test_blocks_cut_differently_end_in_the_same_balances(
 
     def run(cuts: list[int]) -> tuple[int, ...]:
         state = new_chain(
-            daily=parameters.daily_emission_at_start,
+            daily=parameters.daily_emission,
             decay=parameters.monthly_decay_parts,
             ml_share=parameters.ml_share_parts,
         )
@@ -397,7 +398,7 @@ def test_the_reserve_runs_out_and_emission_stops_for_good() -> None:
     assert free(state, CONSENSUS_REWARD_POOL_ACCOUNT) == free(state, ML_REWARD_POOL_ACCOUNT) == 50 * FLOCK
 
     ctx = DispatchContext(RUNTIME, Overlay(state), GENESIS_ENVIRONMENT, TEST_GENESIS_HASH)
-    balances.transfer(ctx, alice, EMISSION_RESERVE_ACCOUNT, 5 * FLOCK, keep_alive=True)
+    BALANCES.transfer(ctx, alice, EMISSION_RESERVE_ACCOUNT, 5 * FLOCK, keep_alive=True)
     donated = state.apply(ctx.state.changes)
     assert RUNTIME.try_state(donated) == []
     later = execute_block_at(donated, now + 30 * DAY_MS)
@@ -438,7 +439,7 @@ def test_the_shipped_dev_schedule_spends_the_whole_reserve_and_never_mints() -> 
     exhausted_in = []
     for month in range(1, 241):
         state = execute_block_at(state, T0 + month * MONTH_MS)
-        assert balances.TotalIssuance.get(state) == TOTAL_SUPPLY
+        assert balances.get_total_issuance(state) == TOTAL_SUPPLY
         if emission.ReserveExhausted in {type(event) for event in emission_events(state)}:
             exhausted_in.append(month)
     assert exhausted_in == [228]
@@ -531,7 +532,7 @@ def test_invariants_catch_an_unpaid_schedule() -> None:
 def test_invariants_catch_tokens_leaving_the_reserve_otherwise() -> None:
     overlay = Overlay(paying_chain())
     ctx = DispatchContext(RUNTIME, overlay, GENESIS_ENVIRONMENT, TEST_GENESIS_HASH)
-    balances.transfer(ctx, EMISSION_RESERVE_ACCOUNT, TREASURY_ACCOUNT, 1, keep_alive=True)
+    BALANCES.transfer(ctx, EMISSION_RESERVE_ACCOUNT, TREASURY_ACCOUNT, 1, keep_alive=True)
     assert any("less than the" in problem and "started with" in problem for problem in RUNTIME.try_state(overlay))
 
 
@@ -539,6 +540,6 @@ def test_invariants_catch_minting() -> None:
     overlay = Overlay(paying_chain())
     account = system.get_account(overlay, TREASURY_ACCOUNT)
     system.Account.put(overlay, TREASURY_ACCOUNT, system.AccountInfo(account.nonce, account.free + 1, 0, 0))
-    balances.TotalIssuance.put(overlay, balances.TotalIssuance.get(overlay) + 1)
+    balances.TotalIssuance.put(overlay, balances.get_total_issuance(overlay) + 1)
     problems = RUNTIME.try_state(overlay)
     assert any(problem.startswith("emission: total issuance") for problem in problems)

@@ -82,7 +82,7 @@ def test_transfer_charges_fee_and_splits_it(executive: Executive, genesis: DictS
     assert free(after, TEST_AUTHORITY.public_key) == author_part
     assert free(after, TREASURY_ACCOUNT) == free(genesis, TREASURY_ACCOUNT) + fee + 7 - author_part
     assert system.get_account(after, ALICE.public_key).nonce == 1
-    assert balances.TotalIssuance.get(after) == balances.TotalIssuance.get(genesis)
+    assert balances.get_total_issuance(after) == balances.get_total_issuance(genesis)
     assert RUNTIME.try_state(after) == []
     assert balances.Transfer(ALICE.public_key, BOB.public_key, 10 * FLOCK) in events_of(after)
     assert transaction_payment.TransactionFeePaid(ALICE.public_key, fee, 7) in events_of(after)

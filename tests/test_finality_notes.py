@@ -19,6 +19,7 @@ from runtime.framework.pallet import NONE, BadOrigin, BlockEnvironment, Dispatch
 from runtime.framework.storage import Overlay
 from runtime.pallets import finality, session, staking
 from runtime_helpers import (
+    FINALITY,
     TEST_GENESIS_HASH,
     DictState,
     assert_noop,
@@ -128,9 +129,9 @@ def test_only_a_block_author_may_note_finality() -> None:
 
 def test_authority_weights_are_exposures() -> None:
     state = DictState().apply(GENESIS.state)
-    weights = finality.get_authority_weights(state)
-    assert [authority.validator for authority, _ in weights] == list(session.get_validators(state))
-    assert {weight for _, weight in weights} == {staking.Exposures.get(state, KEYS[0].public_key).total}
+    weights = FINALITY.get_authority_weights(state)
+    assert [authority.validator for authority in weights] == list(session.get_validators(state))
+    assert {authority.weight for authority in weights} == {staking.Exposures.get(state, KEYS[0].public_key).total}
     assert finality.compute_supermajority(4) == 3 and finality.compute_supermajority(3) == 3
 
 

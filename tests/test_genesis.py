@@ -122,7 +122,7 @@ def test_genesis_holds_exactly_the_total_supply(name: str) -> None:
         amount for account, amount in amounts.items() if account != EMISSION_RESERVE_ACCOUNT
     )
     state = read_genesis_state(build_genesis_state(spec))
-    assert balances.TotalIssuance.get(state) == TOTAL_SUPPLY
+    assert balances.get_total_issuance(state) == TOTAL_SUPPLY
     assert sum(info.total for _, info in system.Account.iter(state)) == TOTAL_SUPPLY
 
 

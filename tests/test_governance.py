@@ -20,6 +20,7 @@ from test_offences import OFFENCES_SECTION, STAKING_SECTION, block_equivocation
 from genesis.spec import build_genesis_state as build_spec_state
 from genesis.spec import load_chain_spec
 from runtime.accounts import (
+    BURN_ACCOUNT,
     CONSENSUS_REWARD_POOL_ACCOUNT,
     EMISSION_RESERVE_ACCOUNT,
     FLOCK,
@@ -27,15 +28,16 @@ from runtime.accounts import (
     TREASURY_ACCOUNT,
 )
 from runtime.block import encode_extrinsic, sign_extrinsic
-from runtime.construct import PALLET_INDICES, construct_runtime
+from runtime.construct import PALLET_INDICES
 from runtime.executive import Executive
-from runtime.framework.pallet import ROOT, BadOrigin, BlockEnvironment, DispatchContext
-from runtime.framework.storage import Overlay
+from runtime.framework.pallet import ROOT, BadOrigin, DispatchContext
+from runtime.framework.traits import InsufficientBalance
 from runtime.pallets import balances, emission, governance, offences, staking, system, transaction_payment, treasury
 from runtime.pallets.balances import TransferArgs
 from runtime.pallets.governance import (
-    BURN_ACCOUNT,
-    GOVERNANCE_ACCOUNT,
+    HOLD_FLAG,
+    HOLD_PROPOSAL,
+    HOLD_VOTE,
     VOTE_ABSTAIN,
     VOTE_AYE,
     VOTE_NAY,
@@ -50,20 +52,24 @@ from runtime.primitives.address import encode_address
 from runtime.primitives.arithmetic import PERBILL_ACCURACY
 from runtime.primitives.hashing import blake2b_256
 from runtime_helpers import (
+    BALANCES,
+    GOVERNANCE,
+    RUNTIME,
+    STAKING,
     TEST_AUTHORITY,
     TEST_GENESIS_HASH,
     DictState,
     assert_noop,
+    at_block,
     build_genesis_state,
     dispatch,
     execute_block,
+    finalize_hooks,
     named_keypair,
+    new_test_ext,
 )
 
-RUNTIME = construct_runtime()
 EXECUTIVE = Executive(RUNTIME, TEST_GENESIS_HASH)
-GOVERNANCE = RUNTIME.pallet("governance")
-STAKING = RUNTIME.pallet("staking")
 ALICE_KEY = named_keypair("alice")
 VALIDATOR_KEYS = (ALICE_KEY, *(named_keypair(f"validator-{index}") for index in range(1, 10)))
 VALIDATORS = tuple(key.public_key for key in VALIDATOR_KEYS)
@@ -90,30 +96,26 @@ GOVERNANCE_SECTION = {
 NEW_FEES = transaction_payment.FeeParameters(base_fee=7, length_fee=0, weight_fee=0, author_share_parts=0)
 
 
-def new_test_ext(**governance_overrides: Any) -> DispatchContext:
+def new_ext(**governance_overrides: Any) -> DispatchContext:
     """Block 1 over the genesis the module docstring describes."""
-    accounts = [(TREASURY_ACCOUNT, BALANCE), (CONSENSUS_REWARD_POOL_ACCOUNT, ED)]
-    accounts += [(who, BALANCE) for who in (*VALIDATORS, BOB, CHARLIE, DAVE)]
-    state = DictState().apply(
-        RUNTIME.build_genesis(
-            {
-                "balances": {
-                    "existentialDeposit": ED,
-                    "balances": [[encode_address(who), amount] for who, amount in accounts],
-                },
-                "session": {"authorities": [encode_address(who) for who in VALIDATORS]},
-                "staking": {**STAKING_SECTION, "stakers": [[encode_address(who), OWN_BOND, 0] for who in VALIDATORS]},
-                "offences": OFFENCES_SECTION,
-                "governance": {**GOVERNANCE_SECTION, **governance_overrides},
-            }
-        )
+    return new_test_ext(
+        accounts=[(TREASURY_ACCOUNT, BALANCE), (CONSENSUS_REWARD_POOL_ACCOUNT, ED)],
+        endowed=(*VALIDATORS, BOB, CHARLIE, DAVE),
+        balance=BALANCE,
+        existential_deposit=ED,
+        authorities=VALIDATORS,
+        stakers=tuple((who, OWN_BOND, 0) for who in VALIDATORS),
+        config={
+            "staking": STAKING_SECTION,
+            "offences": OFFENCES_SECTION,
+            "governance": {**GOVERNANCE_SECTION, **governance_overrides},
+        },
+        author=ALICE,
     )
-    return at_block(state, 1)
 
 
-def at_block(state: Any, number: int) -> DispatchContext:
-    env = BlockEnvironment(number, bytes(32), number, number * 1_000, ALICE)
-    return DispatchContext(RUNTIME, state if isinstance(state, Overlay) else Overlay(state), env, TEST_GENESIS_HASH)
+def held(ctx: DispatchContext, who: bytes, reason: bytes) -> int:
+    return BALANCES.get_held(ctx.state, who, reason)
 
 
 def finish_blocks(ctx: DispatchContext, until: int) -> tuple[DispatchContext, list[Any]]:
@@ -143,11 +145,11 @@ def to_voting(ctx: DispatchContext, call: Any, who: bytes = BOB) -> tuple[Dispat
 
 
 def free(ctx: DispatchContext, who: bytes) -> int:
-    return balances.get_free_balance(ctx.state, who)
+    return BALANCES.get_free_balance(ctx.state, who)
 
 
 def usable(ctx: DispatchContext, who: bytes) -> int:
-    return balances.get_usable_balance(ctx.state, who)
+    return BALANCES.get_usable_balance(ctx.state, who)
 
 
 def events_of(ctx: DispatchContext) -> list[Any]:
@@ -161,11 +163,11 @@ def test_an_approved_proposal_is_enacted_after_the_delay_and_rewarded() -> None:
     """Bob proposes new fees in block 1; flagging ends with block 3, voting (blocks 4–6) ends
     with block 6: 40,000 aye, 10,000 nay, 5,000 abstaining. The fees change at the end of
     block 7; bob gets his stake back when voting ends and the reward when it is enacted."""
-    ctx = new_test_ext()
-    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     assert events_of(ctx)[-1] == governance.Proposed(proposal_id, BOB, STAKE, DESCRIPTION, 3)
     assert free(ctx, BOB) == BALANCE - STAKE
-    assert free(ctx, GOVERNANCE_ACCOUNT) == STAKE
+    assert held(ctx, BOB, HOLD_PROPOSAL) == STAKE
     ctx, events = finish_blocks(ctx, 3)
     assert events == [governance.VotingStarted(proposal_id, 6)]
 
@@ -173,7 +175,7 @@ def test_an_approved_proposal_is_enacted_after_the_delay_and_rewarded() -> None:
     dispatch(ctx, DAVE, VoteArgs(proposal_id, VOTE_NAY, 10_000))
     dispatch(ctx, V1, VoteArgs(proposal_id, VOTE_ABSTAIN, 5_000))
     assert free(ctx, CHARLIE) == BALANCE - 40_000
-    assert free(ctx, GOVERNANCE_ACCOUNT) == STAKE + 55_000
+    assert [held(ctx, who, HOLD_VOTE) for who in (CHARLIE, DAVE, V1)] == [40_000, 10_000, 5_000]
     ctx, events = finish_blocks(ctx, 6)
     assert events[-1] == governance.Approved(proposal_id, 7)
     assert {who: free(ctx, who) for who in (BOB, CHARLIE, DAVE, V1)} == {
@@ -182,13 +184,13 @@ def test_an_approved_proposal_is_enacted_after_the_delay_and_rewarded() -> None:
         DAVE: BALANCE,
         V1: BALANCE,
     }
-    assert free(ctx, GOVERNANCE_ACCOUNT) == 0
-    assert transaction_payment.Parameters.get(ctx.state) == transaction_payment.DEFAULT_PARAMETERS
+    assert [held(ctx, who, reason) for who, reason in ((BOB, HOLD_PROPOSAL), (CHARLIE, HOLD_VOTE))] == [0, 0]
+    assert transaction_payment.PARAMETERS.get(ctx.state) == transaction_payment.DEFAULT_PARAMETERS
 
     ctx, events = finish_blocks(ctx, 7)
-    assert transaction_payment.Parameters.get(ctx.state) == NEW_FEES
+    assert transaction_payment.PARAMETERS.get(ctx.state) == NEW_FEES
     assert events == [
-        transaction_payment.ParametersSet(NEW_FEES),
+        transaction_payment.PARAMETERS.event(NEW_FEES),
         governance.Enacted(proposal_id),
         balances.Transfer(TREASURY_ACCOUNT, BOB, 1_000),
         governance.ProposerRewarded(proposal_id, BOB, 1_000),
@@ -203,8 +205,8 @@ def test_an_approved_proposal_is_enacted_after_the_delay_and_rewarded() -> None:
 def test_a_flagged_proposal_is_rejected_and_its_stake_burned() -> None:
     """Charlie deposits 35,000 with his flag; alice flags with her 20,000 bond alone: 55,000
     reaches the threshold of 50,000. The deposits go back, bob's stake is burned."""
-    ctx = new_test_ext()
-    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 35_000))
     dispatch(ctx, ALICE, FlagArgs(proposal_id, 0))
     assert events_of(ctx)[-1] == governance.ProposalFlaggedBy(proposal_id, ALICE, OWN_BOND)
@@ -216,13 +218,13 @@ def test_a_flagged_proposal_is_rejected_and_its_stake_burned() -> None:
     assert free(ctx, CHARLIE) == BALANCE
     assert free(ctx, BOB) == BALANCE - STAKE
     assert free(ctx, BURN_ACCOUNT) == STAKE
-    assert free(ctx, GOVERNANCE_ACCOUNT) == 0
+    assert (held(ctx, BOB, HOLD_PROPOSAL), held(ctx, CHARLIE, HOLD_FLAG)) == (0, 0)
     assert_noop(ctx, DAVE, VoteArgs(proposal_id, VOTE_AYE, 40_000), governance.NoSuchProposal)
 
 
 def test_a_flagged_stake_goes_to_the_treasury_when_the_parameter_says_so() -> None:
-    ctx = new_test_ext(flaggedStakeToTreasury=True)
-    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext(flaggedStakeToTreasury=True)
+    proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 50_000))
     treasury_before = free(ctx, TREASURY_ACCOUNT)
     ctx, events = finish_blocks(ctx, 3)
@@ -232,8 +234,8 @@ def test_a_flagged_stake_goes_to_the_treasury_when_the_parameter_says_so() -> No
 
 
 def test_flags_below_the_threshold_are_returned_and_voting_starts() -> None:
-    ctx = new_test_ext()
-    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 29_999))
     dispatch(ctx, ALICE, FlagArgs(proposal_id, 0))
     ctx, events = finish_blocks(ctx, 3)
@@ -243,15 +245,15 @@ def test_flags_below_the_threshold_are_returned_and_voting_starts() -> None:
 
 
 def test_a_proposal_below_quorum_fails_and_returns_stake_and_votes() -> None:
-    ctx = new_test_ext()
-    ctx, proposal_id = to_voting(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 20_000))
     dispatch(ctx, DAVE, VoteArgs(proposal_id, VOTE_ABSTAIN, 9_999))
     ctx, events = finish_blocks(ctx, 6)
     assert events[-1] == governance.QuorumNotReached(proposal_id, 29_999)
     assert governance.Outcomes.get(ctx.state, proposal_id) == governance.OUTCOME_NO_QUORUM
     assert {who: free(ctx, who) for who in (BOB, CHARLIE, DAVE)} == {BOB: BALANCE, CHARLIE: BALANCE, DAVE: BALANCE}
-    assert transaction_payment.Parameters.get(ctx.state) == transaction_payment.DEFAULT_PARAMETERS
+    assert transaction_payment.PARAMETERS.get(ctx.state) == transaction_payment.DEFAULT_PARAMETERS
     _, events = finish_blocks(ctx, 10)
     assert events == []
 
@@ -259,8 +261,8 @@ def test_a_proposal_below_quorum_fails_and_returns_stake_and_votes() -> None:
 def test_a_proposal_rejected_by_vote_is_not_enacted() -> None:
     """20,000 aye against 20,000 nay: not more than half of aye + nay (abstentions count
     towards the quorum only)."""
-    ctx = new_test_ext()
-    ctx, proposal_id = to_voting(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 20_000))
     dispatch(ctx, DAVE, VoteArgs(proposal_id, VOTE_NAY, 20_000))
     dispatch(ctx, V1, VoteArgs(proposal_id, VOTE_ABSTAIN, 50_000))
@@ -268,7 +270,7 @@ def test_a_proposal_rejected_by_vote_is_not_enacted() -> None:
     assert governance.RejectedByVote(proposal_id, 20_000, 20_000) in events
     assert governance.Outcomes.get(ctx.state, proposal_id) == governance.OUTCOME_REJECTED
     assert free(ctx, BOB) == BALANCE
-    assert transaction_payment.Parameters.get(ctx.state) == transaction_payment.DEFAULT_PARAMETERS
+    assert transaction_payment.PARAMETERS.get(ctx.state) == transaction_payment.DEFAULT_PARAMETERS
 
 
 def test_approval_is_aye_strictly_above_the_threshold_share() -> None:
@@ -283,7 +285,7 @@ def test_approval_is_aye_strictly_above_the_threshold_share() -> None:
 def test_an_enacted_cancellation_of_a_deferred_slash() -> None:
     """Dave reports alice's equivocation in era 0: her slash waits for the end of era 1. The
     DAO cancels it before then; the staking era-end applies nothing for her."""
-    ctx = new_test_ext()
+    ctx = new_ext()
     dispatch(ctx, DAVE, block_equivocation(ALICE_KEY, 1))
     assert len(offences.UnappliedSlashes.get(ctx.state, 1)) == 1
     ctx, proposal_id = to_voting(ctx, CancelDeferredSlashArgs(1, (0,)))
@@ -302,7 +304,7 @@ def test_an_enacted_cancellation_of_a_deferred_slash() -> None:
 def test_a_failing_enacted_call_is_recorded_by_an_event_not_a_failed_block() -> None:
     """A treasury spend of more than the treasury holds: the call fails at enactment, the
     proposal is closed as failed, nothing is spent and nobody is rewarded."""
-    ctx = new_test_ext()
+    ctx = new_ext()
     ctx, proposal_id = to_voting(ctx, treasury.SpendArgs(DAVE, 10 * BALANCE))
     dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 40_000))
     treasury_before = free(ctx, TREASURY_ACCOUNT)
@@ -316,10 +318,10 @@ def test_a_failing_enacted_call_is_recorded_by_an_event_not_a_failed_block() -> 
 
 
 def test_an_enacted_treasury_spend_and_a_validator_count_change() -> None:
-    ctx = new_test_ext(proposalReward=0)
+    ctx = new_ext(proposalReward=0)
     spend = propose(ctx, treasury.SpendArgs(DAVE, 10_000))
     new_staking = replace(staking.get_parameters(ctx.state), validator_count=5)
-    count = propose(ctx, staking.SetParametersArgs(new_staking), who=CHARLIE)
+    count = propose(ctx, staking.PARAMETERS.call_args(new_staking), who=CHARLIE)
     ctx, _ = finish_blocks(ctx, 3)
     dispatch(ctx, V1, VoteArgs(spend, VOTE_AYE, 40_000))
     dispatch(ctx, V2, VoteArgs(count, VOTE_AYE, 40_000))
@@ -332,18 +334,18 @@ def test_an_enacted_treasury_spend_and_a_validator_count_change() -> None:
     assert staking.get_parameters(ctx.state).validator_count == 5
     assert len(staking.Elected.get(ctx.state)) == 10  # the new count applies from the next election
     for number in range(8, 11):
-        STAKING.on_finalize(at_block(ctx.state, number))
+        finalize_hooks(ctx, ("staking", "session"), number, ALICE)
     assert len(staking.Elected.get(ctx.state)) == 5
     assert RUNTIME.try_state(ctx.state) == []
 
 
 def test_governance_may_change_its_own_parameters() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     new_parameters = replace(governance.get_parameters(ctx.state), quorum=1)
-    ctx, proposal_id = to_voting(ctx, governance.SetParametersArgs(new_parameters))
+    ctx, proposal_id = to_voting(ctx, governance.PARAMETERS.call_args(new_parameters))
     dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 40_000))
     ctx, events = finish_blocks(ctx, 7)
-    assert governance.ParametersSet(new_parameters) in events
+    assert governance.PARAMETERS.event(new_parameters) in events
     assert governance.get_parameters(ctx.state) == new_parameters
 
 
@@ -360,30 +362,39 @@ def test_governance_may_change_its_own_parameters() -> None:
     ids=["balances.transfer", "staking.bond", "offences.report_equivocation_unsigned"],
 )
 def test_proposing_a_call_governance_may_not_make_is_refused(call: Any) -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     with pytest.raises(governance.CallNotAllowed, match="governance may not call"):
         dispatch(ctx, BOB, ProposeArgs(RUNTIME.encode_call(call), DESCRIPTION, STAKE))
     assert_noop(ctx, BOB, ProposeArgs(RUNTIME.encode_call(call), DESCRIPTION, STAKE), governance.CallNotAllowed)
 
 
 def test_proposing_bytes_that_are_no_call_is_refused() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     assert_noop(ctx, BOB, ProposeArgs(b"\x93\x63\x00\x01", DESCRIPTION, STAKE), governance.UndecodableCall)
 
 
 def test_proposing_with_too_small_a_stake_or_locked_funds_is_refused() -> None:
-    ctx = new_test_ext()
-    fees = RUNTIME.encode_call(transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    fees = RUNTIME.encode_call(transaction_payment.PARAMETERS.call_args(NEW_FEES))
     assert_noop(ctx, BOB, ProposeArgs(fees, DESCRIPTION, STAKE - 1), governance.StakeTooLow)
     assert_noop(ctx, BOB, ProposeArgs(fees, DESCRIPTION, BALANCE + 1), governance.InsufficientBalance)
-    assert_noop(ctx, BOB, ProposeArgs(fees, DESCRIPTION, BALANCE), governance.InsufficientBalance)  # keep alive
     # Alice's 20,000 bond is locked by staking: she can stake at most her other 80,000.
     assert_noop(ctx, ALICE, ProposeArgs(fees, DESCRIPTION, 90_000), governance.FundsLockedElsewhere)
 
 
+def test_a_stake_stays_in_its_owners_account_on_hold() -> None:
+    """A proposal may hold all of its proposer's free funds: they stay in the account (alive),
+    held, and cannot be spent until the proposal is decided."""
+    ctx = new_ext()
+    propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES), stake=BALANCE)
+    info = system.get_account(ctx.state, BOB)
+    assert (info.free, info.reserved) == (0, BALANCE)
+    assert_noop(ctx, BOB, balances.TransferArgs(CHARLIE, 1), InsufficientBalance)
+
+
 def test_voting_twice_is_refused() -> None:
-    ctx = new_test_ext()
-    ctx, proposal_id = to_voting(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 10_000))
     assert_noop(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_NAY, 10_000), governance.AlreadyVoted)
     assert_noop(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 5_000), governance.AlreadyVoted)
@@ -392,8 +403,8 @@ def test_voting_twice_is_refused() -> None:
 def test_voting_with_funds_locked_elsewhere_is_refused() -> None:
     """V1 holds 100,000 of which 20,000 are bonded: 80,000 may vote, 80,001 may not; funds
     held by a vote on one proposal cannot vote on another, and the bond never votes."""
-    ctx = new_test_ext()
-    first = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    first = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     second = propose(ctx, treasury.SpendArgs(DAVE, 1), who=CHARLIE)
     ctx, _ = finish_blocks(ctx, 3)
     assert usable(ctx, V1) == 80_000
@@ -407,8 +418,8 @@ def test_voting_with_funds_locked_elsewhere_is_refused() -> None:
 
 
 def test_flagging_after_the_flag_period_is_refused() -> None:
-    ctx = new_test_ext()
-    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     ctx, _ = finish_blocks(ctx, 2)
     dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 1_000))  # block 3: the last of the flag period
     ctx, _ = finish_blocks(ctx, 3)
@@ -417,8 +428,8 @@ def test_flagging_after_the_flag_period_is_refused() -> None:
 
 
 def test_other_bad_flags_and_votes_are_refused() -> None:
-    ctx = new_test_ext()
-    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     assert_noop(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 10_000), governance.NotVoting)
     assert_noop(ctx, CHARLIE, FlagArgs(proposal_id + 1, 1_000), governance.NoSuchProposal)
     assert_noop(ctx, CHARLIE, FlagArgs(proposal_id, 0), governance.NothingToFlagWith)  # no bond, no deposit
@@ -431,51 +442,56 @@ def test_other_bad_flags_and_votes_are_refused() -> None:
 
 
 def test_only_the_root_origin_changes_parameters() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     for args in (
-        transaction_payment.SetParametersArgs(NEW_FEES),
-        emission.SetParametersArgs(emission.DEFAULT_PARAMETERS),
-        staking.SetParametersArgs(staking.get_parameters(ctx.state)),
-        offences.SetParametersArgs(offences.get_parameters(ctx.state)),
-        governance.SetParametersArgs(governance.get_parameters(ctx.state)),
+        transaction_payment.PARAMETERS.call_args(NEW_FEES),
+        emission.PARAMETERS.call_args(emission.DEFAULT_PARAMETERS),
+        staking.PARAMETERS.call_args(staking.get_parameters(ctx.state)),
+        offences.PARAMETERS.call_args(offences.get_parameters(ctx.state)),
+        governance.PARAMETERS.call_args(governance.get_parameters(ctx.state)),
     ):
         assert_noop(ctx, BOB, args, BadOrigin)
 
 
 def test_parameter_changes_are_validated_as_genesis_validates_them() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     staking_parameters = staking.get_parameters(ctx.state)
     offences_parameters = offences.get_parameters(ctx.state)
     governance_parameters = governance.get_parameters(ctx.state)
     refused = [
         (
-            transaction_payment.SetParametersArgs(replace(NEW_FEES, author_share_parts=PERBILL_ACCURACY + 1)),
+            transaction_payment.PARAMETERS.call_args(replace(NEW_FEES, author_share_parts=PERBILL_ACCURACY + 1)),
             transaction_payment.BadParameters,
         ),
-        (emission.SetParametersArgs(emission.EmissionParameters(1, PERBILL_ACCURACY + 1, 0)), emission.BadParameters),
-        (staking.SetParametersArgs(replace(staking_parameters, era_length_blocks=10)), staking.BadParameters),
-        (staking.SetParametersArgs(replace(staking_parameters, validator_count=0)), staking.BadParameters),
         (
-            staking.SetParametersArgs(replace(staking_parameters, validator_count=staking.MAX_VALIDATORS + 1)),
+            emission.PARAMETERS.call_args(emission.EmissionParameters(1, PERBILL_ACCURACY + 1, 0)),
+            emission.BadParameters,
+        ),
+        (staking.PARAMETERS.call_args(replace(staking_parameters, era_length_blocks=10)), staking.BadParameters),
+        (staking.PARAMETERS.call_args(replace(staking_parameters, validator_count=0)), staking.BadParameters),
+        (
+            staking.PARAMETERS.call_args(replace(staking_parameters, validator_count=staking.MAX_VALIDATORS + 1)),
             staking.BadParameters,
         ),
         # a slash waits 1 era: unbonded stake must stay at least 2
-        (staking.SetParametersArgs(replace(staking_parameters, bonding_duration_eras=1)), staking.BadParameters),
+        (staking.PARAMETERS.call_args(replace(staking_parameters, bonding_duration_eras=1)), staking.BadParameters),
         (
-            staking.SetParametersArgs(replace(staking_parameters, max_commission_parts=PERBILL_ACCURACY + 1)),
+            staking.PARAMETERS.call_args(replace(staking_parameters, max_commission_parts=PERBILL_ACCURACY + 1)),
             staking.BadParameters,
         ),
-        (offences.SetParametersArgs(replace(offences_parameters, slash_defer_eras=2)), offences.BadParameters),
+        (offences.PARAMETERS.call_args(replace(offences_parameters, slash_defer_eras=2)), offences.BadParameters),
         (
-            offences.SetParametersArgs(replace(offences_parameters, reporter_reward_parts=PERBILL_ACCURACY + 1)),
+            offences.PARAMETERS.call_args(replace(offences_parameters, reporter_reward_parts=PERBILL_ACCURACY + 1)),
             offences.BadParameters,
         ),
         (
-            governance.SetParametersArgs(replace(governance_parameters, voting_period_blocks=0)),
+            governance.PARAMETERS.call_args(replace(governance_parameters, voting_period_blocks=0)),
             governance.BadParameters,
         ),
         (
-            governance.SetParametersArgs(replace(governance_parameters, approval_threshold_parts=PERBILL_ACCURACY + 1)),
+            governance.PARAMETERS.call_args(
+                replace(governance_parameters, approval_threshold_parts=PERBILL_ACCURACY + 1)
+            ),
             governance.BadParameters,
         ),
     ]
@@ -484,25 +500,25 @@ def test_parameter_changes_are_validated_as_genesis_validates_them() -> None:
 
 
 def test_parameter_changes_apply_through_root() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     new_staking = replace(staking.get_parameters(ctx.state), bonding_duration_eras=4, max_commission_parts=PERCENT)
     new_offences = replace(offences.get_parameters(ctx.state), slash_defer_eras=3, min_block_equivocation_parts=0)
-    dispatch(ctx, ROOT, staking.SetParametersArgs(new_staking))
-    dispatch(ctx, ROOT, offences.SetParametersArgs(new_offences))
-    dispatch(ctx, ROOT, transaction_payment.SetParametersArgs(NEW_FEES))
+    dispatch(ctx, ROOT, staking.PARAMETERS.call_args(new_staking))
+    dispatch(ctx, ROOT, offences.PARAMETERS.call_args(new_offences))
+    dispatch(ctx, ROOT, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     assert staking.get_parameters(ctx.state) == new_staking
     assert offences.get_parameters(ctx.state) == new_offences
-    assert transaction_payment.Parameters.get(ctx.state) == NEW_FEES
+    assert transaction_payment.PARAMETERS.get(ctx.state) == NEW_FEES
     assert events_of(ctx)[-3:] == [
-        staking.ParametersSet(new_staking),
-        offences.ParametersSet(new_offences),
-        transaction_payment.ParametersSet(NEW_FEES),
+        staking.PARAMETERS.event(new_staking),
+        offences.PARAMETERS.event(new_offences),
+        transaction_payment.PARAMETERS.event(NEW_FEES),
     ]
 
 
 def test_open_proposals_are_bounded() -> None:
-    ctx = new_test_ext(proposalStake=ED)
-    fees = transaction_payment.SetParametersArgs(NEW_FEES)
+    ctx = new_ext(proposalStake=ED)
+    fees = transaction_payment.PARAMETERS.call_args(NEW_FEES)
     for _ in range(governance.MAX_OPEN_PROPOSALS):
         propose(ctx, fees, stake=ED)
     assert_noop(ctx, BOB, ProposeArgs(RUNTIME.encode_call(fees), DESCRIPTION, ED), governance.TooManyProposals)
@@ -553,7 +569,7 @@ def test_an_enacted_emission_split_applies_from_the_next_block_through_real_bloc
     state = new_chain()
     alice = EMISSION_KEYS["alice"].public_key
     proposal = governance.ProposeArgs(
-        RUNTIME.encode_call(emission.SetParametersArgs(new_parameters)), DESCRIPTION, FLOCK
+        RUNTIME.encode_call(emission.PARAMETERS.call_args(new_parameters)), DESCRIPTION, FLOCK
     )
     extrinsics_at = {1: [signed("alice", proposal, 0)], 4: [signed("bob", VoteArgs(0, VOTE_AYE, 10 * FLOCK), 0)]}
     ml_parts = {}
@@ -569,7 +585,7 @@ def test_an_enacted_emission_split_applies_from_the_next_block_through_real_bloc
     assert ml_parts[7] == 500
     assert ml_parts[8] == 800
     assert emission.get_parameters(state) == new_parameters
-    assert balances.get_free_balance(state, ML_REWARD_POOL_ACCOUNT) > 0
+    assert BALANCES.get_free_balance(state, ML_REWARD_POOL_ACCOUNT) > 0
 
 
 def test_an_emission_schedule_change_rebases_the_invariant() -> None:
@@ -579,7 +595,7 @@ def test_an_emission_schedule_change_rebases_the_invariant() -> None:
     for _ in range(3):
         state = execute_block(EXECUTIVE, state)
     ctx = at_block(state, 3)
-    dispatch(ctx, ROOT, emission.SetParametersArgs(emission.EmissionParameters(2 * 86_400_000, 0, 50 * PERCENT)))
+    dispatch(ctx, ROOT, emission.PARAMETERS.call_args(emission.EmissionParameters(2 * 86_400_000, 0, 50 * PERCENT)))
     state = state.apply(ctx.state.changes)
     assert emission.ScheduleChangedAt.get(state) == 3_000
     state = execute_block(EXECUTIVE, state)
@@ -593,25 +609,24 @@ def test_an_emission_schedule_change_rebases_the_invariant() -> None:
 # --- invariants ---------------------------------------------------------------------------
 
 
-def test_invariants_catch_a_short_governance_account_and_a_wrong_tally() -> None:
-    ctx = new_test_ext()
-    ctx, proposal_id = to_voting(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+def test_invariants_catch_a_hold_that_does_not_match_the_records_and_a_wrong_tally() -> None:
+    ctx = new_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 10_000))
     assert GOVERNANCE.try_state(ctx.state) == []
     proposal = governance.Proposals.get(ctx.state, proposal_id)
     governance.Proposals.put(ctx.state, proposal_id, replace(proposal, aye=9_999))
     assert GOVERNANCE.try_state(ctx.state) == [f"proposal {proposal_id}: the tally does not match its votes"]
     governance.Proposals.put(ctx.state, proposal_id, proposal)
-    info = system.get_account(ctx.state, GOVERNANCE_ACCOUNT)
-    system.Account.put(ctx.state, GOVERNANCE_ACCOUNT, replace(info, free=info.free - 1))
+    BALANCES.release(ctx, governance.HOLD_VOTE, CHARLIE, 1)
     assert GOVERNANCE.try_state(ctx.state) == [
-        f"the governance account holds {STAKE + 10_000 - 1}, less than the {STAKE + 10_000} open proposals hold"
+        f"{CHARLIE.hex()} holds 9999 under {governance.HOLD_VOTE!r}, but governance's records say 10000"
     ]
 
 
 def test_invariants_catch_a_decided_proposal_that_is_still_open() -> None:
-    ctx = new_test_ext()
-    proposal_id = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
+    ctx = new_ext()
+    proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     governance.Outcomes.put(ctx.state, proposal_id, governance.OUTCOME_ENACTED)
     assert GOVERNANCE.try_state(ctx.state) == [
         f"proposal {proposal_id} is open but was never made or is decided already"
@@ -619,9 +634,9 @@ def test_invariants_catch_a_decided_proposal_that_is_still_open() -> None:
 
 
 def test_open_proposal_ids_follow_proposals_and_invariants_catch_a_stale_list() -> None:
-    ctx = new_test_ext()
-    first = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES))
-    second = propose(ctx, transaction_payment.SetParametersArgs(NEW_FEES), who=CHARLIE)
+    ctx = new_ext()
+    first = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
+    second = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES), who=CHARLIE)
     assert governance.get_open_proposal_ids(ctx.state) == (first, second)
     governance.close(ctx, first, governance.OUTCOME_REJECTED)
     assert governance.get_open_proposal_ids(ctx.state) == (second,)
@@ -634,7 +649,7 @@ def test_open_proposal_ids_follow_proposals_and_invariants_catch_a_stale_list() 
 
 
 def test_genesis_export_round_trip() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     exported = RUNTIME.export_genesis(ctx.state)
     assert exported["governance"] == GOVERNANCE_SECTION
     rebuilt = build_genesis_state(RUNTIME, [], config={"governance": exported["governance"]})
@@ -695,10 +710,19 @@ def test_error_codes_and_call_indices_are_stable() -> None:
         2: "vote",
         3: "set_parameters",
     }
-    # Every call governance may make exists and takes the root origin.
-    calls = {
+    # Governance may make exactly the calls their pallets mark governable, all of the root origin.
+    governable = {
         (pallet.NAME, definition.name): definition.origin
         for pallet in RUNTIME.pallets.values()
         for definition in pallet.CALLS.values()
+        if definition.governable
     }
-    assert {calls[allowed] for allowed in governance.ALLOWED_CALLS} == {"root"}
+    assert governable == {
+        ("emission", "set_parameters"): "root",
+        ("staking", "set_parameters"): "root",
+        ("offences", "set_parameters"): "root",
+        ("offences", "cancel_deferred_slash"): "root",
+        ("transaction_payment", "set_parameters"): "root",
+        ("treasury", "spend"): "root",
+        ("governance", "set_parameters"): "root",
+    }

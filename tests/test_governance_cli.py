@@ -34,7 +34,7 @@ def propose_encoded(capsys: pytest.CaptureFixture[str], call: str, arguments: st
 
 def test_propose_builds_the_call_from_json(capsys: pytest.CaptureFixture[str]) -> None:
     assert propose_encoded(capsys, "transaction_payment.set_parameters", FEES_JSON) == RUNTIME.encode_call(
-        transaction_payment.SetParametersArgs(FEES)
+        transaction_payment.PARAMETERS.call_args(FEES)
     )
     assert propose_encoded(
         capsys, "offences.cancel_deferred_slash", '{"era": 3, "indices": [0, 2]}'
@@ -49,9 +49,9 @@ def test_propose_builds_the_call_from_json(capsys: pytest.CaptureFixture[str]) -
     ("call", "arguments", "message"),
     [
         (
-            "balances.transfer",
+            "balances.transfer_allow_death",
             '{"dest": "0x' + "00" * 32 + '", "amount": 1}',
-            "governance may not call balances.transfer",
+            "governance may not call balances.transfer_allow_death",
         ),
         ("emission.nope", "{}", "no call 'emission.nope'"),
         ("treasury.spend", '{"amount": 1}', r"missing fields \['beneficiary'\]"),

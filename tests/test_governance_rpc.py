@@ -32,7 +32,7 @@ class ProvingNode:
     def __init__(self) -> None:
         state = build_genesis_state(RUNTIME, [BOB])
         ctx = DispatchContext(RUNTIME, Overlay(state), BlockEnvironment(1, bytes(32), 1, 1_000, BOB), TEST_GENESIS_HASH)
-        call = RUNTIME.encode_call(transaction_payment.SetParametersArgs(FEES))
+        call = RUNTIME.encode_call(transaction_payment.PARAMETERS.call_args(FEES))
         dispatch(ctx, BOB, governance.ProposeArgs(call, DESCRIPTION, 10_000))
         self.tree = StateTree(MemoryStore())
         self.tree.apply(dict(state.iter_prefix(b"")) | ctx.state.changes)
@@ -65,7 +65,7 @@ async def test_flock_proposals_lists_open_proposals_with_proofs_under_the_state_
     assert result["nextProposalId"]["value"] == 1
     check_proven(root, result["nextProposalId"]["storage"])
     parameters = check_proven(root, result["parameters"])
-    assert decode_value(governance.Parameters.value_type, parameters) == governance.DEFAULT_PARAMETERS
+    assert decode_value(governance.PARAMETERS.storage.value_type, parameters) == governance.DEFAULT_PARAMETERS
     [proposal] = result["proposals"]
     assert {key: proposal[key] for key in ("id", "proposer", "callName", "descriptionHash", "stake", "status")} == {
         "id": 0,
@@ -76,7 +76,7 @@ async def test_flock_proposals_lists_open_proposals_with_proofs_under_the_state_
         "status": "flagging",
     }
     stored = decode_value(governance.Proposals.value_type, check_proven(root, proposal["storage"]))
-    assert stored.call == RUNTIME.encode_call(transaction_payment.SetParametersArgs(FEES))
+    assert stored.call == RUNTIME.encode_call(transaction_payment.PARAMETERS.call_args(FEES))
 
 
 async def test_a_tampered_value_fails_its_proof() -> None:

@@ -35,7 +35,7 @@ class RuntimeMachine(RuleBasedStateMachine):
         self.tree = StateTree(MemoryStore())
         self.tree.apply(dict(self.state.iter_prefix(b"")))
         self.tree.commit(0)
-        self.issuance = balances.TotalIssuance.get(self.state)
+        self.issuance = balances.get_total_issuance(self.state)
         self.pending: list[bytes] = []
         self.next_nonce = {who: 0 for who in ACCOUNTS}
         self.nonces = {who: 0 for who in ACCOUNTS}
@@ -113,7 +113,7 @@ class RuntimeMachine(RuleBasedStateMachine):
         if not hasattr(self, "state"):
             return
         assert RUNTIME.try_state(self.state) == []
-        assert balances.TotalIssuance.get(self.state) == self.issuance
+        assert balances.get_total_issuance(self.state) == self.issuance
 
     @invariant()
     def nonces_only_increase(self) -> None:

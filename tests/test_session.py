@@ -22,19 +22,27 @@ from genesis.spec import (
     validate,
 )
 from runtime.accounts import TREASURY_ACCOUNT
-from runtime.construct import construct_runtime
 from runtime.framework.pallet import BlockEnvironment, DispatchContext
-from runtime.framework.storage import Overlay
 from runtime.pallets import session, staking
 from runtime.pallets.session import Authority, SessionKeys, SetKeysArgs
 from runtime.pallets.staking import BondArgs, ValidateArgs
 from runtime.primitives import vrf
 from runtime.primitives.address import encode_address
 from runtime.primitives.keys import Keypair
-from runtime_helpers import DictState, assert_noop, dispatch, get_round_robin_author, named_keypair
+from runtime_helpers import (
+    BALANCES,
+    OFFENCES,
+    RUNTIME,
+    DictState,
+    assert_noop,
+    dispatch,
+    finalize_hooks,
+    get_round_robin_author,
+    named_keypair,
+    new_test_ext,
+)
+from runtime_helpers import build_genesis_state as build_test_state
 
-RUNTIME = construct_runtime()
-STAKING = RUNTIME.pallet("staking")
 ALICE_KEY, BOB_KEY, CHARLIE_KEY, DAVE_KEY = (named_keypair(name) for name in ("alice", "bob", "charlie", "dave"))
 ALICE, BOB, CHARLIE, DAVE = (key.public_key for key in (ALICE_KEY, BOB_KEY, CHARLIE_KEY, DAVE_KEY))
 ED = 1_000
@@ -49,6 +57,7 @@ def session_keys(name: str) -> tuple[Keypair, SessionKeys]:
 
 
 def genesis_config(**session_overrides: Any) -> dict[str, Any]:
+    """This module's chain-spec sections (the genesis tests change them)."""
     accounts = [(TREASURY_ACCOUNT, ED), *((who, 100_000) for who in (ALICE, BOB, CHARLIE, DAVE))]
     return {
         "balances": {
@@ -72,19 +81,16 @@ def genesis_config(**session_overrides: Any) -> dict[str, Any]:
     }
 
 
-def new_test_ext(config: dict[str, Any] | None = None) -> DispatchContext:
-    state = DictState().apply(RUNTIME.build_genesis(config or genesis_config()))
-    return DispatchContext(RUNTIME, Overlay(state), BlockEnvironment(1, bytes(32), 1, 1_000, ALICE), bytes(32))
+def new_ext() -> DispatchContext:
+    return new_test_ext(config=genesis_config(), author=ALICE)
 
 
 def finalize(ctx: DispatchContext, number: int, author: bytes) -> list[Any]:
-    """Staking's ``on_finalize`` (which ends the era and then the epoch when due); its events."""
-    block = DispatchContext(
-        RUNTIME, ctx.state, BlockEnvironment(number, bytes(32), number, number * 1_000, author), bytes(32)
-    )
-    STAKING.on_finalize(block)
+    """Staking's and session's ``on_finalize`` (session ends the epoch, and through staking the
+    era, when due); their events."""
+    events = finalize_hooks(ctx, ("staking", "session"), number, author)
     assert RUNTIME.try_state(ctx.state) == []
-    return [record.event for record in block.event_records()]
+    return events
 
 
 def run_blocks(ctx: DispatchContext, first: int, last: int) -> list[Any]:
@@ -99,7 +105,7 @@ def run_blocks(ctx: DispatchContext, first: int, last: int) -> list[Any]:
 
 
 def test_set_keys_is_queued_then_enacted_at_the_next_epoch() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     signing, keys = session_keys("alice 2")
     dispatch(ctx, ALICE, SetKeysArgs(keys))
     assert ctx.event_records()[-1].event == session.KeysQueued(ALICE, keys)
@@ -122,7 +128,7 @@ def test_set_keys_is_queued_then_enacted_at_the_next_epoch() -> None:
 
 
 def test_set_keys_again_replaces_the_queued_keys() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     _, first = session_keys("first")
     _, second = session_keys("second")
     dispatch(ctx, BOB, SetKeysArgs(first))
@@ -134,7 +140,7 @@ def test_set_keys_again_replaces_the_queued_keys() -> None:
 
 
 def test_duplicate_signing_key_is_refused() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     _, keys = session_keys("shared")
     # another validator's signing key in the current set
     assert_noop(ctx, CHARLIE, SetKeysArgs(SessionKeys(ALICE, keys.vrf)), session.NotAStaker)
@@ -154,7 +160,7 @@ def test_duplicate_signing_key_is_refused() -> None:
 
 
 def test_invalid_keys_are_refused_without_a_state_change() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     _, keys = session_keys("valid")
     assert_noop(ctx, ALICE, SetKeysArgs(SessionKeys(bytes(32), keys.vrf)), session.InvalidSigningKey)
     assert_noop(ctx, ALICE, SetKeysArgs(SessionKeys(TREASURY_ACCOUNT, keys.vrf)), session.InvalidSigningKey)
@@ -167,7 +173,7 @@ def test_invalid_keys_are_refused_without_a_state_change() -> None:
 
 
 def test_set_id_rises_exactly_when_the_set_changes() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     # two epochs, one era: the election re-orders alice and bob, which is no change of the set
     events = run_blocks(ctx, 1, 2 * EPOCH_LENGTH)
     assert [event for event in events if isinstance(event, session.NewEpoch)] == [
@@ -191,7 +197,7 @@ def test_election_result_is_enacted_at_the_epoch_boundary_ending_its_era() -> No
     """Charlie bonds more than alice and bob mid-era: the election at the era's last block
     writes NextAuthorities, and that block's epoch rotation makes it current (the new era's
     first block is authored by the set elected for it), with the keys charlie set."""
-    ctx = new_test_ext()
+    ctx = new_ext()
     signing, keys = session_keys("charlie")
     dispatch(ctx, CHARLIE, BondArgs(30_000))
     dispatch(ctx, CHARLIE, ValidateArgs(0))
@@ -217,7 +223,7 @@ def test_election_result_is_enacted_at_the_epoch_boundary_ending_its_era() -> No
 
 
 def test_an_election_without_anybody_keeps_the_set() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     for who in (ALICE, BOB):
         dispatch(ctx, who, staking.ChillArgs())
     run_blocks(ctx, 1, ERA_LENGTH)
@@ -298,7 +304,7 @@ def test_spec_validation_of_session_keys() -> None:
 
 
 def test_try_state_catches_broken_sets() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     current = session.CurrentAuthorities.get(ctx.state)
     session.CurrentAuthorities.put(ctx.state, (current[0], Authority(BOB, current[0].keys)))
     assert "session: the current set uses a signing key twice" in RUNTIME.try_state(ctx.state)
@@ -313,25 +319,25 @@ def test_try_state_catches_broken_sets() -> None:
 
 
 def test_fees_go_to_the_validator_behind_the_signing_key() -> None:
-    from runtime.pallets import balances, transaction_payment
+    from runtime.pallets import transaction_payment
 
-    ctx = new_test_ext()
+    ctx = new_ext()
     signing, keys = session_keys("alice fees")
     dispatch(ctx, ALICE, SetKeysArgs(keys))
     run_blocks(ctx, 1, EPOCH_LENGTH)
-    before = balances.get_free_balance(ctx.state, ALICE)
+    before = BALANCES.get_free_balance(ctx.state, ALICE)
     transaction_payment.BlockFees.put(ctx.state, transaction_payment.CollectedFees(0, 2 * ED))  # tips: all the author's
     block = DispatchContext(RUNTIME, ctx.state, BlockEnvironment(4, bytes(32), 4, 4_000, signing.public_key), bytes(32))
-    transaction_payment.pay_out(block)
-    assert balances.get_free_balance(ctx.state, ALICE) == before + 2 * ED
-    assert balances.get_free_balance(ctx.state, signing.public_key) == 0
+    RUNTIME.pallet("transaction_payment").pay_out(block)  # type: ignore[attr-defined]
+    assert BALANCES.get_free_balance(ctx.state, ALICE) == before + 2 * ED
+    assert BALANCES.get_free_balance(ctx.state, signing.public_key) == 0
 
 
 def test_an_equivocation_under_a_signing_key_is_the_validators_offence() -> None:
     from runtime.block import ZERO_SIGNATURE, Header, seal_header
     from runtime.pallets import offences
 
-    ctx = new_test_ext()
+    ctx = new_ext()
     signing, keys = session_keys("alice equivocates")
     dispatch(ctx, ALICE, SetKeysArgs(keys))
     run_blocks(ctx, 1, EPOCH_LENGTH)
@@ -340,5 +346,16 @@ def test_an_equivocation_under_a_signing_key_is_the_validators_offence() -> None
         unsealed = Header(bytes(32), 4, 4, 4_000, bytes([root]) * 32, bytes(32), signing.public_key, (), ZERO_SIGNATURE)
         return seal_header(unsealed, signing, bytes(32))
 
-    offence = offences.check_block_equivocation(ctx.state, offences.BlockEquivocation(header(1), header(2)), bytes(32))
+    offence = OFFENCES.check_block_equivocation(ctx.state, offences.BlockEquivocation(header(1), header(2)), bytes(32))
     assert offence.offender == ALICE
+
+
+def test_session_authorities_and_genesis_checks() -> None:
+    state = build_test_state(authorities=[ALICE, BOB])
+    assert session.get_authorities(state) == (ALICE, BOB)
+    with pytest.raises(ValueError, match="at least one"):
+        build_test_state(authorities=[])
+    with pytest.raises(ValueError, match="twice"):
+        build_test_state(authorities=[ALICE] * 2)
+    with pytest.raises(ValueError, match="not a valid"):
+        build_test_state(authorities=[bytes(32)])

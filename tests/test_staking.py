@@ -18,10 +18,9 @@ from genesis.spec import build_genesis_state as build_spec_state
 from genesis.spec import load_chain_spec
 from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT, FLOCK, TREASURY_ACCOUNT
 from runtime.block import encode_extrinsic, sign_extrinsic
-from runtime.construct import PALLET_INDICES, construct_runtime
+from runtime.construct import PALLET_INDICES
 from runtime.executive import Executive
-from runtime.framework.pallet import BlockEnvironment, DispatchContext, Origin
-from runtime.framework.storage import Overlay
+from runtime.framework.pallet import DispatchContext, Origin
 from runtime.pallets import balances, session, staking, system
 from runtime.pallets.staking import (
     BondArgs,
@@ -39,18 +38,21 @@ from runtime.pallets.staking import (
 from runtime.primitives.address import encode_address
 from runtime.primitives.keys import Keypair
 from runtime_helpers import (
+    BALANCES,
+    RUNTIME,
+    STAKING,
     TEST_GENESIS_HASH,
     DictState,
     assert_noop,
     build_genesis_state,
     dispatch,
     execute_block,
+    finalize_hooks,
     get_round_robin_author,
     named_keypair,
+    new_test_ext,
 )
 
-RUNTIME = construct_runtime()
-PALLET = RUNTIME.pallet("staking")
 ALICE, BOB, CHARLIE, DAVE, EVE = (named_keypair(name).public_key for name in ("alice", "bob", "charlie", "dave", "eve"))
 ED = 1_000
 PERCENT = 10_000_000  # Perbill parts
@@ -73,7 +75,7 @@ def staking_section(stakers: tuple[tuple[bytes, int, int], ...] = (), **override
     }
 
 
-def new_test_ext(
+def new_ext(
     *,
     stakers: tuple[tuple[bytes, int, int], ...] = (),
     authorities: tuple[bytes, ...] = (ALICE,),
@@ -82,30 +84,21 @@ def new_test_ext(
 ) -> DispatchContext:
     """Block 1 over a genesis where alice..eve hold ``balance`` each and the reward pool holds
     exactly the existential deposit (nothing to pay yet)."""
-    accounts = [(TREASURY_ACCOUNT, ED), (CONSENSUS_REWARD_POOL_ACCOUNT, ED)]
-    accounts += [(who, balance) for who in (ALICE, BOB, CHARLIE, DAVE, EVE)]
-    state = DictState().apply(
-        RUNTIME.build_genesis(
-            {
-                "balances": {
-                    "existentialDeposit": ED,
-                    "balances": [[encode_address(who), amount] for who, amount in accounts],
-                },
-                "session": {"authorities": [encode_address(who) for who in authorities]},
-                "staking": staking_section(stakers, **overrides),
-            }
-        )
+    return new_test_ext(
+        accounts=[(TREASURY_ACCOUNT, ED), (CONSENSUS_REWARD_POOL_ACCOUNT, ED)],
+        endowed=(ALICE, BOB, CHARLIE, DAVE, EVE),
+        balance=balance,
+        existential_deposit=ED,
+        authorities=authorities,
+        stakers=stakers,
+        config={"staking": {**PARAMETERS, **overrides}},
+        author=ALICE,
     )
-    return DispatchContext(RUNTIME, Overlay(state), BlockEnvironment(1, bytes(32), 1, 1_000, ALICE), bytes(32))
 
 
 def finalize(ctx: DispatchContext, number: int, author: bytes) -> list[Any]:
-    """Run staking's ``on_finalize`` for block ``number`` by ``author``; its events."""
-    block = DispatchContext(
-        RUNTIME, ctx.state, BlockEnvironment(number, bytes(32), number, number * 1_000, author), bytes(32)
-    )
-    PALLET.on_finalize(block)
-    return [record.event for record in block.event_records()]
+    """Staking's and session's ``on_finalize`` for block ``number`` by ``author``; the events."""
+    return finalize_hooks(ctx, ("staking", "session"), number, author)
 
 
 def run_era(ctx: DispatchContext, authors: list[bytes]) -> list[Any]:
@@ -119,11 +112,11 @@ def run_era(ctx: DispatchContext, authors: list[bytes]) -> list[Any]:
 
 
 def fund_pool(ctx: DispatchContext, amount: int) -> None:
-    balances.transfer(ctx, EVE, CONSENSUS_REWARD_POOL_ACCOUNT, amount, keep_alive=True)
+    BALANCES.transfer(ctx, EVE, CONSENSUS_REWARD_POOL_ACCOUNT, amount, keep_alive=True)
 
 
 def free(ctx: DispatchContext, who: bytes) -> int:
-    return balances.get_free_balance(ctx.state, who)
+    return BALANCES.get_free_balance(ctx.state, who)
 
 
 def last_event(ctx: DispatchContext) -> Any:
@@ -134,25 +127,25 @@ def last_event(ctx: DispatchContext) -> Any:
 
 
 def test_bond_locks_without_moving_tokens() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     dispatch(ctx, BOB, BondArgs(40_000))
     assert staking.Ledger.get(ctx.state, BOB) == StakingLedger(40_000, ())
-    assert staking.get_staking_lock(ctx.state, BOB) == 40_000
+    assert BALANCES.get_lock(ctx.state, BOB, staking.STAKING_LOCK_ID) == 40_000
     assert free(ctx, BOB) == 100_000
-    assert balances.get_usable_balance(ctx.state, BOB) == 60_000
+    assert BALANCES.get_usable_balance(ctx.state, BOB) == 60_000
     assert staking.TotalBonded.get(ctx.state) == 40_000
     assert last_event(ctx) == staking.Bonded(BOB, 40_000)
     with pytest.raises(balances.LiquidityRestrictions):
-        balances.transfer(ctx.child(), BOB, CHARLIE, 60_001, keep_alive=False)
+        BALANCES.transfer(ctx.child(), BOB, CHARLIE, 60_001, keep_alive=False)
     dispatch(ctx, BOB, BondExtraArgs(10_000))
     assert staking.Ledger.get(ctx.state, BOB) == StakingLedger(50_000, ())
-    assert staking.get_staking_lock(ctx.state, BOB) == 50_000
+    assert BALANCES.get_lock(ctx.state, BOB, staking.STAKING_LOCK_ID) == 50_000
     assert staking.TotalBonded.get(ctx.state) == 50_000
     assert RUNTIME.try_state(ctx.state) == []
 
 
 def test_bond_refusals_leave_no_trace() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     assert_noop(ctx, BOB, BondArgs(0), staking.BondTooSmall)
     assert_noop(ctx, BOB, BondArgs(ED - 1), staking.BondTooSmall)
     assert_noop(ctx, BOB, BondArgs(100_001), staking.InsufficientFunds)
@@ -173,9 +166,9 @@ def test_bond_refusals_leave_no_trace() -> None:
 
 
 def test_bond_refused_when_the_account_has_too_many_locks() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     for index in range(balances.MAX_LOCKS):
-        balances.set_lock(ctx, BOB, b"lock%04d" % index, 1)
+        BALANCES.set_lock(ctx, BOB, b"lock%04d" % index, 1)
     assert_noop(ctx, BOB, BondArgs(ED), balances.TooManyLocks)
 
 
@@ -183,13 +176,13 @@ def test_bond_refused_when_the_account_has_too_many_locks() -> None:
 
 
 def test_unbond_then_withdraw_only_after_the_bonding_duration() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     dispatch(ctx, BOB, BondArgs(50_000))
     dispatch(ctx, BOB, UnbondArgs(20_000))
     dispatch(ctx, BOB, UnbondArgs(5_000))  # the same era: merged into one chunk
     assert staking.Ledger.get(ctx.state, BOB) == StakingLedger(25_000, (UnlockChunk(25_000, 2),))
     assert last_event(ctx) == staking.Unbonded(BOB, 5_000, 2)
-    assert staking.get_staking_lock(ctx.state, BOB) == 50_000  # still locked while unlocking
+    assert BALANCES.get_lock(ctx.state, BOB, staking.STAKING_LOCK_ID) == 50_000  # still locked while unlocking
     assert_noop(ctx, BOB, WithdrawUnbondedArgs(), staking.NothingToWithdraw)
     run_era(ctx, [ALICE])
     assert staking.CurrentEra.get(ctx.state) == 1
@@ -198,14 +191,14 @@ def test_unbond_then_withdraw_only_after_the_bonding_duration() -> None:
     dispatch(ctx, BOB, WithdrawUnbondedArgs())
     assert last_event(ctx) == staking.Withdrawn(BOB, 25_000)
     assert staking.Ledger.get(ctx.state, BOB) == StakingLedger(25_000, ())
-    assert staking.get_staking_lock(ctx.state, BOB) == 25_000
+    assert BALANCES.get_lock(ctx.state, BOB, staking.STAKING_LOCK_ID) == 25_000
     assert free(ctx, BOB) == 100_000
     assert staking.TotalBonded.get(ctx.state) == 25_000
     assert RUNTIME.try_state(ctx.state) == []
 
 
 def test_withdrawing_everything_ends_the_staker() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     dispatch(ctx, BOB, BondArgs(50_000))
     dispatch(ctx, BOB, UnbondArgs(50_000))
     staking.CurrentEra.put(ctx.state, 2)
@@ -218,7 +211,7 @@ def test_withdrawing_everything_ends_the_staker() -> None:
 
 
 def test_unbond_refusals() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     dispatch(ctx, BOB, BondArgs(50_000))
     assert_noop(ctx, BOB, UnbondArgs(0), staking.ZeroAmount)
     assert_noop(ctx, BOB, UnbondArgs(50_001), staking.InsufficientActive)
@@ -231,7 +224,7 @@ def test_unbond_refusals() -> None:
 
 
 def test_rebond_takes_the_newest_chunks_first() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     dispatch(ctx, BOB, BondArgs(50_000))
     dispatch(ctx, BOB, UnbondArgs(1_000))  # chunk for era 2
     staking.CurrentEra.put(ctx.state, 1)
@@ -241,7 +234,7 @@ def test_rebond_takes_the_newest_chunks_first() -> None:
     dispatch(ctx, BOB, RebondArgs(2_500))
     assert staking.Ledger.get(ctx.state, BOB) == StakingLedger(49_500, (UnlockChunk(500, 2),))
     assert last_event(ctx) == staking.Rebonded(BOB, 2_500)
-    assert staking.get_staking_lock(ctx.state, BOB) == 50_000
+    assert BALANCES.get_lock(ctx.state, BOB, staking.STAKING_LOCK_ID) == 50_000
     assert RUNTIME.try_state(ctx.state) == []
 
 
@@ -249,7 +242,7 @@ def test_rebond_takes_the_newest_chunks_first() -> None:
 
 
 def test_validate_needs_the_minimum_bond_and_a_capped_commission() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     dispatch(ctx, BOB, BondArgs(9_999))
     assert_noop(ctx, BOB, ValidateArgs(0), staking.InsufficientBond)
     dispatch(ctx, BOB, BondExtraArgs(1))
@@ -266,7 +259,7 @@ def test_validate_needs_the_minimum_bond_and_a_capped_commission() -> None:
 
 
 def test_commission_moves_at_most_the_change_limit_per_era() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     dispatch(ctx, BOB, BondArgs(10_000))
     dispatch(ctx, BOB, ValidateArgs(10 * PERCENT))
     dispatch(ctx, BOB, ValidateArgs(15 * PERCENT))  # +5 %: the limit
@@ -289,7 +282,7 @@ def test_commission_moves_at_most_the_change_limit_per_era() -> None:
 
 
 def test_delegate_from_the_active_bond() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     for validator in (BOB, CHARLIE):
         dispatch(ctx, validator, BondArgs(10_000))
         dispatch(ctx, validator, ValidateArgs(0))
@@ -311,7 +304,7 @@ def test_delegate_from_the_active_bond() -> None:
 
 
 def test_delegate_refusals_leave_no_trace() -> None:
-    ctx = new_test_ext()
+    ctx = new_ext()
     dispatch(ctx, BOB, BondArgs(10_000))
     dispatch(ctx, BOB, ValidateArgs(0))
     dispatch(ctx, CHARLIE, BondArgs(10_000))
@@ -327,7 +320,7 @@ def test_delegate_refusals_leave_no_trace() -> None:
     too_many = DelegateArgs(tuple(Delegation(bytes([index]) * 32, 1) for index in range(staking.MAX_DELEGATIONS + 1)))
     changes_before = dict(ctx.state.changes)
     with pytest.raises(staking.TooManyTargets):
-        PALLET.delegate(ctx, Origin.signed(DAVE), too_many)  # type: ignore[attr-defined]
+        STAKING.delegate(ctx, Origin.signed(DAVE), too_many)  # type: ignore[attr-defined]
     assert ctx.state.changes == changes_before
     dispatch(ctx, BOB, ChillArgs())
     assert staking.Validators.get(ctx.state, BOB).active is False
@@ -340,7 +333,7 @@ def test_delegate_refusals_leave_no_trace() -> None:
 def test_election_by_backing_with_tie_break_to_the_lower_account() -> None:
     """Bob, charlie and dave bond 15,000 each, alice 20,000, eve 15,000 but chilled: alice
     leads, then the lower of the tied accounts; a delegation of 1 lifts the other one."""
-    ctx = new_test_ext(stakers=((ALICE, 20_000, 0),))
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
     for validator in (BOB, CHARLIE, DAVE, EVE):
         dispatch(ctx, validator, BondArgs(15_000))
         dispatch(ctx, validator, ValidateArgs(0))
@@ -362,10 +355,10 @@ def test_election_by_backing_with_tie_break_to_the_lower_account() -> None:
 
 
 def test_election_skips_validators_below_the_minimum_and_keeps_the_set_if_nobody_qualifies() -> None:
-    ctx = new_test_ext(stakers=((ALICE, 20_000, 0),))
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
     dispatch(ctx, BOB, BondArgs(15_000))
     dispatch(ctx, BOB, ValidateArgs(0))
-    staking.Parameters.put(ctx.state, staking.Parameters.get(ctx.state).__class__(ERA_LENGTH, 2, 2, 16_000, 0, 0))
+    staking.PARAMETERS.storage.put(ctx.state, staking.StakingParameters(ERA_LENGTH, 2, 2, 16_000, 0, 0))
     run_era(ctx, [ALICE])
     assert staking.Elected.get(ctx.state) == (ALICE,)
     dispatch(ctx, ALICE, ChillArgs())
@@ -383,7 +376,7 @@ def test_worked_payout_example() -> None:
     delegates 3,000 and charlie 6,000; the pool holds 1,000,007 above its ED at the era's end
     and alice authored every block. Alice gets 100,000 + 90,000, bob 270,002, charlie 540,004;
     1 base unit stays in the pool."""
-    ctx = new_test_ext(stakers=((ALICE, 1_000, 10 * PERCENT),), minValidatorBond=1_000, balance=10_000_000)
+    ctx = new_ext(stakers=((ALICE, 1_000, 10 * PERCENT),), minValidatorBond=1_000, balance=10_000_000)
     dispatch(ctx, BOB, BondArgs(3_000))
     dispatch(ctx, BOB, DelegateArgs((Delegation(ALICE, 3_000),)))
     dispatch(ctx, CHARLIE, BondArgs(6_000))
@@ -416,7 +409,7 @@ def test_validators_share_the_pool_by_reward_points() -> None:
     """Era 0: alice authors 3 blocks, bob 1 and charlie (not elected) 1, which earns nothing:
     of 1,000, alice gets floor(1,000 × 3/4) = 750 and bob 250. Era 1: 3 to 2, so 600 and 400
     (no commission, no delegators)."""
-    ctx = new_test_ext(stakers=((ALICE, 20_000, 0), (BOB, 20_000, 0)), authorities=(ALICE, BOB))
+    ctx = new_ext(stakers=((ALICE, 20_000, 0), (BOB, 20_000, 0)), authorities=(ALICE, BOB))
     fund_pool(ctx, 1_000)
     before = {who: free(ctx, who) for who in (ALICE, BOB, CHARLIE)}
     for number, author in zip(range(1, 6), (ALICE, BOB, ALICE, CHARLIE, ALICE), strict=True):
@@ -435,7 +428,7 @@ def test_validators_share_the_pool_by_reward_points() -> None:
 def test_commission_is_floored_and_the_remainder_stays_in_the_pool() -> None:
     """R = 999 to one validator at 15 %: commission floor(149.85) = 149; the 850 left is
     shared 10,000 : 5,000 : 5,000 → 425, 212, 212 (1 unit of remainder)."""
-    ctx = new_test_ext(stakers=((ALICE, 10_000, 15 * PERCENT),))
+    ctx = new_ext(stakers=((ALICE, 10_000, 15 * PERCENT),))
     for delegator in (BOB, CHARLIE):
         dispatch(ctx, delegator, BondArgs(5_000))
         dispatch(ctx, delegator, DelegateArgs((Delegation(ALICE, 5_000),)))
@@ -460,9 +453,9 @@ def test_payout_pure_functions() -> None:
 
 
 def test_genesis_bonds_validates_and_exposes_the_stakers() -> None:
-    ctx = new_test_ext(stakers=((ALICE, 20_000, 5 * PERCENT), (BOB, 30_000, 0)), authorities=(ALICE, BOB))
+    ctx = new_ext(stakers=((ALICE, 20_000, 5 * PERCENT), (BOB, 30_000, 0)), authorities=(ALICE, BOB))
     assert staking.Ledger.get(ctx.state, ALICE) == StakingLedger(20_000, ())
-    assert staking.get_staking_lock(ctx.state, BOB) == 30_000
+    assert BALANCES.get_lock(ctx.state, BOB, staking.STAKING_LOCK_ID) == 30_000
     assert staking.TotalBonded.get(ctx.state) == 50_000
     assert staking.Elected.get(ctx.state) == (BOB, ALICE)
     assert session.get_authorities(ctx.state) == (ALICE, BOB)  # the spec's order until era 1
@@ -471,7 +464,7 @@ def test_genesis_bonds_validates_and_exposes_the_stakers() -> None:
 
 
 def test_genesis_export_round_trip() -> None:
-    ctx = new_test_ext(stakers=((ALICE, 20_000, 5 * PERCENT), (BOB, 30_000, 0)), authorities=(ALICE, BOB))
+    ctx = new_ext(stakers=((ALICE, 20_000, 5 * PERCENT), (BOB, 30_000, 0)), authorities=(ALICE, BOB))
     state = ctx.state
     exported = RUNTIME.export_genesis(state)
     assert exported["staking"]["stakers"] == sorted(
@@ -501,7 +494,7 @@ def test_genesis_refuses_inconsistent_sections(
     stakers: tuple[tuple[bytes, int, int], ...], authorities: tuple[bytes, ...], overrides: dict[str, int], message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        new_test_ext(stakers=stakers, authorities=authorities, **overrides)
+        new_ext(stakers=stakers, authorities=authorities, **overrides)
 
 
 @pytest.mark.parametrize("name", ["dev", "local"])
@@ -516,15 +509,15 @@ def test_shipped_specs_elect_their_authorities(name: str) -> None:
 
 
 def test_invariants_catch_broken_bookkeeping() -> None:
-    ctx = new_test_ext(stakers=((ALICE, 20_000, 0),))
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
     dispatch(ctx, BOB, BondArgs(10_000))
     assert RUNTIME.try_state(ctx.state) == []
     staking.TotalBonded.put(ctx.state, 1)
     assert any("TotalBonded" in problem for problem in RUNTIME.try_state(ctx.state))
     staking.TotalBonded.put(ctx.state, 30_000)
-    balances.set_lock(ctx, BOB, staking.STAKING_LOCK_ID, 9_999)
+    BALANCES.set_lock(ctx, BOB, staking.STAKING_LOCK_ID, 9_999)
     assert any("staking lock 9999" in problem for problem in RUNTIME.try_state(ctx.state))
-    balances.set_lock(ctx, BOB, staking.STAKING_LOCK_ID, 10_000)
+    BALANCES.set_lock(ctx, BOB, staking.STAKING_LOCK_ID, 10_000)
     staking.Delegations.put(ctx.state, BOB, (Delegation(ALICE, 10_001),))
     assert any("delegates 10001" in problem for problem in RUNTIME.try_state(ctx.state))
     staking.Delegations.remove(ctx.state, BOB)
@@ -615,11 +608,11 @@ def test_dev_chain_pays_the_consensus_pool_to_alice_at_the_first_era_end() -> No
     state = DictState(build_spec_state(spec))
     for _ in range(9):
         state = execute_block(executive, state, author=alice)
-    pool_before = balances.get_free_balance(state, CONSENSUS_REWARD_POOL_ACCOUNT)
-    alice_before = balances.get_free_balance(state, alice)
+    pool_before = BALANCES.get_free_balance(state, CONSENSUS_REWARD_POOL_ACCOUNT)
+    alice_before = BALANCES.get_free_balance(state, alice)
     state = execute_block(executive, state, author=alice)
     ed = balances.get_existential_deposit(state)
-    assert balances.get_free_balance(state, CONSENSUS_REWARD_POOL_ACCOUNT) == ed
+    assert BALANCES.get_free_balance(state, CONSENSUS_REWARD_POOL_ACCOUNT) == ed
     emitted = [
         record.event
         for record in RUNTIME.decode_events(system.Events.get(state))
@@ -627,5 +620,5 @@ def test_dev_chain_pays_the_consensus_pool_to_alice_at_the_first_era_end() -> No
     ]
     assert len(emitted) == 1 and emitted[0].left_in_pool == 0
     assert emitted[0].paid > pool_before - ed  # block 10's own emission is paid too
-    assert balances.get_free_balance(state, alice) >= alice_before + emitted[0].paid
+    assert BALANCES.get_free_balance(state, alice) >= alice_before + emitted[0].paid
     assert RUNTIME.try_state(state) == []

@@ -59,6 +59,7 @@ from runtime.pallets.staking import (
 from runtime.primitives.address import encode_address
 from runtime.primitives.keys import Keypair
 from runtime_helpers import (
+    BALANCES,
     TEST_GENESIS_HASH,
     TEST_SLOT_DURATION_MS,
     DictState,
@@ -257,7 +258,7 @@ class Simulation:
         return value if kind == "abs" else base * value // 8
 
     def usable(self, who: bytes) -> int:
-        return balances.get_free_balance(self.state, who) - self.ledger(who).total
+        return BALANCES.get_free_balance(self.state, who) - self.ledger(who).total
 
     # --- actions --------------------------------------------------------------------------
 
@@ -306,12 +307,12 @@ class Simulation:
         if kind == "transfer":
             dest_index, amount = params
             dest = (*ACCOUNTS, TREASURY_ACCOUNT)[dest_index]
-            return balances.TransferArgs(dest, self.resolve(amount, balances.get_free_balance(self.state, who)))
+            return balances.TransferArgs(dest, self.resolve(amount, BALANCES.get_free_balance(self.state, who)))
         raise AssertionError(kind)
 
     def submit(self, key: Keypair, args: object) -> None:
         who = key.public_key
-        if len(self.pending) >= MAX_PENDING or balances.get_free_balance(self.state, who) < 10 * ED:
+        if len(self.pending) >= MAX_PENDING or BALANCES.get_free_balance(self.state, who) < 10 * ED:
             return
         call = RUNTIME.encode_call(args)  # type: ignore[arg-type]
         xt = sign_extrinsic(key, TEST_GENESIS_HASH, nonce=self.next_nonce[who], call=call)
@@ -394,7 +395,7 @@ class Simulation:
         assert not kinds, f"a refused call emitted {kinds}"
         (paid,) = [r.event for r in records if isinstance(r.event, transaction_payment.TransactionFeePaid)]
         if who not in (author, *MODULE_ACCOUNTS):
-            lost = balances.get_free_balance(before, who) - balances.get_free_balance(after, who)
+            lost = BALANCES.get_free_balance(before, who) - BALANCES.get_free_balance(after, who)
             assert lost == paid.fee + paid.tip, "a refused call cost more (or less) than its fee"
 
     def observe(self, records: tuple[Any, ...]) -> None:
@@ -409,11 +410,11 @@ class Simulation:
     def check_state(self) -> None:
         state = self.state
         assert RUNTIME.try_state(state) == []
-        assert balances.TotalIssuance.get(state) == TOTAL_SUPPLY
+        assert balances.get_total_issuance(state) == TOTAL_SUPPLY
         for who in (*ACCOUNTS, *MODULE_ACCOUNTS):
             info = system.get_account(state, who)
             assert info.free >= 0 and info.reserved >= 0
-            assert staking.get_staking_lock(state, who) <= info.free, "a bond left its account"
+            assert BALANCES.get_lock(state, who, staking.STAKING_LOCK_ID) <= info.free, "a bond left its account"
         elected = staking.Elected.get(state)
         if elected:
             assert set(elected) == set(session.get_authorities(state))

@@ -15,11 +15,10 @@ from typing import Annotated
 
 from runtime import api
 from runtime.abc import StateReader
+from runtime.block import MAX_AUTHORITIES
 from runtime.primitives.codec import U64, AccountId, Balance, FixedBytes, Hash32, ListOf, Record, record
 from runtime.primitives.hashing import HASH_SIZE, tagged_hash
 from runtime.primitives.vrf import PUBLIC_KEY_SIZE
-
-MAX_AUTHORITIES = 1_000
 
 # Domain tag of the secondary-author hash (distinct from runtime.primitives.hashing's table).
 TAG_SECONDARY_AUTHOR = b"flock/babe-2nd"

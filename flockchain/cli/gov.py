@@ -89,8 +89,15 @@ def build_call(runtime: Runtime, name: str, arguments: Any) -> bytes:
     definition = next((candidate for candidate in calls if candidate.name == call_name), None)
     if definition is None:
         raise BadProposal(f"no call {name!r} in this runtime (write pallet.call, e.g. emission.set_parameters)")
-    if (pallet_name, call_name) not in governance.ALLOWED_CALLS:
-        allowed = ", ".join(f"{pallet}.{call}" for pallet, call in sorted(governance.ALLOWED_CALLS))
+    if not definition.governable:
+        allowed = ", ".join(
+            sorted(
+                f"{pallet.NAME}.{candidate.name}"
+                for pallet in runtime.pallets.values()
+                for candidate in pallet.CALLS.values()
+                if candidate.governable
+            )
+        )
         raise BadProposal(f"governance may not call {name} (it may call: {allowed})")
     try:
         return runtime.encode_call(parse_record(definition.args, arguments, name))

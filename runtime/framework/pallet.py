@@ -45,6 +45,13 @@ ROOT = Origin(ORIGIN_ROOT)
 NONE = Origin(ORIGIN_NONE)
 
 
+def ensure_signed(origin: Origin) -> bytes:
+    """The account that signed, or :class:`BadOrigin` (FRAME's ``ensure_signed``)."""
+    if origin.kind != ORIGIN_SIGNED or origin.account is None:
+        raise BadOrigin()
+    return origin.account
+
+
 # --- errors -------------------------------------------------------------------------------
 
 
@@ -80,13 +87,20 @@ class CallDef:
     origin: str
     weight: int
     handler: Handler
+    governable: bool = False  # governance may propose it (it then runs with the root origin)
 
 
-def call(index: int, args: type[Record], *, weight: int, origin: str = ORIGIN_SIGNED) -> Callable[[Handler], Handler]:
-    """Mark a pallet method as the dispatchable with call index ``index``."""
+def call(
+    index: int, args: type[Record], *, weight: int, origin: str = ORIGIN_SIGNED, governable: bool = False
+) -> Callable[[Handler], Handler]:
+    """Mark a pallet method as the dispatchable with call index ``index``. ``governable``: a root
+    call the DAO may propose (parameter changes, treasury spends, ...); no other call can be."""
+    if governable and origin != ORIGIN_ROOT:
+        raise TypeError("only a root call can be made by governance")
 
     def mark(handler: Handler) -> Handler:
-        handler._call_def = CallDef(index, handler.__name__, args, origin, weight, handler)  # type: ignore[attr-defined]
+        definition = CallDef(index, handler.__name__, args, origin, weight, handler, governable)
+        handler._call_def = definition  # type: ignore[attr-defined]
         return handler
 
     return mark
@@ -184,12 +198,16 @@ class Pallet:
         if len(set(names)) != len(names) or any(item.pallet != cls.NAME for item in cls.STORAGE):
             raise TypeError(f"{cls.__name__}: a storage item is listed twice or belongs to another pallet")
 
-    # Hooks: called for every pallet, in index order.
+    # Hooks: called for every pallet, in the runtime's hook order (``runtime/construct.py``).
     def on_initialize(self, ctx: DispatchContext) -> None:
         """Start of every block, before any extrinsic."""
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """End of every block, after the last extrinsic."""
+
+    def on_parameters_change(self, ctx: DispatchContext, parameters: Any) -> None:
+        """Governance set new parameters (checked); called before they are stored
+        (``runtime/framework/parameters.py``)."""
 
     # Genesis.
     def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:

@@ -1,5 +1,6 @@
-"""The composed runtime: pallets at explicit indices, the call codec, event and error tables,
-genesis build/export and the invariants of all pallets together."""
+"""The composed runtime: pallets at explicit indices, the order their hooks run in, the call
+codec, event and error tables, dispatch, genesis build/export and the invariants of all pallets
+together."""
 
 from __future__ import annotations
 
@@ -8,7 +9,15 @@ from typing import Any, NamedTuple
 
 from runtime.abc import EmptyState, StateReader
 from runtime.errors import ArithmeticOverflow, EncodingError, MalformedTransaction
-from runtime.framework.pallet import BlockEnvironment, CallDef, DispatchContext, DispatchError, EventRecord, Pallet
+from runtime.framework.pallet import (
+    BlockEnvironment,
+    CallDef,
+    DispatchContext,
+    DispatchError,
+    EventRecord,
+    Origin,
+    Pallet,
+)
 from runtime.framework.storage import Overlay
 from runtime.primitives.codec import (
     CodecType,
@@ -39,6 +48,21 @@ class RuntimeCall(NamedTuple):
     pallet: Pallet
     definition: CallDef
     args: Record
+
+
+def dispatch_in_child(
+    ctx: DispatchContext, call: RuntimeCall, origin: Origin
+) -> DispatchError | ArithmeticOverflow | None:
+    """Run ``call`` in a child of ``ctx``: its writes and events are kept if it succeeds and
+    dropped if it fails. Returns the failure (a dispatch error or an arithmetic overflow), or
+    None. The executive dispatches every extrinsic this way, governance every enactment."""
+    child = ctx.child()
+    try:
+        call.definition.handler(call.pallet, child, origin, call.args)
+    except (DispatchError, ArithmeticOverflow) as error:
+        return error
+    ctx.merge_child(child)
+    return None
 
 
 class CallCodec(CodecType):
@@ -93,9 +117,12 @@ class EventCodec(CodecType):
 
 
 class Runtime:
-    """Pallets composed at explicit, stable indices (the indices are part of every call)."""
+    """Pallets composed at explicit, stable indices (the indices are part of every call), their
+    hooks run in ``hook_order`` (pallet names; default: index order). The two are separate:
+    an index is permanent, while the order hooks run in is a property of the composition (e.g.
+    session rotates epochs after staking has counted the block)."""
 
-    def __init__(self, pallets: Iterable[tuple[int, Pallet]]) -> None:
+    def __init__(self, pallets: Iterable[tuple[int, Pallet]], hook_order: Iterable[str] | None = None) -> None:
         self.pallets: dict[int, Pallet] = {}
         self._call_codec = CallCodec(self)
         self._event_codec = EventCodec(self)
@@ -107,6 +134,11 @@ class Runtime:
         self._error_index: dict[type[DispatchError], tuple[int, int]] = {}
         for index, pallet in sorted(pallets, key=lambda item: item[0]):
             self._register(index, pallet)
+        names = list(self._by_name) if hook_order is None else list(hook_order)
+        if sorted(names) != sorted(self._by_name):
+            raise ValueError(f"the hook order {names} must name every pallet exactly once")
+        # Every block runs each pallet's hooks in this order.
+        self.hooked: tuple[Pallet, ...] = tuple(self._by_name[name] for name in names)
 
     def _register(self, index: int, pallet: Pallet) -> None:
         if index in self.pallets or pallet.NAME in self._by_name or not 0 <= index < 256:

@@ -6,7 +6,7 @@ reserve is spent. ``docs/economics.md`` explains the schedule for operators.
 
 The schedule, in integers (time in ms since ``EmissionStart``, the first block's timestamp)::
 
-    D_0     = daily_emission_at_start                     (base units per day)
+    D_0     = daily_emission                              (base units per day)
     D_{m+1} = floor(D_m × (1 − d))                         (d = monthly_decay, a Perbill)
     E(τ)    = Σ_{k < m} 30 × D_k + floor(D_m × r / DAY_MS)  where m, r = divmod(τ, MONTH_MS)
 
@@ -35,9 +35,10 @@ from runtime.accounts import (
     TREASURY_ACCOUNT,
 )
 from runtime.errors import ArithmeticOverflow
-from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.framework.pallet import DispatchContext, DispatchError, Pallet
+from runtime.framework.parameters import PalletParameters
 from runtime.framework.storage import StorageValue
-from runtime.pallets import balances, timestamp
+from runtime.framework.traits import Currency, ExistentialDeposit, Time
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill, checked_add, saturating_sub
 from runtime.primitives.codec import U32, U64, Balance, Boolean, Record, record
 
@@ -54,7 +55,7 @@ MONTH_MS = DAYS_PER_MONTH * DAY_MS
 class EmissionParameters(Record):
     """The schedule and the split; governance may change them (see the module docstring)."""
 
-    daily_emission_at_start: Balance  # D_0, base units per day in month 0
+    daily_emission: Balance  # D_0, base units per day in month 0
     monthly_decay_parts: U32  # d: Perbill parts by which the daily emission shrinks each month
     ml_share_parts: U32  # Perbill parts of each payment that go to the ML reward pool
 
@@ -68,11 +69,18 @@ class EmissionParameters(Record):
 
 
 # A runtime without an emission section emits nothing (test chains); shipped specs set all three.
-DEFAULT_PARAMETERS = EmissionParameters(daily_emission_at_start=0, monthly_decay_parts=0, ml_share_parts=0)
+DEFAULT_PARAMETERS = EmissionParameters(daily_emission=0, monthly_decay_parts=0, ml_share_parts=0)
+
+
+class BadParameters(DispatchError):
+    """The parameters are out of range (a Perbill above 10^9)."""
+
+    code = 0
+
 
 # --- storage ------------------------------------------------------------------------------
 
-Parameters = StorageValue(NAME, "Parameters", EmissionParameters, DEFAULT_PARAMETERS)
+PARAMETERS = PalletParameters(NAME, __name__, EmissionParameters, DEFAULT_PARAMETERS, BadParameters)
 # Timestamp (ms) of the first block: time zero of the schedule. Absent until that block.
 EmissionStart = StorageValue(NAME, "EmissionStart", U64, 0)
 # Timestamp (ms) up to which the schedule has been paid (the previous block's).
@@ -108,28 +116,6 @@ class ReserveExhausted(Record):
     total_emitted: Balance
 
 
-@record
-class ParametersSet(Record):
-    parameters: EmissionParameters
-
-
-# --- errors -------------------------------------------------------------------------------
-
-
-class BadParameters(DispatchError):
-    """The parameters are out of range (a Perbill above 10^9)."""
-
-    code = 0
-
-
-# --- calls' arguments ---------------------------------------------------------------------
-
-
-@record
-class SetParametersArgs(Record):
-    parameters: EmissionParameters
-
-
 # --- the schedule (pure) ------------------------------------------------------------------
 
 
@@ -140,7 +126,7 @@ def compute_next_daily_emission(parameters: EmissionParameters, daily: int) -> i
 
 def compute_daily_emission(parameters: EmissionParameters, month: int) -> int:
     """``D_month``: the start value decayed month by month, rounding down each time."""
-    daily = parameters.daily_emission_at_start
+    daily = parameters.daily_emission
     for _ in range(month):
         if daily == 0:
             break
@@ -158,7 +144,7 @@ def compute_emitted_by(parameters: EmissionParameters, elapsed_ms: int) -> int:
     if elapsed_ms < 0:
         raise ArithmeticOverflow(f"time went back {-elapsed_ms} ms before the emission start")
     months, into_month = divmod(elapsed_ms, MONTH_MS)
-    emitted, daily = 0, parameters.daily_emission_at_start
+    emitted, daily = 0, parameters.daily_emission
     for _ in range(months):
         if daily == 0:
             break  # every later month pays nothing
@@ -190,17 +176,11 @@ def compute_split(parameters: EmissionParameters, emitted_before: int, amount: i
 
 
 def get_parameters(state: StateReader) -> EmissionParameters:
-    return Parameters.get(state)
+    return PARAMETERS.get(state)
 
 
 def is_started(state: StateReader) -> bool:
     return EmissionStart.exists(state)
-
-
-def get_reserve_available(state: StateReader) -> int:
-    """What the reserve can pay: its usable balance above the existential deposit."""
-    usable = balances.get_usable_balance(state, EMISSION_RESERVE_ACCOUNT)
-    return saturating_sub(usable, balances.get_existential_deposit(state))
 
 
 def get_scheduled_total(state: StateReader) -> int:
@@ -214,48 +194,6 @@ def get_scheduled_total(state: StateReader) -> int:
     changed_at = ScheduleChangedAt.get(state)
     since_change = compute_emission_between(parameters, changed_at - start, PaidUntil.get(state) - start)
     return EmittedAtScheduleChange.get(state) + since_change
-
-
-def get_payee(state: StateReader, pool: bytes, part: int) -> bytes:
-    """``pool``, unless it does not exist and ``part`` is too small to open it: then the
-    treasury (which always exists) takes the part, as it does with a fee the author cannot
-    receive. Pools are opened by the first payment of at least the existential deposit."""
-    try:
-        balances.check_deposit(state, pool, part)
-    except balances.ExistentialDeposit:
-        return TREASURY_ACCOUNT
-    return pool
-
-
-# --- paying -------------------------------------------------------------------------------
-
-
-def pay_emission(ctx: DispatchContext, now: int) -> None:
-    """Pay what accrued from ``PaidUntil`` to ``now`` out of the reserve, split between the
-    pools; if the reserve cannot pay it all, pay what it has and stop emission for good."""
-    parameters = get_parameters(ctx.state)
-    start = EmissionStart.get(ctx.state)
-    due = compute_emission_between(parameters, PaidUntil.get(ctx.state) - start, now - start)
-    available = get_reserve_available(ctx.state)
-    amount = min(due, available)
-    exhausted = due > 0 and due >= available
-    emitted_before = TotalEmitted.get(ctx.state)
-    consensus_part, ml_part = compute_split(parameters, emitted_before, amount)
-    payments = [
-        (get_payee(ctx.state, pool, part), part)
-        for pool, part in ((CONSENSUS_REWARD_POOL_ACCOUNT, consensus_part), (ML_REWARD_POOL_ACCOUNT, ml_part))
-        if part
-    ]
-    total_emitted = checked_add(emitted_before, amount)
-    for payee, part in payments:
-        balances.transfer(ctx, EMISSION_RESERVE_ACCOUNT, payee, part, keep_alive=True)
-    TotalEmitted.put(ctx.state, total_emitted)
-    PaidUntil.put(ctx.state, now)
-    if amount:
-        ctx.deposit_event(Emitted(amount, consensus_part, ml_part))
-    if exhausted:
-        Exhausted.put(ctx.state, True)
-        ctx.deposit_event(ReserveExhausted(total_emitted))
 
 
 def check_parameters(parameters: EmissionParameters) -> None:
@@ -274,7 +212,7 @@ def check_parameters(parameters: EmissionParameters) -> None:
 class Emission(Pallet):
     NAME = NAME
     STORAGE = (
-        Parameters,
+        PARAMETERS.storage,
         EmissionStart,
         PaidUntil,
         TotalEmitted,
@@ -284,61 +222,98 @@ class Emission(Pallet):
         ScheduleChangedAt,
         EmittedAtScheduleChange,
     )
-    EVENTS = (Emitted, ReserveExhausted, ParametersSet)
+    EVENTS = (Emitted, ReserveExhausted, PARAMETERS.event)
     ERRORS = (BadParameters,)
+
+    def configure(self, *, currency: Currency, time: Time) -> None:
+        """``currency`` pays from the reserve; ``time`` is the block's timestamp."""
+        self.currency = currency
+        self.time = time
 
     # --- calls --------------------------------------------------------------------------
 
-    @call(0, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
-    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
-        """Governance: a new schedule and split for what accrues after the last payment. The
-        schedule keeps its time zero (months count from ``EmissionStart``)."""
-        try:
-            check_parameters(args.parameters)
-        except ValueError as exc:
-            raise BadParameters(str(exc)) from None
+    # Governance: a new schedule and split for what accrues after the last payment. The
+    # schedule keeps its time zero (months count from ``EmissionStart``).
+    set_parameters = PARAMETERS.call(0, weight=100_000)
+
+    def check_parameters(self, state: StateReader, parameters: EmissionParameters) -> None:
+        check_parameters(parameters)
+
+    def on_parameters_change(self, ctx: DispatchContext, parameters: EmissionParameters) -> None:
+        """The schedule changes at the paid-until time: remember it and what was emitted by then."""
         if is_started(ctx.state):
             ScheduleChangedAt.put(ctx.state, PaidUntil.get(ctx.state))
             EmittedAtScheduleChange.put(ctx.state, TotalEmitted.get(ctx.state))
-        Parameters.put(ctx.state, args.parameters)
-        ctx.deposit_event(ParametersSet(args.parameters))
+
+    # --- paying -------------------------------------------------------------------------
+
+    def get_reserve_available(self, state: StateReader) -> int:
+        """What the reserve can pay: its usable balance above the existential deposit."""
+        usable = self.currency.get_usable_balance(state, EMISSION_RESERVE_ACCOUNT)
+        return saturating_sub(usable, self.currency.get_existential_deposit(state))
+
+    def get_payee(self, state: StateReader, pool: bytes, part: int) -> bytes:
+        """``pool``, unless it does not exist and ``part`` is too small to open it: then the
+        treasury (which always exists) takes the part, as it does with a fee the author cannot
+        receive. Pools are opened by the first payment of at least the existential deposit."""
+        try:
+            self.currency.check_deposit(state, pool, part)
+        except ExistentialDeposit:
+            return TREASURY_ACCOUNT
+        return pool
+
+    def pay_emission(self, ctx: DispatchContext, now: int) -> None:
+        """Pay what accrued from ``PaidUntil`` to ``now`` out of the reserve, split between the
+        pools; if the reserve cannot pay it all, pay what it has and stop emission for good."""
+        parameters = get_parameters(ctx.state)
+        start = EmissionStart.get(ctx.state)
+        due = compute_emission_between(parameters, PaidUntil.get(ctx.state) - start, now - start)
+        available = self.get_reserve_available(ctx.state)
+        amount = min(due, available)
+        exhausted = due > 0 and due >= available
+        emitted_before = TotalEmitted.get(ctx.state)
+        consensus_part, ml_part = compute_split(parameters, emitted_before, amount)
+        payments = [
+            (self.get_payee(ctx.state, pool, part), part)
+            for pool, part in ((CONSENSUS_REWARD_POOL_ACCOUNT, consensus_part), (ML_REWARD_POOL_ACCOUNT, ml_part))
+            if part
+        ]
+        total_emitted = checked_add(emitted_before, amount)
+        for payee, part in payments:
+            self.currency.transfer(ctx, EMISSION_RESERVE_ACCOUNT, payee, part, keep_alive=True)
+        TotalEmitted.put(ctx.state, total_emitted)
+        PaidUntil.put(ctx.state, now)
+        if amount:
+            ctx.deposit_event(Emitted(amount, consensus_part, ml_part))
+        if exhausted:
+            Exhausted.put(ctx.state, True)
+            ctx.deposit_event(ReserveExhausted(total_emitted))
 
     # --- hooks --------------------------------------------------------------------------
 
     def on_finalize(self, ctx: DispatchContext) -> None:
-        """After the timestamp inherent has set ``Now``: the first block starts the schedule,
+        """After the timestamp inherent has set the time: the first block starts the schedule,
         every later block pays up to its own timestamp until the reserve is exhausted."""
-        now = timestamp.Now.get(ctx.state)
+        now = self.time.get_now(ctx.state)
         if not is_started(ctx.state):
             EmissionStart.put(ctx.state, now)
             PaidUntil.put(ctx.state, now)
         elif not Exhausted.get(ctx.state):
-            pay_emission(ctx, now)
+            self.pay_emission(ctx, now)
 
     # --- genesis ------------------------------------------------------------------------
 
     def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
         """``{"dailyEmission": D_0, "monthlyDecayPerbill": d, "mlSharePerbill": s}``; runs
         after balances (a lower index), so it records the reserve and issuance it built."""
-        parameters = DEFAULT_PARAMETERS
-        if config:
-            parameters = EmissionParameters(
-                daily_emission_at_start=config["dailyEmission"],
-                monthly_decay_parts=config["monthlyDecayPerbill"],
-                ml_share_parts=config["mlSharePerbill"],
-            )
+        parameters = PARAMETERS.from_genesis(config)
         check_parameters(parameters)
-        Parameters.put(ctx.state, parameters)
-        ReserveAtStart.put(ctx.state, balances.get_free_balance(ctx.state, EMISSION_RESERVE_ACCOUNT))
-        IssuanceAtStart.put(ctx.state, balances.TotalIssuance.get(ctx.state))
+        PARAMETERS.storage.put(ctx.state, parameters)
+        ReserveAtStart.put(ctx.state, self.currency.get_free_balance(ctx.state, EMISSION_RESERVE_ACCOUNT))
+        IssuanceAtStart.put(ctx.state, self.currency.get_total_issuance(ctx.state))
 
     def export_genesis(self, state: StateReader) -> dict[str, Any]:
-        parameters = get_parameters(state)
-        return {
-            "dailyEmission": parameters.daily_emission_at_start,
-            "monthlyDecayPerbill": parameters.monthly_decay_parts,
-            "mlSharePerbill": parameters.ml_share_parts,
-        }
+        return PARAMETERS.to_genesis(get_parameters(state))
 
     # --- invariants ---------------------------------------------------------------------
 
@@ -352,12 +327,12 @@ class Emission(Pallet):
         it, e.g. as the dust receiver), never less.
         """
         problems = []
-        issuance = balances.TotalIssuance.get(state)
+        issuance = self.currency.get_total_issuance(state)
         if issuance != IssuanceAtStart.get(state):
             problems.append(f"total issuance is {issuance}, but was {IssuanceAtStart.get(state)} at genesis")
         if issuance > TOTAL_SUPPLY:
             problems.append(f"total issuance {issuance} exceeds the fixed supply {TOTAL_SUPPLY}")
-        reserve = balances.get_free_balance(state, EMISSION_RESERVE_ACCOUNT)
+        reserve = self.currency.get_free_balance(state, EMISSION_RESERVE_ACCOUNT)
         emitted = TotalEmitted.get(state)
         if reserve + emitted < ReserveAtStart.get(state):
             problems.append(

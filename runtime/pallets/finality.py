@@ -17,12 +17,15 @@ misses one point, not more, since the next note carries new precommits.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from runtime.abc import StateReader
 from runtime.block import VOTE_STAGE_PRECOMMIT, Justification, verify_finality_vote
 from runtime.errors import InvalidKey, InvalidSignature
 from runtime.framework.pallet import ORIGIN_NONE, DispatchContext, DispatchError, Origin, Pallet, call
 from runtime.framework.storage import StorageValue
-from runtime.pallets import session, staking, system
+from runtime.framework.traits import SessionInterface, StakingInterface
+from runtime.pallets import system
 from runtime.primitives.codec import U32, U64, BlockNumber, Record, record
 
 NAME = "finality"
@@ -72,23 +75,15 @@ class NoteFinalityArgs(Record):
     justification: Justification
 
 
-# --- pure computations ----------------------------------------------------------------------
+# --- pure computations and reads -------------------------------------------------------------
 
 
-def get_authority_weights(state: StateReader) -> tuple[tuple[session.Authority, int], ...]:
-    """Each current authority with its weight (exposure, or 1 each without exposures)."""
-    authorities = session.get_current_authorities(state)
-    weights = []
-    for authority in authorities:
-        exposure = staking.Exposures.get(state, authority.validator)
-        weights.append(0 if exposure is None else exposure.total)
-    if not any(weights):
-        weights = [1] * len(authorities)
-    return tuple(zip(authorities, weights, strict=True))
-
-
-def get_last_noted(state: StateReader) -> int:
-    return LastNoted.get(state)  # type: ignore[no-any-return]
+@dataclass(frozen=True)
+class WeightedAuthority:
+    validator: bytes
+    signing: bytes  # seals blocks and signs finality votes
+    vrf: bytes
+    weight: int
 
 
 def compute_supermajority(total_weight: int) -> int:
@@ -96,40 +91,12 @@ def compute_supermajority(total_weight: int) -> int:
     return total_weight - (total_weight - 1) // 3
 
 
+def get_last_noted(state: StateReader) -> int:
+    return LastNoted.get(state)  # type: ignore[no-any-return]
+
+
 def is_on_chain(state: StateReader, block_hash: bytes, number: int) -> bool:
     return system.get_block_hash(state, number) == block_hash
-
-
-def check_note(state: StateReader, justification: Justification, block_number: int, genesis_hash: bytes) -> list[bytes]:
-    """The signing keys the note credits, or the error that makes it no note (module docstring)."""
-    if justification.set_id != session.SetId.get(state):
-        raise WrongSetId()
-    target_number = justification.target_number
-    if not LastNoted.get(state) < target_number < block_number or not is_on_chain(
-        state, justification.target_hash, target_number
-    ):
-        raise NotOnThisChain()
-    weights = {authority.keys.signing: weight for authority, weight in get_authority_weights(state)}
-    counted: dict[bytes, int] = {}
-    seen: set[bytes] = set()
-    for signed in justification.precommits:
-        vote = signed.vote
-        if (vote.set_id, vote.round, vote.stage) != (justification.set_id, justification.round, VOTE_STAGE_PRECOMMIT):
-            raise BadPrecommit()
-        if signed.voter not in weights or signed.voter in seen:
-            raise BadPrecommit()
-        seen.add(signed.voter)
-        try:
-            verify_finality_vote(signed, genesis_hash)
-        except (InvalidKey, InvalidSignature):
-            raise BadPrecommit() from None
-        if target_number <= vote.target_number < block_number and is_on_chain(
-            state, vote.target_hash, vote.target_number
-        ):
-            counted[signed.voter] = weights[signed.voter]
-    if sum(counted.values()) < compute_supermajority(sum(weights.values())):
-        raise NotEnoughWeight()
-    return sorted(counted)
 
 
 # --- the pallet -----------------------------------------------------------------------------
@@ -141,17 +108,74 @@ class Finality(Pallet):
     EVENTS = (FinalityNoted,)
     ERRORS = (WrongSetId, NotOnThisChain, BadPrecommit, NotEnoughWeight)
 
+    def configure(self, *, session: SessionInterface, staking: StakingInterface) -> None:
+        """``session`` gives the current authorities, ``staking`` their weights and their points."""
+        self.session = session
+        self.staking = staking
+
     @call(0, NoteFinalityArgs, weight=2_000_000, origin=ORIGIN_NONE)
     def note_finality(self, ctx: DispatchContext, origin: Origin, args: NoteFinalityArgs) -> None:
         """Credit the authorities whose precommits prove a newer block of this chain final."""
         justification = args.justification
-        voters = check_note(ctx.state, justification, ctx.block.number, ctx.genesis_hash)
+        voters = self.check_note(ctx.state, justification, ctx.block.number, ctx.genesis_hash)
         for signing in voters:
-            staking.record_point(ctx, signing)
+            self.staking.award_point(ctx, signing)
         LastNoted.put(ctx.state, justification.target_number)
         ctx.deposit_event(FinalityNoted(justification.target_number, justification.set_id, len(voters)))
+
+    # --- weights --------------------------------------------------------------------------
+
+    def get_authority_weights(self, state: StateReader) -> tuple[WeightedAuthority, ...]:
+        """Each current authority with its weight (exposure, or 1 each without exposures)."""
+        authorities = self.session.get_authority_keys(state)
+        weights = [self.staking.get_validator_weight(state, validator) for validator, _, _ in authorities]
+        if not any(weights):
+            weights = [1] * len(authorities)
+        return tuple(
+            WeightedAuthority(validator, signing, vrf, weight)
+            for (validator, signing, vrf), weight in zip(authorities, weights, strict=True)
+        )
+
+    def check_note(
+        self, state: StateReader, justification: Justification, block_number: int, genesis_hash: bytes
+    ) -> list[bytes]:
+        """The signing keys the note credits, or the error that makes it no note (module docstring)."""
+        if justification.set_id != self.session.get_set_id(state):
+            raise WrongSetId()
+        target_number = justification.target_number
+        if not get_last_noted(state) < target_number < block_number or not is_on_chain(
+            state, justification.target_hash, target_number
+        ):
+            raise NotOnThisChain()
+        weights = {authority.signing: authority.weight for authority in self.get_authority_weights(state)}
+        counted: dict[bytes, int] = {}
+        seen: set[bytes] = set()
+        for signed in justification.precommits:
+            vote = signed.vote
+            if (vote.set_id, vote.round, vote.stage) != (
+                justification.set_id,
+                justification.round,
+                VOTE_STAGE_PRECOMMIT,
+            ):
+                raise BadPrecommit()
+            if signed.voter not in weights or signed.voter in seen:
+                raise BadPrecommit()
+            seen.add(signed.voter)
+            try:
+                verify_finality_vote(signed, genesis_hash)
+            except (InvalidKey, InvalidSignature):
+                raise BadPrecommit() from None
+            if target_number <= vote.target_number < block_number and is_on_chain(
+                state, vote.target_hash, vote.target_number
+            ):
+                counted[signed.voter] = weights[signed.voter]
+        if sum(counted.values()) < compute_supermajority(sum(weights.values())):
+            raise NotEnoughWeight()
+        return sorted(counted)
 
     # --- invariants ---------------------------------------------------------------------
 
     def try_state(self, state: StateReader) -> list[str]:
-        return [] if LastNoted.get(state) <= system.Number.get(state) else ["the last note is ahead of the chain"]
+        if get_last_noted(state) <= system.get_block_number(state):
+            return []
+        return ["the last note is ahead of the chain"]

@@ -1,24 +1,25 @@
 """governance: the DAO. Holders propose, flag, vote; approved calls run with the root origin.
 
 A proposal's life, in blocks (``s`` is the block it was proposed in; every deadline is handled
-in ``on_finalize`` of that block, after the hooks of emission, staking and offences)::
+in ``on_finalize`` of that block, after the hooks of emission, staking and session)::
 
     s ............ s + F      flag period: holders flag it as a scam or frivolous
     s + F + 1 .... s + F + V  voting period: aye / nay / abstain
     s + F + V + E             enactment: the call runs with the root origin
 
 1. **propose** ``(call, description_hash, stake)``: ``call`` is the runtime's canonical call
-   encoding; only the calls in ``ALLOWED_CALLS`` (parameter changes, cancelling a deferred
-   slash, treasury spends) are accepted, anything else is refused at once. ``stake`` (at least
-   ``proposal_stake``) moves into the governance account until the proposal is decided.
+   encoding; only calls their pallet marks governable (``CallDef.governable``: parameter
+   changes, cancelling a deferred slash, treasury spends) are accepted, anything else is
+   refused at once. ``stake`` (at least ``proposal_stake``) is held (``HOLD_PROPOSAL``) until
+   the proposal is decided.
 2. **flag** ``(id, deposit)``: a flag weighs ``deposit + bonded``: the free funds the flagger
-   deposits with it and its staking bond (already locked by staking). At the end of the flag
-   period, a flag weight of at least ``flag_threshold`` rejects the proposal and its stake goes
-   to the treasury or is burned (``flagged_stake_to_treasury``); either way the deposits go
-   back and, if not flagged, voting starts.
-3. **vote** ``(id, choice, amount)``: ``amount`` free funds move into the governance account
-   for the voting period and weigh the vote; funds locked or reserved elsewhere (a staking
-   bond) cannot vote. At its end every vote amount goes back, the stake too, and the proposal
+   deposits with it (held, ``HOLD_FLAG``) and its staking bond (already locked by staking). At
+   the end of the flag period, a flag weight of at least ``flag_threshold`` rejects the proposal
+   and its stake is slashed to the treasury or burned (``flagged_stake_to_treasury``); either way
+   the deposits are released and, if not flagged, voting starts.
+3. **vote** ``(id, choice, amount)``: ``amount`` free funds are held (``HOLD_VOTE``) for the
+   voting period and weigh the vote; funds locked or held elsewhere (a staking bond) cannot
+   vote. At its end every vote amount is released, the stake too, and the proposal
    fails if the turnout ``aye + nay + abstain`` is below ``quorum``, or if
    ``aye × 10^9 ≤ approval_threshold × (aye + nay)``; else it is approved.
 4. **enactment**, ``enactment_delay`` blocks later: the call runs in a child overlay with the
@@ -27,11 +28,10 @@ in ``on_finalize`` of that block, after the hooks of emission, staking and offen
    from the treasury, when the treasury can pay it.
 
 Every decided proposal leaves ``Outcomes[id]`` and leaves ``Proposals``: nothing is decided or
-executed twice. Balances has reserves but no way to move a reserved amount to someone else, so
-stakes, deposits and votes are held by ``GOVERNANCE_ACCOUNT`` (transferred in and out); each is
-at least the existential deposit, so what it holds is 0 or at least the deposit and is never
-dusted. Burning moves tokens to ``BURN_ACCOUNT``, which no key controls: balances never destroys
-tokens (the total issuance is fixed). ``docs/governance.md`` has the parameters and an example.
+executed twice. Stakes, deposits and votes stay in their owners' accounts under the currency's
+named holds, at least the existential deposit each. Burning slashes a hold to ``BURN_ACCOUNT``,
+which no key controls: the currency never destroys tokens (the total issuance is fixed).
+``docs/governance.md`` has the parameters and an example.
 """
 
 from __future__ import annotations
@@ -40,11 +40,13 @@ from dataclasses import replace
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
-from runtime.accounts import TREASURY_ACCOUNT, compute_module_account
-from runtime.errors import ArithmeticOverflow, MalformedTransaction
-from runtime.framework.pallet import ORIGIN_ROOT, ROOT, DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.accounts import BURN_ACCOUNT, TREASURY_ACCOUNT
+from runtime.errors import MalformedTransaction
+from runtime.framework.pallet import ROOT, DispatchContext, DispatchError, Origin, Pallet, call, ensure_signed
+from runtime.framework.parameters import PalletParameters
+from runtime.framework.runtime import dispatch_in_child
 from runtime.framework.storage import StorageMap, StorageValue
-from runtime.pallets import balances, staking, system
+from runtime.framework.traits import Currency, StakingInterface
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, checked_add
 from runtime.primitives.codec import (
     U8,
@@ -64,28 +66,15 @@ NAME = "governance"
 
 # --- config -------------------------------------------------------------------------------
 
-# Holds every open proposal's stake, flag deposits and vote amounts.
-GOVERNANCE_ACCOUNT = compute_module_account(b"governance")
-# Where a flagged proposal's stake is burned: no key controls it, nothing ever leaves it.
-BURN_ACCOUNT = compute_module_account(b"burn")
+# The currency's hold reasons: an open proposal's stake, a flag's deposit, a vote's amount.
+HOLD_PROPOSAL = b"gov/prop"
+HOLD_FLAG = b"gov/flag"
+HOLD_VOTE = b"gov/vote"
 
 MAX_OPEN_PROPOSALS = 16
 MAX_FLAGS_PER_PROPOSAL = 256
 MAX_VOTES_PER_PROPOSAL = 256
 MAX_PROPOSAL_CALL_SIZE = 16 * 1024
-
-# What governance may call, as (pallet, call). Everything else is refused when proposed.
-ALLOWED_CALLS = frozenset(
-    {
-        ("emission", "set_parameters"),
-        ("staking", "set_parameters"),
-        ("offences", "set_parameters"),
-        ("offences", "cancel_deferred_slash"),
-        ("transaction_payment", "set_parameters"),
-        ("treasury", "spend"),
-        ("governance", "set_parameters"),
-    }
-)
 
 STATUS_FLAGGING = 0
 STATUS_VOTING = 1
@@ -130,6 +119,15 @@ DEFAULT_PARAMETERS = GovernanceParameters(
     proposal_reward=0,
 )
 
+
+class BadParameters(DispatchError):
+    """The parameters are out of range (see check_parameters)."""
+
+    code = 16
+
+
+PARAMETERS = PalletParameters(NAME, __name__, GovernanceParameters, DEFAULT_PARAMETERS, BadParameters)
+
 # --- storage ------------------------------------------------------------------------------
 
 
@@ -138,7 +136,7 @@ class Proposal(Record):
     proposer: AccountId
     call: Annotated[bytes, VarBytes(MAX_PROPOSAL_CALL_SIZE)]
     description_hash: Hash32
-    stake: Balance  # held by GOVERNANCE_ACCOUNT while flagging and voting, returned after
+    stake: Balance  # held from the proposer while flagging and voting, released after
     submitted_at: U32
     status: U8  # STATUS_*
     deadline: U32  # the block whose on_finalize ends the current status
@@ -151,7 +149,7 @@ class Proposal(Record):
 @record
 class FlagRecord(Record):
     who: AccountId
-    deposit: Balance  # held by GOVERNANCE_ACCOUNT until the flag period ends
+    deposit: Balance  # held from the flagger until the flag period ends
     weight: Balance  # deposit + the flagger's bond when it flagged
 
 
@@ -159,10 +157,9 @@ class FlagRecord(Record):
 class VoteRecord(Record):
     who: AccountId
     choice: U8  # VOTE_*
-    amount: Balance  # held by GOVERNANCE_ACCOUNT until the voting period ends
+    amount: Balance  # held from the voter until the voting period ends
 
 
-Parameters = StorageValue(NAME, "Parameters", GovernanceParameters, DEFAULT_PARAMETERS)
 NextProposalId = StorageValue(NAME, "NextProposalId", U32, 0)
 # Open proposals (flagging, voting, or approved and waiting for enactment).
 Proposals = StorageMap(NAME, "Proposals", U32, Proposal)
@@ -252,17 +249,12 @@ class ProposerRewarded(Record):
     amount: Balance
 
 
-@record
-class ParametersSet(Record):
-    parameters: GovernanceParameters
-
-
 # --- errors -------------------------------------------------------------------------------
 
 
 class CallNotAllowed(DispatchError):
-    """Governance may not make this call (only parameter changes, cancelling a deferred slash
-    and treasury spends: see ALLOWED_CALLS)."""
+    """Governance may not make this call (only the calls their pallets mark governable:
+    parameter changes, cancelling a deferred slash and treasury spends)."""
 
     code = 0
 
@@ -357,12 +349,6 @@ class TooManyVotes(DispatchError):
     code = 15
 
 
-class BadParameters(DispatchError):
-    """The parameters are out of range (see check_parameters)."""
-
-    code = 16
-
-
 # --- calls' arguments ---------------------------------------------------------------------
 
 
@@ -384,11 +370,6 @@ class VoteArgs(Record):
     proposal_id: U32
     choice: U8
     amount: Balance
-
-
-@record
-class SetParametersArgs(Record):
-    parameters: GovernanceParameters
 
 
 # --- pure computations --------------------------------------------------------------------
@@ -425,7 +406,7 @@ def check_parameters(parameters: GovernanceParameters) -> None:
 
 
 def get_parameters(state: StateReader) -> GovernanceParameters:
-    return Parameters.get(state)
+    return PARAMETERS.get(state)
 
 
 def get_proposal(state: StateReader, proposal_id: int) -> Proposal:
@@ -460,11 +441,20 @@ def decode_next_proposal_id(raw: bytes) -> int:
     return decode_value(NextProposalId.value_type, raw)  # type: ignore[no-any-return]
 
 
-def get_held_total(state: StateReader) -> int:
-    """What open proposals' stakes, flag deposits and votes add up to."""
-    held = sum(proposal.stake for _, proposal in Proposals.iter(state))
-    held += sum(flag.deposit for _, flags in Flags.iter(state) for flag in flags)
-    return held + sum(vote.amount for _, votes in Votes.iter(state) for vote in votes)
+def compute_expected_holds(
+    proposals: dict[int, Proposal], flags: dict[int, tuple[FlagRecord, ...]], votes: dict[int, tuple[VoteRecord, ...]]
+) -> dict[tuple[bytes, bytes], int]:
+    """What each account must hold under each of governance's reasons, from the records."""
+    expected: dict[tuple[bytes, bytes], int] = {}
+    entries = [
+        *((proposal.proposer, HOLD_PROPOSAL, proposal.stake) for proposal in proposals.values()),
+        *((flag.who, HOLD_FLAG, flag.deposit) for records in flags.values() for flag in records),
+        *((vote.who, HOLD_VOTE, vote.amount) for records in votes.values() for vote in records),
+    ]
+    for who, reason, amount in entries:
+        if amount:
+            expected[who, reason] = expected.get((who, reason), 0) + amount
+    return expected
 
 
 def check_allowed_call(ctx: DispatchContext, encoded: bytes) -> None:
@@ -473,115 +463,14 @@ def check_allowed_call(ctx: DispatchContext, encoded: bytes) -> None:
         decoded = ctx.runtime.decode_call(encoded)
     except MalformedTransaction:
         raise UndecodableCall() from None
-    if (decoded.pallet.NAME, decoded.definition.name) not in ALLOWED_CALLS:
+    if not decoded.definition.governable:
         raise CallNotAllowed(
             f"governance may not call {decoded.pallet.NAME}.{decoded.definition.name} "
             "(only parameter changes, cancelling a deferred slash and treasury spends)"
         )
 
 
-def check_payable(state: StateReader, who: bytes, amount: int) -> None:
-    """``who`` can move ``amount`` of its unlocked free balance and stay alive."""
-    if amount < balances.get_existential_deposit(state):
-        raise AmountTooSmall()
-    info = system.get_account(state, who)
-    if amount > info.free:
-        raise InsufficientBalance()
-    if amount > info.free - min(info.free, info.frozen):
-        raise FundsLockedElsewhere()
-    try:
-        balances.check_withdraw(state, who, amount, keep_alive=True)
-        balances.check_deposit(state, GOVERNANCE_ACCOUNT, amount)
-    except (balances.InsufficientBalance, balances.KeepAlive, balances.Overflow):
-        raise InsufficientBalance() from None
-
-
-def get_bonded(state: StateReader, who: bytes) -> int:
-    ledger = staking.Ledger.get(state, who)
-    return 0 if ledger is None else ledger.total
-
-
 # --- mutations ----------------------------------------------------------------------------
-
-
-def hold(ctx: DispatchContext, who: bytes, amount: int) -> None:
-    balances.transfer(ctx, who, GOVERNANCE_ACCOUNT, amount, keep_alive=True)
-
-
-def release(ctx: DispatchContext, to: bytes, amount: int) -> None:
-    """Pay ``amount`` held by the governance account to ``to`` (what is left stays at least the
-    existential deposit or is 0: every holding is at least the deposit)."""
-    if amount:
-        balances.transfer(ctx, GOVERNANCE_ACCOUNT, to, amount, keep_alive=False)
-
-
-def end_flag_period(ctx: DispatchContext, proposal_id: int, proposal: Proposal) -> None:
-    """Return the flag deposits; reject the proposal if flagged, else open its voting period."""
-    parameters = get_parameters(ctx.state)
-    for flag in Flags.get(ctx.state, proposal_id):
-        release(ctx, flag.who, flag.deposit)
-    Flags.remove(ctx.state, proposal_id)
-    if proposal.flag_weight >= parameters.flag_threshold:
-        to_treasury = parameters.flagged_stake_to_treasury
-        release(ctx, TREASURY_ACCOUNT if to_treasury else BURN_ACCOUNT, proposal.stake)
-        close(ctx, proposal_id, OUTCOME_FLAGGED)
-        ctx.deposit_event(RejectedByFlags(proposal_id, proposal.flag_weight, to_treasury))
-        return
-    voting_end = ctx.block.number + parameters.voting_period_blocks
-    Proposals.put(ctx.state, proposal_id, replace(proposal, status=STATUS_VOTING, deadline=voting_end))
-    ctx.deposit_event(VotingStarted(proposal_id, voting_end))
-
-
-def end_voting_period(ctx: DispatchContext, proposal_id: int, proposal: Proposal) -> None:
-    """Return the votes and the stake; decide by quorum and approval threshold."""
-    parameters = get_parameters(ctx.state)
-    for vote in Votes.get(ctx.state, proposal_id):
-        release(ctx, vote.who, vote.amount)
-    Votes.remove(ctx.state, proposal_id)
-    release(ctx, proposal.proposer, proposal.stake)
-    turnout = proposal.aye + proposal.nay + proposal.abstain
-    if turnout < parameters.quorum:
-        close(ctx, proposal_id, OUTCOME_NO_QUORUM)
-        ctx.deposit_event(QuorumNotReached(proposal_id, turnout))
-    elif not is_approved(parameters, proposal.aye, proposal.nay):
-        close(ctx, proposal_id, OUTCOME_REJECTED)
-        ctx.deposit_event(RejectedByVote(proposal_id, proposal.aye, proposal.nay))
-    else:
-        enact_at = ctx.block.number + parameters.enactment_delay_blocks
-        approved = replace(proposal, status=STATUS_APPROVED, deadline=enact_at, stake=0)
-        Proposals.put(ctx.state, proposal_id, approved)
-        ctx.deposit_event(Approved(proposal_id, enact_at))
-
-
-def enact(ctx: DispatchContext, proposal_id: int, proposal: Proposal) -> None:
-    """Run the call with the root origin in a child overlay; reward the proposer if it worked."""
-    decoded = ctx.runtime.decode_call(proposal.call)
-    child = ctx.child()
-    try:
-        decoded.definition.handler(decoded.pallet, child, ROOT, decoded.args)
-    except (DispatchError, ArithmeticOverflow) as exc:
-        pallet_index, code = ctx.runtime.error_index(exc)
-        close(ctx, proposal_id, OUTCOME_ENACTMENT_FAILED)
-        ctx.deposit_event(EnactmentFailed(proposal_id, pallet_index, code))
-        return
-    ctx.merge_child(child)
-    close(ctx, proposal_id, OUTCOME_ENACTED)
-    ctx.deposit_event(Enacted(proposal_id))
-    pay_reward(ctx, proposal_id, proposal.proposer)
-
-
-def pay_reward(ctx: DispatchContext, proposal_id: int, proposer: bytes) -> None:
-    """The proposal reward from the treasury, unless the treasury cannot pay it."""
-    reward = get_parameters(ctx.state).proposal_reward
-    if reward == 0:
-        return
-    try:
-        balances.check_withdraw(ctx.state, TREASURY_ACCOUNT, reward, keep_alive=True)
-        balances.check_deposit(ctx.state, proposer, reward)
-    except DispatchError:
-        return  # the treasury is short: the proposal stays enacted, unrewarded
-    balances.transfer(ctx, TREASURY_ACCOUNT, proposer, reward, keep_alive=True)
-    ctx.deposit_event(ProposerRewarded(proposal_id, proposer, reward))
 
 
 def close(ctx: DispatchContext, proposal_id: int, outcome: int) -> None:
@@ -592,24 +481,12 @@ def close(ctx: DispatchContext, proposal_id: int, outcome: int) -> None:
     Outcomes.put(ctx.state, proposal_id, outcome)
 
 
-def advance(ctx: DispatchContext, proposal_id: int) -> None:
-    """Handle every deadline of the proposal due by this block (a zero enactment delay
-    enacts in the block voting ends)."""
-    while (proposal := Proposals.get(ctx.state, proposal_id)) is not None and proposal.deadline <= ctx.block.number:
-        if proposal.status == STATUS_FLAGGING:
-            end_flag_period(ctx, proposal_id, proposal)
-        elif proposal.status == STATUS_VOTING:
-            end_voting_period(ctx, proposal_id, proposal)
-        else:
-            enact(ctx, proposal_id, proposal)
-
-
 # --- the pallet ---------------------------------------------------------------------------
 
 
 class Governance(Pallet):
     NAME = NAME
-    STORAGE = (Parameters, NextProposalId, Proposals, OpenProposalIds, Flags, Votes, Outcomes)
+    STORAGE = (PARAMETERS.storage, NextProposalId, Proposals, OpenProposalIds, Flags, Votes, Outcomes)
     EVENTS = (
         Proposed,
         ProposalFlaggedBy,
@@ -622,7 +499,7 @@ class Governance(Pallet):
         Enacted,
         EnactmentFailed,
         ProposerRewarded,
-        ParametersSet,
+        PARAMETERS.event,
     )
     ERRORS = (
         CallNotAllowed,
@@ -643,13 +520,24 @@ class Governance(Pallet):
         TooManyVotes,
         BadParameters,
     )
+    CONSTANTS = {
+        "maxOpenProposals": MAX_OPEN_PROPOSALS,
+        "maxFlagsPerProposal": MAX_FLAGS_PER_PROPOSAL,
+        "maxVotesPerProposal": MAX_VOTES_PER_PROPOSAL,
+        "maxProposalCallSize": MAX_PROPOSAL_CALL_SIZE,
+    }
+
+    def configure(self, *, currency: Currency, staking: StakingInterface) -> None:
+        """``currency`` holds stakes, deposits and votes; ``staking`` tells a flagger's bond."""
+        self.currency = currency
+        self.staking = staking
 
     # --- calls --------------------------------------------------------------------------
 
     @call(0, ProposeArgs, weight=500_000)
     def propose(self, ctx: DispatchContext, origin: Origin, args: ProposeArgs) -> None:
         """Submit ``call`` for the DAO, holding ``stake`` until the proposal is decided."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         parameters = get_parameters(ctx.state)
         check_allowed_call(ctx, args.call)
         if args.stake < parameters.proposal_stake:
@@ -658,29 +546,16 @@ class Governance(Pallet):
         if len(open_ids) >= MAX_OPEN_PROPOSALS:
             raise TooManyProposals()
         try:
-            check_payable(ctx.state, who, args.stake)
+            self.check_holdable(ctx.state, who, args.stake)
         except AmountTooSmall:
             raise StakeTooLow() from None
         proposal_id = NextProposalId.get(ctx.state)
         flag_end = ctx.block.number + parameters.flag_period_blocks
-        hold(ctx, who, args.stake)
-        Proposals.put(
-            ctx.state,
-            proposal_id,
-            Proposal(
-                who,
-                args.call,
-                args.description_hash,
-                args.stake,
-                ctx.block.number,
-                STATUS_FLAGGING,
-                flag_end,
-                0,
-                0,
-                0,
-                0,
-            ),
+        self.currency.hold(ctx, HOLD_PROPOSAL, who, args.stake)
+        proposal = Proposal(
+            who, args.call, args.description_hash, args.stake, ctx.block.number, STATUS_FLAGGING, flag_end, 0, 0, 0, 0
         )
+        Proposals.put(ctx.state, proposal_id, proposal)
         OpenProposalIds.put(ctx.state, (*open_ids, proposal_id))
         NextProposalId.put(ctx.state, proposal_id + 1)
         ctx.deposit_event(Proposed(proposal_id, who, args.stake, args.description_hash, flag_end))
@@ -688,7 +563,7 @@ class Governance(Pallet):
     @call(1, FlagArgs, weight=300_000)
     def flag(self, ctx: DispatchContext, origin: Origin, args: FlagArgs) -> None:
         """Flag a proposal in its flag period, weighing ``deposit`` plus the caller's bond."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         proposal = get_proposal(ctx.state, args.proposal_id)
         if proposal.status != STATUS_FLAGGING:
             raise FlagPeriodOver()
@@ -698,12 +573,12 @@ class Governance(Pallet):
         if len(flags) >= MAX_FLAGS_PER_PROPOSAL:
             raise TooManyFlags()
         if args.deposit:
-            check_payable(ctx.state, who, args.deposit)
-        weight = args.deposit + get_bonded(ctx.state, who)
+            self.check_holdable(ctx.state, who, args.deposit)
+        weight = args.deposit + self.staking.get_bonded(ctx.state, who)
         if weight == 0:
             raise NothingToFlagWith()
         if args.deposit:
-            hold(ctx, who, args.deposit)
+            self.currency.hold(ctx, HOLD_FLAG, who, args.deposit)
         Flags.put(ctx.state, args.proposal_id, (*flags, FlagRecord(who, args.deposit, weight)))
         Proposals.put(
             ctx.state, args.proposal_id, replace(proposal, flag_weight=checked_add(proposal.flag_weight, weight))
@@ -713,7 +588,7 @@ class Governance(Pallet):
     @call(2, VoteArgs, weight=300_000)
     def vote(self, ctx: DispatchContext, origin: Origin, args: VoteArgs) -> None:
         """Vote ``choice`` with ``amount`` of unlocked free funds, held for the voting period."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         proposal = get_proposal(ctx.state, args.proposal_id)
         if proposal.status != STATUS_VOTING:
             raise NotVoting()
@@ -724,82 +599,146 @@ class Governance(Pallet):
             raise AlreadyVoted()
         if len(votes) >= MAX_VOTES_PER_PROPOSAL:
             raise TooManyVotes()
-        check_payable(ctx.state, who, args.amount)
+        self.check_holdable(ctx.state, who, args.amount)
         record = VoteRecord(who, args.choice, args.amount)
         tallied = compute_tally(proposal, record)
-        hold(ctx, who, args.amount)
+        self.currency.hold(ctx, HOLD_VOTE, who, args.amount)
         Votes.put(ctx.state, args.proposal_id, (*votes, record))
         Proposals.put(ctx.state, args.proposal_id, tallied)
         ctx.deposit_event(Voted(args.proposal_id, who, args.choice, args.amount))
 
-    @call(3, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
-    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
-        """Replace the parameters; open proposals keep the deadlines they have, the rest applies
-        at their next deadline."""
+    # Governance: new parameters; open proposals keep the deadlines they have, the rest
+    # applies at their next deadline.
+    set_parameters = PARAMETERS.call(3, weight=100_000)
+
+    def check_parameters(self, state: StateReader, parameters: GovernanceParameters) -> None:
+        check_parameters(parameters)
+
+    # --- holding funds ------------------------------------------------------------------
+
+    def check_holdable(self, state: StateReader, who: bytes, amount: int) -> None:
+        """``who`` can hold ``amount`` (at least the existential deposit) of its unlocked free
+        balance."""
+        if amount < self.currency.get_existential_deposit(state):
+            raise AmountTooSmall()
+        if amount > self.currency.get_free_balance(state, who):
+            raise InsufficientBalance()
+        if amount > self.currency.get_usable_balance(state, who):
+            raise FundsLockedElsewhere()
+
+    # --- deadlines ----------------------------------------------------------------------
+
+    def advance(self, ctx: DispatchContext, proposal_id: int) -> None:
+        """Handle every deadline of the proposal due by this block (a zero enactment delay
+        enacts in the block voting ends)."""
+        while (proposal := Proposals.get(ctx.state, proposal_id)) is not None and proposal.deadline <= ctx.block.number:
+            if proposal.status == STATUS_FLAGGING:
+                self.end_flag_period(ctx, proposal_id, proposal)
+            elif proposal.status == STATUS_VOTING:
+                self.end_voting_period(ctx, proposal_id, proposal)
+            else:
+                self.enact(ctx, proposal_id, proposal)
+
+    def end_flag_period(self, ctx: DispatchContext, proposal_id: int, proposal: Proposal) -> None:
+        """Release the flag deposits; reject the proposal if flagged (its stake slashed to the
+        treasury or burned), else open its voting period."""
+        parameters = get_parameters(ctx.state)
+        for flag in Flags.get(ctx.state, proposal_id):
+            if flag.deposit:
+                self.currency.release(ctx, HOLD_FLAG, flag.who, flag.deposit)
+        Flags.remove(ctx.state, proposal_id)
+        if proposal.flag_weight >= parameters.flag_threshold:
+            to_treasury = parameters.flagged_stake_to_treasury
+            destination = TREASURY_ACCOUNT if to_treasury else BURN_ACCOUNT
+            self.currency.slash_held(ctx, HOLD_PROPOSAL, proposal.proposer, proposal.stake, destination)
+            close(ctx, proposal_id, OUTCOME_FLAGGED)
+            ctx.deposit_event(RejectedByFlags(proposal_id, proposal.flag_weight, to_treasury))
+            return
+        voting_end = ctx.block.number + parameters.voting_period_blocks
+        Proposals.put(ctx.state, proposal_id, replace(proposal, status=STATUS_VOTING, deadline=voting_end))
+        ctx.deposit_event(VotingStarted(proposal_id, voting_end))
+
+    def end_voting_period(self, ctx: DispatchContext, proposal_id: int, proposal: Proposal) -> None:
+        """Release the votes and the stake; decide by quorum and approval threshold."""
+        parameters = get_parameters(ctx.state)
+        for vote in Votes.get(ctx.state, proposal_id):
+            self.currency.release(ctx, HOLD_VOTE, vote.who, vote.amount)
+        Votes.remove(ctx.state, proposal_id)
+        self.currency.release(ctx, HOLD_PROPOSAL, proposal.proposer, proposal.stake)
+        turnout = proposal.aye + proposal.nay + proposal.abstain
+        if turnout < parameters.quorum:
+            close(ctx, proposal_id, OUTCOME_NO_QUORUM)
+            ctx.deposit_event(QuorumNotReached(proposal_id, turnout))
+        elif not is_approved(parameters, proposal.aye, proposal.nay):
+            close(ctx, proposal_id, OUTCOME_REJECTED)
+            ctx.deposit_event(RejectedByVote(proposal_id, proposal.aye, proposal.nay))
+        else:
+            enact_at = ctx.block.number + parameters.enactment_delay_blocks
+            approved = replace(proposal, status=STATUS_APPROVED, deadline=enact_at, stake=0)
+            Proposals.put(ctx.state, proposal_id, approved)
+            ctx.deposit_event(Approved(proposal_id, enact_at))
+
+    def enact(self, ctx: DispatchContext, proposal_id: int, proposal: Proposal) -> None:
+        """Run the call with the root origin in a child overlay; reward the proposer if it worked."""
+        error = dispatch_in_child(ctx, ctx.runtime.decode_call(proposal.call), ROOT)
+        if error is not None:
+            pallet_index, code = ctx.runtime.error_index(error)
+            close(ctx, proposal_id, OUTCOME_ENACTMENT_FAILED)
+            ctx.deposit_event(EnactmentFailed(proposal_id, pallet_index, code))
+            return
+        close(ctx, proposal_id, OUTCOME_ENACTED)
+        ctx.deposit_event(Enacted(proposal_id))
+        self.pay_reward(ctx, proposal_id, proposal.proposer)
+
+    def pay_reward(self, ctx: DispatchContext, proposal_id: int, proposer: bytes) -> None:
+        """The proposal reward from the treasury, unless the treasury cannot pay it."""
+        reward = get_parameters(ctx.state).proposal_reward
+        if reward == 0:
+            return
         try:
-            check_parameters(args.parameters)
-        except ValueError as exc:
-            raise BadParameters(str(exc)) from None
-        Parameters.put(ctx.state, args.parameters)
-        ctx.deposit_event(ParametersSet(args.parameters))
+            self.currency.check_withdraw(ctx.state, TREASURY_ACCOUNT, reward, keep_alive=True)
+            self.currency.check_deposit(ctx.state, proposer, reward)
+        except DispatchError:
+            return  # the treasury is short: the proposal stays enacted, unrewarded
+        self.currency.transfer(ctx, TREASURY_ACCOUNT, proposer, reward, keep_alive=True)
+        ctx.deposit_event(ProposerRewarded(proposal_id, proposer, reward))
 
     # --- hooks --------------------------------------------------------------------------
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """Handle the deadlines due in this block, lowest id first: at most MAX_OPEN_PROPOSALS
-        proposals, each returning at most MAX_FLAGS or MAX_VOTES holdings. Runs after the hooks
-        of the pallets whose parameters it changes (lower indices), so an enacted change applies
-        from the next block on."""
+        proposals, each releasing at most MAX_FLAGS or MAX_VOTES holds. Runs after the hooks
+        of the pallets whose parameters it changes (``runtime/construct.py``), so an enacted
+        change applies from the next block on."""
         for proposal_id in get_open_proposal_ids(ctx.state):
-            advance(ctx, proposal_id)
+            self.advance(ctx, proposal_id)
 
     # --- genesis ------------------------------------------------------------------------
 
     def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
         """The parameters (no section: ``DEFAULT_PARAMETERS``); no proposals at genesis."""
-        parameters = DEFAULT_PARAMETERS
-        if config:
-            parameters = GovernanceParameters(
-                proposal_stake=config["proposalStake"],
-                flag_period_blocks=config["flagPeriodBlocks"],
-                flag_threshold=config["flagThreshold"],
-                flagged_stake_to_treasury=config["flaggedStakeToTreasury"],
-                voting_period_blocks=config["votingPeriodBlocks"],
-                quorum=config["quorum"],
-                approval_threshold_parts=config["approvalThresholdPerbill"],
-                enactment_delay_blocks=config["enactmentDelayBlocks"],
-                proposal_reward=config["proposalReward"],
-            )
+        parameters = PARAMETERS.from_genesis(config)
         check_parameters(parameters)
-        Parameters.put(ctx.state, parameters)
+        PARAMETERS.storage.put(ctx.state, parameters)
 
     def export_genesis(self, state: StateReader) -> dict[str, Any]:
         """The parameters only: open proposals and outcomes do not carry over."""
-        parameters = get_parameters(state)
-        return {
-            "proposalStake": parameters.proposal_stake,
-            "flagPeriodBlocks": parameters.flag_period_blocks,
-            "flagThreshold": parameters.flag_threshold,
-            "flaggedStakeToTreasury": parameters.flagged_stake_to_treasury,
-            "votingPeriodBlocks": parameters.voting_period_blocks,
-            "quorum": parameters.quorum,
-            "approvalThresholdPerbill": parameters.approval_threshold_parts,
-            "enactmentDelayBlocks": parameters.enactment_delay_blocks,
-            "proposalReward": parameters.proposal_reward,
-        }
+        return PARAMETERS.to_genesis(get_parameters(state))
 
     # --- invariants ---------------------------------------------------------------------
 
     def try_state(self, state: StateReader) -> list[str]:
-        return [*self._check_holdings(state), *self._check_proposals(state)]
+        return [*self._check_holds(state), *self._check_proposals(state)]
 
-    def _check_holdings(self, state: StateReader) -> list[str]:
-        """The governance account holds at least every open stake, deposit and vote (anyone may
-        pay into it; nothing may leave it but a release)."""
-        held, owed = balances.get_free_balance(state, GOVERNANCE_ACCOUNT), get_held_total(state)
-        if held < owed:
-            return [f"the governance account holds {held}, less than the {owed} open proposals hold"]
-        return []
+    def _check_holds(self, state: StateReader) -> list[str]:
+        """Every account holds, under each of governance's reasons, exactly what its open
+        proposals, flags and votes say."""
+        expected = compute_expected_holds(dict(Proposals.iter(state)), dict(Flags.iter(state)), dict(Votes.iter(state)))
+        return [
+            f"{who.hex()} holds {held} under {reason!r}, but governance's records say {amount}"
+            for (who, reason), amount in sorted(expected.items())
+            if (held := self.currency.get_held(state, who, reason)) != amount
+        ]
 
     def _check_proposals(self, state: StateReader) -> list[str]:
         problems = []

@@ -1,6 +1,13 @@
 """offences: proofs of misbehaviour, slash fractions, deferred slashes and their application.
 
-Three offences, each by a validator elected in the current era:
+Offences come in **kinds** (``OffenceKind``, ``runtime/framework/traits.py``), each with the
+pallet that holds its offenders' stake (an ``OffenderHandler``: what is at stake, who backs it,
+how to slash it) and its rule for the slash fraction. Kinds are registered in
+``runtime/construct.py``: a new kind (an ML market's provable faults, say) needs no change here,
+and its pallet reports offences through ``report_offence`` (the ``OffenceReporter`` interface).
+
+Built in are three validator offences, each by a validator elected in the current era (their
+handler is staking):
 
 * **block equivocation**: two different headers for the same slot, both sealed by their author
   under this chain's genesis hash;
@@ -8,46 +15,65 @@ Three offences, each by a validator elected in the current era:
   one voter for the same ``(set_id, round, stage)``;
 * **unresponsiveness**: no block authored in an era (read from staking's reward points at the
   era's end, so it is detected, never reported; a ``maxUnresponsivenessPerbill`` of 0 turns it
-  off). Finality votes do not count yet: the finality gadget comes later.
+  off): an elected validator that went a whole epoch of the era without a block or a finality
+  vote a block noted.
 
 Equivocations are reported by any account with the signed call ``report_equivocation``; the
 evidence must be from the current era (its block numbers), whose exposure snapshot is the one
 at hand. Every offence is known by its ``OffenceId`` (kind, offender, slot / set, round, stage /
 era), kept forever, and is punished once: a second report of it is refused.
 
-**Fraction.** With ``k`` distinct offenders of one kind in era ``e`` among the ``n`` validators
-elected for it (Substrate's correlation rule, one rounding, down)::
+**Fraction** of the validator kinds. With ``k`` distinct offenders of one kind in era ``e`` among
+the ``n`` validators elected for it (Substrate's correlation rule, one rounding, down)::
 
     correlated = min(1, floor(10^9 × 9k² / n²) / 10^9)          ( = min(1, (3k/n)²) )
     fraction   = max(min_kind, correlated)                         (capped at max_unresponsiveness)
 
-One validator has at most one slash per kind and era: a further offence, or a further offender
+One offender has at most one slash per kind and era: a further offence, or a further offender
 of that kind, only raises the fractions of the era's unapplied slashes of that kind.
 
-**Deferral.** A slash for an offence in era ``e`` waits in ``UnappliedSlashes[e + defer]`` and
-is applied at the end of that era, before the next election; until then ``cancel_deferred_slash``
-(root origin) may drop it. Each stake in the offender's exposure (its own bond first, then its
-delegators') loses ``ceil(fraction × stake)`` (what the chain takes rounds up, never above the
-stake), taken by ``staking.slash_staker`` from active and unlocking pro rata, never more than the
-ledger still holds. Everything goes to the treasury, which then pays the reporter
-``floor(reporter_reward × slashed)``. Offenders are chilled when the offence is recorded, so they
-miss the next election until they call ``validate`` again. ``docs/economics.md`` has a worked
-example.
+**Deferral** (every kind; eras are staking's). A slash for an offence in era ``e`` waits in
+``UnappliedSlashes[e + defer]`` and is applied at the end of that era, before the next election;
+until then ``cancel_deferred_slash`` (root origin) may drop it. Each stake behind the offender
+(its own first, then its backers') loses ``ceil(fraction × stake)`` (what the chain takes rounds
+up, never above the stake), taken by the kind's handler (for validators from active and
+unlocking bond pro rata, never more than the ledger still holds). Everything goes to the
+treasury, which then pays the reporter ``floor(reporter_reward × slashed)``. The handler hears
+of each recorded offence (staking chills the validator, so it misses the next election until it
+calls ``validate`` again). ``docs/economics.md`` has a worked example.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
 from runtime.accounts import TREASURY_ACCOUNT
-from runtime.block import Header, SignedFinalityVote, verify_finality_vote, verify_seal
+from runtime.block import MAX_AUTHORITIES, Header, SignedFinalityVote, verify_finality_vote, verify_seal
 from runtime.errors import InvalidKey, InvalidSignature
-from runtime.framework.pallet import ORIGIN_NONE, ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
-from runtime.framework.storage import StorageMap, StorageValue
-from runtime.pallets import balances, session, staking
+from runtime.framework.pallet import (
+    ORIGIN_NONE,
+    ORIGIN_ROOT,
+    DispatchContext,
+    DispatchError,
+    Origin,
+    Pallet,
+    call,
+    ensure_signed,
+)
+from runtime.framework.parameters import PalletParameters
+from runtime.framework.storage import StorageMap
+from runtime.framework.traits import (
+    Currency,
+    ExistentialDeposit,
+    OffenceKind,
+    OffenderHandler,
+    Overflow,
+    SessionInterface,
+    StakingInterface,
+)
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
 from runtime.primitives.codec import U8, U32, U64, AccountId, Balance, ListOf, OneOf, OptionOf, Record, record
 
@@ -58,9 +84,9 @@ NAME = "offences"
 KIND_BLOCK_EQUIVOCATION = 0
 KIND_VOTE_EQUIVOCATION = 1
 KIND_UNRESPONSIVENESS = 2
-OFFENCE_KINDS = (KIND_BLOCK_EQUIVOCATION, KIND_VOTE_EQUIVOCATION, KIND_UNRESPONSIVENESS)
-MAX_SLASHED_STAKES = staking.MAX_EXPOSED_DELEGATORS + 1  # the validator's own and its delegators'
-MAX_SLASHES_PER_ERA = staking.MAX_VALIDATORS * len(OFFENCE_KINDS)  # one per validator and kind
+VALIDATOR_KINDS = (KIND_BLOCK_EQUIVOCATION, KIND_VOTE_EQUIVOCATION, KIND_UNRESPONSIVENESS)
+MAX_SLASHED_STAKES = 513  # an offender's own stake and up to 512 backers (staking's exposure bound)
+MAX_SLASHES_PER_ERA = 4 * MAX_AUTHORITIES  # waiting for one era's end, every kind together
 
 
 @record
@@ -76,6 +102,15 @@ class OffencesParameters(Record):
 
 
 DEFAULT_PARAMETERS = OffencesParameters(0, 0, 0, 0, 0, 0)
+
+
+class BadParameters(DispatchError):
+    """The parameters are out of range, or a slash would wait as long as the bonding duration."""
+
+    code = 8
+
+
+PARAMETERS = PalletParameters(NAME, __name__, OffencesParameters, DEFAULT_PARAMETERS, BadParameters)
 
 # --- storage ------------------------------------------------------------------------------
 
@@ -98,15 +133,14 @@ class StakeSlash(Record):
 
 @record
 class UnappliedSlash(Record):
-    validator: AccountId
+    offender: AccountId
     kind: U8
     offence_era: U32
     fraction_parts: U32
     reporter: Annotated[bytes | None, OptionOf(AccountId)]  # None: detected, not reported
-    stakes: Annotated[tuple, ListOf(StakeSlash, MAX_SLASHED_STAKES)]  # the validator's own first
+    stakes: Annotated[tuple, ListOf(StakeSlash, MAX_SLASHED_STAKES)]  # the offender's own first
 
 
-Parameters = StorageValue(NAME, "Parameters", OffencesParameters, DEFAULT_PARAMETERS)
 # Every offence ever recorded, with its era: a second report of one is refused.
 Reports = StorageMap(NAME, "Reports", OffenceId, U32)
 # Slashes by the era at whose end they apply.
@@ -128,9 +162,9 @@ class OffenceRecorded(Record):
 
 @record
 class SlashApplied(Record):
-    validator: AccountId
+    offender: AccountId
     kind: U8
-    slashed: Balance  # in all, from the validator and its delegators
+    slashed: Balance  # in all, from the offender and its backers
 
 
 @record
@@ -142,13 +176,8 @@ class ReporterRewarded(Record):
 @record
 class SlashCancelled(Record):
     apply_era: U32
-    validator: AccountId
+    offender: AccountId
     kind: U8
-
-
-@record
-class ParametersSet(Record):
-    parameters: OffencesParameters
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -178,8 +207,9 @@ class BadSignature(DispatchError):
     code = 3
 
 
-class NotAValidator(DispatchError):
-    """The offender is not a validator elected in the current era."""
+class NotPunishable(DispatchError):
+    """The offender cannot be punished now: nothing of its kind is at stake (e.g. a validator
+    not elected in the current era)."""
 
     code = 4
 
@@ -202,10 +232,16 @@ class NoSuchSlash(DispatchError):
     code = 7
 
 
-class BadParameters(DispatchError):
-    """The parameters are out of range, or a slash would wait as long as the bonding duration."""
+class UnknownKind(DispatchError):
+    """No offence kind of this id is registered."""
 
-    code = 8
+    code = 9
+
+
+class TooManySlashes(DispatchError):
+    """MAX_SLASHES_PER_ERA slashes already wait for that era's end."""
+
+    code = 10
 
 
 # --- calls' arguments ---------------------------------------------------------------------
@@ -242,11 +278,6 @@ class CancelDeferredSlashArgs(Record):
     indices: Annotated[tuple, ListOf(U32, MAX_SLASHES_PER_ERA)]
 
 
-@record
-class SetParametersArgs(Record):
-    parameters: OffencesParameters
-
-
 # --- pure computations --------------------------------------------------------------------
 
 
@@ -265,7 +296,8 @@ def compute_correlated_fraction(offenders: int, validators: int) -> Perbill:
 
 
 def compute_slash_fraction(kind: int, offenders: int, validators: int, parameters: OffencesParameters) -> Perbill:
-    """The correlated fraction, at least the kind's minimum (unresponsiveness: at most its cap)."""
+    """A validator kind's fraction: the correlated one, at least the kind's minimum
+    (unresponsiveness: at most its cap)."""
     minimum = {
         KIND_BLOCK_EQUIVOCATION: parameters.min_block_equivocation_parts,
         KIND_VOTE_EQUIVOCATION: parameters.min_vote_equivocation_parts,
@@ -277,7 +309,7 @@ def compute_slash_fraction(kind: int, offenders: int, validators: int, parameter
     return Perbill(parts)
 
 
-def compute_stake_slashes(stakes: list[tuple[bytes, int]], fraction: Perbill) -> tuple[StakeSlash, ...]:
+def compute_stake_slashes(stakes: tuple[tuple[bytes, int], ...], fraction: Perbill) -> tuple[StakeSlash, ...]:
     """Each stake's slash ``ceil(fraction × stake)`` (never above the stake)."""
     return tuple(StakeSlash(who, stake, fraction.mul_ceil(stake)) for who, stake in stakes)
 
@@ -286,268 +318,19 @@ def compute_raised_slash(slash: UnappliedSlash, fraction: Perbill) -> UnappliedS
     """``slash`` at ``fraction`` if that is higher (a fraction never falls)."""
     if fraction.parts <= slash.fraction_parts:
         return slash
-    stakes = compute_stake_slashes([(stake.who, stake.exposed) for stake in slash.stakes], fraction)
+    stakes = compute_stake_slashes(tuple((stake.who, stake.exposed) for stake in slash.stakes), fraction)
     return replace(slash, fraction_parts=fraction.parts, stakes=stakes)
 
 
-# --- state reads and checks ---------------------------------------------------------------
-
-
-def get_parameters(state: StateReader) -> OffencesParameters:
-    return Parameters.get(state)
-
-
-def get_current_era(state: StateReader) -> int:
-    return staking.CurrentEra.get(state)
-
-
-def is_current_validator(state: StateReader, who: bytes) -> bool:
-    """Elected for the current era (so it has an exposure) and in the authority set."""
-    return staking.Exposures.contains(state, who) and who in session.get_validators(state)
-
-
-def iter_reports(state: StateReader) -> Iterator[tuple[OffenceId, int]]:
-    """Every recorded offence with its era (lists a map: not for block execution)."""
-    return Reports.iter(state)
-
-
-def check_current_era(state: StateReader, *numbers: int) -> None:
-    era_length = staking.get_parameters(state).era_length_blocks
-    if any(compute_block_era(number, era_length) != get_current_era(state) for number in numbers):
-        raise NotCurrentEra()
-
-
-def check_offender(state: StateReader, offence: OffenceId) -> None:
-    if not is_current_validator(state, offence.offender):
-        raise NotAValidator()
-    if Reports.contains(state, offence):
-        raise DuplicateReport()
-
-
-def check_block_equivocation(state: StateReader, evidence: BlockEquivocation, genesis_hash: bytes) -> OffenceId:
-    """The offence two headers prove, or the error that makes them no proof."""
-    first, second = evidence.first, evidence.second
-    if first.hash == second.hash:
-        raise IdenticalEvidence()
-    if first.slot != second.slot:
-        raise DifferentTimes()
-    if first.author != second.author:
-        raise DifferentOffenders()
-    check_current_era(state, first.number, second.number)
-    # Headers name the author's session signing key; the offender is the validator behind it.
-    offender = session.get_validator_of(state, first.author) or first.author
-    offence = OffenceId(KIND_BLOCK_EQUIVOCATION, offender, (first.slot,))
-    check_offender(state, offence)
-    try:
-        verify_seal(first, genesis_hash)
-        verify_seal(second, genesis_hash)
-    except (InvalidKey, InvalidSignature):
-        raise BadSignature() from None
-    return offence
-
-
-def check_vote_equivocation(state: StateReader, evidence: VoteEquivocation, genesis_hash: bytes) -> OffenceId:
-    """The offence two signed votes prove, or the error that makes them no proof."""
-    first, second = evidence.first, evidence.second
-    if first.vote == second.vote:
-        raise IdenticalEvidence()
-    time = (first.vote.set_id, first.vote.round, first.vote.stage)
-    if time != (second.vote.set_id, second.vote.round, second.vote.stage):
-        raise DifferentTimes()
-    if first.voter != second.voter:
-        raise DifferentOffenders()
-    check_current_era(state, first.vote.target_number, second.vote.target_number)
-    # Votes are signed with the voter's session signing key; the offender is the validator behind it.
-    offender = session.get_validator_of(state, first.voter) or first.voter
-    offence = OffenceId(KIND_VOTE_EQUIVOCATION, offender, time)
-    check_offender(state, offence)
-    try:
-        verify_finality_vote(first, genesis_hash)
-        verify_finality_vote(second, genesis_hash)
-    except (InvalidKey, InvalidSignature):
-        raise BadSignature() from None
-    return offence
-
-
-# --- mutations ----------------------------------------------------------------------------
-
-
-def record_offence(ctx: DispatchContext, offence: OffenceId, reporter: bytes | None) -> None:
-    """Record ``offence`` (checked) in the current era: defer its slash, raise the era's other
-    slashes of that kind to the new correlated fraction, and chill the offender."""
-    era = get_current_era(ctx.state)
-    parameters = get_parameters(ctx.state)
-    apply_era = era + parameters.slash_defer_eras
-    slashes = list(UnappliedSlashes.get(ctx.state, apply_era))
-    same_kind = [slash for slash in slashes if slash.kind == offence.kind and slash.offence_era == era]
-    offenders = {slash.validator for slash in same_kind} | {offence.offender}
-    fraction = compute_slash_fraction(offence.kind, len(offenders), len(staking.Elected.get(ctx.state)), parameters)
-    if all(slash.validator != offence.offender for slash in same_kind):
-        exposure = staking.Exposures.get(ctx.state, offence.offender)
-        stakes = [(offence.offender, exposure.own), *((backer.who, backer.value) for backer in exposure.others)]
-        stake_slashes = compute_stake_slashes(stakes, fraction)
-        slashes.append(UnappliedSlash(offence.offender, offence.kind, era, fraction.parts, reporter, stake_slashes))
-    raised = tuple(
-        compute_raised_slash(slash, fraction) if slash.kind == offence.kind and slash.offence_era == era else slash
-        for slash in slashes
-    )
-    UnappliedSlashes.put(ctx.state, apply_era, raised)
-    Reports.put(ctx.state, offence, era)
-    staking.chill_offender(ctx, offence.offender)
-    ctx.deposit_event(OffenceRecorded(offence.kind, offence.offender, era, fraction.parts, apply_era))
-
-
-def apply_slash(ctx: DispatchContext, slash: UnappliedSlash) -> None:
-    """Take every stake's slash into the treasury, then pay the reporter its reward from there."""
-    slashed = sum(staking.slash_staker(ctx, stake.who, slash.validator, stake.amount) for stake in slash.stakes)
-    ctx.deposit_event(SlashApplied(slash.validator, slash.kind, slashed))
-    reward = Perbill(get_parameters(ctx.state).reporter_reward_parts).mul_floor(slashed)
-    if slash.reporter is None or reward == 0:
-        return
-    try:
-        balances.check_deposit(ctx.state, slash.reporter, reward)
-    except (balances.ExistentialDeposit, balances.Overflow):
-        return  # the treasury keeps a reward its reporter cannot receive
-    balances.transfer(ctx, TREASURY_ACCOUNT, slash.reporter, reward, keep_alive=True)
-    ctx.deposit_event(ReporterRewarded(slash.reporter, reward))
-
-
-def record_unresponsive(ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
-    """An unresponsiveness offence for each validator that authored nothing in ``era``."""
-    if get_parameters(ctx.state).max_unresponsiveness_parts == 0:
-        return
-    for validator in unresponsive:
-        offence = OffenceId(KIND_UNRESPONSIVENESS, validator, (era,))
-        if staking.Exposures.contains(ctx.state, validator) and not Reports.contains(ctx.state, offence):
-            record_offence(ctx, offence, None)
-
-
-# --- the pallet ---------------------------------------------------------------------------
-
-
-class Offences(Pallet):
-    NAME = NAME
-    STORAGE = (Parameters, Reports, UnappliedSlashes)
-    EVENTS = (OffenceRecorded, SlashApplied, ReporterRewarded, SlashCancelled, ParametersSet)
-    ERRORS = (
-        IdenticalEvidence,
-        DifferentTimes,
-        DifferentOffenders,
-        BadSignature,
-        NotAValidator,
-        NotCurrentEra,
-        DuplicateReport,
-        NoSuchSlash,
-        BadParameters,
-    )
-
-    # --- calls --------------------------------------------------------------------------
-
-    @call(0, ReportEquivocationArgs, weight=1_000_000)
-    def report_equivocation(self, ctx: DispatchContext, origin: Origin, args: ReportEquivocationArgs) -> None:
-        """Prove an equivocation; the caller is rewarded when its slash applies."""
-        if isinstance(args.evidence, BlockEquivocation):
-            offence = check_block_equivocation(ctx.state, args.evidence, ctx.genesis_hash)
-        else:
-            offence = check_vote_equivocation(ctx.state, args.evidence, ctx.genesis_hash)
-        record_offence(ctx, offence, origin.account)
-
-    @call(2, ReportEquivocationUnsignedArgs, weight=1_000_000, origin=ORIGIN_NONE)
-    def report_equivocation_unsigned(
-        self, ctx: DispatchContext, origin: Origin, args: ReportEquivocationUnsignedArgs
-    ) -> None:
-        """The same proof put in a block by its author (what nodes' consensus detects); no reward,
-        and a block carrying a report that fails is invalid."""
-        self.report_equivocation(ctx, origin, ReportEquivocationArgs(args.evidence))
-
-    @call(1, CancelDeferredSlashArgs, weight=200_000, origin=ORIGIN_ROOT)
-    def cancel_deferred_slash(self, ctx: DispatchContext, origin: Origin, args: CancelDeferredSlashArgs) -> None:
-        """Drop the unapplied slashes at ``indices`` of those applying at the end of ``era``."""
-        slashes = UnappliedSlashes.get(ctx.state, args.era)
-        if len(set(args.indices)) != len(args.indices) or any(index >= len(slashes) for index in args.indices):
-            raise NoSuchSlash()
-        kept = tuple(slash for index, slash in enumerate(slashes) if index not in args.indices)
-        if kept:
-            UnappliedSlashes.put(ctx.state, args.era, kept)
-        else:
-            UnappliedSlashes.remove(ctx.state, args.era)
-        for index in sorted(args.indices):
-            ctx.deposit_event(SlashCancelled(args.era, slashes[index].validator, slashes[index].kind))
-
-    @call(3, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
-    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
-        """Governance: new slash fractions, reporter reward and deferral, checked as genesis
-        checks them; slashes already recorded keep their fractions and eras."""
-        try:
-            check_genesis_parameters(args.parameters, staking.get_parameters(ctx.state).bonding_duration_eras)
-        except ValueError as exc:
-            raise BadParameters(str(exc)) from None
-        Parameters.put(ctx.state, args.parameters)
-        ctx.deposit_event(ParametersSet(args.parameters))
-
-    # --- hooks --------------------------------------------------------------------------
-
-    def on_era_end(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
-        """Staking's era-end handler: record ``era``'s unresponsive validators, then apply the
-        slashes due at its end."""
-        record_unresponsive(ctx, era, unresponsive)
-        for slash in UnappliedSlashes.get(ctx.state, era):
-            apply_slash(ctx, slash)
-        UnappliedSlashes.remove(ctx.state, era)
-
-    # --- genesis ------------------------------------------------------------------------
-
-    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
-        """The parameters (no section: the defaults, every fraction 0, no unresponsiveness)."""
-        parameters = DEFAULT_PARAMETERS
-        if config:
-            parameters = OffencesParameters(
-                slash_defer_eras=config["slashDeferEras"],
-                reporter_reward_parts=config["reporterRewardPerbill"],
-                min_block_equivocation_parts=config["minBlockEquivocationPerbill"],
-                min_vote_equivocation_parts=config["minVoteEquivocationPerbill"],
-                min_unresponsiveness_parts=config["minUnresponsivenessPerbill"],
-                max_unresponsiveness_parts=config["maxUnresponsivenessPerbill"],
-            )
-        check_genesis_parameters(parameters, staking.get_parameters(ctx.state).bonding_duration_eras)
-        Parameters.put(ctx.state, parameters)
-
-    def export_genesis(self, state: StateReader) -> dict[str, Any]:
-        """The parameters only: recorded offences and unapplied slashes do not carry over."""
-        parameters = get_parameters(state)
-        return {
-            "slashDeferEras": parameters.slash_defer_eras,
-            "reporterRewardPerbill": parameters.reporter_reward_parts,
-            "minBlockEquivocationPerbill": parameters.min_block_equivocation_parts,
-            "minVoteEquivocationPerbill": parameters.min_vote_equivocation_parts,
-            "minUnresponsivenessPerbill": parameters.min_unresponsiveness_parts,
-            "maxUnresponsivenessPerbill": parameters.max_unresponsiveness_parts,
-        }
-
-    # --- invariants ---------------------------------------------------------------------
-
-    def try_state(self, state: StateReader) -> list[str]:
-        problems = []
-        current_era = get_current_era(state)
-        for apply_era, slashes in UnappliedSlashes.iter(state):
-            if apply_era < current_era:
-                problems.append(f"slashes due at the end of era {apply_era} were never applied")
-            keys = [(slash.validator, slash.kind, slash.offence_era) for slash in slashes]
-            if len(set(keys)) != len(keys):
-                problems.append(f"era {apply_era} holds two slashes for one validator, kind and era")
-            problems += [problem for slash in slashes for problem in compute_slash_problems(slash, apply_era)]
-        return problems
-
-
-def compute_slash_problems(slash: UnappliedSlash, apply_era: int) -> list[str]:
-    """What is wrong with one unapplied slash: its fraction, its era or its stakes."""
+def compute_slash_problems(slash: UnappliedSlash, apply_era: int, kinds: set[int]) -> list[str]:
+    """What is wrong with one unapplied slash: its kind, fraction, era or stakes."""
     problems = []
-    where = f"the slash of {slash.validator.hex()} (kind {slash.kind}, era {slash.offence_era})"
-    if slash.kind not in OFFENCE_KINDS or slash.fraction_parts > PERBILL_ACCURACY or slash.offence_era > apply_era:
+    where = f"the slash of {slash.offender.hex()} (kind {slash.kind}, era {slash.offence_era})"
+    if slash.kind not in kinds or slash.fraction_parts > PERBILL_ACCURACY or slash.offence_era > apply_era:
         problems.append(f"{where} is malformed")
         return problems
-    if not slash.stakes or slash.stakes[0].who != slash.validator:
-        problems.append(f"{where} does not start with the validator's own stake")
+    if not slash.stakes or slash.stakes[0].who != slash.offender:
+        problems.append(f"{where} does not start with the offender's own stake")
     fraction = Perbill(slash.fraction_parts)
     for stake in slash.stakes:
         if stake.amount > stake.exposed or stake.amount != fraction.mul_ceil(stake.exposed):
@@ -576,3 +359,285 @@ def check_genesis_parameters(parameters: OffencesParameters, bonding_duration_er
             f"offences.slashDeferEras ({parameters.slash_defer_eras}) must be below staking.bondingDurationEras "
             f"({bonding_duration_eras}): stake unbonded in an offence's era must still be there when it is slashed"
         )
+
+
+# --- state reads ----------------------------------------------------------------------------
+
+
+def get_parameters(state: StateReader) -> OffencesParameters:
+    return PARAMETERS.get(state)
+
+
+def iter_reports(state: StateReader) -> Iterator[tuple[OffenceId, int]]:
+    """Every recorded offence with its era (lists a map: not for block execution)."""
+    return Reports.iter(state)
+
+
+def is_reported(state: StateReader, offence: OffenceId) -> bool:
+    return Reports.contains(state, offence)
+
+
+# --- the pallet ---------------------------------------------------------------------------
+
+
+class Offences(Pallet):
+    """Also the runtime's :class:`~runtime.framework.traits.SlashingInterface` (for staking) and
+    :class:`~runtime.framework.traits.OffenceReporter` (for pallets that prove faults)."""
+
+    NAME = NAME
+    STORAGE = (PARAMETERS.storage, Reports, UnappliedSlashes)
+    EVENTS = (OffenceRecorded, SlashApplied, ReporterRewarded, SlashCancelled, PARAMETERS.event)
+    ERRORS = (
+        IdenticalEvidence,
+        DifferentTimes,
+        DifferentOffenders,
+        BadSignature,
+        NotPunishable,
+        NotCurrentEra,
+        DuplicateReport,
+        NoSuchSlash,
+        BadParameters,
+        UnknownKind,
+        TooManySlashes,
+    )
+    CONSTANTS = {"maxSlashedStakes": MAX_SLASHED_STAKES, "maxSlashesPerEra": MAX_SLASHES_PER_ERA}
+
+    def configure(
+        self,
+        *,
+        currency: Currency,
+        session: SessionInterface,
+        staking: StakingInterface,
+        validators: OffenderHandler,
+        kinds: tuple[OffenceKind, ...] = (),
+    ) -> None:
+        """``currency`` pays reporters; ``session`` names the validator behind a signing key;
+        ``staking`` keeps the eras; ``validators`` handles the built-in validator kinds, and
+        ``kinds`` are further kinds other pallets report."""
+        self.currency = currency
+        self.session = session
+        self.staking = staking
+        builtin = tuple(
+            OffenceKind(kind, name, validators, self._validator_fraction(kind))
+            for kind, name in zip(
+                VALIDATOR_KINDS, ("block equivocation", "vote equivocation", "unresponsiveness"), strict=True
+            )
+        )
+        self.kinds = {kind.id: kind for kind in (*builtin, *kinds)}
+        if len(self.kinds) != len(builtin) + len(kinds):
+            raise ValueError("two offence kinds share an id")
+
+    @staticmethod
+    def _validator_fraction(kind: int) -> Callable[[StateReader, int, int], Perbill]:
+        def compute(state: StateReader, offenders: int, population: int) -> Perbill:
+            return compute_slash_fraction(kind, offenders, population, get_parameters(state))
+
+        return compute
+
+    # --- calls --------------------------------------------------------------------------
+
+    @call(0, ReportEquivocationArgs, weight=1_000_000)
+    def report_equivocation(self, ctx: DispatchContext, origin: Origin, args: ReportEquivocationArgs) -> None:
+        """Prove an equivocation; the caller is rewarded when its slash applies."""
+        self._report_equivocation(ctx, args.evidence, ensure_signed(origin))
+
+    @call(2, ReportEquivocationUnsignedArgs, weight=1_000_000, origin=ORIGIN_NONE)
+    def report_equivocation_unsigned(
+        self, ctx: DispatchContext, origin: Origin, args: ReportEquivocationUnsignedArgs
+    ) -> None:
+        """The same proof put in a block by its author (what nodes' consensus detects); no reward,
+        and a block carrying a report that fails is invalid."""
+        self._report_equivocation(ctx, args.evidence, None)
+
+    @call(1, CancelDeferredSlashArgs, weight=200_000, origin=ORIGIN_ROOT, governable=True)
+    def cancel_deferred_slash(self, ctx: DispatchContext, origin: Origin, args: CancelDeferredSlashArgs) -> None:
+        """Drop the unapplied slashes at ``indices`` of those applying at the end of ``era``."""
+        slashes = UnappliedSlashes.get(ctx.state, args.era)
+        if len(set(args.indices)) != len(args.indices) or any(index >= len(slashes) for index in args.indices):
+            raise NoSuchSlash()
+        kept = tuple(slash for index, slash in enumerate(slashes) if index not in args.indices)
+        if kept:
+            UnappliedSlashes.put(ctx.state, args.era, kept)
+        else:
+            UnappliedSlashes.remove(ctx.state, args.era)
+        for index in sorted(args.indices):
+            ctx.deposit_event(SlashCancelled(args.era, slashes[index].offender, slashes[index].kind))
+
+    # Governance: new slash fractions, reporter reward and deferral, checked as genesis checks
+    # them; slashes already recorded keep their fractions and eras.
+    set_parameters = PARAMETERS.call(3, weight=100_000)
+
+    def check_parameters(self, state: StateReader, parameters: OffencesParameters) -> None:
+        check_genesis_parameters(parameters, self.staking.get_bonding_duration(state))
+
+    # --- evidence of validator equivocations --------------------------------------------
+
+    def _report_equivocation(self, ctx: DispatchContext, evidence: object, reporter: bytes | None) -> None:
+        if isinstance(evidence, BlockEquivocation):
+            offence = self.check_block_equivocation(ctx.state, evidence, ctx.genesis_hash)
+        else:
+            assert isinstance(evidence, VoteEquivocation)
+            offence = self.check_vote_equivocation(ctx.state, evidence, ctx.genesis_hash)
+        self.record_offence(ctx, offence, reporter)
+
+    def check_current_era(self, state: StateReader, *numbers: int) -> None:
+        era_length, era = self.staking.get_era_length(state), self.staking.get_current_era(state)
+        if any(compute_block_era(number, era_length) != era for number in numbers):
+            raise NotCurrentEra()
+
+    def check_block_equivocation(
+        self, state: StateReader, evidence: BlockEquivocation, genesis_hash: bytes
+    ) -> OffenceId:
+        """The offence two headers prove, or the error that makes them no proof."""
+        first, second = evidence.first, evidence.second
+        if first.hash == second.hash:
+            raise IdenticalEvidence()
+        if first.slot != second.slot:
+            raise DifferentTimes()
+        if first.author != second.author:
+            raise DifferentOffenders()
+        self.check_current_era(state, first.number, second.number)
+        # Headers name the author's session signing key; the offender is the validator behind it.
+        offender = self.session.get_validator_of(state, first.author) or first.author
+        offence = OffenceId(KIND_BLOCK_EQUIVOCATION, offender, (first.slot,))
+        self.check_offence(state, offence)
+        try:
+            verify_seal(first, genesis_hash)
+            verify_seal(second, genesis_hash)
+        except (InvalidKey, InvalidSignature):
+            raise BadSignature() from None
+        return offence
+
+    def check_vote_equivocation(self, state: StateReader, evidence: VoteEquivocation, genesis_hash: bytes) -> OffenceId:
+        """The offence two signed votes prove, or the error that makes them no proof."""
+        first, second = evidence.first, evidence.second
+        if first.vote == second.vote:
+            raise IdenticalEvidence()
+        time = (first.vote.set_id, first.vote.round, first.vote.stage)
+        if time != (second.vote.set_id, second.vote.round, second.vote.stage):
+            raise DifferentTimes()
+        if first.voter != second.voter:
+            raise DifferentOffenders()
+        self.check_current_era(state, first.vote.target_number, second.vote.target_number)
+        # Votes are signed with the voter's session signing key; the offender is the validator behind it.
+        offender = self.session.get_validator_of(state, first.voter) or first.voter
+        offence = OffenceId(KIND_VOTE_EQUIVOCATION, offender, time)
+        self.check_offence(state, offence)
+        try:
+            verify_finality_vote(first, genesis_hash)
+            verify_finality_vote(second, genesis_hash)
+        except (InvalidKey, InvalidSignature):
+            raise BadSignature() from None
+        return offence
+
+    # --- recording and slashing (any kind) ----------------------------------------------
+
+    def report_offence(
+        self, ctx: DispatchContext, kind: int, offender: bytes, time: tuple[int, ...], reporter: bytes | None
+    ) -> None:
+        """Record an offence another pallet proved (its ``OffenceReporter``)."""
+        if kind not in self.kinds:
+            raise UnknownKind()
+        offence = OffenceId(kind, offender, time)
+        self.check_offence(ctx.state, offence)
+        self.record_offence(ctx, offence, reporter)
+
+    def check_offence(self, state: StateReader, offence: OffenceId) -> None:
+        """The offender can be punished, and the offence was not recorded before."""
+        if self.kinds[offence.kind].handler.get_stakes(state, offence.offender) is None:
+            raise NotPunishable()
+        if Reports.contains(state, offence):
+            raise DuplicateReport()
+
+    def record_offence(self, ctx: DispatchContext, offence: OffenceId, reporter: bytes | None) -> None:
+        """Record ``offence`` (checked) in the current era: defer its slash, raise the era's other
+        slashes of that kind to the new fraction, and tell the offender's handler."""
+        kind = self.kinds[offence.kind]
+        era = self.staking.get_current_era(ctx.state)
+        apply_era = era + get_parameters(ctx.state).slash_defer_eras
+        slashes = list(UnappliedSlashes.get(ctx.state, apply_era))
+        same_kind = [slash for slash in slashes if slash.kind == offence.kind and slash.offence_era == era]
+        offenders = {slash.offender for slash in same_kind} | {offence.offender}
+        fraction = kind.compute_fraction(ctx.state, len(offenders), kind.handler.get_population(ctx.state))
+        if all(slash.offender != offence.offender for slash in same_kind):
+            if len(slashes) >= MAX_SLASHES_PER_ERA:
+                raise TooManySlashes()
+            stakes = kind.handler.get_stakes(ctx.state, offence.offender)
+            assert stakes is not None, "check_offence came first"
+            stake_slashes = compute_stake_slashes(stakes, fraction)
+            slashes.append(UnappliedSlash(offence.offender, offence.kind, era, fraction.parts, reporter, stake_slashes))
+        raised = tuple(
+            compute_raised_slash(slash, fraction) if slash.kind == offence.kind and slash.offence_era == era else slash
+            for slash in slashes
+        )
+        UnappliedSlashes.put(ctx.state, apply_era, raised)
+        Reports.put(ctx.state, offence, era)
+        kind.handler.on_offence(ctx, offence.offender)
+        ctx.deposit_event(OffenceRecorded(offence.kind, offence.offender, era, fraction.parts, apply_era))
+
+    def apply_slash(self, ctx: DispatchContext, slash: UnappliedSlash) -> None:
+        """Take every stake's slash into the treasury, then pay the reporter its reward from there."""
+        handler = self.kinds[slash.kind].handler
+        slashed = sum(
+            handler.slash(ctx, slash.offender, stake.who, stake.amount, TREASURY_ACCOUNT) for stake in slash.stakes
+        )
+        ctx.deposit_event(SlashApplied(slash.offender, slash.kind, slashed))
+        reward = Perbill(get_parameters(ctx.state).reporter_reward_parts).mul_floor(slashed)
+        if slash.reporter is None or reward == 0:
+            return
+        try:
+            self.currency.check_deposit(ctx.state, slash.reporter, reward)
+        except (ExistentialDeposit, Overflow):
+            return  # the treasury keeps a reward its reporter cannot receive
+        self.currency.transfer(ctx, TREASURY_ACCOUNT, slash.reporter, reward, keep_alive=True)
+        ctx.deposit_event(ReporterRewarded(slash.reporter, reward))
+
+    def record_unresponsive(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
+        """An unresponsiveness offence for each validator that went an epoch of ``era`` idle."""
+        if get_parameters(ctx.state).max_unresponsiveness_parts == 0:
+            return
+        handler = self.kinds[KIND_UNRESPONSIVENESS].handler
+        for validator in unresponsive:
+            offence = OffenceId(KIND_UNRESPONSIVENESS, validator, (era,))
+            if handler.get_stakes(ctx.state, validator) is not None and not Reports.contains(ctx.state, offence):
+                self.record_offence(ctx, offence, None)
+
+    # --- the slashing interface (for staking) -------------------------------------------
+
+    def get_slash_defer_eras(self, state: StateReader) -> int:
+        return get_parameters(state).slash_defer_eras
+
+    def on_era_end(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
+        """Record ``era``'s unresponsive validators, then apply the slashes due at its end."""
+        self.record_unresponsive(ctx, era, unresponsive)
+        for slash in UnappliedSlashes.get(ctx.state, era):
+            self.apply_slash(ctx, slash)
+        UnappliedSlashes.remove(ctx.state, era)
+
+    # --- genesis ------------------------------------------------------------------------
+
+    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
+        """The parameters (no section: the defaults, every fraction 0, no unresponsiveness)."""
+        parameters = PARAMETERS.from_genesis(config)
+        self.check_parameters(ctx.state, parameters)
+        PARAMETERS.storage.put(ctx.state, parameters)
+
+    def export_genesis(self, state: StateReader) -> dict[str, Any]:
+        """The parameters only: recorded offences and unapplied slashes do not carry over."""
+        return PARAMETERS.to_genesis(get_parameters(state))
+
+    # --- invariants ---------------------------------------------------------------------
+
+    def try_state(self, state: StateReader) -> list[str]:
+        problems = []
+        current_era = self.staking.get_current_era(state)
+        for apply_era, slashes in UnappliedSlashes.iter(state):
+            if apply_era < current_era:
+                problems.append(f"slashes due at the end of era {apply_era} were never applied")
+            keys = [(slash.offender, slash.kind, slash.offence_era) for slash in slashes]
+            if len(set(keys)) != len(keys):
+                problems.append(f"era {apply_era} holds two slashes for one offender, kind and era")
+            problems += [
+                problem for slash in slashes for problem in compute_slash_problems(slash, apply_era, set(self.kinds))
+            ]
+        return problems

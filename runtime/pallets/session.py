@@ -12,11 +12,12 @@ enacted, the next authority set (``NextAuthorities``, each validator with its en
 becomes ``CurrentAuthorities`` (in the election's order: the slot order) and ``SetId`` goes up
 by one if the set's members or any key in it changed (a new order alone is no new set).
 
-Ordering with staking: the epoch rotation runs from staking's ``on_finalize``
-(``end_epoch_if_due``), right after staking's era hook, because session's own hooks run before
-emission and staking (lower pallet index). So at the last block of an era the election writes
-``NextAuthorities`` and the same block's rotation makes it the current set: the new era's
-first block is authored by the set elected for it.
+Ordering with staking: session rotates the epoch in its own ``on_finalize``, which the runtime
+runs right after staking's (the hook order in ``runtime/construct.py``, not the pallet index).
+At an epoch's end it first asks its session manager (staking, through
+:class:`~runtime.framework.traits.SessionManager`) for the next set: at the last block of an era
+staking pays the era and elects, and the same block's rotation makes the elected set current,
+so the new era's first block is authored by the set elected for it.
 
 **Epoch randomness** (BABE): every slot's VRF lottery input commits to its epoch's 32-byte
 ``Randomness``. Each block's primary VRF output (``BlockEnvironment.vrf_output``, checked by the
@@ -26,9 +27,8 @@ node before execution) is folded into ``OutputsDigest``, a hash chain
 ``H("flock/babe-rand", randomness(N) ‖ u64_be(N + 2) ‖ d)``: known a whole epoch before it is used.
 Epochs 0 and 1 use 32 zero bytes (as Substrate's BABE does for its genesis epochs).
 
-Consensus reads ``get_current_authorities``, ``Randomness``, ``CurrentEpoch``,
-``PrimaryProbability`` and ``SetId`` from a parent block's state to check its children
-(``consensus.authorities``).
+Consensus reads the authorities, randomness, epoch, primary probability and set id of a parent
+block's state to check its children, through ``runtime/api.py``.
 """
 
 from __future__ import annotations
@@ -36,15 +36,16 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
-from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.block import MAX_AUTHORITIES
+from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call, ensure_signed
 from runtime.framework.storage import StorageMap, StorageValue
+from runtime.framework.traits import SessionManager
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.codec import U32, U64, AccountId, Hash32, ListOf, Record, record
 from runtime.primitives.hashing import ZERO_HASH, tagged_hash
 from runtime.primitives.keys import is_valid_public_key
 
 NAME = "session"
-MAX_AUTHORITIES = 1_000
 DEFAULT_EPOCH_LENGTH = 1  # a genesis config without epochLengthBlocks (test chains)
 # BABE's c: the probability that a slot has at least one primary winner (genesis may override).
 DEFAULT_PRIMARY_PROBABILITY = (1, 4)
@@ -175,18 +176,17 @@ def get_validator_of(state: StateReader, signing: bytes) -> bytes | None:
     )
 
 
-def is_signing_key_taken(state: StateReader, signing: bytes, who: bytes) -> bool:
+def is_signing_key_taken(state: StateReader, signing: bytes, who: bytes, *, signing_is_staker: bool) -> bool:
     """Whether a validator other than ``who`` uses ``signing``: enacted, queued, in the current
-    or next set, or as its account key while bonded with no keys of its own."""
-    from runtime.pallets import staking  # staking imports session
-
+    or next set, or as its account key while bonded (``signing_is_staker``) with no keys of its
+    own."""
     for owner, keys in (*ValidatorKeys.iter(state), *QueuedKeys.iter(state)):
         if owner != who and keys.signing == signing:
             return True
     for authority in (*CurrentAuthorities.get(state), *NextAuthorities.get(state)):
         if authority.validator != who and authority.keys.signing == signing:
             return True
-    return signing != who and staking.Ledger.contains(state, signing) and not ValidatorKeys.contains(state, signing)
+    return signing != who and signing_is_staker and not ValidatorKeys.contains(state, signing)
 
 
 def get_current_epoch(state: StateReader) -> int:
@@ -245,11 +245,6 @@ def is_epoch_end(state: StateReader, number: int) -> bool:
     return number % EpochLength.get(state) == 0
 
 
-def end_epoch_if_due(ctx: DispatchContext) -> None:
-    if is_epoch_end(ctx.state, ctx.block.number):
-        end_epoch(ctx)
-
-
 def end_epoch(ctx: DispatchContext) -> None:
     """Enact queued keys, make the next set current, bump ``SetId`` if the set changed."""
     for who, keys in list(QueuedKeys.iter(ctx.state)):
@@ -293,28 +288,58 @@ class Session(Pallet):
     EVENTS = (KeysQueued, NewEpoch)
     ERRORS = (InvalidSigningKey, InvalidVrfKey, DuplicateSigningKey, NotAStaker)
 
+    def configure(self, *, manager: SessionManager) -> None:
+        """``manager`` (staking) says who may set keys and elects the next sets."""
+        self.manager = manager
+
     @call(0, SetKeysArgs, weight=200_000)
     def set_keys(self, ctx: DispatchContext, origin: Origin, args: SetKeysArgs) -> None:
         """Queue the caller's session keys; they are enacted at the next epoch boundary."""
-        from runtime.pallets import staking  # staking imports session
-
-        who: bytes = origin.account  # type: ignore[assignment]
-        if not staking.Ledger.contains(ctx.state, who) and not ValidatorKeys.contains(ctx.state, who):
+        who = ensure_signed(origin)
+        if not self.manager.is_staker(ctx.state, who) and not ValidatorKeys.contains(ctx.state, who):
             raise NotAStaker()
         if not is_valid_public_key(args.keys.signing):
             raise InvalidSigningKey()
         if not is_valid_public_key(args.keys.vrf):
             raise InvalidVrfKey()
-        if is_signing_key_taken(ctx.state, args.keys.signing, who):
+        signing_is_staker = self.manager.is_staker(ctx.state, args.keys.signing)
+        if is_signing_key_taken(ctx.state, args.keys.signing, who, signing_is_staker=signing_is_staker):
             raise DuplicateSigningKey()
         QueuedKeys.put(ctx.state, who, args.keys)
         ctx.deposit_event(KeysQueued(who, args.keys))
+
+    # --- the session interface (for other pallets) --------------------------------------
+
+    def get_validators(self, state: StateReader) -> tuple[bytes, ...]:
+        return get_validators(state)
+
+    def get_validator_of(self, state: StateReader, signing: bytes) -> bytes | None:
+        return get_validator_of(state, signing)
+
+    def get_authority_keys(self, state: StateReader) -> tuple[tuple[bytes, bytes, bytes], ...]:
+        return tuple(
+            (authority.validator, authority.keys.signing, authority.keys.vrf)
+            for authority in get_current_authorities(state)
+        )
+
+    def get_set_id(self, state: StateReader) -> int:
+        return get_set_id(state)
+
+    def get_epoch_length(self, state: StateReader) -> int:
+        return EpochLength.get(state)  # type: ignore[no-any-return]
 
     # --- hooks --------------------------------------------------------------------------
 
     def on_initialize(self, ctx: DispatchContext) -> None:
         if ctx.block.vrf_output:
             OutputsDigest.put(ctx.state, compute_outputs_digest(OutputsDigest.get(ctx.state), ctx.block.vrf_output))
+
+    def on_finalize(self, ctx: DispatchContext) -> None:
+        """At an epoch's last block: the manager ends the session (and, at an era's end, elects
+        the next set), then the epoch rotates."""
+        if is_epoch_end(ctx.state, ctx.block.number):
+            set_next_validators(ctx, self.manager.end_session(ctx) or [])
+            end_epoch(ctx)
 
     # --- genesis ------------------------------------------------------------------------
 

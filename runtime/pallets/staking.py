@@ -4,8 +4,10 @@ Stake never leaves its owner's account: bonding sets a balances lock (``STAKING_
 the bonded amount, and only ``withdraw_unbonded`` shrinks it, ``bonding_duration`` eras after
 ``unbond``. Every account is its own controller. ``docs/economics.md`` explains it for operators.
 
-An era is ``era_length_blocks`` blocks; the block whose number is a multiple of it ends the era
-in ``on_finalize`` (after emission has paid that block into the consensus reward pool):
+An era is ``era_length_blocks`` blocks, a whole number of session epochs. Staking is session's
+:class:`~runtime.framework.traits.SessionManager`: at every epoch's last block session asks it to
+end the session (``end_session``), and the block whose number is a multiple of the era length
+ends the era there (after emission has paid that block into the consensus reward pool):
 
 1. **payout** of the ending era. ``R`` is what the consensus reward pool holds above its
    existential deposit. An elected validator ``v`` with ``p_v`` of the era's ``P`` reward points
@@ -16,19 +18,18 @@ in ``on_finalize`` (after emission has paid that block into the consensus reward
    stays in the pool for the next era: nothing is ever created.
 2. **election** of the next era's set: the ``validator_count`` validators with the most backing
    (own active bond + delegations to them), among those that are not chilled and bond at least
-   ``min_validator_bond``; ties go to the lower account id. The set is written to
-   ``session.NextAuthorities`` (with each validator's session keys), which the epoch rotation
-   at the end of the same block makes the current set, so block authorship follows it from the
-   new era's first block (an era is a whole number of epochs); if nobody qualifies the
-   authorities stay as they are (and nobody is exposed, so nothing is paid for that era).
+   ``min_validator_bond``; ties go to the lower account id. The set goes back to session, whose
+   epoch rotation in the same block makes it the current set, so block authorship follows it
+   from the new era's first block; if nobody qualifies the authorities stay as they are (and
+   nobody is exposed, so nothing is paid for that era).
 
-Between the two steps the era-end handler (the offences pallet, ``runtime/pallets/offences.py``)
-gets the elected validators that went a whole epoch of the era with no reward point (no block,
-no noted finality vote; ``record_idle_validators`` checks at each epoch's end): it records their
-offences, chills offenders and applies the slashes due, so chilled offenders already miss this
-election. Slashing (``slash_staker``) takes a bond pro rata from its
-active part and unlocking chunks into the treasury, keeping ledger, lock, delegations and
-``TotalBonded`` consistent.
+Between the two steps the slashing interface (the offences pallet) gets the elected validators
+that went a whole epoch of the era with no reward point (no block, no noted finality vote;
+``record_idle_validators`` checks at each epoch's end): it records their offences, chills
+offenders and applies the slashes due, so chilled offenders already miss this election.
+Staking is the offences pallet's :class:`~runtime.framework.traits.OffenderHandler` for
+validators: a slash (``slash``) takes a bond pro rata from its active part and unlocking chunks
+into the slash's destination, keeping ledger, lock, delegations and ``TotalBonded`` consistent.
 
 Worked payout (``tests/test_staking.py::test_worked_payout_example``): validator V (commission
 10 %) bonds 1,000, delegators D1 and D2 delegate 3,000 and 6,000 to it, V authors every block of
@@ -41,13 +42,21 @@ the era and the pool holds 1,000,007 above its existential deposit at the era's 
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any, Protocol
+from typing import Annotated, Any
 
 from runtime.abc import StateReader
-from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT, TREASURY_ACCOUNT
-from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT
+from runtime.block import MAX_AUTHORITIES
+from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call, ensure_signed
+from runtime.framework.parameters import PalletParameters
 from runtime.framework.storage import StorageMap, StorageValue
-from runtime.pallets import balances, session
+from runtime.framework.traits import (
+    Currency,
+    ExistentialDeposit,
+    InsufficientBalance,
+    SessionInterface,
+    SlashingInterface,
+)
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.arithmetic import (
     PERBILL_ACCURACY,
@@ -67,15 +76,7 @@ STAKING_LOCK_ID = b"staking "
 MAX_UNLOCKING_CHUNKS = 32  # per ledger; unbonding in the same era merges into one chunk
 MAX_DELEGATIONS = 16  # targets per delegator
 MAX_EXPOSED_DELEGATORS = 512  # per validator and era: the largest delegations count, the rest not
-MAX_VALIDATORS = session.MAX_AUTHORITIES
-
-
-class EraEndHandler(Protocol):
-    """What staking expects of the offences pallet at every era boundary."""
-
-    def on_era_end(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
-        """Called after ``era`` is paid, before the next election: ``unresponsive`` are the
-        elected validators that authored no block in it."""
+MAX_VALIDATORS = MAX_AUTHORITIES
 
 
 @record
@@ -98,6 +99,16 @@ DEFAULT_PARAMETERS = StakingParameters(
     max_commission_parts=0,
     max_commission_change_parts=0,
 )
+
+
+class BadParameters(DispatchError):
+    """The parameters are out of range, change the era length, or let stake be withdrawn
+    before a slash for it applies."""
+
+    code = 19
+
+
+PARAMETERS = PalletParameters(NAME, __name__, StakingParameters, DEFAULT_PARAMETERS, BadParameters)
 
 # --- storage ------------------------------------------------------------------------------
 
@@ -151,7 +162,6 @@ class Exposure(Record):
     commission_parts: U32  # the validator's commission when elected: the era pays at this rate
 
 
-Parameters = StorageValue(NAME, "Parameters", StakingParameters, DEFAULT_PARAMETERS)
 CurrentEra = StorageValue(NAME, "CurrentEra", U32, 0)
 Ledger = StorageMap(NAME, "Ledger", AccountId, StakingLedger)
 TotalBonded = StorageValue(NAME, "TotalBonded", Balance, 0)
@@ -237,11 +247,6 @@ class NewEra(Record):
 class Slashed(Record):
     who: AccountId
     amount: Balance  # taken from the bond and moved to the treasury
-
-
-@record
-class ParametersSet(Record):
-    parameters: StakingParameters
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -361,13 +366,6 @@ class AlreadyChilled(DispatchError):
     code = 18
 
 
-class BadParameters(DispatchError):
-    """The parameters are out of range, change the era length, or let stake be withdrawn
-    before a slash for it applies."""
-
-    code = 19
-
-
 # --- calls' arguments ---------------------------------------------------------------------
 
 
@@ -409,11 +407,6 @@ class DelegateArgs(Record):
 @record
 class ChillArgs(Record):
     pass
-
-
-@record
-class SetParametersArgs(Record):
-    parameters: StakingParameters
 
 
 # --- pure computations --------------------------------------------------------------------
@@ -540,7 +533,7 @@ def compute_slashed_delegations(
 
 
 def get_parameters(state: StateReader) -> StakingParameters:
-    return Parameters.get(state)
+    return PARAMETERS.get(state)
 
 
 def get_ledger(state: StateReader, who: bytes) -> StakingLedger:
@@ -550,13 +543,14 @@ def get_ledger(state: StateReader, who: bytes) -> StakingLedger:
     return ledger
 
 
-def get_staking_lock(state: StateReader, who: bytes) -> int:
-    return next((lock.amount for lock in balances.Locks.get(state, who) if lock.id == STAKING_LOCK_ID), 0)
-
-
 def is_validating(state: StateReader, who: bytes) -> bool:
     prefs = Validators.get(state, who)
     return prefs is not None and prefs.active
+
+
+def is_era_end(state: StateReader, number: int) -> bool:
+    era_length = get_parameters(state).era_length_blocks
+    return era_length != 0 and number % era_length == 0
 
 
 def get_unresponsive(state: StateReader) -> list[bytes]:
@@ -564,12 +558,6 @@ def get_unresponsive(state: StateReader) -> list[bytes]:
     block nor a noted finality vote, in election order."""
     idle = set(IdleInEra.get(state))
     return [validator for validator in Elected.get(state) if validator in idle]
-
-
-def get_pool_available(state: StateReader) -> int:
-    """What the consensus reward pool holds above its existential deposit."""
-    usable = balances.get_usable_balance(state, CONSENSUS_REWARD_POOL_ACCOUNT)
-    return saturating_sub(usable, balances.get_existential_deposit(state))
 
 
 def get_candidates(
@@ -591,44 +579,6 @@ def get_candidates(
     return candidates, backers
 
 
-# --- mutations ----------------------------------------------------------------------------
-
-
-def check_lockable(state: StateReader, who: bytes, total: int) -> None:
-    """``who``'s free balance can carry a staking lock of ``total``."""
-    if balances.get_free_balance(state, who) < total:
-        raise InsufficientFunds()
-    locks = balances.Locks.get(state, who)
-    if all(lock.id != STAKING_LOCK_ID for lock in locks) and len(locks) >= balances.MAX_LOCKS:
-        raise balances.TooManyLocks()
-
-
-def store_ledger(ctx: DispatchContext, who: bytes, ledger: StakingLedger) -> None:
-    """Store ``ledger``, its lock and ``TotalBonded``; an empty ledger ends the staker."""
-    previous = Ledger.get(ctx.state, who)
-    previous_total = previous.total if previous is not None else 0
-    total_bonded = checked_sub(checked_add(TotalBonded.get(ctx.state), ledger.total), previous_total)
-    if ledger.total:
-        balances.set_lock(ctx, who, STAKING_LOCK_ID, ledger.total)
-        Ledger.put(ctx.state, who, ledger)
-    else:
-        balances.remove_lock(ctx, who, STAKING_LOCK_ID)
-        Ledger.remove(ctx.state, who)
-        Validators.remove(ctx.state, who)
-        Delegations.remove(ctx.state, who)
-    TotalBonded.put(ctx.state, total_bonded)
-
-
-def put_validator(ctx: DispatchContext, who: bytes, commission_parts: int) -> None:
-    era = CurrentEra.get(ctx.state)
-    prefs = Validators.get(ctx.state, who)
-    baseline = commission_parts if prefs is None else prefs.commission_parts
-    if prefs is not None and prefs.baseline_era == era:
-        baseline = prefs.baseline_parts
-    Validators.put(ctx.state, who, ValidatorPrefs(commission_parts, baseline, era, True))
-    ctx.deposit_event(ValidatorPrefsSet(who, commission_parts))
-
-
 def check_validate(state: StateReader, who: bytes, commission_parts: int) -> None:
     parameters = get_parameters(state)
     ledger = get_ledger(state, who)
@@ -645,60 +595,40 @@ def check_validate(state: StateReader, who: bytes, commission_parts: int) -> Non
         raise CommissionChangeTooLarge()
 
 
-def record_point(ctx: DispatchContext, signing: bytes) -> None:
-    """One point to the validator of session signing key ``signing``, if elected this era (for a
-    block it authored, or a finality vote a block carried: the finality pallet)."""
-    validator = session.get_validator_of(ctx.state, signing)
-    if validator is not None and Exposures.contains(ctx.state, validator):
-        RewardPoints.put(ctx.state, validator, RewardPoints.get(ctx.state, validator) + 1)
-        ActiveInEpoch.put(ctx.state, validator, 1)
+def check_genesis_parameters(parameters: StakingParameters, *, has_stakers: bool) -> None:
+    """Perbills in range; a chain with stakers needs eras and at least one validator seat (a
+    test chain without stakers may leave both 0: no eras, nobody elected)."""
+    if has_stakers and parameters.era_length_blocks == 0:
+        raise ValueError("staking.eraLengthBlocks must be at least 1 when there are stakers")
+    if has_stakers and parameters.validator_count == 0:
+        raise ValueError("staking.validatorCount must be at least 1 when there are stakers")
+    for field, parts in (
+        ("maxCommissionPerbill", parameters.max_commission_parts),
+        ("maxCommissionChangePerbill", parameters.max_commission_change_parts),
+    ):
+        if not 0 <= parts <= PERBILL_ACCURACY:
+            raise ValueError(f"staking.{field} is {parts}, outside 0..{PERBILL_ACCURACY} (parts per 10^9)")
 
 
-def record_idle_validators(ctx: DispatchContext) -> None:
-    """At an epoch's last block: the elected validators of its set without a point in it are
-    unresponsive for this era; the next epoch starts with a clean slate."""
-    idle = set(IdleInEra.get(ctx.state))
-    for validator in session.get_validators(ctx.state):
-        if Exposures.contains(ctx.state, validator) and not ActiveInEpoch.contains(ctx.state, validator):
-            idle.add(validator)
-    IdleInEra.put(ctx.state, tuple(sorted(idle)))
-    for validator, _ in list(ActiveInEpoch.iter(ctx.state)):
-        ActiveInEpoch.remove(ctx.state, validator)
+# --- mutations of this pallet's own storage -----------------------------------------------
 
 
-def pay_era(ctx: DispatchContext, era: int) -> None:
-    """Pay the ending era's rewards out of the consensus reward pool (module docstring, step 1)."""
-    points = dict(RewardPoints.iter(ctx.state))
-    for validator in points:
-        RewardPoints.remove(ctx.state, validator)
-    available = get_pool_available(ctx.state)
-    exposures = {validator: Exposures.get(ctx.state, validator) for validator in points}
-    payouts = compute_validator_payouts(
-        available, points, {validator: exposure.commission_parts for validator, exposure in exposures.items()}
-    )
-    paid = 0
-    for validator, (reward, commission) in payouts.items():
-        exposure = exposures[validator]
-        shares = compute_exposure_shares(exposure, validator, reward - commission)
-        amounts: dict[bytes, int] = {validator: commission}
-        for who, share in shares:
-            amounts[who] = amounts.get(who, 0) + share
-        for who, amount in amounts.items():
-            paid += pay_reward(ctx, who, amount)
-    ctx.deposit_event(EraPaid(era, paid, checked_sub(available, paid)))
+def put_validator(ctx: DispatchContext, who: bytes, commission_parts: int) -> None:
+    era = CurrentEra.get(ctx.state)
+    prefs = Validators.get(ctx.state, who)
+    baseline = commission_parts if prefs is None else prefs.commission_parts
+    if prefs is not None and prefs.baseline_era == era:
+        baseline = prefs.baseline_parts
+    Validators.put(ctx.state, who, ValidatorPrefs(commission_parts, baseline, era, True))
+    ctx.deposit_event(ValidatorPrefsSet(who, commission_parts))
 
 
-def pay_reward(ctx: DispatchContext, who: bytes, amount: int) -> int:
-    """Move ``amount`` from the pool to ``who``; what cannot be received stays in the pool."""
-    if amount == 0:
-        return 0
-    try:
-        balances.check_deposit(ctx.state, who, amount)
-    except balances.ExistentialDeposit:
-        return 0
-    balances.transfer(ctx, CONSENSUS_REWARD_POOL_ACCOUNT, who, amount, keep_alive=True)
-    ctx.deposit_event(Rewarded(who, amount))
-    return amount
+def chill_offender(ctx: DispatchContext, who: bytes) -> None:
+    """Leave the next elections until ``who`` calls ``validate`` again (no-op if not validating)."""
+    prefs = Validators.get(ctx.state, who)
+    if prefs is not None and prefs.active:
+        Validators.put(ctx.state, who, replace(prefs, active=False))
+        ctx.deposit_event(Chilled(who))
 
 
 def elect(ctx: DispatchContext) -> list[bytes]:
@@ -713,61 +643,17 @@ def elect(ctx: DispatchContext) -> list[bytes]:
     return [validator for validator, _ in elected]
 
 
-def end_era(ctx: DispatchContext, era_end_handler: EraEndHandler | None) -> None:
-    """Pay the ending era, let the offences pallet act on it, elect the next era's set and hand
-    it to session (kept if empty)."""
-    era = CurrentEra.get(ctx.state)
-    unresponsive = get_unresponsive(ctx.state)
-    IdleInEra.put(ctx.state, ())
-    pay_era(ctx, era)
-    if era_end_handler is not None:
-        era_end_handler.on_era_end(ctx, era, unresponsive)
-    CurrentEra.put(ctx.state, era + 1)
-    elected = elect(ctx)
-    session.set_next_validators(ctx, elected)
-    ctx.deposit_event(NewEra(era + 1, len(elected)))
-
-
-# --- slashing (the offences pallet's interface) -------------------------------------------
-
-
-def slash_staker(ctx: DispatchContext, who: bytes, validator: bytes, amount: int) -> int:
-    """Take up to ``amount`` of ``who``'s bond (active and unlocking, pro rata) into the
-    treasury; its delegation to ``validator`` shrinks by as much. What was taken: never more
-    than the ledger holds, 0 if ``who`` is no longer bonded."""
-    ledger = Ledger.get(ctx.state, who)
-    if ledger is None or amount == 0:
-        return 0
-    slashed = min(amount, ledger.total)
-    slashed_ledger = compute_slashed_ledger(ledger, slashed)
-    delegations = compute_slashed_delegations(
-        Delegations.get(ctx.state, who), validator, slashed, slashed_ledger.active
-    )
-    store_ledger(ctx, who, slashed_ledger)  # lowers the lock first, so the tokens can move
-    if delegations and slashed_ledger.total:
-        Delegations.put(ctx.state, who, delegations)
-    else:
-        Delegations.remove(ctx.state, who)
-    balances.transfer(ctx, who, TREASURY_ACCOUNT, slashed, keep_alive=False)
-    ctx.deposit_event(Slashed(who, slashed))
-    return slashed
-
-
-def chill_offender(ctx: DispatchContext, who: bytes) -> None:
-    """Leave the next elections until ``who`` calls ``validate`` again (no-op if not validating)."""
-    prefs = Validators.get(ctx.state, who)
-    if prefs is not None and prefs.active:
-        Validators.put(ctx.state, who, replace(prefs, active=False))
-        ctx.deposit_event(Chilled(who))
-
-
 # --- the pallet ---------------------------------------------------------------------------
 
 
 class Staking(Pallet):
+    """Also session's :class:`~runtime.framework.traits.SessionManager`, the runtime's
+    :class:`~runtime.framework.traits.StakingInterface` and the offences pallet's
+    :class:`~runtime.framework.traits.OffenderHandler` for validators."""
+
     NAME = NAME
     STORAGE = (
-        Parameters,
+        PARAMETERS.storage,
         CurrentEra,
         Ledger,
         TotalBonded,
@@ -791,7 +677,7 @@ class Staking(Pallet):
         EraPaid,
         NewEra,
         Slashed,
-        ParametersSet,
+        PARAMETERS.event,
     )
     ERRORS = (
         NotBonded,
@@ -815,38 +701,48 @@ class Staking(Pallet):
         AlreadyChilled,
         BadParameters,
     )
+    CONSTANTS = {
+        "maxUnlockingChunks": MAX_UNLOCKING_CHUNKS,
+        "maxDelegations": MAX_DELEGATIONS,
+        "maxExposedDelegators": MAX_EXPOSED_DELEGATORS,
+        "maxValidators": MAX_VALIDATORS,
+    }
 
-    def __init__(self, era_end_handler: EraEndHandler | None = None) -> None:
-        self.era_end_handler = era_end_handler
+    def configure(self, *, currency: Currency, session: SessionInterface, slashing: SlashingInterface) -> None:
+        """``currency`` locks bonds and pays rewards; ``session`` tells the current set;
+        ``slashing`` (the offences pallet) acts on each era's end."""
+        self.currency = currency
+        self.session = session
+        self.slashing = slashing
 
     # --- calls --------------------------------------------------------------------------
 
     @call(0, BondArgs, weight=200_000)
     def bond(self, ctx: DispatchContext, origin: Origin, args: BondArgs) -> None:
         """Lock ``value`` of the caller's free balance as its active bond."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         if Ledger.contains(ctx.state, who):
             raise AlreadyBonded()
-        if args.value == 0 or args.value < balances.get_existential_deposit(ctx.state):
+        if args.value == 0 or args.value < self.currency.get_existential_deposit(ctx.state):
             raise BondTooSmall()
-        check_lockable(ctx.state, who, args.value)
-        store_ledger(ctx, who, StakingLedger(args.value, ()))
+        self.check_lockable(ctx.state, who, args.value)
+        self.store_ledger(ctx, who, StakingLedger(args.value, ()))
         ctx.deposit_event(Bonded(who, args.value))
 
     @call(1, BondExtraArgs, weight=200_000)
     def bond_extra(self, ctx: DispatchContext, origin: Origin, args: BondExtraArgs) -> None:
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         ledger = get_ledger(ctx.state, who)
         if args.value == 0:
             raise ZeroAmount()
-        check_lockable(ctx.state, who, ledger.total + args.value)
-        store_ledger(ctx, who, replace(ledger, active=ledger.active + args.value))
+        self.check_lockable(ctx.state, who, ledger.total + args.value)
+        self.store_ledger(ctx, who, replace(ledger, active=ledger.active + args.value))
         ctx.deposit_event(Bonded(who, args.value))
 
     @call(2, UnbondArgs, weight=200_000)
     def unbond(self, ctx: DispatchContext, origin: Origin, args: UnbondArgs) -> None:
         """Move ``value`` from active into a chunk withdrawable ``bonding_duration`` eras on."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         ledger = get_ledger(ctx.state, who)
         if args.value == 0:
             raise ZeroAmount()
@@ -860,42 +756,42 @@ class Staking(Pallet):
             raise InsufficientBond()
         if sum(delegation.amount for delegation in Delegations.get(ctx.state, who)) > unbonded.active:
             raise DelegationsExceedActive()
-        store_ledger(ctx, who, unbonded)
+        self.store_ledger(ctx, who, unbonded)
         ctx.deposit_event(Unbonded(who, args.value, withdrawable_era))
 
     @call(3, WithdrawUnbondedArgs, weight=200_000)
     def withdraw_unbonded(self, ctx: DispatchContext, origin: Origin, args: WithdrawUnbondedArgs) -> None:
         """Release the chunks whose era has come; an emptied ledger ends the staker."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         released, ledger = compute_withdrawable(get_ledger(ctx.state, who), CurrentEra.get(ctx.state))
         if released == 0:
             raise NothingToWithdraw()
-        store_ledger(ctx, who, ledger)
+        self.store_ledger(ctx, who, ledger)
         ctx.deposit_event(Withdrawn(who, released))
 
     @call(4, RebondArgs, weight=200_000)
     def rebond(self, ctx: DispatchContext, origin: Origin, args: RebondArgs) -> None:
         """Move ``value`` of what is unlocking back to active, newest chunks first."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         ledger = get_ledger(ctx.state, who)
         if args.value == 0:
             raise ZeroAmount()
         if args.value > ledger.total - ledger.active:
             raise NotEnoughUnlocking()
-        store_ledger(ctx, who, compute_rebonded(ledger, args.value))
+        self.store_ledger(ctx, who, compute_rebonded(ledger, args.value))
         ctx.deposit_event(Rebonded(who, args.value))
 
     @call(5, ValidateArgs, weight=200_000)
     def validate(self, ctx: DispatchContext, origin: Origin, args: ValidateArgs) -> None:
         """Offer to validate at ``commission_parts`` (Perbill) from the next election on."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         check_validate(ctx.state, who, args.commission_parts)
         put_validator(ctx, who, args.commission_parts)
 
     @call(6, DelegateArgs, weight=300_000)
     def delegate(self, ctx: DispatchContext, origin: Origin, args: DelegateArgs) -> None:
         """Replace the caller's delegations by ``targets`` (their sum at most its active bond)."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         ledger = get_ledger(ctx.state, who)
         if is_validating(ctx.state, who):
             raise IsValidating()
@@ -920,7 +816,7 @@ class Staking(Pallet):
     @call(7, ChillArgs, weight=200_000)
     def chill(self, ctx: DispatchContext, origin: Origin, args: ChillArgs) -> None:
         """Stop validating and delegating from the next election on (the bond stays)."""
-        who: bytes = origin.account  # type: ignore[assignment]
+        who = ensure_signed(origin)
         get_ledger(ctx.state, who)
         prefs = Validators.get(ctx.state, who)
         validating = prefs is not None and prefs.active
@@ -931,31 +827,193 @@ class Staking(Pallet):
         Delegations.remove(ctx.state, who)
         ctx.deposit_event(Chilled(who))
 
-    @call(8, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
-    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
-        """Governance: new bonding duration, validator count (from the next election on),
-        minimum bond and commission caps (for later ``validate`` calls), checked as genesis
-        checks them. The era length is fixed: era boundaries are counted from block 0."""
+    # Governance: new bonding duration, validator count (from the next election on), minimum
+    # bond and commission caps (for later ``validate`` calls). The era length is fixed.
+    set_parameters = PARAMETERS.call(8, weight=100_000)
+
+    def check_parameters(self, state: StateReader, parameters: StakingParameters) -> None:
+        """``parameters`` may replace the running chain's (ValueError): as genesis checks them, the
+        era length unchanged, at most MAX_VALIDATORS seats, and a bonding duration longer than the
+        offences pallet's slash deferral."""
+        has_stakers = next(Validators.iter(state), None) is not None
+        check_genesis_parameters(parameters, has_stakers=has_stakers)
+        if parameters.era_length_blocks != get_parameters(state).era_length_blocks:
+            raise ValueError("staking.eraLengthBlocks cannot change on a running chain")
+        if parameters.validator_count > MAX_VALIDATORS:
+            raise ValueError(f"staking.validatorCount is {parameters.validator_count}, above {MAX_VALIDATORS}")
+        defer = self.slashing.get_slash_defer_eras(state)
+        if parameters.bonding_duration_eras and defer >= parameters.bonding_duration_eras:
+            raise ValueError(
+                f"staking.bondingDurationEras ({parameters.bonding_duration_eras}) must exceed "
+                f"offences.slashDeferEras ({defer}): stake unbonded in an offence's era must still be there "
+                "when it is slashed"
+            )
+
+    # --- bonds --------------------------------------------------------------------------
+
+    def check_lockable(self, state: StateReader, who: bytes, total: int) -> None:
+        """``who``'s free balance can carry a staking lock of ``total``."""
         try:
-            check_parameters_change(ctx.state, args.parameters)
-        except ValueError as exc:
-            raise BadParameters(str(exc)) from None
-        Parameters.put(ctx.state, args.parameters)
-        ctx.deposit_event(ParametersSet(args.parameters))
+            self.currency.check_lock(state, who, STAKING_LOCK_ID, total)
+        except InsufficientBalance:
+            raise InsufficientFunds() from None
+
+    def store_ledger(self, ctx: DispatchContext, who: bytes, ledger: StakingLedger) -> None:
+        """Store ``ledger``, its lock and ``TotalBonded``; an empty ledger ends the staker."""
+        previous = Ledger.get(ctx.state, who)
+        previous_total = previous.total if previous is not None else 0
+        total_bonded = checked_sub(checked_add(TotalBonded.get(ctx.state), ledger.total), previous_total)
+        if ledger.total:
+            self.currency.set_lock(ctx, who, STAKING_LOCK_ID, ledger.total)
+            Ledger.put(ctx.state, who, ledger)
+        else:
+            self.currency.remove_lock(ctx, who, STAKING_LOCK_ID)
+            Ledger.remove(ctx.state, who)
+            Validators.remove(ctx.state, who)
+            Delegations.remove(ctx.state, who)
+        TotalBonded.put(ctx.state, total_bonded)
+
+    # --- points, eras and payouts -------------------------------------------------------
+
+    def award_point(self, ctx: DispatchContext, signing: bytes) -> None:
+        """One point to the validator of session signing key ``signing``, if elected this era (for
+        a block it authored, or a finality vote a block carried: the finality pallet)."""
+        validator = self.session.get_validator_of(ctx.state, signing)
+        if validator is not None and Exposures.contains(ctx.state, validator):
+            RewardPoints.put(ctx.state, validator, RewardPoints.get(ctx.state, validator) + 1)
+            ActiveInEpoch.put(ctx.state, validator, 1)
+
+    def record_idle_validators(self, ctx: DispatchContext) -> None:
+        """At an epoch's last block: the elected validators of its set without a point in it are
+        unresponsive for this era; the next epoch starts with a clean slate."""
+        idle = set(IdleInEra.get(ctx.state))
+        for validator in self.session.get_validators(ctx.state):
+            if Exposures.contains(ctx.state, validator) and not ActiveInEpoch.contains(ctx.state, validator):
+                idle.add(validator)
+        IdleInEra.put(ctx.state, tuple(sorted(idle)))
+        for validator, _ in list(ActiveInEpoch.iter(ctx.state)):
+            ActiveInEpoch.remove(ctx.state, validator)
+
+    def get_pool_available(self, state: StateReader) -> int:
+        """What the consensus reward pool holds above its existential deposit."""
+        usable = self.currency.get_usable_balance(state, CONSENSUS_REWARD_POOL_ACCOUNT)
+        return saturating_sub(usable, self.currency.get_existential_deposit(state))
+
+    def pay_era(self, ctx: DispatchContext, era: int) -> None:
+        """Pay the ending era's rewards out of the consensus reward pool (module docstring, step 1)."""
+        points = dict(RewardPoints.iter(ctx.state))
+        for validator in points:
+            RewardPoints.remove(ctx.state, validator)
+        available = self.get_pool_available(ctx.state)
+        exposures = {validator: Exposures.get(ctx.state, validator) for validator in points}
+        payouts = compute_validator_payouts(
+            available, points, {validator: exposure.commission_parts for validator, exposure in exposures.items()}
+        )
+        paid = 0
+        for validator, (reward, commission) in payouts.items():
+            exposure = exposures[validator]
+            shares = compute_exposure_shares(exposure, validator, reward - commission)
+            amounts: dict[bytes, int] = {validator: commission}
+            for who, share in shares:
+                amounts[who] = amounts.get(who, 0) + share
+            for who, amount in amounts.items():
+                paid += self.pay_reward(ctx, who, amount)
+        ctx.deposit_event(EraPaid(era, paid, checked_sub(available, paid)))
+
+    def pay_reward(self, ctx: DispatchContext, who: bytes, amount: int) -> int:
+        """Move ``amount`` from the pool to ``who``; what cannot be received stays in the pool."""
+        if amount == 0:
+            return 0
+        try:
+            self.currency.check_deposit(ctx.state, who, amount)
+        except ExistentialDeposit:
+            return 0
+        self.currency.transfer(ctx, CONSENSUS_REWARD_POOL_ACCOUNT, who, amount, keep_alive=True)
+        ctx.deposit_event(Rewarded(who, amount))
+        return amount
+
+    def end_era(self, ctx: DispatchContext) -> list[bytes]:
+        """Pay the ending era, let the offences pallet act on it, elect the next era's set."""
+        era = CurrentEra.get(ctx.state)
+        unresponsive = get_unresponsive(ctx.state)
+        IdleInEra.put(ctx.state, ())
+        self.pay_era(ctx, era)
+        self.slashing.on_era_end(ctx, era, unresponsive)
+        CurrentEra.put(ctx.state, era + 1)
+        elected = elect(ctx)
+        ctx.deposit_event(NewEra(era + 1, len(elected)))
+        return elected
+
+    # --- the session manager ------------------------------------------------------------
+
+    def is_staker(self, state: StateReader, who: bytes) -> bool:
+        return Ledger.contains(state, who)
+
+    def end_session(self, ctx: DispatchContext) -> list[bytes] | None:
+        """The epoch ends: record who was idle in it; at an era's end, pay, slash and elect."""
+        self.record_idle_validators(ctx)
+        return self.end_era(ctx) if is_era_end(ctx.state, ctx.block.number) else None
+
+    # --- the staking interface ----------------------------------------------------------
+
+    def get_current_era(self, state: StateReader) -> int:
+        return CurrentEra.get(state)  # type: ignore[no-any-return]
+
+    def get_era_length(self, state: StateReader) -> int:
+        return get_parameters(state).era_length_blocks
+
+    def get_bonding_duration(self, state: StateReader) -> int:
+        return get_parameters(state).bonding_duration_eras
+
+    def get_bonded(self, state: StateReader, who: bytes) -> int:
+        ledger = Ledger.get(state, who)
+        return 0 if ledger is None else ledger.total
+
+    def get_validator_weight(self, state: StateReader, validator: bytes) -> int:
+        exposure = Exposures.get(state, validator)
+        return 0 if exposure is None else exposure.total
+
+    # --- the offender handler (validators) ----------------------------------------------
+
+    def get_stakes(self, state: StateReader, offender: bytes) -> tuple[tuple[bytes, int], ...] | None:
+        """The exposure of a validator elected for the current era and in the current set."""
+        exposure = Exposures.get(state, offender)
+        if exposure is None or offender not in self.session.get_validators(state):
+            return None
+        return ((offender, exposure.own), *((backer.who, backer.value) for backer in exposure.others))
+
+    def get_population(self, state: StateReader) -> int:
+        return len(Elected.get(state))
+
+    def on_offence(self, ctx: DispatchContext, offender: bytes) -> None:
+        chill_offender(ctx, offender)
+
+    def slash(self, ctx: DispatchContext, offender: bytes, who: bytes, amount: int, dest: bytes) -> int:
+        """Take up to ``amount`` of ``who``'s bond (active and unlocking, pro rata) into ``dest``;
+        its delegation to ``offender`` shrinks by as much. What was taken: never more than the
+        ledger holds, 0 if ``who`` is no longer bonded."""
+        ledger = Ledger.get(ctx.state, who)
+        if ledger is None or amount == 0:
+            return 0
+        slashed = min(amount, ledger.total)
+        slashed_ledger = compute_slashed_ledger(ledger, slashed)
+        delegations = compute_slashed_delegations(
+            Delegations.get(ctx.state, who), offender, slashed, slashed_ledger.active
+        )
+        self.store_ledger(ctx, who, slashed_ledger)  # lowers the lock first, so the tokens can move
+        if delegations and slashed_ledger.total:
+            Delegations.put(ctx.state, who, delegations)
+        else:
+            Delegations.remove(ctx.state, who)
+        self.currency.transfer(ctx, who, dest, slashed, keep_alive=False)
+        ctx.deposit_event(Slashed(who, slashed))
+        return slashed
 
     # --- hooks --------------------------------------------------------------------------
 
     def on_finalize(self, ctx: DispatchContext) -> None:
-        """Credit the author's point; at an era boundary pay the era and elect the next set
-        (``session.NextAuthorities``); then end the epoch if due, which makes that set current
-        from the next block on (an era boundary is always an epoch boundary)."""
-        record_point(ctx, ctx.block.author)
-        if session.is_epoch_end(ctx.state, ctx.block.number):
-            record_idle_validators(ctx)
-        era_length = get_parameters(ctx.state).era_length_blocks
-        if era_length and ctx.block.number % era_length == 0:
-            end_era(ctx, self.era_end_handler)
-        session.end_epoch_if_due(ctx)  # after the election: see session's module docstring
+        """Credit the author's point (session's hook, which runs next, ends epochs and eras)."""
+        self.award_point(ctx, ctx.block.author)
 
     # --- genesis ------------------------------------------------------------------------
 
@@ -964,39 +1022,31 @@ class Staking(Pallet):
         and session (lower indices): stakers bond from their genesis balance and validate, the
         election runs for era 0, and its set must be exactly the session's authorities (which keep
         the spec's order until the first era boundary)."""
-        parameters = DEFAULT_PARAMETERS
-        if config:
-            parameters = StakingParameters(
-                era_length_blocks=config["eraLengthBlocks"],
-                bonding_duration_eras=config["bondingDurationEras"],
-                validator_count=config["validatorCount"],
-                min_validator_bond=config["minValidatorBond"],
-                max_commission_parts=config["maxCommissionPerbill"],
-                max_commission_change_parts=config["maxCommissionChangePerbill"],
-            )
+        parameters = PARAMETERS.from_genesis(config)
         stakers = config.get("stakers", [])
         check_genesis_parameters(parameters, has_stakers=bool(stakers))
-        epoch_length = session.EpochLength.get(ctx.state)
+        epoch_length = self.session.get_epoch_length(ctx.state)
         if parameters.era_length_blocks % epoch_length:
             raise ValueError(
                 f"staking.eraLengthBlocks ({parameters.era_length_blocks}) must be a whole number of "
                 f"session epochs (session.epochLengthBlocks is {epoch_length})"
             )
-        Parameters.put(ctx.state, parameters)
+        PARAMETERS.storage.put(ctx.state, parameters)
+        existential_deposit = self.currency.get_existential_deposit(ctx.state)
         for address, bonded, commission in stakers:
             who = decode_address(address)
             if Ledger.contains(ctx.state, who):
                 raise ValueError(f"staking.stakers lists {address} twice")
-            if bonded < max(parameters.min_validator_bond, balances.get_existential_deposit(ctx.state), 1):
+            if bonded < max(parameters.min_validator_bond, existential_deposit, 1):
                 raise ValueError(f"staking.stakers: {address} bonds {bonded}, below the minimum validator bond")
             if commission > parameters.max_commission_parts:
                 raise ValueError(f"staking.stakers: {address} asks {commission} parts, above maxCommissionPerbill")
-            if balances.get_free_balance(ctx.state, who) < bonded:
+            if self.currency.get_free_balance(ctx.state, who) < bonded:
                 raise ValueError(f"staking.stakers: {address} bonds {bonded}, more than its genesis balance")
-            store_ledger(ctx, who, StakingLedger(bonded, ()))
+            self.store_ledger(ctx, who, StakingLedger(bonded, ()))
             put_validator(ctx, who, commission)
         elected = set(elect(ctx))
-        authorities = set(session.get_validators(ctx.state))
+        authorities = set(self.session.get_validators(ctx.state))
         if stakers and elected != authorities:
             raise ValueError(
                 "staking.stakers elect "
@@ -1007,14 +1057,8 @@ class Staking(Pallet):
     def export_genesis(self, state: StateReader) -> dict[str, Any]:
         """Exact for a genesis state. From a running chain it keeps only the validating stakers'
         active bonds: delegations, chilled bonds and unlocking chunks do not carry over."""
-        parameters = get_parameters(state)
         return {
-            "eraLengthBlocks": parameters.era_length_blocks,
-            "bondingDurationEras": parameters.bonding_duration_eras,
-            "validatorCount": parameters.validator_count,
-            "minValidatorBond": parameters.min_validator_bond,
-            "maxCommissionPerbill": parameters.max_commission_parts,
-            "maxCommissionChangePerbill": parameters.max_commission_change_parts,
+            **PARAMETERS.to_genesis(get_parameters(state)),
             "stakers": [
                 [encode_address(who), get_ledger(state, who).active, prefs.commission_parts]
                 for who, prefs in Validators.iter(state)
@@ -1036,7 +1080,7 @@ class Staking(Pallet):
                 problems.append(f"{encode_address(who)} keeps an empty ledger")
             if len(ledger.unlocking) > MAX_UNLOCKING_CHUNKS:
                 problems.append(f"{encode_address(who)} has {len(ledger.unlocking)} unlocking chunks")
-            lock = get_staking_lock(state, who)
+            lock = self.currency.get_lock(state, who, STAKING_LOCK_ID)
             if lock != ledger.total:
                 problems.append(f"{encode_address(who)}: staking lock {lock} but ledger total {ledger.total}")
         if bonded != TotalBonded.get(state):
@@ -1077,33 +1121,3 @@ class Staking(Pallet):
         if not set(IdleInEra.get(state)) <= set(Elected.get(state)):
             problems.append("a validator is idle in the era but not elected")
         return problems
-
-
-def check_genesis_parameters(parameters: StakingParameters, *, has_stakers: bool) -> None:
-    """Perbills in range; a chain with stakers needs eras and at least one validator seat (a
-    test chain without stakers may leave both 0: no eras, nobody elected)."""
-    if has_stakers and parameters.era_length_blocks == 0:
-        raise ValueError("staking.eraLengthBlocks must be at least 1 when there are stakers")
-    if has_stakers and parameters.validator_count == 0:
-        raise ValueError("staking.validatorCount must be at least 1 when there are stakers")
-    for field, parts in (
-        ("maxCommissionPerbill", parameters.max_commission_parts),
-        ("maxCommissionChangePerbill", parameters.max_commission_change_parts),
-    ):
-        if not 0 <= parts <= PERBILL_ACCURACY:
-            raise ValueError(f"staking.{field} is {parts}, outside 0..{PERBILL_ACCURACY} (parts per 10^9)")
-
-
-def check_parameters_change(state: StateReader, parameters: StakingParameters) -> None:
-    """``parameters`` may replace the running chain's (ValueError): as genesis checks them, the
-    era length unchanged, at most MAX_VALIDATORS seats, and a bonding duration longer than the
-    offences pallet's slash deferral."""
-    from runtime.pallets import offences  # offences imports staking
-
-    has_stakers = next(Validators.iter(state), None) is not None
-    check_genesis_parameters(parameters, has_stakers=has_stakers)
-    if parameters.era_length_blocks != get_parameters(state).era_length_blocks:
-        raise ValueError("staking.eraLengthBlocks cannot change on a running chain")
-    if parameters.validator_count > MAX_VALIDATORS:
-        raise ValueError(f"staking.validatorCount is {parameters.validator_count}, above {MAX_VALIDATORS}")
-    offences.check_genesis_parameters(offences.get_parameters(state), parameters.bonding_duration_eras)

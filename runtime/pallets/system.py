@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from runtime.abc import StateReader
-from runtime.framework.pallet import BadOrigin, DispatchContext, Origin, Pallet, call
+from runtime.accounts import EMPTY_ACCOUNT, AccountInfo
+from runtime.framework.pallet import BadOrigin, DispatchContext, Origin, Pallet, call, ensure_signed
+from runtime.framework.parameters import PalletParameters
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.primitives.codec import (
     U8,
     U32,
     U64,
     AccountId,
-    Balance,
     BlockNumber,
     Hash32,
     Record,
@@ -42,31 +44,12 @@ DEFAULT_PARAMETERS = SystemParameters(
 # --- storage ------------------------------------------------------------------------------
 
 
-@record
-class AccountInfo(Record):
-    """An account's nonce and balances (FRAME keeps balances in system's account record too).
-
-    ``frozen`` is the largest lock on ``free``: it may pay fees and be reserved, not moved.
-    """
-
-    nonce: U32
-    free: Balance
-    reserved: Balance
-    frozen: Balance
-
-    @property
-    def total(self) -> int:
-        return self.free + self.reserved
-
-
-EMPTY_ACCOUNT = AccountInfo(0, 0, 0, 0)
-
 PHASE_INITIALIZATION = 0
 PHASE_APPLY_EXTRINSIC = 1
 PHASE_FINALIZATION = 2
 
 
-Parameters = StorageValue(NAME, "Parameters", SystemParameters, DEFAULT_PARAMETERS)
+PARAMETERS = PalletParameters(NAME, __name__, SystemParameters, DEFAULT_PARAMETERS)
 Account = StorageMap(NAME, "Account", AccountId, AccountInfo, EMPTY_ACCOUNT)
 Number = StorageValue(NAME, "Number", BlockNumber, 0)
 ParentHash = StorageValue(NAME, "ParentHash", Hash32, ZERO_HASH)
@@ -77,8 +60,22 @@ BlockWeight = StorageValue(NAME, "BlockWeight", U64, 0)
 BlockLength = StorageValue(NAME, "BlockLength", U32, 0)
 
 
+def get_parameters(state: StateReader) -> SystemParameters:
+    return PARAMETERS.get(state)
+
+
 def get_account(state: StateReader, who: bytes) -> AccountInfo:
     return Account.get(state, who)
+
+
+def is_account(state: StateReader, who: bytes) -> bool:
+    """Whether ``who`` has an account record (it holds or locks something)."""
+    return Account.contains(state, who)
+
+
+def iter_accounts(state: StateReader) -> Iterator[tuple[bytes, AccountInfo]]:
+    """Every account, in storage-key order (genesis export and invariants, not block execution)."""
+    return Account.iter(state)
 
 
 def is_live(info: AccountInfo) -> bool:
@@ -97,6 +94,18 @@ def put_account(ctx: DispatchContext, who: bytes, info: AccountInfo, previous: A
     if not is_live(previous):
         ctx.deposit_event(NewAccount(who))
     Account.put(ctx.state, who, info)
+
+
+def note_block_end(ctx: DispatchContext, weight: int, length: int, events: bytes) -> None:
+    """What the executive records once a block is done: its resource use and its events."""
+    BlockWeight.put(ctx.state, weight)
+    BlockLength.put(ctx.state, length)
+    Events.put(ctx.state, events)
+
+
+def get_block_number(state: StateReader) -> int:
+    """The number of the block being executed (or of the last one, after it)."""
+    return Number.get(state)  # type: ignore[no-any-return]
 
 
 def get_block_hash(state: StateReader, number: int) -> bytes | None:
@@ -144,7 +153,7 @@ class Remark(Record):
 
 class System(Pallet):
     NAME = NAME
-    STORAGE = (Parameters, Account, Number, ParentHash, BlockHash, Events, BlockWeight, BlockLength)
+    STORAGE = (PARAMETERS.storage, Account, Number, ParentHash, BlockHash, Events, BlockWeight, BlockLength)
     EVENTS = (ExtrinsicSuccess, ExtrinsicFailed, NewAccount, KilledAccount, Remarked)
     ERRORS = (BadOrigin,)
 
@@ -153,7 +162,7 @@ class System(Pallet):
     @call(0, Remark, weight=10_000)
     def remark(self, ctx: DispatchContext, origin: Origin, args: Remark) -> None:
         """Put bytes on chain (they are in the block; only their length is in the event)."""
-        ctx.deposit_event(Remarked(origin.account or bytes(32), len(args.data)))
+        ctx.deposit_event(Remarked(ensure_signed(origin), len(args.data)))
 
     # --- hooks --------------------------------------------------------------------------
 
@@ -162,7 +171,7 @@ class System(Pallet):
         Number.put(ctx.state, number)
         ParentHash.put(ctx.state, parent_hash)
         BlockHash.put(ctx.state, number - 1, parent_hash)
-        oldest_kept = number - 1 - Parameters.get(ctx.state).block_hash_count
+        oldest_kept = number - 1 - get_parameters(ctx.state).block_hash_count
         if oldest_kept >= 0:
             BlockHash.remove(ctx.state, oldest_kept)
         BlockWeight.put(ctx.state, 0)
@@ -171,22 +180,10 @@ class System(Pallet):
     # --- genesis ------------------------------------------------------------------------
 
     def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
-        parameters = DEFAULT_PARAMETERS
-        if config:
-            parameters = SystemParameters(
-                max_block_weight=config["maxBlockWeight"],
-                max_block_length=config["maxBlockLength"],
-                block_hash_count=config["blockHashCount"],
-            )
-        Parameters.put(ctx.state, parameters)
+        PARAMETERS.storage.put(ctx.state, PARAMETERS.from_genesis(config))
 
     def export_genesis(self, state: StateReader) -> dict[str, Any]:
-        parameters = Parameters.get(state)
-        return {
-            "maxBlockWeight": parameters.max_block_weight,
-            "maxBlockLength": parameters.max_block_length,
-            "blockHashCount": parameters.block_hash_count,
-        }
+        return PARAMETERS.to_genesis(get_parameters(state))
 
     # --- invariants ---------------------------------------------------------------------
 

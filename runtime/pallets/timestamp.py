@@ -39,8 +39,13 @@ def get_slot_duration_ms(state: StateReader) -> int:
 
 
 class Timestamp(Pallet):
+    """Also the runtime's :class:`~runtime.framework.traits.Time`."""
+
     NAME = NAME
     STORAGE = (Now, DidUpdate, MinimumPeriod)
+
+    def get_now(self, state: StateReader) -> int:
+        return get_now(state)
 
     @call(0, SetArgs, weight=1_000, origin=ORIGIN_NONE)
     def set(self, ctx: DispatchContext, origin: Origin, args: SetArgs) -> None:

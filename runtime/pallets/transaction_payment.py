@@ -12,10 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.abc import StateReader
-from runtime.accounts import TREASURY_ACCOUNT
-from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
+from runtime.accounts import TREASURY_ACCOUNT, AccountInfo
+from runtime.framework.pallet import DispatchContext, DispatchError, Pallet
+from runtime.framework.parameters import PalletParameters
 from runtime.framework.storage import StorageValue
-from runtime.pallets import balances, session, system
+from runtime.framework.traits import Currency, ExistentialDeposit, SessionInterface
+from runtime.pallets import system
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
 from runtime.primitives.codec import U32, AccountId, Balance, Record, record
 
@@ -38,6 +40,15 @@ class FeeParameters(Record):
 
 DEFAULT_PARAMETERS = FeeParameters(base_fee=1_000_000, length_fee=1_000, weight_fee=1, author_share_parts=200_000_000)
 
+
+class BadParameters(DispatchError):
+    """The author's share is above 10^9 parts."""
+
+    code = 0
+
+
+PARAMETERS = PalletParameters(NAME, __name__, FeeParameters, DEFAULT_PARAMETERS, BadParameters)
+
 # --- storage ------------------------------------------------------------------------------
 
 
@@ -49,7 +60,6 @@ class CollectedFees(Record):
 
 NOTHING_COLLECTED = CollectedFees(0, 0)
 
-Parameters = StorageValue(NAME, "Parameters", FeeParameters, DEFAULT_PARAMETERS)
 # Fees and tips paid in the current block: the executive sums them as it charges and notes
 # them once (note_collected) before the finalize hooks; paid out and cleared in on_finalize.
 BlockFees = StorageValue(NAME, "BlockFees", CollectedFees, NOTHING_COLLECTED)
@@ -64,112 +74,97 @@ class TransactionFeePaid(Record):
     tip: Balance
 
 
-@record
-class ParametersSet(Record):
-    parameters: FeeParameters
-
-
-# --- errors -------------------------------------------------------------------------------
-
-
-class BadParameters(DispatchError):
-    """The author's share is above 10^9 parts."""
-
-    code = 0
-
-
-# --- calls' arguments ---------------------------------------------------------------------
-
-
-@record
-class SetParametersArgs(Record):
-    parameters: FeeParameters
+# --- pure computations and reads ---------------------------------------------------------
 
 
 def compute_fee(parameters: FeeParameters, length: int, weight: int) -> int:
     return parameters.base_fee + parameters.length_fee * length + parameters.weight_fee * weight
 
 
+def get_parameters(state: StateReader) -> FeeParameters:
+    return PARAMETERS.get(state)
+
+
 def get_fee(state: StateReader, length: int, weight: int) -> int:
-    return compute_fee(Parameters.get(state), length, weight)
+    return compute_fee(get_parameters(state), length, weight)
 
 
-def compute_paid(state: StateReader, account: system.AccountInfo, fee: int, tip: int) -> system.AccountInfo:
-    """``account`` after paying ``fee + tip`` and bumping its nonce; raises the balances error
-    that stops it paying and staying alive."""
-    paid = balances.compute_withdrawn(
-        account, fee + tip, keep_alive=True, existential_deposit=balances.get_existential_deposit(state)
-    )
-    return system.AccountInfo(paid.nonce + 1, paid.free, paid.reserved, paid.frozen)
+def check_parameters(parameters: FeeParameters) -> None:
+    """The author's share is a Perbill (ValueError)."""
+    if parameters.author_share_parts > PERBILL_ACCURACY:
+        raise ValueError(f"transaction_payment.authorSharePerbill is {parameters.author_share_parts}, above 10^9")
 
 
-def charge(
-    ctx: DispatchContext, who: bytes, account: system.AccountInfo, paid: system.AccountInfo, fee: int, tip: int
-) -> None:
-    """Write ``who``'s account as ``paid`` (:func:`compute_paid` of ``account``, as read) in one
-    account write; the caller sums the block's fees for :func:`note_collected`."""
+# --- the executive's side -----------------------------------------------------------------
+
+
+def charge(ctx: DispatchContext, who: bytes, account: AccountInfo, paid: AccountInfo, fee: int, tip: int) -> None:
+    """Write ``who``'s account as ``paid`` (``TransactionPayment.compute_paid`` of ``account``,
+    as read) in one account write; the caller sums the block's fees for :func:`note_collected`."""
     system.put_account(ctx, who, paid, account)
     ctx.deposit_event(TransactionFeePaid(who, fee, tip))
 
 
 def note_collected(ctx: DispatchContext, fees: int, tips: int) -> None:
-    """Record the fees and tips the block's transactions paid, for :func:`pay_out`."""
+    """Record the fees and tips the block's transactions paid, for ``pay_out``."""
     if fees or tips:
         BlockFees.put(ctx.state, CollectedFees(fees, tips))
 
 
-def pay_out(ctx: DispatchContext) -> None:
-    """Pay the block's fees and tips to the author (the validator behind its session signing key,
-    else the author key's own account) and the treasury."""
-    collected = BlockFees.get(ctx.state)
-    if collected == NOTHING_COLLECTED:
-        return
-    BlockFees.kill(ctx.state)
-    total = collected.fees + collected.tips
-    author_part = Parameters.get(ctx.state).author_share.mul_floor(collected.fees) + collected.tips
-    if author_part:
-        try:
-            payee = session.get_validator_of(ctx.state, ctx.block.author) or ctx.block.author
-            balances.deposit(ctx, payee, author_part)
-        except balances.ExistentialDeposit:
-            author_part = 0  # too little to open the author's account: the treasury takes it all
-    if total - author_part:
-        balances.deposit(ctx, TREASURY_ACCOUNT, total - author_part)
+# --- the pallet ---------------------------------------------------------------------------
 
 
 class TransactionPayment(Pallet):
     NAME = NAME
-    STORAGE = (Parameters, BlockFees)
-    EVENTS = (TransactionFeePaid, ParametersSet)
+    STORAGE = (PARAMETERS.storage, BlockFees)
+    EVENTS = (TransactionFeePaid, PARAMETERS.event)
     ERRORS = (BadParameters,)
 
-    @call(0, SetParametersArgs, weight=100_000, origin=ORIGIN_ROOT)
-    def set_parameters(self, ctx: DispatchContext, origin: Origin, args: SetParametersArgs) -> None:
-        """Governance: new fees, from the next transaction on."""
-        if args.parameters.author_share_parts > PERBILL_ACCURACY:
-            raise BadParameters()
-        Parameters.put(ctx.state, args.parameters)
-        ctx.deposit_event(ParametersSet(args.parameters))
+    def configure(self, *, currency: Currency, session: SessionInterface) -> None:
+        """``currency`` charges fees; ``session`` names the validator behind a block's author key."""
+        self.currency = currency
+        self.session = session
+
+    set_parameters = PARAMETERS.call(0, weight=100_000)
+
+    def check_parameters(self, state: StateReader, parameters: FeeParameters) -> None:
+        check_parameters(parameters)
+
+    # --- charging -----------------------------------------------------------------------
+
+    def compute_paid(self, state: StateReader, account: AccountInfo, fee: int, tip: int) -> AccountInfo:
+        """``account`` after paying ``fee + tip`` and bumping its nonce; raises the currency's
+        error that stops it paying and staying alive."""
+        paid = self.currency.compute_withdrawn(state, account, fee + tip, keep_alive=True)
+        return AccountInfo(paid.nonce + 1, paid.free, paid.reserved, paid.frozen)
+
+    def pay_out(self, ctx: DispatchContext) -> None:
+        """Pay the block's fees and tips to the author (the validator behind its session signing
+        key, else the author key's own account) and the treasury."""
+        collected = BlockFees.get(ctx.state)
+        if collected == NOTHING_COLLECTED:
+            return
+        BlockFees.kill(ctx.state)
+        total = collected.fees + collected.tips
+        author_part = get_parameters(ctx.state).author_share.mul_floor(collected.fees) + collected.tips
+        if author_part:
+            try:
+                payee = self.session.get_validator_of(ctx.state, ctx.block.author) or ctx.block.author
+                self.currency.deposit(ctx, payee, author_part)
+            except ExistentialDeposit:
+                author_part = 0  # too little to open the author's account: the treasury takes it all
+        if total - author_part:
+            self.currency.deposit(ctx, TREASURY_ACCOUNT, total - author_part)
+
+    # --- hooks, genesis -----------------------------------------------------------------
 
     def on_finalize(self, ctx: DispatchContext) -> None:
-        pay_out(ctx)
+        self.pay_out(ctx)
 
     def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
-        parameters = DEFAULT_PARAMETERS
-        if config:
-            parameters = FeeParameters(
-                base_fee=config["baseFee"],
-                length_fee=config["lengthFee"],
-                weight_fee=config["weightFee"],
-                author_share_parts=config["authorSharePerbill"],
-            )
-        Parameters.put(ctx.state, parameters)
+        parameters = PARAMETERS.from_genesis(config)
+        check_parameters(parameters)
+        PARAMETERS.storage.put(ctx.state, parameters)
 
     def export_genesis(self, state: StateReader) -> dict[str, Any]:
-        parameters = Parameters.get(state)
-        return {
-            "baseFee": parameters.base_fee,
-            "lengthFee": parameters.length_fee,
-            "weightFee": parameters.weight_fee,
-            "authorSharePerbill": parameters.author_share_parts,
-        }
+        return PARAMETERS.to_genesis(get_parameters(state))

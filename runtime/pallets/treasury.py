@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from runtime.accounts import TREASURY_ACCOUNT
 from runtime.framework.pallet import ORIGIN_ROOT, DispatchContext, DispatchError, Origin, Pallet, call
-from runtime.pallets import balances
+from runtime.framework.traits import Currency, InsufficientBalance, KeepAlive
 from runtime.primitives.codec import AccountId, Balance, Record, record
 
 NAME = "treasury"
@@ -42,10 +42,14 @@ class Treasury(Pallet):
     EVENTS = (Spent,)
     ERRORS = (InsufficientFunds,)
 
-    @call(0, SpendArgs, weight=100_000, origin=ORIGIN_ROOT)
+    def configure(self, *, currency: Currency) -> None:
+        self.currency = currency
+
+    @call(0, SpendArgs, weight=100_000, origin=ORIGIN_ROOT, governable=True)
     def spend(self, ctx: DispatchContext, origin: Origin, args: SpendArgs) -> None:
+        """Governance: pay ``amount`` from the treasury to ``beneficiary``."""
         try:
-            balances.transfer(ctx, TREASURY_ACCOUNT, args.beneficiary, args.amount, keep_alive=True)
-        except (balances.InsufficientBalance, balances.KeepAlive):
+            self.currency.transfer(ctx, TREASURY_ACCOUNT, args.beneficiary, args.amount, keep_alive=True)
+        except (InsufficientBalance, KeepAlive):
             raise InsufficientFunds() from None
         ctx.deposit_event(Spent(args.beneficiary, args.amount))
