@@ -117,25 +117,29 @@ def build_genesis_state(
     return DictState().apply(runtime.build_genesis(sections))
 
 
-def at_block(state: StateReader, number: int, author: bytes = TEST_AUTHORITY.public_key) -> DispatchContext:
+def at_block(
+    state: StateReader, number: int, author: bytes = TEST_AUTHORITY.public_key, runtime: Runtime = RUNTIME
+) -> DispatchContext:
     """A dispatch context in block ``number`` (slot ``number``, timestamp ``number`` seconds)
     over ``state``; an overlay is written through, any other state gets one."""
     env = BlockEnvironment(number, compute_test_block_hash(number - 1), number, number * TEST_SLOT_DURATION_MS, author)
     overlay = state if isinstance(state, Overlay) else Overlay(state)
-    return DispatchContext(RUNTIME, overlay, env, TEST_GENESIS_HASH)
+    return DispatchContext(runtime, overlay, env, TEST_GENESIS_HASH)
 
 
-def new_test_ext(*, author: bytes = TEST_AUTHORITY.public_key, **genesis: Any) -> DispatchContext:
+def new_test_ext(
+    *, author: bytes = TEST_AUTHORITY.public_key, runtime: Runtime = RUNTIME, **genesis: Any
+) -> DispatchContext:
     """Block 1 over :func:`build_genesis_state` of ``genesis`` (FRAME's ``new_test_ext``)."""
-    return at_block(build_genesis_state(RUNTIME, **genesis), 1, author)
+    return at_block(build_genesis_state(runtime, **genesis), 1, author, runtime)
 
 
 def finalize_hooks(ctx: DispatchContext, pallets: Iterable[str], number: int, author: bytes) -> list[Any]:
-    """Run ``on_finalize`` of ``pallets`` (in the runtime's hook order) for block ``number`` by
-    ``author`` over ``ctx``'s state; the events they deposit."""
-    block = at_block(ctx.state, number, author)
+    """Run ``on_finalize`` of ``pallets`` (in ``ctx``'s runtime's hook order) for block
+    ``number`` by ``author`` over ``ctx``'s state; the events they deposit."""
+    block = at_block(ctx.state, number, author, ctx.runtime)
     names = set(pallets)
-    for pallet in RUNTIME.hooked:
+    for pallet in ctx.runtime.hooked:
         if pallet.NAME in names:
             pallet.on_finalize(block)
     return [record.event for record in block.event_records()]
