@@ -33,12 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from consensus.babe.digest import find_pre_digest  # noqa: E402
 from flockchain.abc import WriteBatch  # noqa: E402
 from flockchain.chain.chain import Chain, StateDelta  # noqa: E402
+from flockchain.chain.genesis import compute_genesis_header_from_state  # noqa: E402
 from flockchain.chain.store import ChainStore  # noqa: E402
 from flockchain.db.leveldb import LevelDBStore  # noqa: E402
 from flockchain.db.memory import MemoryStore  # noqa: E402
 from flockchain.state.reader import TreeStateReader  # noqa: E402
 from flockchain.state.tree import StateTree  # noqa: E402
-from genesis.spec import compute_genesis_header_from_state  # noqa: E402
 from runtime.accounts import FLOCK, TREASURY_ACCOUNT  # noqa: E402
 from runtime.block import (  # noqa: E402
     SignedExtrinsic,

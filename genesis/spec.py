@@ -18,12 +18,16 @@ builds the genesis state, so a spec that validates always builds.
 A *raw* spec (``chain-spec build --raw``) adds ``genesis.raw.top`` (the storage, hex key to
 hex value, as Substrate writes it) and a top-level ``genesisHash``. Both are optional on load,
 and when present they must equal what the runtime section builds: a pinned hash catches a
-spec, or a runtime, that drifted.
+spec, or a runtime, that drifted. The storage is checked here; the hash is kept
+(``ChainSpec.pinned_genesis_hash``) and checked by the node, which alone computes state roots
+(``flockchain/chain/genesis.py``): chain specs are data, and this package imports nothing from
+the node.
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import re
 from collections.abc import Mapping
@@ -33,19 +37,16 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NoReturn
 
-from flockchain.db.memory import MemoryStore
-from flockchain.state.tree import StateTree
 from genesis.dev_accounts import DevKeyError, check_dev_key_allowed, is_dev_chain_type
 from runtime.abc import EmptyState, StateReader
 from runtime.accounts import EMISSION_RESERVE_ACCOUNT, TOTAL_SUPPLY
-from runtime.block import Header, compute_extrinsics_root
 from runtime.construct import construct_runtime
 from runtime.errors import FlockError, InvalidKey
 from runtime.framework.storage import Overlay
 from runtime.primitives import vrf
 from runtime.primitives.address import GENERIC_SS58_PREFIX, decode_address, encode_address
-from runtime.primitives.hashing import HASH_SIZE, ZERO_HASH
-from runtime.primitives.keys import SIGNATURE_SIZE, Keypair, is_valid_public_key
+from runtime.primitives.hashing import HASH_SIZE
+from runtime.primitives.keys import Keypair, is_valid_public_key
 
 SHIPPED_SPECS = ("dev", "local")
 CHAIN_TYPES = ("Development", "Local", "Live")
@@ -80,6 +81,8 @@ class ChainSpec:
     boot_nodes: tuple[str, ...]
     properties: dict[str, Any]
     genesis: dict[str, Any]  # {"runtime": {pallet name: section}}
+    # The ``genesisHash`` a raw spec pins (None: none); the node checks it against the state.
+    pinned_genesis_hash: bytes | None = dataclasses.field(default=None, compare=False)
 
     @property
     def runtime_genesis(self) -> dict[str, dict[str, Any]]:
@@ -104,12 +107,13 @@ class ChainSpec:
         """The canonical text: sorted keys, 2-space indent, trailing newline."""
         return to_canonical_json(self.to_dict())
 
-    def to_raw_json(self) -> str:
-        """The canonical text with the genesis storage (``genesis.raw.top``) and hash added."""
+    def to_raw_json(self, genesis_hash: bytes) -> str:
+        """The canonical text with the genesis storage (``genesis.raw.top``) and ``genesis_hash``
+        (which the node computes: ``flockchain.chain.genesis.to_raw_json``) added."""
         state = build_genesis_state(self)
         data = self.to_dict()
         data["genesis"]["raw"] = {"top": {_hex(key): _hex(value) for key, value in state.items()}}
-        data["genesisHash"] = _hex(compute_genesis_header_from_state(state).hash)
+        data["genesisHash"] = _hex(genesis_hash)
         return to_canonical_json(data)
 
 
@@ -176,12 +180,11 @@ def validate(data: Any) -> ChainSpec:
         boot_nodes=_check_boot_nodes(data["bootNodes"]),
         properties=_check_properties(data["properties"]),
         genesis={"runtime": _check_runtime(genesis["runtime"], chain_type)},
+        pinned_genesis_hash=_check_genesis_hash(data["genesisHash"]) if "genesisHash" in data else None,
     )
     state = build_genesis_state(spec)
     if "raw" in genesis:
         _check_raw(genesis["raw"], state)
-    if "genesisHash" in data:
-        _check_genesis_hash(data["genesisHash"], compute_genesis_header_from_state(state).hash)
     return spec
 
 
@@ -388,9 +391,11 @@ def _check_raw(raw: Any, state: Mapping[bytes, bytes]) -> None:
         _fail("genesis.raw.top", f"does not match the state that genesis.runtime builds ({differing} entries differ)")
 
 
-def _check_genesis_hash(value: Any, computed: bytes) -> None:
-    if _unhex(value, "genesisHash") != computed:
-        _fail("genesisHash", f"the spec pins {value}, but its genesis builds to {_hex(computed)}")
+def _check_genesis_hash(value: Any) -> bytes:
+    pinned = _unhex(value, "genesisHash")
+    if len(pinned) != HASH_SIZE:
+        _fail("genesisHash", f"expected {HASH_SIZE} bytes, got {len(pinned)}")
+    return pinned
 
 
 def _json_type(value: Any) -> str:
@@ -423,35 +428,6 @@ def build_genesis_state(spec: ChainSpec) -> dict[bytes, bytes]:
     state = {key: value for key, value in sorted(changes.items()) if value is not None}
     assert len(state) == len(changes), "genesis only writes; it never deletes"
     return state
-
-
-def compute_state_root(state: Mapping[bytes, bytes]) -> bytes:
-    """The root of the authenticated state tree holding exactly ``state``."""
-    return StateTree(MemoryStore()).apply(state)
-
-
-def compute_genesis_header_from_state(state: Mapping[bytes, bytes]) -> Header:
-    """Block 0: no parent, no extrinsics, no author, no seal; only the state root varies."""
-    return Header(
-        parent_hash=ZERO_HASH,
-        number=0,
-        slot=0,
-        timestamp=0,
-        state_root=compute_state_root(state),
-        extrinsics_root=compute_extrinsics_root(()),
-        author=bytes(HASH_SIZE),
-        digests=(),
-        seal=bytes(SIGNATURE_SIZE),
-    )
-
-
-def compute_genesis_header(spec: ChainSpec) -> Header:
-    return compute_genesis_header_from_state(build_genesis_state(spec))
-
-
-def compute_genesis_hash(spec: ChainSpec) -> bytes:
-    """The chain's identity: every signature covers it, so nothing replays across chains."""
-    return compute_genesis_header(spec).hash
 
 
 def read_genesis_state(state: Mapping[bytes, bytes]) -> StateReader:

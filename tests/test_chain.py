@@ -9,6 +9,7 @@ import pytest
 
 from flockchain.abc import KeyValueStore
 from flockchain.chain.chain import Chain
+from flockchain.chain.genesis import compute_genesis_header_from_state
 from flockchain.db.leveldb import LevelDBStore
 from flockchain.db.memory import MemoryStore
 from flockchain.errors import (
@@ -23,7 +24,6 @@ from flockchain.errors import (
     WrongExtrinsicsRoot,
     WrongStateRoot,
 )
-from genesis.spec import compute_genesis_header_from_state
 from runtime.accounts import FLOCK
 from runtime.block import MAX_BLOCK_SIZE, Block, compute_extrinsics_root, seal_header
 from runtime.construct import construct_runtime

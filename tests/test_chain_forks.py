@@ -10,10 +10,10 @@ import pytest
 
 from consensus.babe.digest import find_pre_digest
 from flockchain.chain.chain import Chain, StateDelta
+from flockchain.chain.genesis import compute_genesis_header_from_state
 from flockchain.db.leveldb import LevelDBStore
 from flockchain.db.memory import MemoryStore
 from flockchain.errors import BelowFinalized, CorruptDatabase, UnknownBlock
-from genesis.spec import compute_genesis_header_from_state
 from runtime.accounts import FLOCK
 from runtime.block import Block
 from runtime.construct import construct_runtime

@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from flockchain.chain.genesis import compute_genesis_hash
 from flockchain.cli import main
 from genesis.dev_accounts import dev_keypair
-from genesis.spec import authority_entry, compute_genesis_hash, load_chain_spec
+from genesis.spec import authority_entry, load_chain_spec
 from runtime.accounts import EMISSION_RESERVE_ACCOUNT, FLOCK, TOTAL_SUPPLY, TREASURY_ACCOUNT
 from runtime.primitives import vrf
 from runtime.primitives.address import encode_address

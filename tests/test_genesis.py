@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from flockchain.chain.genesis import compute_genesis_hash, compute_genesis_header, compute_state_root, to_raw_json
 from genesis.dev_accounts import (
     DEV_ACCOUNT_NAMES,
     DevKeyError,
@@ -24,9 +25,6 @@ from genesis.spec import (
     GenesisError,
     authority_entry,
     build_genesis_state,
-    compute_genesis_hash,
-    compute_genesis_header,
-    compute_state_root,
     export_runtime_genesis,
     load_chain_spec,
     parse_chain_spec,
@@ -180,15 +178,17 @@ def test_export_gives_back_the_runtime_section(name: str) -> None:
 @pytest.mark.parametrize("name", SHIPPED_SPECS)
 def test_raw_spec_round_trips_and_pins_its_state(name: str) -> None:
     spec = load_chain_spec(name)
-    raw = json.loads(spec.to_raw_json())
+    raw = json.loads(to_raw_json(spec))
     assert raw["genesisHash"] == "0x" + compute_genesis_hash(spec).hex()
     assert raw["genesis"]["runtime"] == spec.runtime_genesis
     assert len(raw["genesis"]["raw"]["top"]) == len(build_genesis_state(spec))
-    assert parse_chain_spec(spec.to_raw_json()) == spec
+    parsed = parse_chain_spec(to_raw_json(spec))
+    assert parsed == spec
+    assert parsed.pinned_genesis_hash == compute_genesis_hash(spec)
 
 
 def test_raw_spec_with_altered_storage_is_refused() -> None:
-    raw = json.loads(load_chain_spec("dev").to_raw_json())
+    raw = json.loads(to_raw_json(load_chain_spec("dev")))
     key = next(iter(raw["genesis"]["raw"]["top"]))
     raw["genesis"]["raw"]["top"][key] = "0x00"
     with pytest.raises(GenesisError, match=r"genesis\.raw\.top: does not match .* \(2 entries differ\)"):
@@ -196,12 +196,37 @@ def test_raw_spec_with_altered_storage_is_refused() -> None:
 
 
 def test_pinned_genesis_hash_must_match() -> None:
+    """The spec keeps the hash it pins; the node (which alone computes state roots) refuses a
+    spec whose genesis builds to another."""
     data = spec_dict()
     data["genesisHash"] = "0x" + "11" * 32
     with pytest.raises(GenesisError, match="genesisHash: the spec pins 0x1111"):
-        validate(data)
+        compute_genesis_header(validate(data))
     data["genesisHash"] = "0x" + compute_genesis_hash(load_chain_spec("dev")).hex()
-    assert validate(data) == load_chain_spec("dev")
+    assert compute_genesis_header(validate(data)) == compute_genesis_header(load_chain_spec("dev"))
+    data["genesisHash"] = "0x1111"
+    with pytest.raises(GenesisError, match="genesisHash: expected 32 bytes"):
+        validate(data)
+
+
+def test_the_genesis_package_imports_nothing_from_the_node() -> None:
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parent.parent / "genesis"
+    imported = {
+        node.module or ""
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.ImportFrom)
+    } | {
+        alias.name
+        for path in package.rglob("*.py")
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
+    assert not [module for module in imported if module.split(".")[0] == "flockchain"]
 
 
 # --- validation ---------------------------------------------------------------------------

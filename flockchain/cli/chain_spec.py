@@ -9,14 +9,9 @@ from __future__ import annotations
 
 import argparse
 
+from flockchain.chain.genesis import compute_genesis_header, compute_genesis_header_from_state, to_raw_json
 from genesis.dev_accounts import find_dev_name
-from genesis.spec import (
-    ChainSpec,
-    build_genesis_state,
-    compute_genesis_header_from_state,
-    load_chain_spec,
-    read_genesis_state,
-)
+from genesis.spec import ChainSpec, build_genesis_state, load_chain_spec, read_genesis_state
 from runtime import api
 from runtime.accounts import FLOCK
 from runtime.primitives.address import encode_address
@@ -44,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_build(args: argparse.Namespace) -> int:
     spec = load_chain_spec(args.chain)
-    print(spec.to_raw_json() if args.raw else spec.to_json(), end="")
+    print(to_raw_json(spec) if args.raw else spec.to_json(), end="")
     return 0
 
 
@@ -54,7 +49,7 @@ def run_inspect(args: argparse.Namespace) -> int:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    load_chain_spec(args.chain)
+    compute_genesis_header(load_chain_spec(args.chain))  # a pinned genesis hash must match
     print("ok")
     return 0
 

@@ -13,9 +13,10 @@ from pathlib import Path
 import trio
 
 from flockchain.chain.chain import Chain
+from flockchain.chain.genesis import compute_genesis_header
 from flockchain.db.leveldb import LevelDBStore
 from flockchain.node.service import Clock, Node, NodeConfig, SystemClock
-from genesis.spec import ChainSpec, build_genesis_state, compute_genesis_header
+from genesis.spec import ChainSpec, build_genesis_state
 from runtime.construct import construct_runtime
 from runtime.primitives.keys import Keypair
 

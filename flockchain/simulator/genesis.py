@@ -6,7 +6,8 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass
 
-from genesis.spec import compute_genesis_header_from_state, load_chain_spec
+from flockchain.chain.genesis import compute_genesis_header_from_state
+from genesis.spec import load_chain_spec
 from runtime.block import Header
 from runtime.construct import construct_runtime
 from runtime.framework.runtime import Runtime
