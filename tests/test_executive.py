@@ -172,7 +172,7 @@ def test_inherents(executive: Executive, genesis: DictState) -> None:
     with pytest.raises(BadInherent, match="differs"):
         executive.execute_block(genesis, env, (wrong_time,))
     right = encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(SetArgs(1_000))))
-    with pytest.raises(BadInherent, match="twice"):
+    with pytest.raises(BadInherent, match="must be the block's first extrinsic"):
         executive.execute_block(genesis, env, (right, right))
     with pytest.raises(BadInherent, match="not an inherent"):
         executive.execute_block(
@@ -250,3 +250,64 @@ def test_signing_payload_of_encoded_refuses_what_is_not_a_signed_extrinsic() -> 
         compute_signing_payload_of_encoded(encode_extrinsic(UnsignedExtrinsic(b"\x90")), bytes(32))
     with pytest.raises(ValueError):
         compute_signing_payload_of_encoded(sign_transfer(RUNTIME, ALICE, BOB.public_key, 1, nonce=0), bytes(31))
+
+
+def test_an_inherent_after_a_signed_transaction_is_refused(executive: Executive, genesis: DictState) -> None:
+    """Inherents (the timestamp, reports, finality notes) come first, transactions after."""
+    env = BlockEnvironment(1, compute_test_block_hash(0), 1, 1_000, TEST_AUTHORITY.public_key)
+    timestamp = encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(SetArgs(1_000))))
+    transfer = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
+    with pytest.raises(BadInherent, match="may not follow a signed transaction"):
+        executive.execute_block(genesis, env, (transfer, timestamp))
+    with pytest.raises(BadInherent, match="may not follow a signed transaction"):
+        executive.execute_block(genesis, env, (timestamp, transfer, timestamp))
+    block = executive.initialize_block(genesis, env)
+    executive.apply_extrinsic(block, timestamp)
+    executive.apply_extrinsic(block, transfer)
+    with pytest.raises(BadInherent, match="may not follow a signed transaction"):
+        executive.apply_extrinsic(block, timestamp)  # an author's block is held to it too
+
+
+def count_verifies(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Count the signature verifications the executive performs."""
+    import runtime.executive as executive_module
+
+    calls = [0]
+    real = executive_module.verify
+
+    def counting(*args: object, **kwargs: object) -> None:
+        calls[0] += 1
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(executive_module, "verify", counting)
+    return calls
+
+
+def test_a_block_over_its_budget_is_refused_before_any_signature_is_checked(
+    executive: Executive, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = build_genesis_state(
+        RUNTIME,
+        [ALICE.public_key],
+        config={"system": {"maxBlockWeight": 1_000_000, "maxBlockLength": 1 << 20, "blockHashCount": 10}},
+    )
+    transfers = [sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=nonce) for nonce in range(12)]
+    verifies = count_verifies(monkeypatch)
+    with pytest.raises(ExhaustsResources, match="a block allows 1000000"):
+        execute_block(executive, state, transfers)
+    assert verifies[0] == 0
+
+
+def test_a_block_of_future_nonces_costs_at_most_one_run_of_signature_checks(
+    executive: Executive, genesis: DictState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sealed block of transactions that can never apply (every nonce ahead of its account's)
+    is refused after the first run of signature checks, not after all of them."""
+    from runtime.executive import SIGNATURE_RUN
+
+    future = [sign_transfer(RUNTIME, ALICE, BOB.public_key, 1, nonce=nonce) for nonce in range(1, 3 * SIGNATURE_RUN)]
+    verifies = count_verifies(monkeypatch)
+    with pytest.raises(FutureTransaction):
+        execute_block(executive, genesis, future)
+    assert verifies[0] == SIGNATURE_RUN - 1  # the first run also holds the timestamp inherent
+    assert len(future) > 2 * SIGNATURE_RUN

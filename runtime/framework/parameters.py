@@ -63,11 +63,9 @@ class PalletParameters(Generic[P]):
         self.bad_parameters = bad_parameters
         self.call_args = make_single_field_record("SetParametersArgs", module, "parameters", parameters)
         self.event = make_single_field_record("ParametersSet", module, "parameters", parameters)
-
-    # --- storage --------------------------------------------------------------------------
-
-    def get(self, state: StateReader) -> P:
-        return self.storage.get(state)
+        # The parameters in ``state``: the storage item's own read (blocks read fees and the
+        # existential deposit for every transaction, so no layer in between).
+        self.get: Callable[[StateReader], P] = self.storage.get
 
     # --- genesis --------------------------------------------------------------------------
 

@@ -431,8 +431,8 @@ class Balances(Pallet):
     ) -> None:
         """Store ``info``; if it fell below the existential deposit, remove it and send the dust
         to the dust receiver (which is never removed itself: it keeps whatever it holds)."""
-        receiver = DustReceiver.get(ctx.state)
-        if 0 < info.total < existential_deposit and info.frozen == 0 and info.reserved == 0 and who != receiver:
+        is_dust = 0 < info.total < existential_deposit and info.frozen == 0 and info.reserved == 0
+        if is_dust and who != (receiver := DustReceiver.get(ctx.state)):
             dust = info.free
             system.put_account(ctx, who, replace(info, free=0), previous)
             receiver_info = system.get_account(ctx.state, receiver)

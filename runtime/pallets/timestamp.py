@@ -50,8 +50,8 @@ class Timestamp(Pallet):
     @call(0, SetArgs, weight=1_000, origin=ORIGIN_NONE)
     def set(self, ctx: DispatchContext, origin: Origin, args: SetArgs) -> None:
         """The inherent: once per block, first, equal to the header's timestamp."""
-        if DidUpdate.get(ctx.state):
-            raise BadInherent("timestamp set twice in one block")
+        if ctx.extrinsic_index != 0:  # so also never twice in a block
+            raise BadInherent("the timestamp inherent must be the block's first extrinsic")
         if args.now != ctx.block.timestamp:
             raise BadInherent(f"timestamp inherent {args.now} differs from the header's {ctx.block.timestamp}")
         previous = Now.get(ctx.state)

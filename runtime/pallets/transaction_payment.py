@@ -86,7 +86,7 @@ def get_parameters(state: StateReader) -> FeeParameters:
 
 
 def get_fee(state: StateReader, length: int, weight: int) -> int:
-    return compute_fee(get_parameters(state), length, weight)
+    return compute_fee(PARAMETERS.get(state), length, weight)
 
 
 def check_parameters(parameters: FeeParameters) -> None:
