@@ -11,6 +11,7 @@ from flockchain.rpc.jsonrpc import INVALID_PARAMS
 from flockchain.rpc.methods import build_dispatcher
 from flockchain.state import StateTree
 from flockchain.state.reader import ProvableTreeState
+from genesis.dev_accounts import dev_keypair
 from runtime import api
 from runtime.accounts import FLOCK
 from runtime.block import Block, Header, compute_extrinsic_hash, compute_extrinsics_root
@@ -18,15 +19,15 @@ from runtime.construct import RUNTIME_VERSION, construct_runtime
 from runtime.executive import Executive
 from runtime.framework.metadata import compute_metadata_hash, encode_metadata_json
 from runtime.pallets import balances, system, transaction_payment
-from runtime_helpers import build_genesis_state, named_keypair, sign_transfer
+from runtime_helpers import build_genesis_state, sign_transfer
 
 RUNTIME = construct_runtime()
-ALICE, BOB = named_keypair("alice"), named_keypair("bob")
+ALICE, BOB = dev_keypair("alice"), dev_keypair("bob")  # the CLI signs as //Alice by default
 UNKNOWN_HASH = "0x" + "ee" * 32
 
 
 class StateNode:
-    """A chain of its genesis block over a real state tree where Alice holds funds, and a pool
+    """A chain of its genesis block over a real state tree where //Alice holds funds, and a pool
     that keeps every extrinsic the runtime would accept. An account's next index is its nonce
     in the state (the pool is not counted), so two signings with the same key and call give the
     same extrinsic."""
