@@ -260,3 +260,57 @@ def describe_call(call: bytes) -> str:
     except MalformedTransaction:
         return "undecodable"
     return f"{decoded.pallet.NAME}.{decoded.definition.name}"
+
+
+# --- metadata and fees ---
+# (This section's imports stand here, not at the top, so that the section is appended whole.)
+
+import json  # noqa: E402
+from functools import cache  # noqa: E402
+
+from runtime.block import decode_extrinsic  # noqa: E402
+from runtime.errors import EncodingError  # noqa: E402
+from runtime.framework.metadata import build_metadata, compute_metadata_hash, encode_metadata_json  # noqa: E402
+from runtime.pallets import transaction_payment  # noqa: E402
+
+DISPATCH_CLASS_NORMAL = "normal"  # a signed transaction: pays its fee
+DISPATCH_CLASS_MANDATORY = "mandatory"  # an inherent: the block author's, pays nothing
+
+
+@dataclass(frozen=True)
+class FeeInfo:
+    """Substrate's ``RuntimeDispatchInfo`` (``payment_queryInfo``)."""
+
+    weight: int
+    dispatch_class: str  # DISPATCH_CLASS_*
+    partial_fee: int  # the fee without the tip
+
+
+def get_metadata() -> dict[str, Any]:
+    """The runtime's metadata document (``runtime/framework/metadata.py``); a fresh copy."""
+    return json.loads(get_metadata_json())
+
+
+@cache
+def get_metadata_json() -> str:
+    """The metadata's canonical JSON text (the runtime cannot change while the process runs)."""
+    return encode_metadata_json(build_metadata(RUNTIME, RUNTIME_VERSION))
+
+
+def get_metadata_hash() -> bytes:
+    """blake2b-256 of :func:`get_metadata_json`."""
+    return compute_metadata_hash(get_metadata_json())
+
+
+def compute_fee_info(state: StateReader, encoded_extrinsic: bytes) -> FeeInfo:
+    """What ``encoded_extrinsic`` pays in a block after ``state``, computed as the executive
+    charges it (its encoded length and its call's weight; the tip comes on top). Its signature,
+    nonce and balance are not checked. Raises :class:`MalformedTransaction`."""
+    try:
+        xt = decode_extrinsic(encoded_extrinsic)
+    except EncodingError as exc:
+        raise MalformedTransaction(f"extrinsic does not decode: {exc}") from None
+    weight = RUNTIME.decode_call(xt.call).definition.weight
+    if isinstance(xt, UnsignedExtrinsic):
+        return FeeInfo(weight, DISPATCH_CLASS_MANDATORY, 0)
+    return FeeInfo(weight, DISPATCH_CLASS_NORMAL, transaction_payment.get_fee(state, len(encoded_extrinsic), weight))

@@ -1,9 +1,10 @@
 """``flockchain gov``: propose, flag and vote on governance proposals, and show the open ones
 (checking the node's state proofs against the block's state root).
 
-A proposal's call is named ``pallet.call`` with its arguments as a JSON object whose keys are
-the call's field names (nested records as objects, account ids as SS58 or ``0x`` hex, amounts as
-integers or e.g. ``"2.5 FLOCK"``)::
+Everything is built on the metadata the node serves (``docs/metadata.md``), never on local
+runtime code. A proposal's call is named ``pallet.call`` with its arguments as a JSON object
+whose keys are the call's field names (nested records as objects, account ids as SS58 or ``0x``
+hex, amounts as integers or e.g. ``"2.5 FLOCK"``, bytes as ``0x`` hex)::
 
     flockchain gov propose transaction_payment.set_parameters \\
         '{"parameters": {"base_fee": 500000, "length_fee": 1000, "weight_fee": 1,
@@ -15,26 +16,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import typing
-from dataclasses import fields
 from typing import Any
 
-from flockchain.cli.tx import add_signing_arguments, parse_amount, submit_call
+from flockchain.cli.tx import add_signing_arguments, fetch_codec, parse_amount, parse_record, send_call
 from flockchain.rpc.client import DEFAULT_RPC_URL, RpcClient
 from flockchain.state import verify_proof
-from runtime.construct import construct_runtime
-from runtime.errors import EncodingError, FlockError, InvalidProof, MalformedTransaction
-from runtime.framework.runtime import Runtime
-from runtime.pallets import governance
-from runtime.primitives.address import decode_address, encode_address
-from runtime.primitives.codec import Record, decode_value
+from runtime.errors import FlockError, InvalidProof
+from runtime.framework.metadata import MetadataCodec, MetadataCodecError, to_json_value
+from runtime.primitives.address import encode_address
 from runtime.primitives.hashing import blake2b_256
 
-VOTE_CHOICES = {"aye": governance.VOTE_AYE, "nay": governance.VOTE_NAY, "abstain": governance.VOTE_ABSTAIN}
+PALLET = "governance"
+# The governance pallet's codes for a vote's choice and a proposal's status (the metadata
+# types them as integers; what they mean is the pallet's).
+VOTE_CHOICES = {"aye": 0, "nay": 1, "abstain": 2}
+STATUS_NAMES = {0: "flagging", 1: "voting", 2: "approved"}
 
 
 class BadProposal(FlockError, ValueError):
-    """A proposal's call or arguments that do not make a call of this runtime."""
+    """A proposal's call or arguments that do not make a call governance may propose."""
 
 
 class ProofMismatch(FlockError):
@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     description = propose.add_mutually_exclusive_group(required=True)
     description.add_argument("--description", help="text whose blake2b-256 hash goes on chain")
     description.add_argument("--description-hash", help="0x-hex blake2b-256 of a description published elsewhere")
-    propose.add_argument("--encode-only", action="store_true", help="print the encoded call; submit nothing")
+    propose.add_argument("--encode-only", action="store_true", help="print the proposed call; sign nothing")
     add_signing_arguments(propose)
     propose.set_defaults(handler=run_propose)
 
@@ -79,68 +79,42 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # --- building a call from JSON ------------------------------------------------------------
 
 
-def build_call(runtime: Runtime, name: str, arguments: Any) -> bytes:
-    """The encoded call ``pallet.call`` with ``arguments`` (a JSON object)."""
-    pallet_name, _, call_name = name.partition(".")
+def build_proposed_call(codec: MetadataCodec, name: str, arguments: Any) -> bytes:
+    """The encoded call ``pallet.call`` with ``arguments`` (a JSON object), which must be one the
+    metadata marks governable (governance runs it with the root origin)."""
+    pallet, _, call = name.partition(".")
     try:
-        calls = runtime.pallet(pallet_name).CALLS.values()
-    except KeyError:
-        calls = []
-    definition = next((candidate for candidate in calls if candidate.name == call_name), None)
-    if definition is None:
-        raise BadProposal(f"no call {name!r} in this runtime (write pallet.call, e.g. emission.set_parameters)")
-    if not definition.governable:
-        allowed = ", ".join(
-            sorted(
-                f"{pallet.NAME}.{candidate.name}"
-                for pallet in runtime.pallets.values()
-                for candidate in pallet.CALLS.values()
-                if candidate.governable
-            )
-        )
-        raise BadProposal(f"governance may not call {name} (it may call: {allowed})")
-    try:
-        return runtime.encode_call(parse_record(definition.args, arguments, name))
-    except EncodingError as exc:  # a value out of its field's range
-        raise BadProposal(f"{name}: {exc}") from None
+        entry = codec.get_call(pallet, call)
+    except MetadataCodecError as exc:
+        raise BadProposal(
+            f"no call {name!r}: {exc.problem} (write pallet.call, e.g. emission.set_parameters)"
+        ) from None
+    if not entry["governable"]:
+        raise BadProposal(f"governance may not call {name} (it may call: {', '.join(get_governable_calls(codec))})")
+    return codec.encode_call(pallet, call, parse_record(codec, entry["args"], arguments, name))
 
 
-def parse_record(record: type[Record], value: Any, where: str) -> Record:
-    if type(value) is not dict:
-        raise BadProposal(f"{where}: expected a JSON object with the fields {[f.name for f in fields(record)]}")
-    names = [field.name for field in fields(record)]
-    unknown, missing = set(value) - set(names), [name for name in names if name not in value]
-    if unknown:
-        raise BadProposal(f"{where}: unknown fields {sorted(unknown)} (the fields are {names})")
-    if missing:
-        raise BadProposal(f"{where}: missing fields {missing}")
-    hints = typing.get_type_hints(record, include_extras=True)
-    return record(**{name: parse_value(hints[name], value[name], f"{where}.{name}") for name in names})
-
-
-def parse_value(hint: Any, value: Any, where: str) -> Any:
-    base = typing.get_args(hint)[0] if typing.get_origin(hint) is typing.Annotated else hint
-    if isinstance(base, type) and issubclass(base, Record):
-        return parse_record(base, value, where)
-    if base is bytes and isinstance(value, str):
-        return bytes.fromhex(value[2:]) if value.startswith("0x") else decode_address(value, prefix=None)
-    if base is int and isinstance(value, str):
-        return parse_amount(value)
-    if base is tuple and isinstance(value, list):
-        return tuple(value)
-    return value
+def get_governable_calls(codec: MetadataCodec) -> list[str]:
+    """``pallet.call`` of every call governance may propose, sorted."""
+    return sorted(
+        f"{pallet['name']}.{call['name']}"
+        for pallet in codec.document["pallets"]
+        for call in pallet["calls"]
+        if call["governable"]
+    )
 
 
 # --- the commands -------------------------------------------------------------------------
 
 
 def run_propose(args: argparse.Namespace) -> int:
-    runtime = construct_runtime()
     try:
         arguments = json.loads(args.arguments)
     except json.JSONDecodeError as exc:
         raise BadProposal(f"the arguments are not JSON: {exc}") from None
-    call = build_call(runtime, args.call, arguments)
+    rpc = RpcClient(args.rpc_url)
+    codec = fetch_codec(rpc)
+    call = build_proposed_call(codec, args.call, arguments)
     if args.encode_only:
         print("0x" + call.hex())
         return 0
@@ -148,34 +122,33 @@ def run_propose(args: argparse.Namespace) -> int:
         description_hash = blake2b_256(args.description.encode())
     else:
         description_hash = bytes.fromhex(args.description_hash.removeprefix("0x"))
-    propose = governance.ProposeArgs(call, description_hash, parse_amount(args.stake))
-    print(submit_call(args, runtime.encode_call(propose)))
-    return 0
+    propose = {"call": call, "description_hash": description_hash, "stake": parse_amount(args.stake)}
+    return send_call(args, rpc, codec.encode_call(PALLET, "propose", propose))
 
 
 def run_flag(args: argparse.Namespace) -> int:
-    flag = governance.FlagArgs(args.proposal_id, parse_amount(args.deposit))
-    print(submit_call(args, construct_runtime().encode_call(flag)))
-    return 0
+    rpc = RpcClient(args.rpc_url)
+    flag = {"proposal_id": args.proposal_id, "deposit": parse_amount(args.deposit)}
+    return send_call(args, rpc, fetch_codec(rpc).encode_call(PALLET, "flag", flag))
 
 
 def run_vote(args: argparse.Namespace) -> int:
-    vote = governance.VoteArgs(args.proposal_id, VOTE_CHOICES[args.choice], parse_amount(args.amount))
-    print(submit_call(args, construct_runtime().encode_call(vote)))
-    return 0
+    rpc = RpcClient(args.rpc_url)
+    vote = {"proposal_id": args.proposal_id, "choice": VOTE_CHOICES[args.choice], "amount": parse_amount(args.amount)}
+    return send_call(args, rpc, fetch_codec(rpc).encode_call(PALLET, "vote", vote))
 
 
 def run_show(args: argparse.Namespace) -> int:
     rpc = RpcClient(args.rpc_url)
+    codec = fetch_codec(rpc)
     at = args.at or rpc.call("chain_getBlockHash")
     header = rpc.call("chain_getHeader", at)
     result = rpc.call("flock_proposals", at)
     if header is None or result is None:
         raise FlockError(f"the node cannot prove the state of block {at}")
-    runtime = construct_runtime()
-    proposals = get_verified_proposals(bytes.fromhex(header["stateRoot"][2:]), result)
+    proposals = get_verified_proposals(codec, bytes.fromhex(header["stateRoot"][2:]), result)
     shown = [
-        describe_proposal(runtime, proposal_id, proposal)
+        describe_proposal(codec, proposal_id, proposal)
         for proposal_id, proposal in proposals
         if args.proposal_id in (None, proposal_id)
     ]
@@ -183,44 +156,60 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def get_verified_proposals(state_root: bytes, result: dict[str, Any]) -> list[tuple[int, governance.Proposal]]:
+# --- checking the node's answer -----------------------------------------------------------
+
+
+def get_verified_proposals(
+    codec: MetadataCodec, state_root: bytes, result: dict[str, Any]
+) -> list[tuple[int, dict[str, Any]]]:
     """The proposals of a ``flock_proposals`` answer, decoded from entries that verify under
-    ``state_root`` (the root of a header this client fetched, not one the answer states)."""
-    verify_entry(state_root, result["parameters"])
-    verify_entry(state_root, result["nextProposalId"]["storage"])
+    ``state_root`` (the root of a header this client fetched, not one the answer states), at the
+    keys the metadata derives; the listed proposals must be exactly the proven index of open ones."""
+    verify_item(codec, state_root, result["parameters"], "Parameters")
+    verify_item(codec, state_root, result["nextProposalId"]["storage"], "NextProposalId")
+    index = verify_item(codec, state_root, result["openProposalIds"]["storage"], "OpenProposalIds")
+    open_ids = list(codec.decode_storage_value(PALLET, "OpenProposalIds", index))
+    listed = [proposal["id"] for proposal in result["proposals"]]
+    if listed != open_ids:
+        raise ProofMismatch(f"the node lists proposals {listed}, but the proven index of open ones is {open_ids}")
     proposals = []
-    for proposal in result["proposals"]:
-        key, value = verify_entry(state_root, proposal["storage"])
+    for proposal_id, proposal in zip(open_ids, result["proposals"]):
+        value = verify_item(codec, state_root, proposal["storage"], "Proposals", proposal_id)
         if value is None:
-            raise ProofMismatch(f"the node lists proposal {proposal['id']} but proves it absent")
-        proposals.append((governance.Proposals.decode_key(key), decode_value(governance.Proposals.value_type, value)))
+            raise ProofMismatch(f"the node lists proposal {proposal_id} but proves it absent")
+        proposals.append((proposal_id, codec.decode_storage_value(PALLET, "Proposals", value)))
     return proposals
 
 
-def verify_entry(state_root: bytes, entry: dict[str, Any]) -> tuple[bytes, bytes | None]:
-    key = bytes.fromhex(entry["key"][2:])
+def verify_item(
+    codec: MetadataCodec, state_root: bytes, entry: dict[str, Any], item: str, key: Any = None
+) -> bytes | None:
+    """The value of a proven governance storage entry, which must be the one at ``item`` (and ``key``)."""
+    expected = codec.get_storage_key(PALLET, item, key)
+    if entry["key"] != "0x" + expected.hex():
+        raise ProofMismatch(f"the node proves key {entry['key']} where {PALLET}.{item} is 0x{expected.hex()}")
     value = None if entry["value"] is None else bytes.fromhex(entry["value"][2:])
     try:
-        verify_proof(state_root, key, value, bytes.fromhex(entry["proof"][2:]))
+        verify_proof(state_root, expected, value, bytes.fromhex(entry["proof"][2:]))
     except InvalidProof as exc:
         raise ProofMismatch(f"the node's answer does not match the state root: {exc}") from None
-    return key, value
+    return value
 
 
-def describe_proposal(runtime: Runtime, proposal_id: int, proposal: governance.Proposal) -> dict[str, Any]:
+def describe_proposal(codec: MetadataCodec, proposal_id: int, proposal: dict[str, Any]) -> dict[str, Any]:
     try:
-        decoded = runtime.decode_call(proposal.call)
-        call = {"name": f"{decoded.pallet.NAME}.{decoded.definition.name}", "arguments": repr(decoded.args)}
-    except MalformedTransaction:
-        call = {"name": "undecodable", "arguments": "0x" + proposal.call.hex()}
+        decoded = codec.decode_call(proposal["call"])
+        call = {"name": f"{decoded.pallet}.{decoded.call}", "arguments": to_json_value(decoded.args)}
+    except MetadataCodecError:
+        call = {"name": "undecodable", "arguments": "0x" + proposal["call"].hex()}
     return {
         "id": proposal_id,
-        "proposer": encode_address(proposal.proposer),
+        "proposer": encode_address(proposal["proposer"]),
         "call": call,
-        "descriptionHash": "0x" + proposal.description_hash.hex(),
-        "stake": proposal.stake,
-        "status": {0: "flagging", 1: "voting", 2: "approved"}.get(proposal.status, "unknown"),
-        "deadline": proposal.deadline,
-        "flagWeight": proposal.flag_weight,
-        "votes": {"aye": proposal.aye, "nay": proposal.nay, "abstain": proposal.abstain},
+        "descriptionHash": "0x" + proposal["description_hash"].hex(),
+        "stake": proposal["stake"],
+        "status": STATUS_NAMES.get(proposal["status"], "unknown"),
+        "deadline": proposal["deadline"],
+        "flagWeight": proposal["flag_weight"],
+        "votes": {"aye": proposal["aye"], "nay": proposal["nay"], "abstain": proposal["abstain"]},
     }

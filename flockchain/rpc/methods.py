@@ -16,7 +16,7 @@ from flockchain.rpc.api import NodeApi, NodeHealth, ProvableState
 from flockchain.rpc.jsonrpc import DEFAULT_MAX_BATCH_SIZE, Dispatcher, InvalidParams, RpcError
 from runtime import api
 from runtime.block import Block, DigestItem, Header
-from runtime.errors import InvalidKey, InvalidTransaction
+from runtime.errors import InvalidKey, InvalidTransaction, MalformedTransaction
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.codec import encode_value
 
@@ -134,6 +134,28 @@ def encode_proposals_json(block_hash: bytes, header: Header, state: ProvableStat
     }
 
 
+def encode_runtime_version_json() -> dict[str, Any]:
+    """Substrate's ``RuntimeVersion``. Ours names the node as the implementation, versions
+    only the spec and the transaction format, and lists no runtime API ids (its APIs are the
+    functions of ``runtime/api.py``)."""
+    version = api.get_runtime_version()
+    return {
+        "specName": version.spec_name,
+        "implName": NODE_NAME,
+        "authoringVersion": 0,
+        "specVersion": version.spec_version,
+        "implVersion": 0,
+        "apis": [],
+        "transactionVersion": version.transaction_version,
+    }
+
+
+def encode_fee_info_json(info: api.FeeInfo) -> dict[str, Any]:
+    """Substrate's ``RuntimeDispatchInfo``: one-dimensional weight (as before Substrate's
+    ``Weight`` v2), and the fee as a decimal string, as Substrate sends balances."""
+    return {"weight": info.weight, "class": info.dispatch_class, "partialFee": str(info.partial_fee)}
+
+
 # --- parameters ---------------------------------------------------------------------------
 
 
@@ -234,6 +256,25 @@ class NodeMethods:
     async def system_properties(self) -> dict[str, Any]:
         return dict(self._api.properties)
 
+    async def state_get_metadata(self, hash: Any = None) -> dict[str, Any] | None:
+        """The runtime's metadata document (``docs/metadata.md``); null for an unknown block."""
+        return None if self._api.get_header(self._resolve_hash(hash)) is None else api.get_metadata()
+
+    async def state_get_runtime_version(self, hash: Any = None) -> dict[str, Any] | None:
+        return None if self._api.get_header(self._resolve_hash(hash)) is None else encode_runtime_version_json()
+
+    async def payment_query_info(self, extrinsic: Any, hash: Any = None) -> dict[str, Any] | None:
+        """What an extrinsic would pay after a block (tip excluded); null for a block whose
+        state this node does not hold."""
+        encoded = parse_hex_bytes(extrinsic, "extrinsic")
+        state = self._api.provable_state(self._resolve_hash(hash))
+        if state is None:
+            return None
+        try:
+            return encode_fee_info_json(api.compute_fee_info(state, encoded))  # type: ignore[arg-type]
+        except MalformedTransaction as error:
+            raise InvalidParams(str(error)) from None
+
     async def flock_proposals(self, hash: Any = None) -> dict[str, Any] | None:
         """Open governance proposals after a block, with state proofs; null for a block whose
         state this node cannot prove."""
@@ -266,6 +307,9 @@ def register_node_methods(dispatcher: Dispatcher, node: NodeApi) -> None:
         "system_name": methods.system_name,
         "system_version": methods.system_version,
         "system_properties": methods.system_properties,
+        "state_getMetadata": methods.state_get_metadata,
+        "state_getRuntimeVersion": methods.state_get_runtime_version,
+        "payment_queryInfo": methods.payment_query_info,
         "flock_proposals": methods.flock_proposals,
     }
     for name, handler in table.items():

@@ -34,6 +34,11 @@ DEFAULT_MAX_ENCODED_SIZE = 4 * 1024 * 1024
 Primitive = Any
 ToPrimitive = Callable[[Any], Primitive]
 FromPrimitive = Callable[[Primitive], Any]
+# A type as the runtime's metadata writes it (``docs/metadata.md``): a JSON object naming its
+# kind and bounds, or the name of a record type in the metadata's type table.
+TypeDescription = str | dict[str, Any]
+# Gives a record type its name in the metadata's type table (and enters it there).
+NameRecord = Callable[[type["Record"]], str]
 
 R = TypeVar("R", bound="Record")
 
@@ -52,6 +57,11 @@ class CodecType:
         unchanged): Python source of a test, true exactly when the variable ``name`` holds an
         invalid value. Compiled record codecs inline it (see ``_compile_record_codec``)."""
         return None
+
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        """This type for the runtime's metadata, from which a client encodes and decodes it
+        without this module (``runtime/framework/metadata.py``)."""
+        raise NotImplementedError
 
 
 class UInt(CodecType):
@@ -72,6 +82,9 @@ class UInt(CodecType):
 
     def invalid_source(self, name: str) -> str:
         return f"type({name}) is not int or not 0 <= {name} < {self.limit}"
+
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        return {"kind": "uint", "bits": self.bits}
 
 
 class SInt(CodecType):
@@ -94,6 +107,9 @@ class SInt(CodecType):
     def invalid_source(self, name: str) -> str:
         return f"type({name}) is not int or not {self.low} <= {name} <= {self.high}"
 
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        return {"kind": "int", "bits": self.bits}
+
 
 class Bool(CodecType):
     def to_primitive(self, value: Any) -> Primitive:
@@ -105,6 +121,9 @@ class Bool(CodecType):
 
     def invalid_source(self, name: str) -> str:
         return f"type({name}) is not bool"
+
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        return {"kind": "bool"}
 
 
 class FixedBytes(CodecType):
@@ -123,6 +142,9 @@ class FixedBytes(CodecType):
     def invalid_source(self, name: str) -> str:
         return f"type({name}) is not bytes or len({name}) != {self.size}"
 
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        return {"kind": "bytes", "size": self.size}
+
 
 class VarBytes(CodecType):
     """At most ``max_size`` bytes."""
@@ -140,6 +162,9 @@ class VarBytes(CodecType):
     def invalid_source(self, name: str) -> str:
         return f"type({name}) is not bytes or len({name}) > {self.max_size}"
 
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        return {"kind": "varBytes", "maxSize": self.max_size}
+
 
 class Text(CodecType):
     """A UTF-8 string of at most ``max_size`` encoded bytes."""
@@ -153,6 +178,9 @@ class Text(CodecType):
         return value
 
     from_primitive = to_primitive
+
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        return {"kind": "text", "maxSize": self.max_size}
 
 
 class ListOf(CodecType):
@@ -174,6 +202,9 @@ class ListOf(CodecType):
         item = self.item.from_primitive
         return tuple(item(element) for element in primitive)
 
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        return {"kind": "list", "item": self.item.describe(name_record), "maxLen": self.max_len}
+
 
 class OptionOf(CodecType):
     """``None`` (msgpack nil) or a value of one type."""
@@ -186,6 +217,9 @@ class OptionOf(CodecType):
 
     def from_primitive(self, primitive: Primitive) -> Any:
         return None if primitive is None else self.item.from_primitive(primitive)
+
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        return {"kind": "option", "item": self.item.describe(name_record)}
 
 
 class OneOf(CodecType):
@@ -214,6 +248,14 @@ class OneOf(CodecType):
             raise EncodingError(f"unknown variant tag {primitive[0]!r}")
         return cls.record_codec().from_primitive(primitive[1:])
 
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        """Each variant with its tag, its class name (what a client calls it) and its record."""
+        variants = sorted(self.by_tag.items())
+        return {
+            "kind": "oneOf",
+            "variants": [{"tag": tag, "name": cls.__name__, "type": name_record(cls)} for tag, cls in variants],
+        }
+
 
 class RecordCodec(CodecType):
     """Encodes a record's fields, in declaration order, as an array of fixed arity."""
@@ -226,6 +268,14 @@ class RecordCodec(CodecType):
         # Records are encoded on every state write and event, and decoded on every extrinsic:
         # both directions are compiled per record type (see _compile_record_codec).
         self.to_primitive, self.from_primitive = _compile_record_codec(self)  # type: ignore[method-assign]
+
+    def describe(self, name_record: NameRecord) -> TypeDescription:
+        """The record's name: its fields are written once, in the metadata's type table."""
+        return name_record(self.cls)
+
+    def describe_fields(self, name_record: NameRecord) -> list[dict[str, TypeDescription]]:
+        """The fields in encoding order, each ``{"name", "type"}``."""
+        return [{"name": name, "type": kind.describe(name_record)} for name, kind in zip(self.names, self.types)]
 
 
 def _compile_record_codec(codec: RecordCodec) -> tuple[ToPrimitive, FromPrimitive]:
