@@ -13,15 +13,25 @@ stores something without a change outside ``runtime/``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from runtime.abc import StateReader
-from runtime.block import Header, Justification, SignedFinalityVote, UnsignedExtrinsic, encode_extrinsic
+from runtime.block import (
+    Header,
+    Justification,
+    SignedFinalityVote,
+    UnsignedExtrinsic,
+    decode_extrinsic,
+    encode_extrinsic,
+)
 from runtime.construct import RUNTIME_VERSION, RuntimeVersion, construct_runtime
-from runtime.errors import MalformedTransaction
+from runtime.errors import EncodingError, MalformedTransaction
+from runtime.framework.metadata import build_metadata, compute_metadata_hash, encode_metadata_json
 from runtime.framework.runtime import Runtime
-from runtime.pallets import balances, finality, governance, offences, session, system, timestamp
+from runtime.pallets import balances, finality, governance, offences, session, system, timestamp, transaction_payment
 
 # The composed runtime the answers below come from (pallets keep no state of their own, so any
 # instance answers alike; the node executes blocks with its own from ``construct_runtime``).
@@ -262,16 +272,7 @@ def describe_call(call: bytes) -> str:
     return f"{decoded.pallet.NAME}.{decoded.definition.name}"
 
 
-# --- metadata and fees ---
-# (This section's imports stand here, not at the top, so that the section is appended whole.)
-
-import json  # noqa: E402
-from functools import cache  # noqa: E402
-
-from runtime.block import decode_extrinsic  # noqa: E402
-from runtime.errors import EncodingError  # noqa: E402
-from runtime.framework.metadata import build_metadata, compute_metadata_hash, encode_metadata_json  # noqa: E402
-from runtime.pallets import transaction_payment  # noqa: E402
+# --- metadata and fees --------------------------------------------------------------------
 
 DISPATCH_CLASS_NORMAL = "normal"  # a signed transaction: pays its fee
 DISPATCH_CLASS_MANDATORY = "mandatory"  # an inherent: the block author's, pays nothing
