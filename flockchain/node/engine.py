@@ -121,16 +121,17 @@ class ConsensusEngine:
 
     # --- events -------------------------------------------------------------------------
 
-    def on_slot(self, slot: int, now_ms: int, timestamp: int) -> list[Outgoing]:
-        """A new slot began: author on the head if we won it."""
+    def on_slot(self, slot: int, now_ms: int) -> list[Outgoing]:
+        """A new slot began: author on the head if we won it (the claim is proved once, here)."""
         self._now_ms = now_ms
         if self.keypair is None or not self._record.may_seal_block(slot):
             return []
-        if self.chain.claim_slot(self.keypair, slot) is None:
+        pre_digest = self.chain.claim_slot(self.keypair, slot)
+        if pre_digest is None:
             return []
         self._save_record(self._record.with_block(slot))
         unsigned = (*self._finality_note(), *self._reports.values())
-        authored = self.chain.author_block(self.keypair, slot, timestamp, self.candidates(), unsigned=unsigned)
+        authored = self.chain.author_block(self.keypair, pre_digest, self.candidates(), unsigned=unsigned)
         self._after_authoring(authored)
         self._detector.observe(authored.block.header)
         out: list[Outgoing] = [Broadcast(BlockAnnounce(authored.block.encode()))]
@@ -196,7 +197,7 @@ class ConsensusEngine:
 
     def _on_block(self, data: bytes) -> list[Outgoing]:
         try:
-            imported = self.chain.import_block(data)
+            imported = self.chain.import_block(data, now_ms=self._now_ms)
         except UnknownParent:
             return self._request(decode_block(data).header.parent_hash)
         except InvalidBlock:

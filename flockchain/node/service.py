@@ -119,7 +119,7 @@ class Node:
         while True:
             slot = max(self.clock.now_ms() // duration, self.chain.head.slot + 1)
             await self.clock.sleep_until_ms(slot * duration)
-            self.engine.on_slot(slot, self.clock.now_ms(), slot * duration)  # no peers yet: nothing to send
+            self.engine.on_slot(slot, self.clock.now_ms())  # no peers yet: nothing to send
             self._log_finality()
             await self.clock.sleep_until_ms((slot + 1) * duration)
 

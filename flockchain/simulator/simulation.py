@@ -18,7 +18,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flockchain.chain.chain import Chain
@@ -35,10 +35,22 @@ from flockchain.node.engine import (
 from flockchain.simulator.genesis import SimGenesis, build_sim_genesis
 from flockchain.simulator.network import FaultPlan, Network
 from runtime import api
-from runtime.block import FinalityVote, SignedFinalityVote, decode_block, sign_finality_vote
+from runtime.block import (
+    Block,
+    FinalityVote,
+    PreRuntimeDigest,
+    SignedFinalityVote,
+    decode_block,
+    seal_header,
+    sign_finality_vote,
+)
 
 TICK_MS = 100
 NEIGHBOUR_INTERVAL_MS = 2_000
+# An equivocating author's second header for a slot carries one more pre-runtime digest, of an
+# engine no node knows (so ignored, as Substrate ignores foreign digests): the same block but
+# another header, sealed anew. The timestamp cannot differ: it is the slot's start.
+EQUIVOCATION_DIGEST = PreRuntimeDigest(b"SIM2", b"second header")
 
 HONEST = "honest"
 SILENT = "silent"
@@ -116,17 +128,16 @@ class SimEngine(ConsensusEngine):
         self._echoed: set[tuple[int, int, int, int]] = set()
         super().__init__(*args, **kwargs)
 
-    def on_slot(self, slot: int, now_ms: int, timestamp: int) -> list[Outgoing]:
+    def on_slot(self, slot: int, now_ms: int) -> list[Outgoing]:
         if self.behaviour == SPLIT_VOTES:
             return []
-        out = super().on_slot(slot, now_ms, timestamp)
+        out = super().on_slot(slot, now_ms)
         if self.behaviour != EQUIVOCATE_BLOCKS or not out or self.keypair is None:
             return out
         first = self.chain.blocks.get_block(self.chain.head_hash)
         assert first is not None and first.header.slot == slot
-        second = self.chain.author_block(
-            self.keypair, slot, timestamp + 1, (), parent_hash=first.header.parent_hash
-        ).block
+        header = replace(first.header, digests=(*first.header.digests, EQUIVOCATION_DIGEST))
+        second = Block(seal_header(header, self.keypair, self.chain.genesis_hash), first.extrinsics)
         low, high = self.sim.split_peers(self.index)
         rest = [item for item in out if not (isinstance(item, Broadcast) and isinstance(item.message, BlockAnnounce))]
         return [Multicast(low, BlockAnnounce(first.encode())), Multicast(high, BlockAnnounce(second.encode())), *rest]
@@ -171,7 +182,9 @@ class Simulation:
     def __init__(self, seed: int, config: SimConfig, genesis: SimGenesis | None = None) -> None:
         self.seed = seed
         self.config = config
-        self.genesis = genesis or build_sim_genesis(config.validators, config.epoch_length, config.era_length)
+        self.genesis = genesis or build_sim_genesis(
+            config.validators, config.epoch_length, config.era_length, config.slot_ms
+        )
         self.rng = random.Random(seed)
         self.network = Network(self.rng, config.faults)
         self.report = SimReport(seed)
@@ -232,7 +245,7 @@ class Simulation:
     def _on_slot(self, slot: int) -> None:
         for index, engine in enumerate(self.engines):
             if engine is not None:
-                out = engine.on_slot(slot, self.now_ms, slot * self.config.slot_ms)
+                out = engine.on_slot(slot, self.now_ms)
                 self._record_authored(out)
                 self._send(index, out)
 
