@@ -1,11 +1,11 @@
-"""The node service: the consensus engine's slot and timer loops, the transaction pool and the
-RPC server, wired together under one trio nursery.
+"""The node service: the consensus engine's slot and timer loops and the RPC server, wired
+together under one trio nursery.
 
-The consensus loop is the only task that writes the chain database (through the
-:class:`~flockchain.node.engine.ConsensusEngine`, which authors by the slot lottery and
-finalizes with the finality voter); RPC handlers only read it and hand transactions to the
-pool. Slots are ``slot_duration_ms`` long, counted from the Unix epoch, and a block's timestamp
-is the start of its slot, so every node agrees on it. The clock is injected: tests drive it by
+The loops and the RPC hand the :class:`~flockchain.node.engine.ConsensusEngine` its events
+(``ConsensusEngine.handle``): it authors by the slot lottery, finalizes with the finality voter
+and keeps the transaction pool; RPC handlers otherwise only read. Slots are
+``slot_duration_ms`` long, counted from the Unix epoch, and a block's timestamp is the start of
+its slot, so every node agrees on it. The clock is injected: tests drive it by
 hand, the node uses the system clock. Until the libp2p network lands, messages for peers are
 dropped: a single validator finalizes alone.
 """
@@ -19,17 +19,14 @@ from typing import Protocol
 
 import trio
 
-from flockchain.chain.chain import AuthoredBlock, Chain
+from flockchain.chain.chain import Chain
 from flockchain.errors import UnknownVersion
 from flockchain.node.engine import ConsensusEngine
+from flockchain.node.inbox import SlotStarted, SubmitTransaction, TimerTick
 from flockchain.rpc.server import serve_rpc
 from flockchain.state.reader import ProvableTreeState
-from flockchain.txpool import TransactionPool
-from runtime import api
-from runtime.block import Block, Header, compute_extrinsic_hash
-from runtime.errors import FutureTransaction
-from runtime.executive import ValidTransaction
-from runtime.primitives.address import encode_address
+from runtime.block import Block, Header
+from runtime.errors import InvalidTransaction
 from runtime.primitives.keys import Keypair
 
 log = logging.getLogger("flockchain.node")
@@ -69,39 +66,13 @@ class NodeConfig:
         return max(1, self.slot_duration_ms // 4)
 
 
-class NodeEngine(ConsensusEngine):
-    """The consensus engine fed from the node's transaction pool."""
-
-    def __init__(self, node: Node, chain: Chain, author: Keypair | None) -> None:
-        self._node = node
-        super().__init__(chain, author, gossip_duration_ms=node.config.gossip_duration_ms)
-
-    def candidates(self) -> list[bytes]:
-        return self._node.pool.ready()
-
-    def _after_authoring(self, authored: AuthoredBlock) -> None:
-        super()._after_authoring(authored)
-        self._node.on_authored(authored)
-
-
 class Node:
     def __init__(self, config: NodeConfig, chain: Chain, author: Keypair | None, clock: Clock) -> None:
         self.config = config
         self.chain = chain
         self.author = author
         self.clock = clock
-        self.pool = TransactionPool(self._validate, self._next_nonce)
-        self.engine = NodeEngine(self, chain, author)
-        self._logged_finalized = chain.finalized_header.number
-
-    # --- pool bindings (always against the current best state) ---------------------------
-
-    def _validate(self, encoded: bytes) -> ValidTransaction:
-        chain = self.chain
-        return chain.executive.validate_transaction(chain.best_state(), encoded, chain.head.number + 1, chain.head_hash)
-
-    def _next_nonce(self, who: bytes) -> int:
-        return api.get_account(self.chain.best_state(), who).nonce
+        self.engine = ConsensusEngine(chain, author, gossip_duration_ms=config.gossip_duration_ms)
 
     # --- services -----------------------------------------------------------------------
 
@@ -119,41 +90,21 @@ class Node:
         while True:
             slot = max(self.clock.now_ms() // duration, self.chain.head.slot + 1)
             await self.clock.sleep_until_ms(slot * duration)
-            self.engine.on_slot(slot, self.clock.now_ms())  # no peers yet: nothing to send
-            self._log_finality()
+            self.engine.handle(SlotStarted(slot), self.clock.now_ms())  # no peers yet: nothing to send
             await self.clock.sleep_until_ms((slot + 1) * duration)
 
     async def _timer_loop(self) -> None:
         while True:
             await self.clock.sleep_until_ms(self.clock.now_ms() + TICK_MS)
-            self.engine.on_tick(self.clock.now_ms())
-            self._log_finality()
+            self.engine.handle(TimerTick(), self.clock.now_ms())
 
-    def _log_finality(self) -> None:
-        finalized = self.chain.finalized_header
-        if finalized.number > self._logged_finalized:
-            self._logged_finalized = finalized.number
-            log.info("Finalized #%d (0x%s…)", finalized.number, self.chain.finalized_hash.hex()[:12])
-
-    def on_authored(self, authored: AuthoredBlock) -> None:
-        # A future nonce (an earlier one of its sender failed) may still become valid: keep it.
-        self.pool.remove(
-            [
-                compute_extrinsic_hash(encoded)
-                for encoded, error in authored.rejected
-                if not isinstance(error, FutureTransaction)
-            ]
-        )
-        self.pool.on_new_head(self._validate, self._next_nonce, [compute_extrinsic_hash(x) for x in authored.included])
-        header = authored.block.header
-        log.info(
-            "Imported #%d (0x%s…) slot %d, %d transaction(s), author %s",
-            header.number,
-            authored.block.hash.hex()[:12],
-            header.slot,
-            len(authored.included),
-            encode_address(header.author),
-        )
+    def submit_transaction(self, encoded: bytes) -> bytes:
+        """The pool's answer to a transaction: its hash, or the refusal raised."""
+        answer = self.engine.handle(SubmitTransaction(encoded), self.clock.now_ms()).answer
+        if isinstance(answer, InvalidTransaction):
+            raise answer
+        assert answer is not None
+        return answer
 
 
 class NodeRpcApi:
@@ -183,13 +134,13 @@ class NodeRpcApi:
         return self._node.chain.get_justification(block_hash)
 
     async def submit_extrinsic(self, encoded: bytes) -> bytes:
-        return self._node.pool.submit(encoded)
+        return self._node.submit_transaction(encoded)
 
     def pending_extrinsics(self) -> list[bytes]:
-        return self._node.pool.pending()
+        return self._node.engine.pool.pending()
 
     def account_next_index(self, who: bytes) -> int:
-        return self._node.pool.next_nonce(who)
+        return self._node.engine.pool.next_nonce(who)
 
     def health(self) -> tuple[int, bool, bool]:
         return 0, False, False
