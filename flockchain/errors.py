@@ -120,4 +120,5 @@ class UnknownBlock(FlockError, LookupError):
 
 
 class NotSlotAuthor(FlockError):
-    """Our key may not author the requested slot on the head."""
+    """Our key may not author the requested slot on that parent (or the claim given is not ours
+    for it)."""

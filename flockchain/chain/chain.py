@@ -16,6 +16,10 @@ unfinalized blocks; finality drops them, and deletes the blocks of forks it aban
 **Fork choice** (DESIGN §8): among the blocks that contain the last finalized block, the highest,
 then the one with most primary-slot blocks since finality, then the lowest hash.
 
+**Time.** A block's timestamp is its slot's start (slot × the slot duration its parent's state
+fixes), and import refuses a block whose slot has not started by the caller's clock, so the head
+never runs ahead of the clock.
+
 State versions count commits (each new best head is one), not block numbers: a re-org may commit
 a block lower than the last. A block reached inside a re-org has no state version of its own.
 """
