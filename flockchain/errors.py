@@ -82,6 +82,23 @@ class WrongExtrinsicsRoot(InvalidBlock):
     """The header's extrinsics root is not the root of the block's extrinsics."""
 
 
+class WrongTimestamp(InvalidBlock):
+    """The header's timestamp is not the start of its slot (``slot × slot duration``): one clock for
+    every node, so a block's time says nothing its slot does not."""
+
+
+class FutureBlock(InvalidBlock):
+    """The block's slot has not started yet by the local clock.
+
+    ``slot_start_ms`` is when it does: the node keeps a block that is only slightly early aside
+    until then, and refuses one further ahead (it would strand honest authors behind it).
+    """
+
+    def __init__(self, message: str, slot_start_ms: int) -> None:
+        super().__init__(message)
+        self.slot_start_ms = slot_start_ms
+
+
 class WrongAuthor(InvalidBlock):
     """The header's author may not author in that slot."""
 
@@ -103,4 +120,5 @@ class UnknownBlock(FlockError, LookupError):
 
 
 class NotSlotAuthor(FlockError):
-    """Our key may not author the requested slot on the head."""
+    """Our key may not author the requested slot on that parent (or the claim given is not ours
+    for it)."""

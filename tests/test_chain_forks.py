@@ -9,7 +9,7 @@ import msgpack
 import pytest
 
 from consensus.babe.digest import find_pre_digest
-from flockchain.chain.chain import Chain, StateDelta
+from flockchain.chain.chain import Chain, StateDelta, TreeRoute
 from flockchain.chain.genesis import compute_genesis_header_from_state
 from flockchain.db.leveldb import LevelDBStore
 from flockchain.db.memory import MemoryStore
@@ -23,7 +23,7 @@ RUNTIME = construct_runtime()
 ALICE, BOB = named_keypair("alice"), named_keypair("bob")
 GENESIS_STATE = dict(build_genesis_state(RUNTIME, [ALICE.public_key, BOB.public_key]).iter_prefix(b""))
 GENESIS_HEADER = compute_genesis_header_from_state(GENESIS_STATE)
-SLOT_MS = 1_000
+NOW_MS = 1_000_000  # a clock after every slot these tests use
 
 
 def open_chain(store: object | None = None) -> Chain:
@@ -35,7 +35,9 @@ def transfer(nonce: int, amount: int = FLOCK) -> bytes:
 
 
 def build(chain: Chain, parent: bytes, slot: int, candidates: list[bytes] = ()) -> Block:  # type: ignore[assignment]
-    return chain.author_block(TEST_AUTHORITY, slot, slot * SLOT_MS, candidates, parent_hash=parent).block
+    claim = chain.claim_slot(TEST_AUTHORITY, slot, parent)
+    assert claim is not None
+    return chain.author_block(TEST_AUTHORITY, claim, candidates, parent_hash=parent).block
 
 
 def secondary_slots(chain: Chain, count: int) -> list[int]:
@@ -67,7 +69,7 @@ def test_a_longer_fork_takes_over_and_each_fork_keeps_its_own_state() -> None:
     # The head's state equals what a fresh chain computes along that fork alone.
     straight = open_chain()
     for block in (a1, a2, a3):
-        straight.import_block(block.encode())
+        straight.import_block(block.encode(), now_ms=NOW_MS)
     assert straight.state.root == chain.state.root == a3.header.state_root
 
 
@@ -80,7 +82,7 @@ def test_importing_the_same_forks_in_another_order_gives_the_same_head() -> None
     for order in ([0, 1, 2, 3], [0, 1, 3, 2], [1, 0, 3, 2], [1, 2, 0, 3]):
         chain = open_chain()
         for index in order:
-            chain.import_block(blocks[index].encode())
+            chain.import_block(blocks[index].encode(), now_ms=NOW_MS)
         assert chain.head_hash == author.head_hash
         assert chain.state.root == author.state.root
 
@@ -113,7 +115,7 @@ def test_finality_moves_the_head_onto_the_finalized_fork_and_prunes_the_rest() -
     assert chain.blocks.get_header(a1.hash) is None and chain.blocks.get_header(a2.hash) is None
     assert chain.blocks.get_canonical_hash(2) is None
     with pytest.raises(BelowFinalized):
-        chain.import_block(build(open_chain(), genesis, 9).encode())
+        chain.import_block(build(open_chain(), genesis, 9).encode(), now_ms=NOW_MS)
     with pytest.raises(UnknownBlock):
         chain.state_at(genesis)
     reopened = open_chain(store)
@@ -170,3 +172,17 @@ def test_state_delta_round_trips_and_reads_the_older_pair_lists() -> None:
     assert StateDelta.decode(older) == delta
     with pytest.raises(CorruptDatabase):
         StateDelta.decode(msgpack.packb([1, 2]))
+
+
+def test_a_tree_route_lists_the_blocks_a_head_change_retracts_and_enacts() -> None:
+    chain = open_chain()
+    genesis = chain.head_hash
+    a1 = build(chain, genesis, 1)
+    a2 = build(chain, a1.hash, 2)
+    b1 = build(chain, genesis, 3)
+    b2 = build(chain, b1.hash, 4)
+    b3 = build(chain, b2.hash, 5)
+    route = chain.compute_tree_route(a2.hash, b3.hash)
+    assert route.retracted == (a2.hash, a1.hash) and route.enacted == (b1.hash, b2.hash, b3.hash)
+    assert chain.compute_tree_route(a1.hash, a2.hash) == TreeRoute((), (a2.hash,))
+    assert chain.compute_tree_route(b3.hash, b3.hash) == TreeRoute((), ())

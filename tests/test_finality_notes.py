@@ -29,7 +29,7 @@ from runtime_helpers import (
     named_keypair,
 )
 
-GENESIS = build_sim_genesis(4, 10, 40)
+GENESIS = build_sim_genesis(4, 10, 40, 1_000)
 KEYS = GENESIS.keypairs
 RUNTIME = construct_runtime()
 CHAIN_LENGTH = 6

@@ -15,7 +15,9 @@ import pytest
 
 from flockchain.chain.chain import Chain
 from flockchain.db.memory import MemoryStore
-from flockchain.node.engine import BlockAnnounce, Broadcast, ConsensusEngine, VoteMessage
+from flockchain.node.engine import ConsensusEngine
+from flockchain.node.inbox import PeerMessage, SlotStarted, TimerTick
+from flockchain.node.messages import BlockAnnounce, Broadcast, VoteMessage
 from flockchain.simulator.genesis import VALIDATOR_BOND, build_sim_genesis
 from flockchain.simulator.network import Crash, FaultPlan, Partition
 from flockchain.simulator.scenarios import FAULT_KINDS, get_fault_kind, make_scenario, run_campaign
@@ -119,7 +121,7 @@ def test_a_byzantine_third_voting_both_ways_across_a_partition_is_reported_as_a_
 
 
 def test_an_honest_node_refuses_to_sign_twice_after_a_crash_and_restart() -> None:
-    genesis = build_sim_genesis(4, 10, 40)
+    genesis = build_sim_genesis(4, 10, 40, 1_000)
     me, other = genesis.keypairs[0], genesis.keypairs[1]
     store = MemoryStore()
 
@@ -133,23 +135,25 @@ def test_an_honest_node_refuses_to_sign_twice_after_a_crash_and_restart() -> Non
     mine = next(s for s in range(20, 200) if engine.chain.claim_slot(me, s) is not None)
     fork_slots = [s for s in range(1, mine) if fork_source.claim_slot(other, s) is not None][:2]
     assert len(fork_slots) == 2
-    out = engine.on_slot(mine, mine * 1_000, mine * 1_000)
+    out = engine.handle(SlotStarted(mine), mine * 1_000).outgoing
     assert any(isinstance(item, Broadcast) and isinstance(item.message, BlockAnnounce) for item in out)
     for tick in range(1, 20):  # the voter's timers run out: it prevotes (and more) in round 1
-        engine.on_tick(mine * 1_000 + tick * 200)
+        engine.handle(TimerTick(), mine * 1_000 + tick * 200)
     cast = {signed.vote.stage: signed for signed in engine.voter.persisted_state().votes}
     assert VOTE_STAGE_PREVOTE in cast
 
     engine = start()  # crash and restart from the node's own store
     for slot in fork_slots:  # a longer fork with earlier slots becomes the head
-        block = fork_source.author_block(other, slot, slot * 1_000, ()).block
-        engine.on_message(BlockAnnounce(block.encode()), mine * 1_000 + 5_000)
+        claim = fork_source.claim_slot(other, slot)
+        assert claim is not None
+        block = fork_source.author_block(other, claim, ()).block
+        engine.handle(PeerMessage(1, BlockAnnounce(block.encode())), mine * 1_000 + 5_000)
     assert engine.chain.head.number == 2 and engine.chain.head.slot < mine
     assert engine.chain.claim_slot(me, mine) is not None  # the lottery would let us seal it again
-    assert engine.on_slot(mine, mine * 1_000 + 6_000, mine * 1_000) == []  # the record does not
+    assert engine.handle(SlotStarted(mine), mine * 1_000 + 6_000).outgoing == ()  # the record does not
     votes = []
     for tick in range(1, 40):
-        out = engine.on_tick(mine * 1_000 + 6_000 + tick * 200)
+        out = engine.handle(TimerTick(), mine * 1_000 + 6_000 + tick * 200).outgoing
         votes += [item.message.vote for item in out if isinstance(item.message, VoteMessage)]
     prevotes = [
         signed

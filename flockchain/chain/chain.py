@@ -16,6 +16,10 @@ unfinalized blocks; finality drops them, and deletes the blocks of forks it aban
 **Fork choice** (DESIGN §8): among the blocks that contain the last finalized block, the highest,
 then the one with most primary-slot blocks since finality, then the lowest hash.
 
+**Time.** A block's timestamp is its slot's start (slot × the slot duration its parent's state
+fixes), and import refuses a block whose slot has not started by the caller's clock, so the head
+never runs ahead of the clock.
+
 State versions count commits (each new best head is one), not block numbers: a re-org may commit
 a block lower than the last. A block reached inside a re-org has no state version of its own.
 """
@@ -37,6 +41,7 @@ from flockchain.errors import (
     BadSeal,
     BelowFinalized,
     CorruptDatabase,
+    FutureBlock,
     GenesisMismatch,
     InvalidBlock,
     InvalidBlockExecution,
@@ -48,6 +53,7 @@ from flockchain.errors import (
     WrongAuthor,
     WrongExtrinsicsRoot,
     WrongStateRoot,
+    WrongTimestamp,
 )
 from flockchain.state.reader import TreeStateReader
 from flockchain.state.tree import StateTree
@@ -126,6 +132,12 @@ class AuthoredBlock:
     # Candidates and unsigned extrinsics that may never go in a block here (the caller drops them).
     rejected: tuple[tuple[bytes, InvalidTransaction], ...] = ()
     unsigned: tuple[bytes, ...] = ()  # the unsigned extrinsics in the block, after the timestamp
+
+
+@dataclass(frozen=True)
+class TreeRoute:
+    retracted: tuple[bytes, ...]  # blocks that leave the best chain, highest first
+    enacted: tuple[bytes, ...]  # blocks that join it, lowest first
 
 
 @dataclass(frozen=True)
@@ -245,6 +257,27 @@ class Chain:
         entries = (entry for entry in self._entries.values() if entry.hash != self._finalized_hash)
         return [entry.hash for entry in sorted(entries, key=lambda e: (e.header.number, e.hash))]
 
+    def compute_tree_route(self, old: bytes, new: bytes) -> TreeRoute:
+        """How the best chain changes when the head moves from ``old`` to ``new`` (both the last
+        finalized block or after it): the blocks it leaves and the blocks it takes on."""
+        entries = self._entries
+        down, up = entries[old], entries[new]
+        retracted: list[bytes] = []
+        enacted: list[bytes] = []
+        while down.hash != up.hash:
+            if down.header.number >= up.header.number:
+                retracted.append(down.hash)
+                down = entries[down.header.parent_hash]
+            else:
+                enacted.append(up.hash)
+                up = entries[up.header.parent_hash]
+        return TreeRoute(tuple(retracted), tuple(reversed(enacted)))
+
+    def get_slot_duration_ms(self, block_hash: bytes) -> int:
+        """The slot duration that times the children of ``block_hash``, as the runtime fixes it
+        in that block's state: the one source of the node's slot length."""
+        return api.get_babe_epoch(self.state_at(block_hash)).slot_duration_ms
+
     def get_justification(self, block_hash: bytes) -> bytes | None:
         return self.blocks.get_justification(block_hash)
 
@@ -256,7 +289,8 @@ class Chain:
 
     def claim_slot(self, author: Keypair, slot: int, parent_hash: bytes | None = None) -> PreDigest | None:
         """``author``'s claim on ``slot`` on top of ``parent_hash`` (default: the head), or None if
-        it may not author it there."""
+        it may not author it there. Proving a primary claim costs a VRF proof: the caller hands
+        the claim to :meth:`author_block` rather than claiming again."""
         parent = self._entries[self._head_hash if parent_hash is None else parent_hash]
         if slot <= parent.header.slot:
             return None
@@ -269,8 +303,7 @@ class Chain:
     def author_block(
         self,
         author: Keypair,
-        slot: int,
-        timestamp: int,
+        pre_digest: PreDigest,
         candidates: Iterable[bytes],
         *,
         unsigned: Iterable[bytes] = (),
@@ -279,17 +312,20 @@ class Chain:
         """Build, seal and keep a block on ``parent_hash`` (default: the head) from the
         candidates that apply; it becomes the head if fork choice prefers it.
 
-        ``unsigned`` are unsigned extrinsics the author puts first (equivocation reports, a
-        finality note); one that does not apply is dropped like a rejected candidate.
+        ``pre_digest`` is :meth:`claim_slot`'s claim for the same author and parent; its slot is
+        the block's, and the block's timestamp is that slot's start. ``unsigned`` are unsigned
+        extrinsics the author puts first (equivocation reports, a finality note); one that does
+        not apply is dropped like a rejected candidate.
         """
         parent = self._entries[self._head_hash if parent_hash is None else parent_hash]
-        pre_digest = self.claim_slot(author, slot, parent.hash)
-        if pre_digest is None:
-            raise NotSlotAuthor(f"{author.public_key.hex()} may not author slot {slot} on block {parent.hash.hex()}")
+        state = self.state_at(parent.hash)
+        epoch = api.get_babe_epoch(state)
+        self._check_claim_is_for(author, pre_digest, parent.header, epoch)
+        slot = pre_digest.slot
+        timestamp = slot * epoch.slot_duration_ms
         env = BlockEnvironment(
             parent.header.number + 1, parent.hash, slot, timestamp, author.public_key, pre_digest.vrf_output
         )
-        state = self.state_at(parent.hash)
         block = self.executive.initialize_block(state, env)
         inherent = api.build_timestamp_inherent(timestamp)
         self.executive.apply_extrinsic(block, inherent)
@@ -322,11 +358,29 @@ class Chain:
         self._keep(sealed, pre_digest, StateDelta(changes, undo))
         return AuthoredBlock(sealed, tuple(applied[False]), tuple(rejected), tuple(applied[True]))
 
+    @staticmethod
+    def _check_claim_is_for(author: Keypair, pre_digest: PreDigest, parent: Header, epoch: api.BabeEpoch) -> None:
+        """The cheap half of a claim's checks (its authority is ``author``, its slot follows the
+        parent's): a claim made for another author or parent would seal a block no peer imports.
+        The VRF proof is not checked again; :meth:`claim_slot` made it."""
+        authorities = epoch.authorities
+        index = pre_digest.authority_index
+        if (
+            pre_digest.slot <= parent.slot
+            or index >= len(authorities)
+            or authorities[index].signing_key != author.public_key
+        ):
+            raise NotSlotAuthor(
+                f"the claim on slot {pre_digest.slot} is not {author.public_key.hex()}'s on block {parent.hash.hex()}"
+            )
+
     # --- importing ----------------------------------------------------------------------
 
-    def import_block(self, data: bytes) -> ImportedBlock:
+    def import_block(self, data: bytes, *, now_ms: int) -> ImportedBlock:
         """Check and execute an encoded block and keep it; it becomes the head if fork choice
-        prefers it.
+        prefers it. ``now_ms`` is the local clock: a block whose slot has not started by it is
+        refused (:class:`FutureBlock`), so the head never runs ahead of the clock and no honest
+        author is left waiting for a slot far in the future.
 
         Raises a subclass of :class:`InvalidBlock` naming the first rule broken; the store and
         the state are then exactly as before.
@@ -343,6 +397,7 @@ class Chain:
             return ImportedBlock(block, known=True)
         parent = self._check_parent(header)
         state = self.state_at(parent.hash)
+        self._check_time(header, state, now_ms)
         pre_digest = self._check_header(header, state)
         if compute_extrinsics_root(block.extrinsics) != header.extrinsics_root:
             raise WrongExtrinsicsRoot("extrinsics root does not match the body")
@@ -360,6 +415,18 @@ class Chain:
             raise WrongStateRoot(f"state root {root.hex()} differs from the header's {header.state_root.hex()}")
         self._keep(block, pre_digest, StateDelta(changes, undo))
         return ImportedBlock(block, known=False)
+
+    @staticmethod
+    def _check_time(header: Header, parent_state: StateReader, now_ms: int) -> None:
+        """The header's timestamp is its slot's start, and that start is not after ``now_ms``:
+        cheap checks, made before the slot claim's VRF proof is verified."""
+        slot_start_ms = header.slot * api.get_babe_epoch(parent_state).slot_duration_ms
+        if header.timestamp != slot_start_ms:
+            raise WrongTimestamp(f"timestamp {header.timestamp} is not slot {header.slot}'s start, {slot_start_ms}")
+        if slot_start_ms > now_ms:
+            raise FutureBlock(
+                f"slot {header.slot} starts at {slot_start_ms}, {slot_start_ms - now_ms} ms from now", slot_start_ms
+            )
 
     def _check_header(self, header: Header, parent_state: StateReader) -> PreDigest:
         """The checks a header passes before its body is executed: its slot claim in the epoch
@@ -434,24 +501,16 @@ class Chain:
     def _route_changes(self, target: bytes) -> Changes:
         """The writes that turn the head's state into ``target``'s: undo the head's branch down
         to the common ancestor, then redo ``target``'s branch."""
-        entries = self._entries
-        down, up = entries[self._head_hash], entries[target]
-        undo_path: list[_Entry] = []
-        redo_path: list[_Entry] = []
-        while down.hash != up.hash:
-            if down.header.number >= up.header.number:
-                undo_path.append(down)
-                down = entries[down.header.parent_hash]
-            else:
-                redo_path.append(up)
-                up = entries[up.header.parent_hash]
+        route = self.compute_tree_route(self._head_hash, target)
         changes: Changes = {}
-        for entry in undo_path:  # head first: the oldest block's undo is written last and wins
-            assert entry.delta is not None
-            changes.update(entry.delta.undo)
-        for entry in reversed(redo_path):
-            assert entry.delta is not None
-            changes.update(entry.delta.changes)
+        for block_hash in route.retracted:  # head first: the oldest block's undo is written last and wins
+            delta = self._entries[block_hash].delta
+            assert delta is not None
+            changes.update(delta.undo)
+        for block_hash in route.enacted:
+            delta = self._entries[block_hash].delta
+            assert delta is not None
+            changes.update(delta.changes)
         return changes
 
     def _descendants(self, block_hash: bytes) -> set[bytes]:

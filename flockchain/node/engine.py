@@ -1,12 +1,24 @@
-"""The consensus engine of one node: the chain, the slot lottery, the finality voter and
-equivocation detection, driven by events and answering with messages to send.
+"""The consensus engine of one node: the chain, the slot lottery, the finality voter, equivocation
+detection and the transaction pool, driven by one event at a time.
 
-It is synchronous and does no I/O of its own beyond the chain's database: the trio node feeds it
-from the network and the system clock, the simulator (``flockchain.simulator``) from a seeded
-fake network and a virtual clock. Both run exactly this code.
+It is sans-I/O: :meth:`ConsensusEngine.handle` takes one inbox event (:mod:`flockchain.node.inbox`:
+a slot started, a timer tick, a peer's message, a local transaction) and the local clock, and
+returns an :class:`~flockchain.node.inbox.Outcome`: the messages to send, a verdict on a peer's
+message, the pool's answer to a submission. Its only I/O is the chain's database and log lines.
+The trio node (:mod:`flockchain.node.service`) feeds it from one bounded channel in the one task
+that writes the database; the simulator (``flockchain.simulator``) from a seeded fake network and
+a virtual clock. Both run exactly this code.
 
-Messages between engines are plain frozen records (``BlockAnnounce``, ``VoteMessage``,
-``CommitMessage``, ``BlockRequest``); the network layer decides how they travel.
+Blocks it cannot import yet are held, bounded (:mod:`flockchain.node.buffers`): an *orphan*
+(parent unknown) while its parent is asked of the sender, then imported once the parent is,
+and its own orphans after it; an *early* block (its slot starts within ``max_drift_ms`` of the
+clock, say a peer's clock runs ahead) until its slot starts. A block further ahead is refused:
+fork choice prefers the highest block, so importing one from the far future would leave honest
+authors waiting for its slot.
+
+The pool follows every change of the best head (a block we author or import, a re-org, a
+finality that moves the head): it drops what the newly enacted blocks include, takes back the
+signed transactions of retracted blocks that are still valid, and re-validates the rest.
 
 Slashing protection: before this node seals a block or signs a finality vote it writes its
 :class:`~consensus.signing_record.SigningRecord` to the database, so after a crash it never signs
@@ -15,11 +27,13 @@ a conflicting block or vote.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import logging
 from dataclasses import dataclass
 
 from consensus.authority_sets import get_voter_set
 from consensus.babe.equivocation import BlockEquivocationDetector
+from consensus.grandpa.errors import InsufficientWeight
 from consensus.grandpa.voter import (
     BroadcastCommit,
     BroadcastVote,
@@ -32,67 +46,75 @@ from consensus.signing_record import SigningRecord
 from flockchain.abc import WriteBatch
 from flockchain.chain.chain import AuthoredBlock, Chain
 from flockchain.db import schema
-from flockchain.errors import InvalidBlock, UnknownParent
+from flockchain.errors import BelowFinalized, FutureBlock, InvalidBlock, StorageError, UnknownParent
+from flockchain.node.buffers import EarlyBlocks, HeldBlock, OrphanBlocks
+from flockchain.node.inbox import (
+    ACCEPT,
+    Event,
+    Ignore,
+    IgnoreReason,
+    Outcome,
+    PeerId,
+    PeerMessage,
+    PeerVerdict,
+    Reject,
+    SlotStarted,
+    TimerTick,
+    Verdict,
+)
+from flockchain.node.messages import (
+    MAX_BLOCKS_PER_RESPONSE,
+    BlockAnnounce,
+    BlockRequest,
+    Broadcast,
+    CommitMessage,
+    Message,
+    Outgoing,
+    Reply,
+    SetChangeRequest,
+    VoteMessage,
+)
+from flockchain.txpool import TransactionPool
 from runtime import api
-from runtime.block import Header, Justification, SignedFinalityVote, decode_block
-from runtime.errors import FlockError, FutureTransaction
+from runtime.block import (
+    Block,
+    Header,
+    Justification,
+    SignedExtrinsic,
+    SignedFinalityVote,
+    compute_extrinsic_hash,
+    decode_block,
+    decode_extrinsic,
+)
+from runtime.errors import FlockError, FutureTransaction, InvalidTransaction
+from runtime.executive import ValidTransaction
+from runtime.primitives.address import encode_address
 from runtime.primitives.keys import Keypair
 
-MAX_BLOCKS_PER_RESPONSE = 64
+log = logging.getLogger("flockchain.node")
+
 MAX_PENDING_REPORTS = 64
 MAX_SEEN_VOTES = 4_096
 MAX_PENDING_REQUESTS = 256
 REQUEST_RETRY_MS = 1_000
 WANTED_TIMEOUT_MS = 60_000  # stop asking for a block no peer sends
-
-
-# --- messages ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BlockAnnounce:
-    data: bytes  # an encoded block
-
-
-@dataclass(frozen=True)
-class VoteMessage:
-    vote: SignedFinalityVote
+NEIGHBOUR_INTERVAL_MS = 2_000  # re-send our head and latest finality proof this often: gossip is lossy
+MAX_DRIFT_MS = 2_000  # a block whose slot starts up to this far ahead of our clock is held, further is refused
+MAX_ORPHANS = 256
+MAX_ORPHANS_PER_PEER = MAX_BLOCKS_PER_RESPONSE  # one answer to a block request
+MAX_ORPHAN_BYTES = 64 * 1024 * 1024
+MAX_EARLY_BLOCKS = 64
+MAX_EARLY_BLOCKS_PER_PEER = 8
+MAX_EARLY_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)
-class CommitMessage:
-    justification: bytes  # an encoded Justification
+class _HeadChange:
+    """What the pool must learn when the best head moves to ``head``."""
 
-
-@dataclass(frozen=True)
-class BlockRequest:
-    block_hash: bytes  # send this block and up to MAX_BLOCKS_PER_RESPONSE - 1 ancestors
-
-
-@dataclass(frozen=True)
-class SetChangeRequest:
-    """Send the justification that ended authority set ``set_id`` (a node that missed a set
-    change cannot follow the next set's votes or commits without it)."""
-
-    set_id: int
-
-
-Message = BlockAnnounce | VoteMessage | CommitMessage | BlockRequest | SetChangeRequest
-
-
-@dataclass(frozen=True)
-class Broadcast:
-    message: Message
-
-
-@dataclass(frozen=True)
-class Reply:
-    """Send ``messages`` to the peer whose message caused them."""
-
-    messages: tuple[Message, ...]
-
-
-Outgoing = Broadcast | Reply
+    head: bytes
+    enacted: tuple[bytes, ...]  # hashes of the extrinsics of the blocks that joined the best chain
+    retracted: tuple[bytes, ...]  # the signed transactions of the blocks that left it
 
 
 class ConsensusEngine:
@@ -102,10 +124,13 @@ class ConsensusEngine:
         keypair: Keypair | None,
         *,
         gossip_duration_ms: int,
+        max_drift_ms: int = MAX_DRIFT_MS,
     ) -> None:
         self.chain = chain
         self.keypair = keypair
         self.gossip_duration_ms = gossip_duration_ms
+        self.max_drift_ms = max_drift_ms
+        self.pool = TransactionPool(self._validate_transaction, self._get_account_nonce)
         # (offence kind, offender key) of every equivocation detected, for whoever watches (the simulator)
         self.equivocations_seen: list[tuple[int, bytes]] = []
         raw = chain.store.get(schema.SIGNING_RECORD)
@@ -115,35 +140,83 @@ class ConsensusEngine:
         self._set_ids: dict[bytes, int] = {}
         self._seen_votes: dict[bytes, int] = {}  # encoded vote -> round (what we gossiped on)
         self._requested: dict[bytes, int] = {}  # request key (a block hash, ...) -> when we last sent it
-        self._wanted: dict[bytes, int] = {}  # blocks votes named that we lack -> since when
+        self._wanted: dict[bytes, int] = {}  # blocks votes or commits named that we lack -> since when
+        self._orphans = OrphanBlocks(
+            max_count=MAX_ORPHANS, max_bytes=MAX_ORPHAN_BYTES, max_per_peer=MAX_ORPHANS_PER_PEER
+        )
+        self._early = EarlyBlocks(
+            max_count=MAX_EARLY_BLOCKS, max_bytes=MAX_EARLY_BYTES, max_per_peer=MAX_EARLY_BLOCKS_PER_PEER
+        )
+        self._resolved: list[PeerVerdict] = []  # verdicts on held blocks, during one event
+        self._pool_head = chain.head_hash  # the head the pool last followed
+        self._last_neighbour_ms: int | None = None
         self._now_ms = 0
         self.voter = self._start_voter(resume=True)
 
-    # --- events -------------------------------------------------------------------------
+    # --- the one entry point ---------------------------------------------------------------
 
-    def on_slot(self, slot: int, now_ms: int, timestamp: int) -> list[Outgoing]:
-        """A new slot began: author on the head if we won it."""
+    def handle(self, event: Event, now_ms: int) -> Outcome:
+        """Handle one event at local time ``now_ms``; the node and the simulator call nothing else
+        that changes the chain."""
         self._now_ms = now_ms
+        self._resolved = []
+        verdict: Verdict | None = None
+        answer: bytes | InvalidTransaction | None = None
+        if isinstance(event, SlotStarted):
+            out = self.on_slot(event.slot) + self._import_due_blocks()
+        elif isinstance(event, TimerTick):
+            out = self._import_due_blocks() + self.on_tick()
+        elif isinstance(event, PeerMessage):
+            verdict, out = self.on_peer_message(event.peer, event.message)
+        else:
+            answer, out = self._submit(event.encoded), []
+        out += self._import_orphans()
+        self._follow_head()
+        return Outcome(tuple(out), verdict, tuple(self._resolved), answer)
+
+    # --- events (a Byzantine test node overrides these; callers use ``handle``) -------------
+
+    def on_slot(self, slot: int) -> list[Outgoing]:
+        """A new slot began: author on the head if we won it. An authoring error skips the slot
+        (it is logged): nothing a block's contents do may stop the node."""
         if self.keypair is None or not self._record.may_seal_block(slot):
             return []
-        if self.chain.claim_slot(self.keypair, slot) is None:
+        try:
+            pre_digest = self.chain.claim_slot(self.keypair, slot)
+            if pre_digest is None:
+                return []
+            self._save_record(self._record.with_block(slot))
+            unsigned = (*self._finality_note(), *self._reports.values())
+            authored = self.chain.author_block(self.keypair, pre_digest, self.pool.ready(), unsigned=unsigned)
+        except StorageError:
+            raise
+        except FlockError as error:
+            log.warning("Slot %d skipped, authoring failed: %s: %s", slot, type(error).__name__, error)
             return []
-        self._save_record(self._record.with_block(slot))
-        unsigned = (*self._finality_note(), *self._reports.values())
-        authored = self.chain.author_block(self.keypair, slot, timestamp, self.candidates(), unsigned=unsigned)
         self._after_authoring(authored)
         self._detector.observe(authored.block.header)
+        header = authored.block.header
+        log.info(
+            "Imported #%d (0x%s…) slot %d, %d transaction(s), author %s",
+            header.number,
+            authored.block.hash.hex()[:12],
+            header.slot,
+            len(authored.included),
+            encode_address(header.author),
+        )
         out: list[Outgoing] = [Broadcast(BlockAnnounce(authored.block.encode()))]
-        return out + self._voter_actions(self.voter.on_block_imported(now_ms, self._tree()))
+        return out + self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
 
-    def on_tick(self, now_ms: int) -> list[Outgoing]:
-        self._now_ms = now_ms
-        return self._voter_actions(self.voter.on_tick(now_ms, self._tree())) + self._request_wanted()
+    def on_tick(self) -> list[Outgoing]:
+        out = self._voter_actions(self.voter.on_tick(self._now_ms, self._tree())) + self._request_wanted()
+        if self._last_neighbour_ms is None or self._now_ms - self._last_neighbour_ms >= NEIGHBOUR_INTERVAL_MS:
+            self._last_neighbour_ms = self._now_ms
+            out += self.neighbour_messages()
+        return out
 
-    def on_message(self, message: Message, now_ms: int) -> list[Outgoing]:
-        self._now_ms = now_ms
+    def on_peer_message(self, peer: PeerId, message: Message) -> tuple[Verdict, list[Outgoing]]:
         if isinstance(message, BlockAnnounce):
-            return self._on_block(message.data)
+            return self._on_block(peer, message.data)
         if isinstance(message, VoteMessage):
             return self._on_vote(message.vote)
         if isinstance(message, CommitMessage):
@@ -164,6 +237,12 @@ class ConsensusEngine:
             out.append(Broadcast(CommitMessage(justification)))
         return out
 
+    def vote_messages(self, vote: SignedFinalityVote) -> list[Outgoing]:
+        """How our vote leaves the node."""
+        return [Broadcast(VoteMessage(vote))]
+
+    # --- authoring ------------------------------------------------------------------------
+
     def _finality_note(self) -> tuple[bytes, ...]:
         """The unsigned note of our last finalized block's justification, for the next block to
         carry if the head's chain has not noted it (its precommits earn reward points)."""
@@ -179,33 +258,131 @@ class ConsensusEngine:
             return ()
         return (api.build_finality_note(justification),)
 
-    # --- hooks for the node ---------------------------------------------------------------
-
-    def candidates(self) -> Iterable[bytes]:
-        """Transactions to offer the block author (the node overrides with its pool)."""
-        return ()
-
     def _after_authoring(self, authored: AuthoredBlock) -> None:
-        for encoded, error in authored.rejected:
-            if not isinstance(error, FutureTransaction):
-                self._drop_report(encoded)
-        for encoded in authored.unsigned:
-            self._drop_report(encoded)
+        """Drop what may never go in a block here (a future nonce may still become valid: it
+        stays), and the reports the block carries."""
+        dropped = [encoded for encoded, error in authored.rejected if not isinstance(error, FutureTransaction)]
+        self.pool.remove([compute_extrinsic_hash(encoded) for encoded in dropped])
+        for encoded in (*dropped, *authored.unsigned):
+            self._reports.pop(encoded, None)
+
+    # --- the pool -------------------------------------------------------------------------
+
+    def _submit(self, encoded: bytes) -> bytes | InvalidTransaction:
+        try:
+            return self.pool.submit(encoded)
+        except InvalidTransaction as error:
+            return error
+
+    def _validate_transaction(self, encoded: bytes) -> ValidTransaction:
+        chain = self.chain
+        return chain.executive.validate_transaction(chain.best_state(), encoded, chain.head.number + 1, chain.head_hash)
+
+    def _get_account_nonce(self, who: bytes) -> int:
+        return api.get_account(self.chain.best_state(), who).nonce
+
+    def _follow_head(self) -> None:
+        change = self._get_head_change(self.chain.head_hash)
+        if change is not None:
+            self._apply_head_change(change)
+
+    def _get_head_change(self, new_head: bytes) -> _HeadChange | None:
+        """How the best chain changes from the pool's head to ``new_head`` (None: it does not)."""
+        if new_head == self._pool_head:
+            return None
+        route = self.chain.compute_tree_route(self._pool_head, new_head)
+        enacted = [xt for block_hash in route.enacted for xt in self._get_extrinsics(block_hash)]
+        retracted = [xt for block_hash in route.retracted for xt in self._get_extrinsics(block_hash)]
+        signed = [xt for xt in retracted if isinstance(decode_extrinsic(xt), SignedExtrinsic)]
+        return _HeadChange(new_head, tuple(map(compute_extrinsic_hash, enacted)), tuple(signed))
+
+    def _get_extrinsics(self, block_hash: bytes) -> tuple[bytes, ...]:
+        block = self.chain.blocks.get_block(block_hash)
+        assert block is not None, "every tree block is stored"
+        return block.extrinsics
+
+    def _apply_head_change(self, change: _HeadChange) -> None:
+        """Drop what the new best chain includes, take back what left it (if still valid), re-validate."""
+        self.pool.remove(change.enacted)
+        for encoded in change.retracted:
+            with contextlib.suppress(InvalidTransaction):
+                self.pool.submit(encoded)
+        self.pool.on_new_head(self._validate_transaction, self._get_account_nonce, change.enacted)
+        self._pool_head = change.head
 
     # --- blocks ---------------------------------------------------------------------------
 
-    def _on_block(self, data: bytes) -> list[Outgoing]:
+    def _on_block(self, peer: PeerId, data: bytes) -> tuple[Verdict, list[Outgoing]]:
         try:
-            imported = self.chain.import_block(data)
+            imported = self.chain.import_block(data, now_ms=self._now_ms)
         except UnknownParent:
-            return self._request(decode_block(data).header.parent_hash)
-        except InvalidBlock:
-            return []
+            return self._hold_orphan(peer, data)
+        except FutureBlock as error:
+            return self._hold_early(peer, data, error)
+        except BelowFinalized:
+            known = self.chain.blocks.get_header(decode_block(data).hash) is not None
+            return Ignore(IgnoreReason.ALREADY_FINAL if known else IgnoreReason.STALE), []
+        except InvalidBlock as error:
+            return Reject.from_error(error), []
         if imported.known:
-            return []
-        self._observe_header(imported.block.header)
-        relay: list[Outgoing] = [Broadcast(BlockAnnounce(data))]  # gossip: peers may not have it
+            return Ignore(IgnoreReason.DUPLICATE), []
+        return ACCEPT, self._on_imported(imported.block, data, peer)
+
+    def _on_imported(self, block: Block, data: bytes, peer: PeerId) -> list[Outgoing]:
+        """A peer's block joined the tree: watch for equivocation, relay it (peers may not have
+        it), and let the voter place votes that named it."""
+        self._observe_header(block.header)
+        header = block.header
+        log.info("Imported #%d (0x%s…) slot %d from peer %s", header.number, block.hash.hex()[:12], header.slot, peer)
+        relay: list[Outgoing] = [Broadcast(BlockAnnounce(data))]
         return relay + self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
+
+    def _hold_orphan(self, peer: PeerId, data: bytes) -> tuple[Verdict, list[Outgoing]]:
+        """Hold a block whose parent is unknown and ask the sender for the missing ancestor."""
+        block = decode_block(data)  # import decoded it before it found the parent missing
+        header = block.header
+        if block.hash in self._orphans:
+            return Ignore(IgnoreReason.DUPLICATE), []
+        if header.number <= self.chain.finalized_header.number:
+            return Ignore(IgnoreReason.STALE), []
+        slot_start_ms = header.slot * self.chain.get_slot_duration_ms(self.chain.head_hash)
+        if slot_start_ms > self._now_ms + self.max_drift_ms:
+            message = f"orphan of slot {header.slot} starts {slot_start_ms - self._now_ms} ms from now"
+            return Reject.from_error(FutureBlock(message, slot_start_ms)), []
+        self._orphans.add(HeldBlock(data, header, block.hash, peer))
+        return Ignore(IgnoreReason.ORPHAN), self._request(self._orphans.get_missing_ancestor(header.parent_hash))
+
+    def _hold_early(self, peer: PeerId, data: bytes, error: FutureBlock) -> tuple[Verdict, list[Outgoing]]:
+        """Hold a block whose slot starts within the drift; refuse one further ahead."""
+        if error.slot_start_ms > self._now_ms + self.max_drift_ms:
+            return Reject.from_error(error), []
+        block = decode_block(data)
+        if block.hash in self._early:
+            return Ignore(IgnoreReason.DUPLICATE), []
+        self._early.add(HeldBlock(data, block.header, block.hash, peer))
+        return Ignore(IgnoreReason.EARLY), []
+
+    def _import_due_blocks(self) -> list[Outgoing]:
+        """Import the held early blocks whose slot has started."""
+        out: list[Outgoing] = []
+        for held in self._early.pop_due(self._now_ms):
+            out += self._import_held(held)
+        return out
+
+    def _import_orphans(self) -> list[Outgoing]:
+        """Import the held orphans whose parent is now in the tree, lowest first, so that an
+        orphan's own orphans follow it."""
+        out: list[Outgoing] = []
+        while (held := self._orphans.pop_importable(self.chain.is_unfinalized_tree_block)) is not None:
+            out += self._import_held(held)
+        return out
+
+    def _import_held(self, held: HeldBlock) -> list[Outgoing]:
+        verdict, out = self._on_block(held.peer, held.data)
+        self._resolved.append(PeerVerdict(held.peer, verdict))
+        return out
+
+    # --- requests -------------------------------------------------------------------------
 
     def _is_request_due(self, key: bytes) -> bool:
         """Whether to (re)send the request named ``key`` now: once per retry interval."""
@@ -226,13 +403,19 @@ class ConsensusEngine:
         set_id = self.voter.voter_set.set_id
         return [Reply((SetChangeRequest(set_id),))] if self._is_request_due(b"set change %d" % set_id) else []
 
-    def _on_set_change_request(self, set_id: int) -> list[Outgoing]:
+    def _on_set_change_request(self, set_id: int) -> tuple[Verdict, list[Outgoing]]:
         block_hash = self.chain.get_set_change(set_id)
         justification = None if block_hash is None else self.chain.get_justification(block_hash)
-        return [] if justification is None else [Reply((CommitMessage(justification),))]
+        if justification is None:
+            return Ignore(IgnoreReason.NOT_FOUND), []
+        return ACCEPT, [Reply((CommitMessage(justification),))]
+
+    def _want(self, block_hash: bytes) -> None:
+        """Ask every peer for ``block_hash`` on the next ticks, until it arrives or no one sends it."""
+        self._wanted.setdefault(block_hash, self._now_ms)
 
     def _request_wanted(self) -> list[Outgoing]:
-        """Ask every peer again for the blocks votes named that we still lack."""
+        """Ask every peer again for the blocks votes and commits named that we still lack."""
         out: list[Outgoing] = []
         for block_hash, since in list(self._wanted.items()):
             if self.chain.get_header(block_hash) is not None or self._now_ms - since > WANTED_TIMEOUT_MS:
@@ -242,7 +425,7 @@ class ConsensusEngine:
                 out.append(Broadcast(BlockRequest(block_hash)))
         return out
 
-    def _on_block_request(self, block_hash: bytes) -> list[Outgoing]:
+    def _on_block_request(self, block_hash: bytes) -> tuple[Verdict, list[Outgoing]]:
         found: list[bytes] = []
         cursor = block_hash
         while len(found) < MAX_BLOCKS_PER_RESPONSE:
@@ -251,7 +434,9 @@ class ConsensusEngine:
                 break
             found.append(block.encode())
             cursor = block.header.parent_hash
-        return [Reply(tuple(BlockAnnounce(data) for data in reversed(found)))] if found else []
+        if not found:
+            return Ignore(IgnoreReason.NOT_FOUND), []
+        return ACCEPT, [Reply(tuple(BlockAnnounce(data) for data in reversed(found)))]
 
     def _observe_header(self, header: Header) -> None:
         evidence = self._detector.observe(header)
@@ -261,26 +446,29 @@ class ConsensusEngine:
 
     # --- finality -------------------------------------------------------------------------
 
-    def _on_vote(self, vote: SignedFinalityVote) -> list[Outgoing]:
+    def _on_vote(self, vote: SignedFinalityVote) -> tuple[Verdict, list[Outgoing]]:
         """Count a vote and gossip it on once, so that every voter sees every vote (and so both
         halves of an equivocation)."""
         encoded = vote.encode()
         if encoded in self._seen_votes:
-            return []
-        if vote.vote.set_id > self.voter.voter_set.set_id:
-            return self._request_set_change()
+            return Ignore(IgnoreReason.DUPLICATE), []
+        set_id = self.voter.voter_set.set_id
+        if vote.vote.set_id > set_id:
+            return Ignore(IgnoreReason.LATER_SET), self._request_set_change()
+        if vote.vote.set_id < set_id:
+            return Ignore(IgnoreReason.STALE), []
         try:
             actions = self.voter.on_vote(vote, self._now_ms, self._tree())
-        except FlockError:
-            return []
+        except FlockError as error:
+            return Reject.from_error(error), []
         self._remember_vote(encoded, vote.vote.round)
         out: list[Outgoing] = [Broadcast(VoteMessage(vote)), *self._voter_actions(actions)]
         if self.chain.get_header(vote.vote.target_hash) is None:
             # The voter holds the vote until it can place it: fetch what it voted for, from the
             # sender now and from every peer on later ticks until it arrives.
-            self._wanted.setdefault(vote.vote.target_hash, self._now_ms)
+            self._want(vote.vote.target_hash)
             out.extend(self._request(vote.vote.target_hash))
-        return out
+        return ACCEPT, out
 
     def _remember_vote(self, encoded: bytes, round_number: int) -> None:
         self._seen_votes[encoded] = round_number
@@ -288,24 +476,36 @@ class ConsensusEngine:
             oldest = self.voter.round_number - 2
             self._seen_votes = {vote: r for vote, r in self._seen_votes.items() if r >= oldest}
 
-    def _on_commit(self, encoded: bytes) -> list[Outgoing]:
+    def _on_commit(self, encoded: bytes) -> tuple[Verdict, list[Outgoing]]:
         try:
             justification = Justification.decode(encoded)
-        except FlockError:
-            return []
-        if justification.set_id > self.voter.voter_set.set_id:
-            return self._request_set_change()
-        if justification.set_id != self.voter.voter_set.set_id:
-            return []
+        except FlockError as error:
+            return Reject.from_error(error), []
+        set_id = self.voter.voter_set.set_id
+        if justification.set_id > set_id:
+            return Ignore(IgnoreReason.LATER_SET), self._request_set_change()
+        if justification.set_id < set_id:
+            return Ignore(IgnoreReason.STALE), []
         if not self.chain.is_unfinalized_tree_block(justification.target_hash):
             if self.chain.get_header(justification.target_hash) is None:
-                return self._request(justification.target_hash)
-            return []  # final already
+                return Ignore(IgnoreReason.AWAITING_BLOCKS), self._request(justification.target_hash)
+            return Ignore(IgnoreReason.ALREADY_FINAL), []
         try:
             actions = self.voter.on_commit(justification, self._now_ms, self._tree())
-        except FlockError:
-            return []
-        return self._voter_actions(actions)
+        except InsufficientWeight as error:
+            # Precommits for blocks we lack count for nothing yet: an honest commit fails until
+            # they arrive, so only a commit that fails with all of them known is a bad one.
+            missing = [
+                signed.vote.target_hash
+                for signed in justification.precommits
+                if self.chain.get_header(signed.vote.target_hash) is None
+            ]
+            for block_hash in missing:
+                self._want(block_hash)
+            return (Ignore(IgnoreReason.AWAITING_BLOCKS) if missing else Reject.from_error(error)), []
+        except FlockError as error:
+            return Reject.from_error(error), []
+        return ACCEPT, self._voter_actions(actions)
 
     def _voter_actions(self, actions: list) -> list[Outgoing]:
         out: list[Outgoing] = []
@@ -324,17 +524,21 @@ class ConsensusEngine:
                 self._add_report(report, api.OFFENCE_VOTE_EQUIVOCATION, action.first.voter)
         return out
 
-    def vote_messages(self, vote: SignedFinalityVote) -> list[Outgoing]:
-        """How our vote leaves the node (a Byzantine test node overrides this)."""
-        return [Broadcast(VoteMessage(vote))]
-
     def _finalize(self, action: Finalize) -> list[Outgoing]:
         if not self.chain.is_unfinalized_tree_block(action.hash) or action.hash == self.chain.finalized_hash:
             return []
         current_set = self.voter.voter_set.set_id
         ends_set = current_set if self._get_set_id(action.hash) != current_set else None
+        best = self.chain.best_descendant(action.hash)
+        assert best is not None
+        head_change = self._get_head_change(best)  # now: finality deletes the blocks it retracts
         self.chain.finalize(action.hash, action.justification.encode(), ends_set=ends_set)
-        self._detector.prune(self.chain.finalized_header.slot)
+        if head_change is not None:
+            self._apply_head_change(head_change)
+        finalized = self.chain.finalized_header
+        log.info("Finalized #%d (0x%s…)", finalized.number, self.chain.finalized_hash.hex()[:12])
+        self._detector.prune(finalized.slot)
+        self._orphans.prune(finalized.number)
         self._set_ids = {h: s for h, s in self._set_ids.items() if self.chain.is_unfinalized_tree_block(h)}
         if ends_set is not None:
             self.voter = self._start_voter(resume=False)
@@ -375,9 +579,6 @@ class ConsensusEngine:
         self.equivocations_seen.append((kind, offender))
         if len(self._reports) < MAX_PENDING_REPORTS:
             self._reports[encoded] = encoded
-
-    def _drop_report(self, encoded: bytes) -> None:
-        self._reports.pop(encoded, None)
 
     def _save_record(self, record: SigningRecord) -> None:
         batch = WriteBatch()

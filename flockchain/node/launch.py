@@ -30,11 +30,6 @@ def get_database_path(base_path: Path, spec: ChainSpec) -> Path:
     return base_path / "chains" / spec.id / "db"
 
 
-def get_slot_duration_ms(spec: ChainSpec) -> int:
-    """Slots last twice the timestamp pallet's minimum period (Substrate's Aura convention)."""
-    return 2 * int(spec.genesis["runtime"]["timestamp"]["minimumPeriod"])
-
-
 @contextmanager
 def open_chain(spec: ChainSpec, base_path: Path) -> Iterator[Chain]:
     path = get_database_path(base_path, spec)
@@ -87,5 +82,5 @@ def run_node(
         head = chain.head
         log.info("chain %s (%s), genesis 0x%s", spec.name, spec.id, chain.genesis_hash.hex())
         log.info("database %s, best #%d (0x%s)", get_database_path(base_path, spec), head.number, chain.head_hash.hex())
-        config = NodeConfig(spec.name, dict(spec.properties), get_slot_duration_ms(spec), rpc_port)
+        config = NodeConfig(spec.name, dict(spec.properties), rpc_port)
         trio.run(run_until_signalled, Node(config, chain, author, clock or SystemClock()))

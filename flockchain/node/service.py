@@ -1,13 +1,15 @@
-"""The node service: the consensus engine's slot and timer loops, the transaction pool and the
-RPC server, wired together under one trio nursery.
+"""The node service: one consensus task that owns the chain, fed through one bounded inbox by the
+slot clock, a timer and the RPC server, all under one trio nursery.
 
-The consensus loop is the only task that writes the chain database (through the
-:class:`~flockchain.node.engine.ConsensusEngine`, which authors by the slot lottery and
-finalizes with the finality voter); RPC handlers only read it and hand transactions to the
-pool. Slots are ``slot_duration_ms`` long, counted from the Unix epoch, and a block's timestamp
-is the start of its slot, so every node agrees on it. The clock is injected: tests drive it by
-hand, the node uses the system clock. Until the libp2p network lands, messages for peers are
-dropped: a single validator finalizes alone.
+The consensus task is the only task that writes the chain database: it takes one event at a time
+from the inbox (a bounded ``trio`` memory channel: producers ``await send``, so a busy engine
+slows them down instead of queueing without bound) and hands it, with the clock's time, to the
+sans-I/O :class:`~flockchain.node.engine.ConsensusEngine`. Slots last the runtime's slot duration,
+counted from the Unix epoch, and a block's timestamp is its slot's start, so every node agrees on
+it. RPC reads the chain and the pool directly; a submitted transaction goes through the inbox
+and the RPC call waits for the pool's answer. The clock is injected: tests drive it with trio's
+``MockClock``, the node uses the system clock. Until the libp2p network lands, messages for
+peers are dropped: a single validator finalizes alone.
 """
 
 from __future__ import annotations
@@ -19,22 +21,20 @@ from typing import Protocol
 
 import trio
 
-from flockchain.chain.chain import AuthoredBlock, Chain
+from flockchain.chain.chain import Chain
 from flockchain.errors import UnknownVersion
-from flockchain.node.engine import ConsensusEngine
+from flockchain.node.engine import MAX_DRIFT_MS, ConsensusEngine
+from flockchain.node.inbox import Event, Outcome, SlotStarted, SubmitTransaction, TimerTick
 from flockchain.rpc.server import serve_rpc
 from flockchain.state.reader import ProvableTreeState
-from flockchain.txpool import TransactionPool
-from runtime import api
-from runtime.block import Block, Header, compute_extrinsic_hash
-from runtime.errors import FutureTransaction
-from runtime.executive import ValidTransaction
-from runtime.primitives.address import encode_address
+from runtime.block import Block, Header
+from runtime.errors import InvalidTransaction
 from runtime.primitives.keys import Keypair
 
 log = logging.getLogger("flockchain.node")
 
-TICK_MS = 100  # how often the finality voter's timers are checked
+TICK_MS = 100  # how often the finality voter's timers and the held blocks are checked
+INBOX_CAPACITY = 64
 
 
 class Clock(Protocol):
@@ -59,101 +59,79 @@ class SystemClock:
 class NodeConfig:
     chain_name: str
     properties: dict
-    slot_duration_ms: int
     rpc_port: int = 9944
     rpc_host: str = "127.0.0.1"
-
-    @property
-    def gossip_duration_ms(self) -> int:
-        """GRANDPA's T: a quarter slot (rounds then take about a slot on a healthy network)."""
-        return max(1, self.slot_duration_ms // 4)
+    max_drift_ms: int = MAX_DRIFT_MS  # how far ahead of our clock a block may be and still be held
 
 
-class NodeEngine(ConsensusEngine):
-    """The consensus engine fed from the node's transaction pool."""
+def compute_gossip_duration_ms(slot_duration_ms: int) -> int:
+    """GRANDPA's T: a quarter slot (rounds then take about a slot on a healthy network)."""
+    return max(1, slot_duration_ms // 4)
 
-    def __init__(self, node: Node, chain: Chain, author: Keypair | None) -> None:
-        self._node = node
-        super().__init__(chain, author, gossip_duration_ms=node.config.gossip_duration_ms)
 
-    def candidates(self) -> list[bytes]:
-        return self._node.pool.ready()
-
-    def _after_authoring(self, authored: AuthoredBlock) -> None:
-        super()._after_authoring(authored)
-        self._node.on_authored(authored)
+@dataclass(frozen=True)
+class _Envelope:
+    event: Event
+    reply: trio.MemorySendChannel[Outcome] | None = None  # where the outcome goes (a submission's caller)
 
 
 class Node:
     def __init__(self, config: NodeConfig, chain: Chain, author: Keypair | None, clock: Clock) -> None:
         self.config = config
         self.chain = chain
-        self.author = author
         self.clock = clock
-        self.pool = TransactionPool(self._validate, self._next_nonce)
-        self.engine = NodeEngine(self, chain, author)
-        self._logged_finalized = chain.finalized_header.number
-
-    # --- pool bindings (always against the current best state) ---------------------------
-
-    def _validate(self, encoded: bytes) -> ValidTransaction:
-        chain = self.chain
-        return chain.executive.validate_transaction(chain.best_state(), encoded, chain.head.number + 1, chain.head_hash)
-
-    def _next_nonce(self, who: bytes) -> int:
-        return api.get_account(self.chain.best_state(), who).nonce
-
-    # --- services -----------------------------------------------------------------------
+        self.slot_duration_ms = chain.get_slot_duration_ms(chain.head_hash)
+        self.engine = ConsensusEngine(
+            chain,
+            author,
+            gossip_duration_ms=compute_gossip_duration_ms(self.slot_duration_ms),
+            max_drift_ms=config.max_drift_ms,
+        )
+        self._inbox, self._inbox_receiver = trio.open_memory_channel[_Envelope](INBOX_CAPACITY)
 
     async def run(self, *, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve RPC, author and finalize blocks until cancelled; reports the RPC port when ready."""
         async with trio.open_nursery() as nursery:
+            await nursery.start(self._consensus_task)
             port = await nursery.start(serve_rpc, NodeRpcApi(self), self.config.rpc_host, self.config.rpc_port)
             log.info("RPC listening on http://%s:%d", self.config.rpc_host, port)
             nursery.start_soon(self._slot_loop)
             nursery.start_soon(self._timer_loop)
             task_status.started(port)
 
+    async def submit_transaction(self, encoded: bytes) -> bytes:
+        """Hand a transaction to the consensus task and wait for the pool's answer: its hash, or
+        the :class:`InvalidTransaction` that says why it was refused."""
+        reply, replies = trio.open_memory_channel[Outcome](1)
+        await self._inbox.send(_Envelope(SubmitTransaction(encoded), reply))
+        answer = (await replies.receive()).answer
+        if isinstance(answer, InvalidTransaction):
+            raise answer
+        assert answer is not None
+        return answer
+
+    async def _consensus_task(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The one task that writes the chain database: the inbox's events, one at a time."""
+        task_status.started()
+        async for envelope in self._inbox_receiver:
+            outcome = self.engine.handle(envelope.event, self.clock.now_ms())
+            if envelope.reply is not None:
+                envelope.reply.send_nowait(outcome)
+
     async def _slot_loop(self) -> None:
-        duration = self.config.slot_duration_ms
+        """Announce each slot as it starts, by the clock alone: a slot at or below the head's is
+        simply not authored, so no block can make this node wait for a later one."""
+        duration = self.slot_duration_ms
+        slot = self.clock.now_ms() // duration
         while True:
-            slot = max(self.clock.now_ms() // duration, self.chain.head.slot + 1)
             await self.clock.sleep_until_ms(slot * duration)
-            self.engine.on_slot(slot, self.clock.now_ms(), slot * duration)  # no peers yet: nothing to send
-            self._log_finality()
-            await self.clock.sleep_until_ms((slot + 1) * duration)
+            await self._inbox.send(_Envelope(SlotStarted(slot)))
+            slot = max(slot + 1, self.clock.now_ms() // duration)
 
     async def _timer_loop(self) -> None:
         while True:
             await self.clock.sleep_until_ms(self.clock.now_ms() + TICK_MS)
-            self.engine.on_tick(self.clock.now_ms())
-            self._log_finality()
-
-    def _log_finality(self) -> None:
-        finalized = self.chain.finalized_header
-        if finalized.number > self._logged_finalized:
-            self._logged_finalized = finalized.number
-            log.info("Finalized #%d (0x%s…)", finalized.number, self.chain.finalized_hash.hex()[:12])
-
-    def on_authored(self, authored: AuthoredBlock) -> None:
-        # A future nonce (an earlier one of its sender failed) may still become valid: keep it.
-        self.pool.remove(
-            [
-                compute_extrinsic_hash(encoded)
-                for encoded, error in authored.rejected
-                if not isinstance(error, FutureTransaction)
-            ]
-        )
-        self.pool.on_new_head(self._validate, self._next_nonce, [compute_extrinsic_hash(x) for x in authored.included])
-        header = authored.block.header
-        log.info(
-            "Imported #%d (0x%s…) slot %d, %d transaction(s), author %s",
-            header.number,
-            authored.block.hash.hex()[:12],
-            header.slot,
-            len(authored.included),
-            encode_address(header.author),
-        )
+            await self._inbox.send(_Envelope(TimerTick()))
 
 
 class NodeRpcApi:
@@ -183,13 +161,13 @@ class NodeRpcApi:
         return self._node.chain.get_justification(block_hash)
 
     async def submit_extrinsic(self, encoded: bytes) -> bytes:
-        return self._node.pool.submit(encoded)
+        return await self._node.submit_transaction(encoded)
 
     def pending_extrinsics(self) -> list[bytes]:
-        return self._node.pool.pending()
+        return self._node.engine.pool.pending()
 
     def account_next_index(self, who: bytes) -> int:
-        return self._node.pool.next_nonce(who)
+        return self._node.engine.pool.next_nonce(who)
 
     def health(self) -> tuple[int, bool, bool]:
         return 0, False, False

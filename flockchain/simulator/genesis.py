@@ -31,7 +31,9 @@ def sim_keypair(index: int) -> Keypair:
     return Keypair.from_seed(blake2b_256(b"flockchain simulator validator" + index.to_bytes(4, "big")))
 
 
-def build_sim_genesis(validators: int, epoch_length: int, era_length: int) -> SimGenesis:
+def build_sim_genesis(validators: int, epoch_length: int, era_length: int, slot_ms: int) -> SimGenesis:
+    """The genesis of a run; its runtime times slots of ``slot_ms`` (twice the timestamp pallet's
+    minimum period), the slots the run announces."""
     runtime = construct_runtime()
     keypairs = tuple(sim_keypair(i) for i in range(validators))
     addresses = [encode_address(keypair.public_key) for keypair in keypairs]
@@ -46,7 +48,7 @@ def build_sim_genesis(validators: int, epoch_length: int, era_length: int) -> Si
     staking["eraLengthBlocks"] = era_length
     staking["validatorCount"] = validators
     staking["stakers"] = [[address, VALIDATOR_BOND, 0] for address in addresses]
-    config["timestamp"]["minimumPeriod"] = 1
+    config["timestamp"]["minimumPeriod"] = slot_ms // 2
     # Slashes apply at the end of the offence's era, so a run of a few eras shows them applied.
     config["offences"]["slashDeferEras"] = 0
     changes = runtime.build_genesis(config)

@@ -136,7 +136,7 @@ def run_campaign(
     seeds: Iterable[int], base: SimConfig | None = None, on_report: Callable[[SimReport], None] | None = None
 ) -> CampaignResult:
     base = base or SimConfig()
-    genesis: SimGenesis = build_sim_genesis(base.validators, base.epoch_length, base.era_length)
+    genesis: SimGenesis = build_sim_genesis(base.validators, base.epoch_length, base.era_length, base.slot_ms)
     reports = []
     for seed in seeds:
         report = run_simulation(seed, make_scenario(seed, base), genesis)

@@ -1,5 +1,7 @@
 """One simulated run: N validators, each a real :class:`ConsensusEngine` over a real chain and
 runtime on its own in-memory store, driven by a virtual clock through a seeded faulty network.
+Every slot, tick and delivered message is an inbox event handed to ``ConsensusEngine.handle``,
+exactly as the trio node's consensus task hands them.
 
 The run is a discrete-event loop (a heap ordered by time, then insertion), so it is a pure
 function of its seed and configuration: the same seed gives the same messages, blocks and final
@@ -10,7 +12,9 @@ state root. Invariants are checked as it goes and at the end:
 * identical state: finalized blocks are the same blocks (so the same state roots, which every
   node checked on import) and every honest node's final state passes the runtime's invariants;
 * accountability: every equivocation that reached an honest node early enough is on chain as an
-  offence of its kind against its author.
+  offence of its kind against its author;
+* verdicts: no honest node rejects a message an honest node sent (a reject costs the sender its
+  peers' trust, so an honest one must never earn it).
 """
 
 from __future__ import annotations
@@ -18,27 +22,32 @@ from __future__ import annotations
 import heapq
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flockchain.chain.chain import Chain
 from flockchain.db.memory import MemoryStore
-from flockchain.node.engine import (
-    BlockAnnounce,
-    Broadcast,
-    ConsensusEngine,
-    Message,
-    Outgoing,
-    Reply,
-    VoteMessage,
-)
+from flockchain.node.engine import ConsensusEngine
+from flockchain.node.inbox import ACCEPT, Event, PeerId, PeerMessage, Reject, SlotStarted, TimerTick, Verdict
+from flockchain.node.messages import BlockAnnounce, Broadcast, Message, Outgoing, Reply, VoteMessage
 from flockchain.simulator.genesis import SimGenesis, build_sim_genesis
 from flockchain.simulator.network import FaultPlan, Network
 from runtime import api
-from runtime.block import FinalityVote, SignedFinalityVote, decode_block, sign_finality_vote
+from runtime.block import (
+    Block,
+    FinalityVote,
+    PreRuntimeDigest,
+    SignedFinalityVote,
+    decode_block,
+    seal_header,
+    sign_finality_vote,
+)
 
 TICK_MS = 100
-NEIGHBOUR_INTERVAL_MS = 2_000
+# An equivocating author's second header for a slot carries one more pre-runtime digest, of an
+# engine no node knows (so ignored, as Substrate ignores foreign digests): the same block but
+# another header, sealed anew. The timestamp cannot differ: it is the slot's start.
+EQUIVOCATION_DIGEST = PreRuntimeDigest(b"SIM2", b"second header")
 
 HONEST = "honest"
 SILENT = "silent"
@@ -116,20 +125,22 @@ class SimEngine(ConsensusEngine):
         self._echoed: set[tuple[int, int, int, int]] = set()
         super().__init__(*args, **kwargs)
 
-    def on_slot(self, slot: int, now_ms: int, timestamp: int) -> list[Outgoing]:
+    def on_slot(self, slot: int) -> list[Outgoing]:
         if self.behaviour == SPLIT_VOTES:
             return []
-        out = super().on_slot(slot, now_ms, timestamp)
+        out = super().on_slot(slot)
         if self.behaviour != EQUIVOCATE_BLOCKS or not out or self.keypair is None:
             return out
         first = self.chain.blocks.get_block(self.chain.head_hash)
         assert first is not None and first.header.slot == slot
-        second = self.chain.author_block(
-            self.keypair, slot, timestamp + 1, (), parent_hash=first.header.parent_hash
-        ).block
+        header = replace(first.header, digests=(*first.header.digests, EQUIVOCATION_DIGEST))
+        second = Block(seal_header(header, self.keypair, self.chain.genesis_hash), first.extrinsics)
         low, high = self.sim.split_peers(self.index)
         rest = [item for item in out if not (isinstance(item, Broadcast) and isinstance(item.message, BlockAnnounce))]
         return [Multicast(low, BlockAnnounce(first.encode())), Multicast(high, BlockAnnounce(second.encode())), *rest]
+
+    def neighbour_messages(self) -> list[Outgoing]:
+        return [] if self.behaviour in (SILENT, SPLIT_VOTES) else super().neighbour_messages()
 
     def vote_messages(self, vote: SignedFinalityVote) -> list[Outgoing]:
         if self.behaviour == SPLIT_VOTES:
@@ -144,34 +155,36 @@ class SimEngine(ConsensusEngine):
         low, high = self.sim.split_peers(self.index)
         return [Multicast(low, VoteMessage(vote)), Multicast(high, VoteMessage(conflicting))]
 
-    def on_message(self, message: Message, now_ms: int, sender: int | None = None) -> list[Outgoing]:
+    def on_peer_message(self, peer: PeerId, message: Message) -> tuple[Verdict, list[Outgoing]]:
         if self.behaviour == SPLIT_VOTES:
-            return self._split_vote(message, now_ms, sender)
-        return super().on_message(message, now_ms)
+            return ACCEPT, self._split_vote(peer, message)
+        return super().on_peer_message(peer, message)
 
-    def _split_vote(self, message: Message, now_ms: int, sender: int | None) -> list[Outgoing]:
+    def _split_vote(self, peer: PeerId, message: Message) -> list[Outgoing]:
         """Import blocks but relay none; sign every honest vote's content back to the sender's
         side only, once per (side, set, round, stage)."""
         if isinstance(message, BlockAnnounce):
-            super().on_message(message, now_ms)
+            super().on_peer_message(peer, message)
             return []
-        if not isinstance(message, VoteMessage) or sender is None or self.keypair is None:
+        if not isinstance(message, VoteMessage) or not isinstance(peer, int) or self.keypair is None:
             return []
-        side = self.sim.side_of(sender, now_ms)
+        side = self.sim.side_of(peer, self.sim.now_ms)
         vote = message.vote.vote
         key = (side, vote.set_id, vote.round, vote.stage)
         if key in self._echoed:
             return []
         self._echoed.add(key)
         echo = sign_finality_vote(vote, self.keypair, self.chain.genesis_hash)
-        return [Multicast(self.sim.peers_on_side(side, now_ms), VoteMessage(echo))]
+        return [Multicast(self.sim.peers_on_side(side, self.sim.now_ms), VoteMessage(echo))]
 
 
 class Simulation:
     def __init__(self, seed: int, config: SimConfig, genesis: SimGenesis | None = None) -> None:
         self.seed = seed
         self.config = config
-        self.genesis = genesis or build_sim_genesis(config.validators, config.epoch_length, config.era_length)
+        self.genesis = genesis or build_sim_genesis(
+            config.validators, config.epoch_length, config.era_length, config.slot_ms
+        )
         self.rng = random.Random(seed)
         self.network = Network(self.rng, config.faults)
         self.report = SimReport(seed)
@@ -210,8 +223,6 @@ class Simulation:
             self._at(slot * config.slot_ms, lambda slot=slot: self._on_slot(slot))
         for now in range(config.slot_ms, end_ms + 1, TICK_MS):
             self._at(now, lambda now=now: self._on_tick(now))
-        for now in range(config.slot_ms, end_ms + 1, NEIGHBOUR_INTERVAL_MS):
-            self._at(now, lambda now=now: self._on_neighbour(now))
         for crash in config.faults.crashes:
             self._at(crash.at_ms, lambda node=crash.node: self._crash(node))
             self._at(crash.restart_ms, lambda node=crash.node: self._restart(node))
@@ -232,30 +243,34 @@ class Simulation:
     def _on_slot(self, slot: int) -> None:
         for index, engine in enumerate(self.engines):
             if engine is not None:
-                out = engine.on_slot(slot, self.now_ms, slot * self.config.slot_ms)
+                out = self._handle(index, engine, SlotStarted(slot))
                 self._record_authored(out)
                 self._send(index, out)
 
     def _on_tick(self, now: int) -> None:
         for index, engine in enumerate(self.engines):
             if engine is not None:
-                self._send(index, engine.on_tick(now))
+                self._send(index, self._handle(index, engine, TimerTick()))
                 self._observe(index, engine)
         self.report.finality_timeline.append((now, self._honest_finalized_height()))
-
-    def _on_neighbour(self, now: int) -> None:
-        for index, engine in enumerate(self.engines):
-            if engine is not None and engine.behaviour in (HONEST, EQUIVOCATE_BLOCKS, EQUIVOCATE_VOTES):
-                self._send(index, engine.neighbour_messages())
 
     def _deliver(self, dst: int, src: int, message: Message) -> None:
         engine = self.engines[dst]
         if engine is None:
             return
         self.network.delivered += 1
-        out = engine.on_message(message, self.now_ms, src)
-        self._send(dst, out, reply_to=src)
+        self._send(dst, self._handle(dst, engine, PeerMessage(src, message)), reply_to=src)
         self._observe(dst, engine)
+
+    def _handle(self, index: int, engine: SimEngine, event: Event) -> list[Outgoing]:
+        """One event through the engine's inbox handler, and its verdicts checked."""
+        outcome = engine.handle(event, self.now_ms)
+        verdicts: list[tuple[PeerId, Verdict]] = [(held.peer, held.verdict) for held in outcome.resolved]
+        if isinstance(event, PeerMessage) and outcome.verdict is not None:
+            verdicts.append((event.peer, outcome.verdict))
+        for peer, verdict in verdicts:
+            self._check_verdict(index, engine, peer, verdict)
+        return list(outcome.outgoing)
 
     def _send(self, src: int, out: list[Outgoing], reply_to: int | None = None) -> None:
         for item in out:
@@ -294,7 +309,7 @@ class Simulation:
 
     def _restart(self, node: int) -> None:
         engine = self._open(node)
-        engine.on_tick(self.now_ms)
+        self._handle(node, engine, TimerTick())
         self.engines[node] = engine
 
     # --- invariants ------------------------------------------------------------------------
@@ -331,6 +346,13 @@ class Simulation:
             if parent is None:
                 break
             header = parent
+
+    def _check_verdict(self, index: int, engine: SimEngine, peer: PeerId, verdict: Verdict) -> None:
+        """An honest node never rejects what an honest node sent."""
+        if isinstance(verdict, Reject) and engine.behaviour == HONEST and self.config.behaviour(peer) == HONEST:
+            self._violation(
+                f"verdict: node {index} rejected honest node {peer}'s message: {verdict.rule}: {verdict.message}"
+            )
 
     def _violation(self, text: str) -> None:
         if text not in self.report.violations:

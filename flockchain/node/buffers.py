@@ -1,0 +1,101 @@
+"""Blocks the engine holds aside: orphans (parent unknown) and early blocks (slot not started).
+
+Both are bounded in count, in bytes and per sending peer, so no peer can make a node hold more
+than its share; when full, a newcomer pushes out its own peer's oldest block, then the oldest
+of all. Held blocks are unchecked: a block gets its verdict when the engine imports it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flockchain.node.inbox import PeerId
+from runtime.block import Header
+
+
+@dataclass(frozen=True)
+class HeldBlock:
+    data: bytes  # the encoded block, as the peer sent it
+    header: Header
+    hash: bytes
+    peer: PeerId
+
+
+class HeldBlocks:
+    """Held blocks by hash, oldest first, within ``max_count``, ``max_bytes`` and ``max_per_peer``."""
+
+    def __init__(self, *, max_count: int, max_bytes: int, max_per_peer: int) -> None:
+        self.max_count = max_count
+        self.max_bytes = max_bytes
+        self.max_per_peer = max_per_peer
+        self._blocks: dict[bytes, HeldBlock] = {}
+        self._per_peer: Counter[PeerId] = Counter()
+        self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._blocks)
+
+    def __contains__(self, block_hash: object) -> bool:
+        return block_hash in self._blocks
+
+    def add(self, held: HeldBlock) -> None:
+        """Hold ``held`` (a block of more than ``max_bytes`` is not held)."""
+        if held.hash in self._blocks or len(held.data) > self.max_bytes:
+            return
+        if self._per_peer[held.peer] >= self.max_per_peer:
+            self.remove(next(h.hash for h in self._blocks.values() if h.peer == held.peer))
+        while self._blocks and (len(self._blocks) >= self.max_count or self._bytes + len(held.data) > self.max_bytes):
+            self.remove(next(iter(self._blocks)))
+        self._blocks[held.hash] = held
+        self._per_peer[held.peer] += 1
+        self._bytes += len(held.data)
+
+    def remove(self, block_hash: bytes) -> HeldBlock | None:
+        held = self._blocks.pop(block_hash, None)
+        if held is not None:
+            self._per_peer[held.peer] -= 1
+            if not self._per_peer[held.peer]:
+                del self._per_peer[held.peer]
+            self._bytes -= len(held.data)
+        return held
+
+
+class OrphanBlocks(HeldBlocks):
+    """Blocks whose parent is unknown, until it is imported."""
+
+    def pop_importable(self, is_known: Callable[[bytes], bool]) -> HeldBlock | None:
+        """The lowest held block (then lowest hash) whose parent ``is_known``, no longer held."""
+        ready = [held for held in self._blocks.values() if is_known(held.header.parent_hash)]
+        if not ready:
+            return None
+        first = min(ready, key=lambda held: (held.header.number, held.hash))
+        return self.remove(first.hash)
+
+    def get_missing_ancestor(self, block_hash: bytes) -> bytes:
+        """The first block on the way down from ``block_hash`` that is not held: the one to ask for."""
+        cursor = block_hash
+        while (held := self._blocks.get(cursor)) is not None:
+            cursor = held.header.parent_hash
+        return cursor
+
+    def prune(self, finalized_number: int) -> None:
+        """Drop orphans at or below the last finalized height: they can never join the chain."""
+        for held in [held for held in self._blocks.values() if held.header.number <= finalized_number]:
+            self.remove(held.hash)
+
+
+class EarlyBlocks(HeldBlocks):
+    """Blocks whose slot has not started by the local clock, until it has. A held block's
+    timestamp is its slot's start: import checked that before it found the block early."""
+
+    def pop_due(self, now_ms: int) -> list[HeldBlock]:
+        """The held blocks whose slot has started by ``now_ms``, earliest (then lowest hash) first."""
+        due = sorted(
+            (held for held in self._blocks.values() if held.header.timestamp <= now_ms),
+            key=lambda held: (held.header.timestamp, held.hash),
+        )
+        for held in due:
+            self.remove(held.hash)
+        return due

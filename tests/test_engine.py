@@ -1,0 +1,362 @@
+"""The consensus engine's inbox handler: one event in, messages and a verdict out.
+
+Validator 0's engine takes blocks, votes and commits from peers; a separate chain (``source``)
+builds the peers' blocks. Time is the ``now_ms`` each event is handled at.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import pytest
+
+from flockchain.chain.chain import Chain
+from flockchain.db.memory import MemoryStore
+from flockchain.node.engine import MAX_DRIFT_MS, ConsensusEngine
+from flockchain.node.inbox import (
+    ACCEPT,
+    Ignore,
+    IgnoreReason,
+    Outcome,
+    PeerMessage,
+    PeerVerdict,
+    Reject,
+    SlotStarted,
+    SubmitTransaction,
+    TimerTick,
+)
+from flockchain.node.messages import BlockAnnounce, BlockRequest, Broadcast, CommitMessage, Reply, VoteMessage
+from flockchain.simulator.genesis import build_sim_genesis
+from flockchain.txpool import AlreadyInPool
+from runtime.block import (
+    VOTE_STAGE_PRECOMMIT,
+    VOTE_STAGE_PREVOTE,
+    Block,
+    FinalityVote,
+    Justification,
+    compute_extrinsic_hash,
+    seal_header,
+    sign_finality_vote,
+)
+from runtime.errors import BadInherent
+from runtime.primitives import vrf
+from runtime_helpers import named_keypair, sign_transfer
+
+SLOT_MS = 1_000
+GENESIS = build_sim_genesis(4, 10, 40, SLOT_MS)
+KEYS = GENESIS.keypairs
+PEER = 7
+LATE = 10**6  # a time after every slot these tests use
+
+
+def open_chain() -> Chain:
+    return Chain(MemoryStore(), GENESIS.runtime, GENESIS.header, GENESIS.state)
+
+
+@pytest.fixture
+def engine() -> ConsensusEngine:
+    return ConsensusEngine(open_chain(), KEYS[0], gossip_duration_ms=200)
+
+
+@pytest.fixture
+def source() -> Chain:
+    return open_chain()
+
+
+def build(source: Chain, slot: int, parent: bytes | None = None, candidates: tuple[bytes, ...] = ()) -> Block:
+    """A block for ``slot`` on ``parent`` (default: the head) by a validator that may author it."""
+    parent = source.head_hash if parent is None else parent
+    for keypair in KEYS:  # every slot has a secondary author
+        claim = source.claim_slot(keypair, slot, parent)
+        if claim is not None:
+            return source.author_block(keypair, claim, candidates, parent_hash=parent).block
+    raise AssertionError(f"no validator may author slot {slot}")
+
+
+def deliver(engine: ConsensusEngine, block: Block, now_ms: int = LATE, peer: int = PEER) -> Outcome:
+    return engine.handle(PeerMessage(peer, BlockAnnounce(block.encode())), now_ms)
+
+
+def transfer(nonce: int = 0) -> bytes:
+    sender, dest = KEYS[2], named_keypair("dest").public_key
+    return sign_transfer(GENESIS.runtime, sender, dest, 10**9, nonce=nonce, genesis_hash=GENESIS.header.hash)
+
+
+def resealed(block: Block, **fields: object) -> Block:
+    author = next(key for key in KEYS if key.public_key == block.header.author)
+    return Block(seal_header(replace(block.header, **fields), author, GENESIS.header.hash), block.extrinsics)
+
+
+# --- verdicts on blocks -----------------------------------------------------------------------
+
+
+def test_a_new_block_is_accepted_and_relayed_and_a_duplicate_ignored(engine: ConsensusEngine, source: Chain) -> None:
+    block = build(source, 1)
+    outcome = deliver(engine, block)
+    assert outcome.verdict == ACCEPT and engine.chain.head_hash == block.hash
+    assert Broadcast(BlockAnnounce(block.encode())) in outcome.outgoing
+    again = deliver(engine, block)
+    assert again.verdict == Ignore(IgnoreReason.DUPLICATE) and again.outgoing == ()
+
+
+@pytest.mark.parametrize(
+    ("tamper", "rule"),
+    [
+        (lambda block: resealed(block, state_root=b"\x01" * 32), "WrongStateRoot"),
+        (lambda block: resealed(block, timestamp=block.header.timestamp + 1), "WrongTimestamp"),
+        (lambda block: replace(block, header=replace(block.header, seal=bytes(64))), "BadSeal"),
+        (lambda block: resealed(block, number=3), "InvalidBlock"),
+    ],
+)
+def test_a_bad_block_is_rejected_with_the_rule_it_breaks(engine: ConsensusEngine, source: Chain, tamper, rule) -> None:  # type: ignore[no-untyped-def]
+    outcome = deliver(engine, tamper(build(source, 1)))
+    assert isinstance(outcome.verdict, Reject) and outcome.verdict.rule == rule, outcome.verdict
+    assert outcome.outgoing == () and engine.chain.head.number == 0
+
+
+def test_undecodable_bytes_are_rejected(engine: ConsensusEngine) -> None:
+    outcome = engine.handle(PeerMessage(PEER, BlockAnnounce(b"\x93\x01")), LATE)
+    assert isinstance(outcome.verdict, Reject) and outcome.verdict.rule == "MalformedBlock"
+
+
+def test_final_blocks_and_blocks_finality_abandoned_are_ignored(engine: ConsensusEngine, source: Chain) -> None:
+    genesis = source.head_hash
+    k1 = build(source, 1, genesis)
+    k2 = build(source, 3, k1.hash)
+    abandoned = build(source, 2, genesis)
+    deliver(engine, k1)
+    deliver(engine, k2)
+    engine.chain.finalize(k2.hash)
+    assert deliver(engine, k1).verdict == Ignore(IgnoreReason.ALREADY_FINAL)
+    assert deliver(engine, abandoned).verdict == Ignore(IgnoreReason.STALE)
+
+
+# --- future and early blocks ------------------------------------------------------------------
+
+
+def test_a_block_from_beyond_the_drift_is_refused(engine: ConsensusEngine, source: Chain) -> None:
+    block = build(source, 50)
+    outcome = deliver(engine, block, now_ms=block.header.timestamp - MAX_DRIFT_MS - 1)
+    assert isinstance(outcome.verdict, Reject) and outcome.verdict.rule == "FutureBlock"
+    later = engine.handle(TimerTick(), block.header.timestamp)
+    assert later.resolved == () and engine.chain.head.number == 0  # refused, not held
+
+
+def test_a_slightly_early_block_is_imported_when_its_slot_comes(engine: ConsensusEngine, source: Chain) -> None:
+    block = build(source, 50)
+    slot_start = block.header.timestamp
+    assert deliver(engine, block, now_ms=slot_start - 500).verdict == Ignore(IgnoreReason.EARLY)
+    assert deliver(engine, block, now_ms=slot_start - 400).verdict == Ignore(IgnoreReason.DUPLICATE)
+    assert engine.handle(TimerTick(), slot_start - 1).resolved == () and engine.chain.head.number == 0
+    outcome = engine.handle(TimerTick(), slot_start)
+    assert outcome.resolved == (PeerVerdict(PEER, ACCEPT),)
+    assert engine.chain.head_hash == block.hash
+    assert Broadcast(BlockAnnounce(block.encode())) in outcome.outgoing
+
+
+# --- orphans --------------------------------------------------------------------------------
+
+
+def test_an_orphan_is_imported_once_its_parent_arrives(engine: ConsensusEngine, source: Chain) -> None:
+    b1 = build(source, 1)
+    b2 = build(source, 2)
+    b3 = build(source, 3)
+    outcome = deliver(engine, b3, peer=8)
+    assert outcome.verdict == Ignore(IgnoreReason.ORPHAN)
+    assert outcome.outgoing == (Reply((BlockRequest(b2.hash),)),)  # the parent, asked of the sender
+    outcome = deliver(engine, b2, peer=9)
+    assert outcome.verdict == Ignore(IgnoreReason.ORPHAN)
+    assert outcome.outgoing == (Reply((BlockRequest(b1.hash),)),)
+    assert engine.chain.head.number == 0
+    outcome = deliver(engine, b1)
+    assert outcome.verdict == ACCEPT
+    assert outcome.resolved == (PeerVerdict(9, ACCEPT), PeerVerdict(8, ACCEPT))
+    assert engine.chain.head_hash == b3.hash
+    relayed = [item.message for item in outcome.outgoing if isinstance(item, Broadcast)]
+    assert [BlockAnnounce(b.encode()) for b in (b1, b2, b3)] == [m for m in relayed if isinstance(m, BlockAnnounce)]
+
+
+def test_a_bad_orphan_is_rejected_for_its_sender_once_imported(engine: ConsensusEngine, source: Chain) -> None:
+    b1 = build(source, 1)
+    bad = resealed(build(source, 2), state_root=b"\x02" * 32)
+    assert deliver(engine, bad, peer=8).verdict == Ignore(IgnoreReason.ORPHAN)
+    outcome = deliver(engine, b1)
+    ((peer, verdict),) = [(held.peer, held.verdict) for held in outcome.resolved]
+    assert peer == 8 and isinstance(verdict, Reject) and verdict.rule == "WrongStateRoot"
+    assert engine.chain.head_hash == b1.hash
+
+
+def test_an_orphan_from_beyond_the_drift_is_refused(engine: ConsensusEngine, source: Chain) -> None:
+    build(source, 1)
+    orphan = build(source, 60)
+    outcome = deliver(engine, orphan, now_ms=orphan.header.timestamp - MAX_DRIFT_MS - 1)
+    assert isinstance(outcome.verdict, Reject) and outcome.verdict.rule == "FutureBlock"
+
+
+# --- verdicts on votes and commits ------------------------------------------------------------
+
+
+def vote_message(signer_index: int | None, target: Block | None = None, stage: int = VOTE_STAGE_PREVOTE) -> VoteMessage:
+    signer = named_keypair("stranger") if signer_index is None else KEYS[signer_index]
+    hash_, number = (GENESIS.header.hash, 0) if target is None else (target.hash, target.header.number)
+    return VoteMessage(sign_finality_vote(FinalityVote(0, 1, stage, hash_, number), signer, GENESIS.header.hash))
+
+
+def test_a_vote_is_accepted_once_and_a_repeat_ignored(engine: ConsensusEngine) -> None:
+    message = vote_message(1)
+    outcome = engine.handle(PeerMessage(PEER, message), LATE)
+    assert outcome.verdict == ACCEPT and Broadcast(message) in outcome.outgoing
+    assert engine.handle(PeerMessage(PEER, message), LATE).verdict == Ignore(IgnoreReason.DUPLICATE)
+
+
+def test_a_vote_from_a_non_voter_is_rejected(engine: ConsensusEngine) -> None:
+    outcome = engine.handle(PeerMessage(PEER, vote_message(None)), LATE)
+    assert isinstance(outcome.verdict, Reject) and outcome.verdict.rule == "UnknownVoter"
+    assert outcome.outgoing == ()  # not relayed
+
+
+def test_a_vote_with_a_bad_signature_is_rejected(engine: ConsensusEngine) -> None:
+    signed = vote_message(1).vote
+    forged = replace(signed, signature=bytes(64))
+    outcome = engine.handle(PeerMessage(PEER, VoteMessage(forged)), LATE)
+    assert isinstance(outcome.verdict, Reject) and outcome.verdict.rule == "BadVoteSignature"
+
+
+def test_votes_of_a_later_set_ask_for_the_set_change(engine: ConsensusEngine) -> None:
+    vote = vote_message(1).vote
+    later = sign_finality_vote(replace(vote.vote, set_id=1), KEYS[1], GENESIS.header.hash)
+    outcome = engine.handle(PeerMessage(PEER, VoteMessage(later)), LATE)
+    assert outcome.verdict == Ignore(IgnoreReason.LATER_SET) and len(outcome.outgoing) == 1
+
+
+def commit(target: Block, signers: range, round_: int = 1) -> CommitMessage:
+    precommits = tuple(
+        sign_finality_vote(
+            FinalityVote(0, round_, VOTE_STAGE_PRECOMMIT, target.hash, target.header.number),
+            KEYS[i],
+            GENESIS.header.hash,
+        )
+        for i in signers
+    )
+    return CommitMessage(Justification(0, round_, target.hash, target.header.number, precommits).encode())
+
+
+def test_a_valid_commit_finalizes_and_a_bad_one_is_rejected(engine: ConsensusEngine, source: Chain) -> None:
+    block = build(source, 1)
+    deliver(engine, block)
+    weak = engine.handle(PeerMessage(PEER, commit(block, range(1, 2))), LATE)  # one voter of four
+    assert isinstance(weak.verdict, Reject) and weak.verdict.rule == "InsufficientWeight"
+    outcome = engine.handle(PeerMessage(PEER, commit(block, range(1, 4))), LATE)
+    assert outcome.verdict == ACCEPT and engine.chain.finalized_hash == block.hash
+    again = engine.handle(PeerMessage(PEER, commit(block, range(1, 4))), LATE)
+    assert again.verdict in (ACCEPT, Ignore(IgnoreReason.ALREADY_FINAL))
+
+
+def test_a_commit_for_blocks_we_lack_is_ignored_until_they_arrive(engine: ConsensusEngine, source: Chain) -> None:
+    block = build(source, 1)
+    outcome = engine.handle(PeerMessage(PEER, commit(block, range(1, 4))), LATE)
+    assert outcome.verdict == Ignore(IgnoreReason.AWAITING_BLOCKS)
+    assert outcome.outgoing == (Reply((BlockRequest(block.hash),)),)
+
+
+def test_undecodable_commits_are_rejected(engine: ConsensusEngine) -> None:
+    outcome = engine.handle(PeerMessage(PEER, CommitMessage(b"\x01")), LATE)
+    assert isinstance(outcome.verdict, Reject) and outcome.verdict.rule == "EncodingError"
+
+
+# --- the pool follows the head ----------------------------------------------------------------
+
+
+def test_a_submission_gets_the_pools_answer(engine: ConsensusEngine) -> None:
+    tx = transfer()
+    assert engine.handle(SubmitTransaction(tx), LATE).answer == compute_extrinsic_hash(tx)
+    refused = engine.handle(SubmitTransaction(tx), LATE).answer
+    assert isinstance(refused, AlreadyInPool)
+
+
+def test_the_pool_drops_a_transaction_a_peer_block_includes(engine: ConsensusEngine, source: Chain) -> None:
+    tx = transfer()
+    engine.handle(SubmitTransaction(tx), LATE)
+    assert compute_extrinsic_hash(tx) in engine.pool
+    block = build(source, 1, candidates=(tx,))
+    assert tx in block.extrinsics
+    deliver(engine, block)
+    assert compute_extrinsic_hash(tx) not in engine.pool
+
+
+def test_a_retracted_transaction_returns_to_the_pool_after_a_reorg(engine: ConsensusEngine, source: Chain) -> None:
+    genesis = source.head_hash
+    tx = transfer()
+    engine.handle(SubmitTransaction(tx), LATE)
+    a1 = build(source, 1, genesis, candidates=(tx,))
+    deliver(engine, a1)
+    assert engine.chain.head_hash == a1.hash and len(engine.pool) == 0
+    b1 = build(source, 2, genesis)
+    b2 = build(source, 3, b1.hash)
+    deliver(engine, b1)
+    deliver(engine, b2)
+    assert engine.chain.head_hash == b2.hash  # the longer fork, without the transaction
+    assert engine.pool.ready() == [tx]
+
+
+def test_a_finality_that_moves_the_head_gives_back_what_it_retracts(engine: ConsensusEngine, source: Chain) -> None:
+    genesis = source.head_hash
+    tx = transfer()
+    a1 = build(source, 1, genesis, candidates=(tx,))
+    a2 = build(source, 3, a1.hash)
+    b1 = build(source, 2, genesis)
+    for block in (a1, a2, b1):
+        deliver(engine, block)
+    assert engine.chain.head_hash == a2.hash and len(engine.pool) == 0
+    outcome = engine.handle(PeerMessage(PEER, commit(b1, range(1, 4))), LATE)
+    assert outcome.verdict == ACCEPT
+    assert engine.chain.head_hash == b1.hash  # finality abandoned the longer fork, and deleted it
+    assert engine.chain.blocks.get_block(a1.hash) is None
+    assert engine.pool.ready() == [tx]
+
+
+# --- authoring ------------------------------------------------------------------------------
+
+
+def own_slot(engine: ConsensusEngine) -> int:
+    return next(s for s in range(1, 500) if engine.chain.claim_slot(KEYS[0], s) is not None)
+
+
+def test_an_authored_slot_proves_its_claim_once(engine: ConsensusEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    slot = own_slot(engine)
+    proofs = []
+    prove = vrf.prove
+
+    def counting_prove(*args: bytes) -> bytes:
+        proofs.append(args)
+        return prove(*args)
+
+    monkeypatch.setattr(vrf, "prove", counting_prove)
+    outcome = engine.handle(SlotStarted(slot), slot * SLOT_MS)
+    assert engine.chain.head.slot == slot and any(isinstance(item, Broadcast) for item in outcome.outgoing)
+    assert len(proofs) == 1
+
+
+def test_an_authoring_error_skips_the_slot_and_is_logged(
+    engine: ConsensusEngine, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    slot = own_slot(engine)
+
+    def failing_author_block(*args: object, **kwargs: object) -> None:
+        raise BadInherent("timestamp inherent refused")
+
+    monkeypatch.setattr(engine.chain, "author_block", failing_author_block)
+    with caplog.at_level(logging.WARNING, logger="flockchain.node"):
+        outcome = engine.handle(SlotStarted(slot), slot * SLOT_MS)
+    assert outcome.outgoing == () and engine.chain.head.number == 0
+    assert "BadInherent" in caplog.text and f"Slot {slot} skipped" in caplog.text
+
+
+def test_an_authored_block_takes_the_pools_transactions_and_the_pool_drops_them(engine: ConsensusEngine) -> None:
+    tx = transfer()
+    engine.handle(SubmitTransaction(tx), LATE)
+    slot = own_slot(engine)
+    engine.handle(SlotStarted(slot), slot * SLOT_MS)
+    head = engine.chain.blocks.get_block(engine.chain.head_hash)
+    assert head is not None and tx in head.extrinsics and len(engine.pool) == 0
