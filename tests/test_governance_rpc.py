@@ -12,13 +12,11 @@ from flockchain.state.reader import ProvableTreeState
 from runtime.block import Header
 from runtime.construct import construct_runtime
 from runtime.errors import InvalidProof
-from runtime.framework.pallet import BlockEnvironment, DispatchContext
-from runtime.framework.storage import Overlay
 from runtime.pallets import governance, transaction_payment
 from runtime.primitives.address import encode_address
 from runtime.primitives.codec import decode_value
 from runtime.primitives.hashing import blake2b_256
-from runtime_helpers import TEST_GENESIS_HASH, build_genesis_state, dispatch, named_keypair
+from runtime_helpers import at_block, build_genesis_state, dispatch, named_keypair
 
 RUNTIME = construct_runtime()
 BOB = named_keypair("bob").public_key
@@ -31,7 +29,7 @@ class ProvingNode:
 
     def __init__(self) -> None:
         state = build_genesis_state(RUNTIME, [BOB])
-        ctx = DispatchContext(RUNTIME, Overlay(state), BlockEnvironment(1, bytes(32), 1, 1_000, BOB), TEST_GENESIS_HASH)
+        ctx = at_block(state, 1, BOB)
         call = RUNTIME.encode_call(transaction_payment.PARAMETERS.call_args(FEES))
         dispatch(ctx, BOB, governance.ProposeArgs(call, DESCRIPTION, 10_000))
         self.tree = StateTree(MemoryStore())

@@ -22,7 +22,7 @@ from genesis.spec import (
     validate,
 )
 from runtime.accounts import TREASURY_ACCOUNT
-from runtime.framework.pallet import BlockEnvironment, DispatchContext
+from runtime.framework.pallet import DispatchContext
 from runtime.pallets import session, staking
 from runtime.pallets.session import Authority, SessionKeys, SetKeysArgs
 from runtime.pallets.staking import BondArgs, ValidateArgs
@@ -35,6 +35,7 @@ from runtime_helpers import (
     RUNTIME,
     DictState,
     assert_noop,
+    at_block,
     dispatch,
     finalize_hooks,
     get_round_robin_author,
@@ -327,7 +328,7 @@ def test_fees_go_to_the_validator_behind_the_signing_key() -> None:
     run_blocks(ctx, 1, EPOCH_LENGTH)
     before = BALANCES.get_free_balance(ctx.state, ALICE)
     transaction_payment.BlockFees.put(ctx.state, transaction_payment.CollectedFees(0, 2 * ED))  # tips: all the author's
-    block = DispatchContext(RUNTIME, ctx.state, BlockEnvironment(4, bytes(32), 4, 4_000, signing.public_key), bytes(32))
+    block = at_block(ctx.state, 4, signing.public_key)
     RUNTIME.pallet("transaction_payment").pay_out(block)  # type: ignore[attr-defined]
     assert BALANCES.get_free_balance(ctx.state, ALICE) == before + 2 * ED
     assert BALANCES.get_free_balance(ctx.state, signing.public_key) == 0
