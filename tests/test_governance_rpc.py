@@ -91,3 +91,14 @@ async def test_unknown_block_is_null_and_the_method_is_listed() -> None:
     assert await NodeMethods(node).flock_proposals("0x" + "11" * 32) is None  # type: ignore[arg-type]
     dispatcher = build_dispatcher(node)  # type: ignore[arg-type]
     assert "flock_proposals" in dispatcher.method_names
+
+
+async def test_the_listing_comes_with_a_proof_of_the_open_proposal_index() -> None:
+    """A client proves the index governance keeps, so it can tell a listing that leaves a
+    proposal out: the listed ids must be exactly the proven ones."""
+    node = ProvingNode()
+    result = await NodeMethods(node).flock_proposals()  # type: ignore[arg-type]
+    raw = check_proven(node.header.state_root, result["openProposalIds"]["storage"])
+    assert raw is not None and governance.decode_open_proposal_ids(raw) == (0,)
+    assert result["openProposalIds"]["value"] == [0]
+    assert [proposal["id"] for proposal in result["proposals"]] == [0]
