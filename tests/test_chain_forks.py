@@ -186,3 +186,28 @@ def test_a_tree_route_lists_the_blocks_a_head_change_retracts_and_enacts() -> No
     assert route.retracted == (a2.hash, a1.hash) and route.enacted == (b1.hash, b2.hash, b3.hash)
     assert chain.compute_tree_route(a1.hash, a2.hash) == TreeRoute((), (a2.hash,))
     assert chain.compute_tree_route(b3.hash, b3.hash) == TreeRoute((), ())
+
+
+def next_slot(chain: Chain, parent: bytes, after: int, *, primary: bool) -> int:
+    """The first slot after ``after`` that the authority claims on ``parent`` as primary or not."""
+    claims = ((slot, chain.claim_slot(TEST_AUTHORITY, slot, parent)) for slot in range(after + 1, after + 400))
+    return next(slot for slot, claim in claims if claim is not None and claim.is_primary == primary)
+
+
+def build_fork(chain: Chain, parent: bytes, length: int, *, primary: bool) -> bytes:
+    """``length`` blocks on ``parent``, all primary or all secondary; the tip's hash."""
+    slot = chain.get_header(parent).slot  # type: ignore[union-attr]
+    for _ in range(length):
+        slot = next_slot(chain, parent, slot, primary=primary)
+        parent = build(chain, parent, slot).hash
+    return parent
+
+
+def test_height_outranks_primary_blocks() -> None:
+    """Fork choice is height first: a longer fork of secondary blocks beats a shorter fork of
+    primary ones (a mutant ranking primaries above height survived every other test)."""
+    chain = open_chain()
+    primary_tip = build_fork(chain, chain.head_hash, 2, primary=True)
+    assert chain.head_hash == primary_tip
+    secondary_tip = build_fork(chain, chain.finalized_hash, 3, primary=False)
+    assert chain.head_hash == secondary_tip

@@ -543,3 +543,49 @@ def test_invariants_catch_minting() -> None:
     balances.TotalIssuance.put(overlay, balances.get_total_issuance(overlay) + 1)
     problems = RUNTIME.try_state(overlay)
     assert any(problem.startswith("emission: total issuance") for problem in problems)
+
+
+# --- boundaries a mutation pass found unguarded ----------------------------------------------
+
+MS_PER_DAY = 86_400_000  # written out: the test must not share the pallet's constant
+DAYS_PER_MONTH = 30
+
+
+def reference_emitted_by(parameters: EmissionParameters, elapsed_ms: int) -> int:
+    """The schedule from its definition, independently of the pallet: each month's daily rate
+    ``D_(m+1) = D_m − ceil(D_m × d)``, whole months at 30 days each, the current month pro rata
+    to the millisecond (one floor)."""
+    daily, emitted, month_ms = parameters.daily_emission, 0, DAYS_PER_MONTH * MS_PER_DAY
+    months, into_month = divmod(elapsed_ms, month_ms)
+    for _ in range(months):
+        emitted += DAYS_PER_MONTH * daily
+        daily -= -(-daily * parameters.monthly_decay_parts // PERBILL_ACCURACY)  # ceil of the decay
+    return emitted + daily * into_month // MS_PER_DAY
+
+
+@settings(max_examples=200, deadline=None)
+@given(parameters=parameters_strategy, elapsed=st.integers(0, 30 * 30 * MS_PER_DAY))
+def test_the_schedule_matches_its_definition(parameters: EmissionParameters, elapsed: int) -> None:
+    """Not a telescoping identity: an independent oracle of E (a halved pro-rata divisor, say,
+    survived every property that only compares E with itself)."""
+    assert emission.compute_emitted_by(parameters, elapsed) == reference_emitted_by(parameters, elapsed)
+
+
+def test_one_day_of_the_first_month_pays_exactly_the_daily_rate() -> None:
+    parameters = schedule(daily=7 * FLOCK)
+    assert emission.compute_emitted_by(parameters, MS_PER_DAY) == 7 * FLOCK
+    assert emission.compute_emitted_by(parameters, MS_PER_DAY // 2) == 7 * FLOCK // 2
+
+
+@pytest.mark.parametrize(("reserve_above_due", "exhausted"), [(0, True), (1, False)])
+def test_the_reserve_is_exhausted_exactly_when_what_is_due_reaches_what_it_has(
+    reserve_above_due: int, exhausted: bool
+) -> None:
+    """The boundary ``due >= available``: a reserve that can pay exactly what is due pays it and
+    is exhausted; one unit more and it is not."""
+    daily = 5 * FLOCK
+    state = new_chain(daily=daily, reserve=daily + 1 + reserve_above_due)  # the ED of 1 stays
+    state = execute_block_at(execute_block_at(state, T0), T0 + MS_PER_DAY)
+    assert paid_in_block(state) == daily
+    assert emission.Exhausted.get(state) is exhausted
+    assert (emission.ReserveExhausted(daily) in emission_events(state)) is exhausted

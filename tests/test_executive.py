@@ -311,3 +311,15 @@ def test_a_block_of_future_nonces_costs_at_most_one_run_of_signature_checks(
         execute_block(executive, genesis, future)
     assert verifies[0] == SIGNATURE_RUN - 1  # the first run also holds the timestamp inherent
     assert len(future) > 2 * SIGNATURE_RUN
+
+
+def test_a_nonce_exactly_one_ahead_is_invalid_in_a_block(executive: Executive, genesis: DictState) -> None:
+    """The boundary of the nonce rule: one ahead is already a future transaction (accepting it
+    would let the same signed bytes replay in the next block)."""
+    ahead = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=1)
+    with pytest.raises(FutureTransaction):
+        execute_block(executive, genesis, [ahead])
+    current = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
+    after = execute_block(executive, genesis, [current])
+    with pytest.raises(StaleTransaction):
+        execute_block(executive, after, [current])

@@ -560,3 +560,17 @@ def test_a_report_through_a_block_keeps_every_invariant() -> None:
         assert RUNTIME.try_state(state) == []
     assert staking.Ledger.get(state, alice.public_key) is None
     assert list(offences.UnappliedSlashes.iter(state)) == []
+
+
+def test_a_slash_rounds_up_what_the_chain_takes() -> None:
+    """ceil(fraction × stake), never floor: a third of 10 takes 4 (a mutant rounding down was
+    only caught after minutes of hypothesis shrinking through try_state)."""
+    third = Perbill(333_333_334)
+    assert offences.compute_stake_slashes(((ALICE, 10), (BOB, 9), (CHARLIE, 0)), third) == (
+        offences.StakeSlash(ALICE, 10, 4),
+        offences.StakeSlash(BOB, 9, 4),
+        offences.StakeSlash(CHARLIE, 0, 0),
+    )
+    assert offences.compute_stake_slashes(((ALICE, 10),), Perbill(PERBILL_ACCURACY)) == (
+        offences.StakeSlash(ALICE, 10, 10),
+    )
