@@ -28,7 +28,6 @@ from flockchain.state.tree import InternalRecord, _decode_node, _decode_root
 HELPER = Path(__file__).parent / "helpers" / "state_crash_writer.py"
 SEED = 20_260_527
 KILLS = 24
-TIME_BUDGET_S = 55.0
 REPORT_TIMEOUT_S = 20.0
 
 
@@ -133,12 +132,10 @@ def test_killed_commits_leave_a_whole_version(tmp_path):
     rng = random.Random(SEED)
     database = tmp_path / "state"
     stderr_path = tmp_path / "writer.stderr"
-    started = time.monotonic()
     reported: int | None = None
     outcomes = {"reported": 0, "one_after": 0}
 
     for kill in range(KILLS):
-        assert time.monotonic() - started < TIME_BUDGET_S, f"only {kill} kills in time"
         with open(stderr_path, "wb") as stderr:
             process = subprocess.Popen(
                 [sys.executable, str(HELPER), str(database), str(SEED)],
