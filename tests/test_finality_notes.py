@@ -101,6 +101,22 @@ def test_bad_notes_are_refused_and_change_nothing(make, error) -> None:  # type:
     assert_noop(new_context(), NONE, finality.NoteFinalityArgs(make()), error)
 
 
+def test_an_equivocators_two_precommits_count_towards_the_threshold_but_earn_nothing() -> None:
+    """A GRANDPA justification may carry both precommits of an equivocator (consensus counts it
+    whatever it voted); the runtime accepts that note, and credits only the honest voters."""
+    ctx = new_context()
+    before = points(ctx)
+    fork_vote = precommit(2, 4, target=b"\x09" * 32)
+    note = justification((precommit(0, 3), precommit(1, 3), precommit(2, 3), fork_vote))
+    dispatch(ctx, NONE, finality.NoteFinalityArgs(note))
+    assert [after - old for after, old in zip(points(ctx), before, strict=True)] == [1, 1, 0, 0]
+    assert ctx.event_records()[-1].event == finality.FinalityNoted(3, 0, 2)
+    # A third precommit of one voter is no equivocation but a malformed note.
+    third = precommit(2, 5)
+    too_many = justification((precommit(0, 4), precommit(1, 4), precommit(2, 4), fork_vote, third), 4)
+    assert_noop(ctx, NONE, finality.NoteFinalityArgs(too_many), finality.BadPrecommit)
+
+
 def test_precommits_by_strangers_or_badly_signed_are_refused() -> None:
     ctx = new_context()
     stranger = named_keypair("stranger")

@@ -9,9 +9,11 @@ justification of the last block its node finalized, if that block is newer than 
 on this chain. The runtime checks it before any write: the current set id; a target on this chain
 (by its stored block hash), newer than the last note; precommits of one round, signed by current
 authorities; and the precommits whose targets are on this chain at or above the target carry more
-than two thirds of the weight. Each authority counted earns one reward point for its validator, as a
-block does (staking), so "no block and no finality vote in an era" is what makes a validator
-unresponsive. An author can leave a voter's precommit out of the note it includes; that voter then
+than two thirds of the weight. A voter with two different precommits (an equivocator, which a
+GRANDPA justification may carry) counts towards the threshold whatever it voted, as GRANDPA's own
+check counts it, but earns nothing. Each other authority counted earns one reward point for its
+validator, as a block does (staking), so "no block and no finality vote in an era" is what makes a
+validator unresponsive. An author can leave a voter's precommit out of the note it includes; that voter then
 misses one point, not more, since the next note carries new precommits.
 """
 
@@ -148,8 +150,8 @@ class Finality(Pallet):
         ):
             raise NotOnThisChain()
         weights = {authority.signing: authority.weight for authority in self.get_authority_weights(state)}
-        counted: dict[bytes, int] = {}
-        seen: set[bytes] = set()
+        counted: set[bytes] = set()
+        votes_of: dict[bytes, list[object]] = {}
         for signed in justification.precommits:
             vote = signed.vote
             if (vote.set_id, vote.round, vote.stage) != (
@@ -158,9 +160,10 @@ class Finality(Pallet):
                 VOTE_STAGE_PRECOMMIT,
             ):
                 raise BadPrecommit()
-            if signed.voter not in weights or signed.voter in seen:
+            seen = votes_of.setdefault(signed.voter, [])
+            if signed.voter not in weights or vote in seen or len(seen) >= 2:
                 raise BadPrecommit()
-            seen.add(signed.voter)
+            seen.append(vote)
             try:
                 verify_finality_vote(signed, genesis_hash)
             except (InvalidKey, InvalidSignature):
@@ -168,10 +171,14 @@ class Finality(Pallet):
             if target_number <= vote.target_number < block_number and is_on_chain(
                 state, vote.target_hash, vote.target_number
             ):
-                counted[signed.voter] = weights[signed.voter]
-        if sum(counted.values()) < compute_supermajority(sum(weights.values())):
+                counted.add(signed.voter)
+        # An equivocator (two precommits) counts towards the threshold whatever it voted, as in
+        # GRANDPA's own justification check, but earns no point.
+        equivocators = {voter for voter, votes in votes_of.items() if len(votes) == 2}
+        weight = sum(weights[voter] for voter in counted | equivocators)
+        if weight < compute_supermajority(sum(weights.values())):
             raise NotEnoughWeight()
-        return sorted(counted)
+        return sorted(counted - equivocators)
 
     # --- invariants ---------------------------------------------------------------------
 
