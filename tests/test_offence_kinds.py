@@ -33,11 +33,11 @@ class WorkerStakes:
     """An offender handler over the currency's holds: a worker is punishable while it holds a
     stake; a slash takes from that hold."""
 
-    def get_stakes(self, state: StateReader, offender: bytes) -> tuple[tuple[bytes, int], ...] | None:
+    def get_stakes(self, state: StateReader, offender: bytes, era: int) -> tuple[tuple[bytes, int], ...] | None:
         stake = BALANCES.get_held(state, offender, WORKER_STAKE)
         return ((offender, stake),) if stake else None
 
-    def get_population(self, state: StateReader) -> int:
+    def get_population(self, state: StateReader, era: int) -> int:
         return 2
 
     def on_offence(self, ctx: DispatchContext, offender: bytes) -> None:

@@ -290,7 +290,7 @@ def test_root_cancels_a_deferred_slash_and_nobody_else_can() -> None:
     assert staking.Ledger.get(ctx.state, ALICE) == StakingLedger(OWN_BOND, ())
     assert staking.Ledger.get(ctx.state, V1) == StakingLedger(OWN_BOND - 7_200, ())
     # The cancelled offence stays recorded: it cannot be reported again.
-    assert_noop(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2), offences.NotCurrentEra)
+    assert_noop(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2), offences.OutsideSlashingWindow)
     assert offences.Reports.contains(ctx.state, OffenceId(offences.KIND_BLOCK_EQUIVOCATION, ALICE, (2,)))
 
 
@@ -313,7 +313,10 @@ def test_invalid_block_evidence_is_refused_without_a_trace() -> None:
         (BlockEquivocation(header, header), offences.IdenticalEvidence),
         (BlockEquivocation(header, make_header(ALICE_KEY, 3, slot=3)), offences.DifferentTimes),
         (BlockEquivocation(header, make_header(VALIDATOR_KEYS[1], 2)), offences.DifferentOffenders),
-        (BlockEquivocation(make_header(ALICE_KEY, 6), make_header(ALICE_KEY, 6, root=2)), offences.NotCurrentEra),
+        (
+            BlockEquivocation(make_header(ALICE_KEY, 6), make_header(ALICE_KEY, 6, root=2)),
+            offences.OutsideSlashingWindow,
+        ),
         (
             BlockEquivocation(make_header(named_keypair("dave"), 2), make_header(named_keypair("dave"), 2, root=2)),
             offences.NotPunishable,
@@ -515,7 +518,7 @@ def test_error_codes_and_call_indices_are_stable() -> None:
                 "DifferentOffenders",
                 "BadSignature",
                 "NotPunishable",
-                "NotCurrentEra",
+                "OutsideSlashingWindow",
                 "DuplicateReport",
                 "NoSuchSlash",
                 "BadParameters",
@@ -574,3 +577,60 @@ def test_a_slash_rounds_up_what_the_chain_takes() -> None:
     assert offences.compute_stake_slashes(((ALICE, 10),), Perbill(PERBILL_ACCURACY)) == (
         offences.StakeSlash(ALICE, 10, 10),
     )
+
+
+# --- the slashing window (an audit found evidence and stake escaping) --------------------------
+
+
+def test_evidence_from_a_past_era_in_the_window_slashes_that_eras_exposure() -> None:
+    """Bonding 3 eras, slashes deferred 1: evidence may be 2 eras old. Bob delegates to V1 only
+    after era 0: a report in era 1 of V1's equivocation in era 0 slashes era 0's exposure (V1's
+    own bond alone), not era 1's (which bob backs)."""
+    ctx = new_ext(slashDeferEras=1)
+    staking.PARAMETERS.storage.put(ctx.state, replace(staking.get_parameters(ctx.state), bonding_duration_eras=3))
+    dispatch(ctx, Origin.signed(BOB), BondArgs(30_000))
+    dispatch(ctx, Origin.signed(BOB), DelegateArgs((Delegation(V1, 30_000),)))
+    run_era(ctx)
+    assert staking.Exposures.get(ctx.state, V1).total == OWN_BOND + 30_000  # era 1 counts bob
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(VALIDATOR_KEYS[1], 3))  # block 3: era 0
+    [slash] = offences.UnappliedSlashes.get(ctx.state, 2)
+    assert (slash.offender, slash.offence_era) == (V1, 0)
+    assert [stake.who for stake in slash.stakes] == [V1]  # era 0's exposure: bob backed nothing then
+    run_era(ctx)
+    run_era(ctx)
+    assert staking.Ledger.get(ctx.state, BOB) == StakingLedger(30_000, ())
+    assert staking.Ledger.get(ctx.state, V1).total < OWN_BOND
+    # Era 0 has left the window (3 − 1 = 2 eras: eras 2 and 3 now): too old to report.
+    assert_noop(ctx, Origin.signed(DAVE), block_equivocation(VALIDATOR_KEYS[2], 4), offences.OutsideSlashingWindow)
+    assert RUNTIME.try_state(ctx.state) == []
+
+
+def test_one_slash_per_offender_kind_and_era_even_once_applied() -> None:
+    """A second equivocation in the same era, reported after the first's slash applied, is
+    recorded (never reported twice) but takes nothing more."""
+    ctx = new_ext(slashDeferEras=0)
+    staking.PARAMETERS.storage.put(ctx.state, replace(staking.get_parameters(ctx.state), bonding_duration_eras=3))
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(VALIDATOR_KEYS[1], 2))
+    run_era(ctx)  # the slash applies at the end of era 0
+    after_first = staking.Ledger.get(ctx.state, V1).total
+    assert after_first < OWN_BOND
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(VALIDATOR_KEYS[1], 3))  # another slot of era 0
+    assert offences.Reports.contains(ctx.state, OffenceId(offences.KIND_BLOCK_EQUIVOCATION, V1, (3,)))
+    run_era(ctx)
+    assert staking.Ledger.get(ctx.state, V1).total == after_first
+    assert RUNTIME.try_state(ctx.state) == []
+
+
+def test_a_pending_slash_cannot_be_escaped_by_shortening_the_bonding_duration() -> None:
+    """The audit's escape: with a slash waiting for the end of era 1, governance sets the deferral
+    to 0, then the bonding duration to 1, and a delegator unbonds and withdraws before the slash
+    applies. The second change is now refused: it would let exposed stake leave in time."""
+    ctx = new_ext(slashDeferEras=1)
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(VALIDATOR_KEYS[1], 2))
+    assert offences.UnappliedSlashes.get(ctx.state, 1)
+    dispatch(ctx, ROOT, offences.PARAMETERS.call_args(replace(offences.get_parameters(ctx.state), slash_defer_eras=0)))
+    shorter = staking.PARAMETERS.call_args(replace(staking.get_parameters(ctx.state), bonding_duration_eras=1))
+    assert_noop(ctx, ROOT, shorter, staking.BadParameters)
+    run_era(ctx)
+    run_era(ctx)  # the slash has applied: now the duration may shrink
+    dispatch(ctx, ROOT, shorter)

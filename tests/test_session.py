@@ -33,6 +33,7 @@ from runtime_helpers import (
     BALANCES,
     OFFENCES,
     RUNTIME,
+    SESSION,
     DictState,
     assert_noop,
     at_block,
@@ -347,8 +348,8 @@ def test_an_equivocation_under_a_signing_key_is_the_validators_offence() -> None
         unsealed = Header(bytes(32), 4, 4, 4_000, bytes([root]) * 32, bytes(32), signing.public_key, (), ZERO_SIGNATURE)
         return seal_header(unsealed, signing, bytes(32))
 
-    offence = OFFENCES.check_block_equivocation(ctx.state, offences.BlockEquivocation(header(1), header(2)), bytes(32))
-    assert offence.offender == ALICE
+    proven = OFFENCES.check_block_equivocation(ctx.state, offences.BlockEquivocation(header(1), header(2)), bytes(32))
+    assert proven.offence.offender == ALICE
 
 
 def test_session_authorities_and_genesis_checks() -> None:
@@ -360,3 +361,19 @@ def test_session_authorities_and_genesis_checks() -> None:
         build_test_state(authorities=[ALICE] * 2)
     with pytest.raises(ValueError, match="not a valid"):
         build_test_state(authorities=[bytes(32)])
+
+
+def test_a_signing_key_belongs_to_its_validator_for_good() -> None:
+    """Once enacted, a signing key names its validator forever: evidence signed under it after a
+    rotation still finds the offender, and no other validator may ever take it up."""
+    ctx = new_ext()
+    old, old_keys = session_keys("alice first")
+    dispatch(ctx, ALICE, SetKeysArgs(old_keys))
+    run_blocks(ctx, 1, EPOCH_LENGTH)
+    _, new_keys = session_keys("alice second")
+    dispatch(ctx, ALICE, SetKeysArgs(new_keys))
+    run_blocks(ctx, EPOCH_LENGTH + 1, 2 * EPOCH_LENGTH)
+    assert session.get_keys(ctx.state, ALICE) == new_keys
+    assert SESSION.get_validator_of(ctx.state, old.public_key) is None  # no longer in the set
+    assert SESSION.get_key_owner(ctx.state, old.public_key) == ALICE
+    assert_noop(ctx, BOB, SetKeysArgs(old_keys), session.DuplicateSigningKey)

@@ -159,6 +159,10 @@ class SessionInterface(Protocol):
     def get_validator_of(self, state: StateReader, signing: bytes) -> bytes | None:
         """The current validator that authors and votes under session key ``signing``."""
 
+    def get_key_owner(self, state: StateReader, signing: bytes) -> bytes | None:
+        """The validator that ever enacted session key ``signing`` (a key has one owner
+        forever), for evidence signed under a key since rotated away."""
+
     def get_authority_keys(self, state: StateReader) -> tuple[tuple[bytes, bytes, bytes], ...]:
         """``(validator, signing key, VRF key)`` of each current authority, in slot order."""
 
@@ -208,6 +212,9 @@ class SlashingInterface(Protocol):
 
     def get_slash_defer_eras(self, state: StateReader) -> int: ...
 
+    def get_last_pending_slash_era(self, state: StateReader) -> int | None:
+        """The latest era at whose end a recorded slash still waits to apply (None: none)."""
+
     def on_era_end(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
         """Called after ``era`` is paid, before the next election: ``unresponsive`` are the
         elected validators that went a whole epoch of it without a reward point."""
@@ -217,12 +224,13 @@ class OffenderHandler(Protocol):
     """What the offences pallet needs of the pallet that holds a kind of offender's stake
     (staking for validators; an ML market for its workers)."""
 
-    def get_stakes(self, state: StateReader, offender: bytes) -> tuple[tuple[bytes, int], ...] | None:
-        """Who stands to lose what if ``offender`` is slashed now (its own stake first, then
-        whoever backs it); None when it cannot be punished now (e.g. not elected)."""
+    def get_stakes(self, state: StateReader, offender: bytes, era: int) -> tuple[tuple[bytes, int], ...] | None:
+        """Who stood to lose what for an offence ``offender`` committed in ``era`` (its own stake
+        first, then whoever backs it); None when it cannot be punished for it (e.g. it was not
+        elected then, or that era is no longer known)."""
 
-    def get_population(self, state: StateReader) -> int:
-        """How many could have offended alike (the correlated fraction's ``n``)."""
+    def get_population(self, state: StateReader, era: int) -> int:
+        """How many could have offended alike in ``era`` (the correlated fraction's ``n``)."""
 
     def on_offence(self, ctx: DispatchContext, offender: bytes) -> None:
         """The offence is recorded (e.g. chill the validator)."""

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 from runtime.abc import StateReader
 from runtime.accounts import TREASURY_ACCOUNT
@@ -124,6 +124,11 @@ class OffenceId(Record):
     time: Annotated[tuple, ListOf(U64, 3)]
 
 
+class ProvenOffence(NamedTuple):
+    offence: OffenceId
+    era: int  # the era it was committed in
+
+
 @record
 class StakeSlash(Record):
     who: AccountId
@@ -143,6 +148,17 @@ class UnappliedSlash(Record):
 
 # Every offence ever recorded, with its era: a second report of one is refused.
 Reports = StorageMap(NAME, "Reports", OffenceId, U32)
+
+
+@record
+class KindOffender(Record):
+    kind: U8
+    offender: AccountId
+
+
+# Who has a slash (waiting or applied) of which kind for an offence in each era still in the
+# slashing window: one slash per offender, kind and era, and the correlated fraction's ``k``.
+SlashedInEra = StorageMap(NAME, "SlashedInEra", U32, Annotated[tuple, ListOf(KindOffender, MAX_SLASHES_PER_ERA)], ())
 # Slashes by the era at whose end they apply.
 UnappliedSlashes = StorageMap(
     NAME, "UnappliedSlashes", U32, Annotated[tuple, ListOf(UnappliedSlash, MAX_SLASHES_PER_ERA)], ()
@@ -214,8 +230,9 @@ class NotPunishable(DispatchError):
     code = 4
 
 
-class NotCurrentEra(DispatchError):
-    """The evidence is not from the current era (its exposure is no longer known)."""
+class OutsideSlashingWindow(DispatchError):
+    """The evidence is from an era before the slashing window (bonding duration minus slash
+    deferral eras, the current one included), or from a later era than the current one."""
 
     code = 5
 
@@ -385,7 +402,7 @@ class Offences(Pallet):
     :class:`~runtime.framework.traits.OffenceReporter` (for pallets that prove faults)."""
 
     NAME = NAME
-    STORAGE = (PARAMETERS.storage, Reports, UnappliedSlashes)
+    STORAGE = (PARAMETERS.storage, Reports, SlashedInEra, UnappliedSlashes)
     EVENTS = (OffenceRecorded, SlashApplied, ReporterRewarded, SlashCancelled, PARAMETERS.event)
     ERRORS = (
         IdenticalEvidence,
@@ -393,7 +410,7 @@ class Offences(Pallet):
         DifferentOffenders,
         BadSignature,
         NotPunishable,
-        NotCurrentEra,
+        OutsideSlashingWindow,
         DuplicateReport,
         NoSuchSlash,
         BadParameters,
@@ -474,20 +491,31 @@ class Offences(Pallet):
 
     def _report_equivocation(self, ctx: DispatchContext, evidence: object, reporter: bytes | None) -> None:
         if isinstance(evidence, BlockEquivocation):
-            offence = self.check_block_equivocation(ctx.state, evidence, ctx.genesis_hash)
+            proven = self.check_block_equivocation(ctx.state, evidence, ctx.genesis_hash)
         else:
             assert isinstance(evidence, VoteEquivocation)
-            offence = self.check_vote_equivocation(ctx.state, evidence, ctx.genesis_hash)
-        self.record_offence(ctx, offence, reporter)
+            proven = self.check_vote_equivocation(ctx.state, evidence, ctx.genesis_hash)
+        self.record_offence(ctx, proven.offence, proven.era, reporter)
 
-    def check_current_era(self, state: StateReader, *numbers: int) -> None:
-        era_length, era = self.staking.get_era_length(state), self.staking.get_current_era(state)
-        if any(compute_block_era(number, era_length) != era for number in numbers):
-            raise NotCurrentEra()
+    def get_slashing_window(self, state: StateReader) -> int:
+        """How many eras back, the current one included, evidence may come from: the bonding
+        duration minus the slash deferral (Substrate's slashing window), so a slash always applies
+        before the stake it hits can be withdrawn; at least the current era."""
+        bonding = self.staking.get_bonding_duration(state)
+        return max(1, bonding - get_parameters(state).slash_defer_eras)
+
+    def check_evidence_era(self, state: StateReader, *numbers: int) -> int:
+        """The era the evidence's blocks belong to (the first's), if every one is in the window."""
+        era_length, current = self.staking.get_era_length(state), self.staking.get_current_era(state)
+        eras = [compute_block_era(number, era_length) for number in numbers]
+        oldest = current - self.get_slashing_window(state) + 1
+        if any(not oldest <= era <= current for era in eras):
+            raise OutsideSlashingWindow()
+        return eras[0]
 
     def check_block_equivocation(
         self, state: StateReader, evidence: BlockEquivocation, genesis_hash: bytes
-    ) -> OffenceId:
+    ) -> ProvenOffence:
         """The offence two headers prove, or the error that makes them no proof."""
         first, second = evidence.first, evidence.second
         if first.hash == second.hash:
@@ -496,19 +524,21 @@ class Offences(Pallet):
             raise DifferentTimes()
         if first.author != second.author:
             raise DifferentOffenders()
-        self.check_current_era(state, first.number, second.number)
-        # Headers name the author's session signing key; the offender is the validator behind it.
-        offender = self.session.get_validator_of(state, first.author) or first.author
+        era = self.check_evidence_era(state, first.number, second.number)
+        # Headers name the author's session signing key; the offender is the validator that owns it.
+        offender = self.session.get_key_owner(state, first.author) or first.author
         offence = OffenceId(KIND_BLOCK_EQUIVOCATION, offender, (first.slot,))
-        self.check_offence(state, offence)
+        self.check_offence(state, offence, era)
         try:
             verify_seal(first, genesis_hash)
             verify_seal(second, genesis_hash)
         except (InvalidKey, InvalidSignature):
             raise BadSignature() from None
-        return offence
+        return ProvenOffence(offence, era)
 
-    def check_vote_equivocation(self, state: StateReader, evidence: VoteEquivocation, genesis_hash: bytes) -> OffenceId:
+    def check_vote_equivocation(
+        self, state: StateReader, evidence: VoteEquivocation, genesis_hash: bytes
+    ) -> ProvenOffence:
         """The offence two signed votes prove, or the error that makes them no proof."""
         first, second = evidence.first, evidence.second
         if first.vote == second.vote:
@@ -518,59 +548,72 @@ class Offences(Pallet):
             raise DifferentTimes()
         if first.voter != second.voter:
             raise DifferentOffenders()
-        self.check_current_era(state, first.vote.target_number, second.vote.target_number)
-        # Votes are signed with the voter's session signing key; the offender is the validator behind it.
-        offender = self.session.get_validator_of(state, first.voter) or first.voter
+        era = self.check_evidence_era(state, first.vote.target_number, second.vote.target_number)
+        # Votes are signed with the voter's session signing key; the offender is the validator that owns it.
+        offender = self.session.get_key_owner(state, first.voter) or first.voter
         offence = OffenceId(KIND_VOTE_EQUIVOCATION, offender, time)
-        self.check_offence(state, offence)
+        self.check_offence(state, offence, era)
         try:
             verify_finality_vote(first, genesis_hash)
             verify_finality_vote(second, genesis_hash)
         except (InvalidKey, InvalidSignature):
             raise BadSignature() from None
-        return offence
+        return ProvenOffence(offence, era)
 
     # --- recording and slashing (any kind) ----------------------------------------------
 
     def report_offence(
         self, ctx: DispatchContext, kind: int, offender: bytes, time: tuple[int, ...], reporter: bytes | None
     ) -> None:
-        """Record an offence another pallet proved (its ``OffenceReporter``)."""
+        """Record an offence another pallet proved, committed in the current era (its
+        ``OffenceReporter``)."""
         if kind not in self.kinds:
             raise UnknownKind()
         offence = OffenceId(kind, offender, time)
-        self.check_offence(ctx.state, offence)
-        self.record_offence(ctx, offence, reporter)
+        era = self.staking.get_current_era(ctx.state)
+        self.check_offence(ctx.state, offence, era)
+        self.record_offence(ctx, offence, era, reporter)
 
-    def check_offence(self, state: StateReader, offence: OffenceId) -> None:
-        """The offender can be punished, and the offence was not recorded before."""
-        if self.kinds[offence.kind].handler.get_stakes(state, offence.offender) is None:
+    def check_offence(self, state: StateReader, offence: OffenceId, era: int) -> None:
+        """The offender can be punished for ``era``, and the offence was not recorded before."""
+        if self.kinds[offence.kind].handler.get_stakes(state, offence.offender, era) is None:
             raise NotPunishable()
         if Reports.contains(state, offence):
             raise DuplicateReport()
 
-    def record_offence(self, ctx: DispatchContext, offence: OffenceId, reporter: bytes | None) -> None:
-        """Record ``offence`` (checked) in the current era: defer its slash, raise the era's other
-        slashes of that kind to the new fraction, and tell the offender's handler."""
+    def record_offence(self, ctx: DispatchContext, offence: OffenceId, era: int, reporter: bytes | None) -> None:
+        """Record ``offence`` (checked), committed in ``era``: defer its slash ``slash_defer_eras``
+        from now, raise the waiting slashes of its kind and era to the new fraction, and tell the
+        offender's handler. An offender with a slash of that kind and era already (waiting or
+        applied) gets no second one."""
         kind = self.kinds[offence.kind]
-        era = self.staking.get_current_era(ctx.state)
-        apply_era = era + get_parameters(ctx.state).slash_defer_eras
-        slashes = list(UnappliedSlashes.get(ctx.state, apply_era))
-        same_kind = [slash for slash in slashes if slash.kind == offence.kind and slash.offence_era == era]
-        offenders = {slash.offender for slash in same_kind} | {offence.offender}
-        fraction = kind.compute_fraction(ctx.state, len(offenders), kind.handler.get_population(ctx.state))
-        if all(slash.offender != offence.offender for slash in same_kind):
-            if len(slashes) >= MAX_SLASHES_PER_ERA:
-                raise TooManySlashes()
-            stakes = kind.handler.get_stakes(ctx.state, offence.offender)
-            assert stakes is not None, "check_offence came first"
-            stake_slashes = compute_stake_slashes(stakes, fraction)
-            slashes.append(UnappliedSlash(offence.offender, offence.kind, era, fraction.parts, reporter, stake_slashes))
-        raised = tuple(
-            compute_raised_slash(slash, fraction) if slash.kind == offence.kind and slash.offence_era == era else slash
-            for slash in slashes
+        apply_era = self.staking.get_current_era(ctx.state) + get_parameters(ctx.state).slash_defer_eras
+        slashed = SlashedInEra.get(ctx.state, era)
+        offenders = {entry.offender for entry in slashed if entry.kind == offence.kind}
+        fraction = kind.compute_fraction(
+            ctx.state, len(offenders | {offence.offender}), kind.handler.get_population(ctx.state, era)
         )
-        UnappliedSlashes.put(ctx.state, apply_era, raised)
+        pending = dict(UnappliedSlashes.iter(ctx.state))
+        if offence.offender not in offenders:
+            waiting = pending.get(apply_era, ())
+            if len(waiting) >= MAX_SLASHES_PER_ERA or len(slashed) >= MAX_SLASHES_PER_ERA:
+                raise TooManySlashes()
+            stakes = kind.handler.get_stakes(ctx.state, offence.offender, era)
+            assert stakes is not None, "check_offence came first"
+            new = UnappliedSlash(
+                offence.offender, offence.kind, era, fraction.parts, reporter, compute_stake_slashes(stakes, fraction)
+            )
+            pending[apply_era] = (*waiting, new)
+            SlashedInEra.put(ctx.state, era, (*slashed, KindOffender(offence.kind, offence.offender)))
+        for due_era, slashes in sorted(pending.items()):
+            raised = tuple(
+                compute_raised_slash(slash, fraction)
+                if slash.kind == offence.kind and slash.offence_era == era
+                else slash
+                for slash in slashes
+            )
+            if raised != UnappliedSlashes.get(ctx.state, due_era):
+                UnappliedSlashes.put(ctx.state, due_era, raised)
         Reports.put(ctx.state, offence, era)
         kind.handler.on_offence(ctx, offence.offender)
         ctx.deposit_event(OffenceRecorded(offence.kind, offence.offender, era, fraction.parts, apply_era))
@@ -599,13 +642,16 @@ class Offences(Pallet):
         handler = self.kinds[KIND_UNRESPONSIVENESS].handler
         for validator in unresponsive:
             offence = OffenceId(KIND_UNRESPONSIVENESS, validator, (era,))
-            if handler.get_stakes(ctx.state, validator) is not None and not Reports.contains(ctx.state, offence):
-                self.record_offence(ctx, offence, None)
+            if handler.get_stakes(ctx.state, validator, era) is not None and not Reports.contains(ctx.state, offence):
+                self.record_offence(ctx, offence, era, None)
 
     # --- the slashing interface (for staking) -------------------------------------------
 
     def get_slash_defer_eras(self, state: StateReader) -> int:
         return get_parameters(state).slash_defer_eras
+
+    def get_last_pending_slash_era(self, state: StateReader) -> int | None:
+        return max((era for era, _ in UnappliedSlashes.iter(state)), default=None)
 
     def on_era_end(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
         """Record ``era``'s unresponsive validators, then apply the slashes due at its end."""
@@ -613,6 +659,11 @@ class Offences(Pallet):
         for slash in UnappliedSlashes.get(ctx.state, era):
             self.apply_slash(ctx, slash)
         UnappliedSlashes.remove(ctx.state, era)
+        # The era that leaves the slashing window as the next begins can get no further slash.
+        closed = era + 1 - self.get_slashing_window(ctx.state)
+        for slashed_era, _ in list(SlashedInEra.iter(ctx.state)):
+            if slashed_era <= closed:
+                SlashedInEra.remove(ctx.state, slashed_era)
 
     # --- genesis ------------------------------------------------------------------------
 
@@ -631,7 +682,13 @@ class Offences(Pallet):
     def try_state(self, state: StateReader) -> list[str]:
         problems = []
         current_era = self.staking.get_current_era(state)
+        slashed = {era: set(entries) for era, entries in SlashedInEra.iter(state)}
+        oldest = current_era - self.get_slashing_window(state) + 1
         for apply_era, slashes in UnappliedSlashes.iter(state):
+            for slash in slashes:
+                recorded = KindOffender(slash.kind, slash.offender) in slashed.get(slash.offence_era, set())
+                if slash.offence_era >= oldest and not recorded:
+                    problems.append(f"a waiting slash of {slash.offender.hex()} is not recorded for its era")
             if apply_era < current_era:
                 problems.append(f"slashes due at the end of era {apply_era} were never applied")
             keys = [(slash.offender, slash.kind, slash.offence_era) for slash in slashes]

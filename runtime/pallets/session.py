@@ -87,6 +87,9 @@ NextAuthorities = StorageValue(NAME, "NextAuthorities", AuthorityList, ())
 QueuedKeys = StorageMap(NAME, "QueuedKeys", AccountId, SessionKeys)
 # Each validator's enacted keys: what any set it enters from now on uses.
 ValidatorKeys = StorageMap(NAME, "ValidatorKeys", AccountId, SessionKeys)
+# The validator that enacted each signing key, kept for good: a key belongs to one validator
+# forever, so evidence signed under a key since rotated away still names its offender.
+KeyOwners = StorageMap(NAME, "KeyOwners", AccountId, AccountId)
 SetId = StorageValue(NAME, "SetId", U64, 0)
 # The epoch in which the current SetId began (SetId can rise at most once per epoch).
 SetIdSince = StorageValue(NAME, "SetIdSince", U64, 0)
@@ -180,6 +183,9 @@ def is_signing_key_taken(state: StateReader, signing: bytes, who: bytes, *, sign
     """Whether a validator other than ``who`` uses ``signing``: enacted, queued, in the current
     or next set, or as its account key while bonded (``signing_is_staker``) with no keys of its
     own."""
+    owner = KeyOwners.get(state, signing)
+    if owner is not None and owner != who:
+        return True
     for owner, keys in (*ValidatorKeys.iter(state), *QueuedKeys.iter(state)):
         if owner != who and keys.signing == signing:
             return True
@@ -245,11 +251,16 @@ def is_epoch_end(state: StateReader, number: int) -> bool:
     return number % EpochLength.get(state) == 0
 
 
+def enact_keys(ctx: DispatchContext, who: bytes, keys: SessionKeys) -> None:
+    ValidatorKeys.put(ctx.state, who, keys)
+    KeyOwners.put(ctx.state, keys.signing, who)
+
+
 def end_epoch(ctx: DispatchContext) -> None:
     """Enact queued keys, make the next set current, bump ``SetId`` if the set changed."""
     for who, keys in list(QueuedKeys.iter(ctx.state)):
         QueuedKeys.remove(ctx.state, who)
-        ValidatorKeys.put(ctx.state, who, keys)
+        enact_keys(ctx, who, keys)
     current = CurrentAuthorities.get(ctx.state)
     incoming = compute_authorities(ctx.state, [authority.validator for authority in NextAuthorities.get(ctx.state)])
     NextAuthorities.put(ctx.state, incoming)
@@ -278,6 +289,7 @@ class Session(Pallet):
         NextAuthorities,
         QueuedKeys,
         ValidatorKeys,
+        KeyOwners,
         SetId,
         SetIdSince,
         Randomness,
@@ -315,6 +327,9 @@ class Session(Pallet):
 
     def get_validator_of(self, state: StateReader, signing: bytes) -> bytes | None:
         return get_validator_of(state, signing)
+
+    def get_key_owner(self, state: StateReader, signing: bytes) -> bytes | None:
+        return KeyOwners.get(state, signing)  # type: ignore[no-any-return]
 
     def get_authority_keys(self, state: StateReader) -> tuple[tuple[bytes, bytes, bytes], ...]:
         return tuple(
@@ -366,7 +381,7 @@ class Session(Pallet):
                 raise ValueError(f"authority {name}: the signing key is not a valid ed25519 key")
             if not is_valid_public_key(authority.keys.vrf):
                 raise ValueError(f"authority {name}: the VRF key is not a valid public key")
-            ValidatorKeys.put(ctx.state, authority.validator, authority.keys)
+            enact_keys(ctx, authority.validator, authority.keys)
         probability = config.get("primaryProbability", list(DEFAULT_PRIMARY_PROBABILITY))
         if (
             not isinstance(probability, list)
@@ -414,6 +429,9 @@ class Session(Pallet):
         queued_signing = [keys.signing for _, keys in QueuedKeys.iter(state)]
         if len(set(queued_signing)) != len(queued_signing):
             problems.append("two validators queued the same signing key")
+        for who, keys in ValidatorKeys.iter(state):
+            if KeyOwners.get(state, keys.signing) != who:
+                problems.append(f"{encode_address(who)}'s enacted signing key is not recorded as its own")
         if SetIdSince.get(state) > CurrentEpoch.get(state) or SetId.get(state) > CurrentEpoch.get(state):
             problems.append("SetId rose more often than epochs ended")
         if EpochLength.get(state) == 0:

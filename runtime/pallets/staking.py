@@ -76,6 +76,9 @@ STAKING_LOCK_ID = b"staking "
 MAX_UNLOCKING_CHUNKS = 32  # per ledger; unbonding in the same era merges into one chunk
 MAX_DELEGATIONS = 16  # targets per delegator
 MAX_EXPOSED_DELEGATORS = 512  # per validator and era: the largest delegations count, the rest not
+# Past eras whose elected sets and exposures are kept: evidence of an offence in one of them may
+# still be reported (the offences pallet's slashing window never reaches further back).
+HISTORY_DEPTH = 28
 MAX_VALIDATORS = MAX_AUTHORITIES
 
 
@@ -170,6 +173,17 @@ Delegations = StorageMap(NAME, "Delegations", AccountId, Annotated[tuple, ListOf
 # The current era's elected set (in election order) and each one's exposure snapshot.
 Elected = StorageValue(NAME, "Elected", Annotated[tuple, ListOf(AccountId, MAX_VALIDATORS)], ())
 Exposures = StorageMap(NAME, "Exposures", AccountId, Exposure)
+
+
+@record
+class EraValidator(Record):
+    era: U32
+    validator: AccountId
+
+
+# The same for the last HISTORY_DEPTH past eras (the current era's are Elected and Exposures).
+ErasElected = StorageMap(NAME, "ErasElected", U32, Annotated[tuple, ListOf(AccountId, MAX_VALIDATORS)], ())
+ErasExposures = StorageMap(NAME, "ErasExposures", EraValidator, Exposure)
 # Points each elected validator earned in the current era: one per block it authored and one per
 # finality vote a block noted (the finality pallet).
 RewardPoints = StorageMap(NAME, "RewardPoints", AccountId, U32, 0)
@@ -553,6 +567,18 @@ def is_era_end(state: StateReader, number: int) -> bool:
     return era_length != 0 and number % era_length == 0
 
 
+def get_exposure_at(state: StateReader, validator: bytes, era: int) -> Exposure | None:
+    """``validator``'s exposure in ``era``: the current one, or a past one still kept."""
+    if era == CurrentEra.get(state):
+        return Exposures.get(state, validator)  # type: ignore[no-any-return]
+    return ErasExposures.get(state, EraValidator(era, validator))  # type: ignore[no-any-return]
+
+
+def get_elected_at(state: StateReader, era: int) -> tuple[bytes, ...]:
+    """The set elected for ``era``: the current one, or a past one still kept (else empty)."""
+    return Elected.get(state) if era == CurrentEra.get(state) else ErasElected.get(state, era)  # type: ignore[no-any-return]
+
+
 def get_unresponsive(state: StateReader) -> list[bytes]:
     """The current era's elected validators that went a whole epoch of it (so far) with neither a
     block nor a noted finality vote, in election order."""
@@ -631,6 +657,20 @@ def chill_offender(ctx: DispatchContext, who: bytes) -> None:
         ctx.deposit_event(Chilled(who))
 
 
+def keep_history(ctx: DispatchContext, era: int) -> None:
+    """File ``era``'s elected set and exposures (it is ending) among the past eras kept, and
+    forget the era that falls out of the last HISTORY_DEPTH."""
+    elected = Elected.get(ctx.state)
+    ErasElected.put(ctx.state, era, elected)
+    for validator in elected:
+        ErasExposures.put(ctx.state, EraValidator(era, validator), Exposures.get(ctx.state, validator))
+    forgotten = era - HISTORY_DEPTH
+    if forgotten >= 0:
+        for validator in ErasElected.get(ctx.state, forgotten):
+            ErasExposures.remove(ctx.state, EraValidator(forgotten, validator))
+        ErasElected.remove(ctx.state, forgotten)
+
+
 def elect(ctx: DispatchContext) -> list[bytes]:
     """Elect the next era's set and snapshot its exposures (module docstring, step 2)."""
     for validator, _ in list(Exposures.iter(ctx.state)):
@@ -661,6 +701,8 @@ class Staking(Pallet):
         Delegations,
         Elected,
         Exposures,
+        ErasElected,
+        ErasExposures,
         RewardPoints,
         ActiveInEpoch,
         IdleInEra,
@@ -706,6 +748,7 @@ class Staking(Pallet):
         "maxDelegations": MAX_DELEGATIONS,
         "maxExposedDelegators": MAX_EXPOSED_DELEGATORS,
         "maxValidators": MAX_VALIDATORS,
+        "historyDepth": HISTORY_DEPTH,
     }
 
     def configure(self, *, currency: Currency, session: SessionInterface, slashing: SlashingInterface) -> None:
@@ -841,12 +884,17 @@ class Staking(Pallet):
             raise ValueError("staking.eraLengthBlocks cannot change on a running chain")
         if parameters.validator_count > MAX_VALIDATORS:
             raise ValueError(f"staking.validatorCount is {parameters.validator_count}, above {MAX_VALIDATORS}")
-        defer = self.slashing.get_slash_defer_eras(state)
-        if parameters.bonding_duration_eras and defer >= parameters.bonding_duration_eras:
+        bonding, defer = parameters.bonding_duration_eras, self.slashing.get_slash_defer_eras(state)
+        if bonding and defer >= bonding:
             raise ValueError(
-                f"staking.bondingDurationEras ({parameters.bonding_duration_eras}) must exceed "
-                f"offences.slashDeferEras ({defer}): stake unbonded in an offence's era must still be there "
-                "when it is slashed"
+                f"staking.bondingDurationEras ({bonding}) must exceed offences.slashDeferEras ({defer}): stake "
+                "unbonded in an offence's era must still be there when it is slashed"
+            )
+        last_pending = self.slashing.get_last_pending_slash_era(state)
+        if last_pending is not None and CurrentEra.get(state) + bonding <= last_pending:
+            raise ValueError(
+                f"staking.bondingDurationEras ({bonding}) would let stake unbonded now be withdrawn before the "
+                f"slash waiting for the end of era {last_pending} applies"
             )
 
     # --- bonds --------------------------------------------------------------------------
@@ -939,6 +987,7 @@ class Staking(Pallet):
         IdleInEra.put(ctx.state, ())
         self.pay_era(ctx, era)
         self.slashing.on_era_end(ctx, era, unresponsive)
+        keep_history(ctx, era)
         CurrentEra.put(ctx.state, era + 1)
         elected = elect(ctx)
         ctx.deposit_event(NewEra(era + 1, len(elected)))
@@ -975,15 +1024,16 @@ class Staking(Pallet):
 
     # --- the offender handler (validators) ----------------------------------------------
 
-    def get_stakes(self, state: StateReader, offender: bytes) -> tuple[tuple[bytes, int], ...] | None:
-        """The exposure of a validator elected for the current era and in the current set."""
-        exposure = Exposures.get(state, offender)
-        if exposure is None or offender not in self.session.get_validators(state):
+    def get_stakes(self, state: StateReader, offender: bytes, era: int) -> tuple[tuple[bytes, int], ...] | None:
+        """The exposure of a validator elected for ``era`` (the current one or a past one still
+        kept), its own stake first."""
+        exposure = get_exposure_at(state, offender, era)
+        if exposure is None:
             return None
         return ((offender, exposure.own), *((backer.who, backer.value) for backer in exposure.others))
 
-    def get_population(self, state: StateReader) -> int:
-        return len(Elected.get(state))
+    def get_population(self, state: StateReader, era: int) -> int:
+        return len(get_elected_at(state, era))
 
     def on_offence(self, ctx: DispatchContext, offender: bytes) -> None:
         chill_offender(ctx, offender)
@@ -1120,4 +1170,19 @@ class Staking(Pallet):
                 problems.append(f"{encode_address(who)} is active in the epoch but not elected")
         if not set(IdleInEra.get(state)) <= set(Elected.get(state)):
             problems.append("a validator is idle in the era but not elected")
+        return problems + self._check_history(state)
+
+    def _check_history(self, state: StateReader) -> list[str]:
+        problems = []
+        current = CurrentEra.get(state)
+        kept = dict(ErasElected.iter(state))
+        for era, elected in kept.items():
+            if not current - HISTORY_DEPTH <= era < current:
+                problems.append(f"era {era}'s elected set is kept, outside the last {HISTORY_DEPTH} past eras")
+            missing = [who for who in elected if not ErasExposures.contains(state, EraValidator(era, who))]
+            if missing:
+                problems.append(f"era {era} keeps no exposure of {len(missing)} of its elected validators")
+        for key, _ in ErasExposures.iter(state):
+            if key.validator not in kept.get(key.era, ()):
+                problems.append(f"era {key.era} keeps the exposure of {encode_address(key.validator)}, not elected")
         return problems
