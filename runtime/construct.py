@@ -80,7 +80,7 @@ def construct_runtime() -> Runtime:
     emission.configure(currency=balances, time=timestamp)
     staking.configure(currency=balances, session=session, slashing=offences)
     offences.configure(currency=balances, session=session, staking=staking, validators=staking)
-    governance.configure(currency=balances, staking=staking)
+    governance.configure(currency=balances, staking=staking, slashing=offences)
     finality.configure(session=session, staking=staking)
 
     pallets = {

@@ -600,13 +600,13 @@ def test_blocks_follow_the_election_and_keep_every_invariant() -> None:
 
 
 def test_dev_chain_pays_the_consensus_pool_to_alice_at_the_first_era_end() -> None:
-    """The shipped dev spec (10-block eras): emission fills the consensus pool, and block 10
+    """The shipped dev spec (20-block eras): emission fills the consensus pool, and block 20
     pays all of it above the ED to alice, the only exposed staker."""
     spec = load_chain_spec("dev")
     alice = dev_keypair("alice").public_key
     executive = Executive(RUNTIME, TEST_GENESIS_HASH)
     state = DictState(build_spec_state(spec))
-    for _ in range(9):
+    for _ in range(19):
         state = execute_block(executive, state, author=alice)
     pool_before = BALANCES.get_free_balance(state, CONSENSUS_REWARD_POOL_ACCOUNT)
     alice_before = BALANCES.get_free_balance(state, alice)
@@ -619,6 +619,6 @@ def test_dev_chain_pays_the_consensus_pool_to_alice_at_the_first_era_end() -> No
         if isinstance(record.event, staking.EraPaid)
     ]
     assert len(emitted) == 1 and emitted[0].left_in_pool == 0
-    assert emitted[0].paid > pool_before - ed  # block 10's own emission is paid too
+    assert emitted[0].paid > pool_before - ed  # block 20's own emission is paid too
     assert BALANCES.get_free_balance(state, alice) >= alice_before + emitted[0].paid
     assert RUNTIME.try_state(state) == []

@@ -194,10 +194,14 @@ class StakingInterface(Protocol):
     def get_era_length(self, state: StateReader) -> int:
         """Blocks per era (0: eras never end)."""
 
+    def get_era_of_block(self, state: StateReader, number: int) -> int:
+        """The era block ``number`` belongs to."""
+
     def get_bonding_duration(self, state: StateReader) -> int: ...
 
-    def get_bonded(self, state: StateReader, who: bytes) -> int:
-        """Everything ``who`` has bonded, active and unlocking."""
+    def get_bonded_through(self, state: StateReader, who: bytes, block_number: int) -> int:
+        """What of ``who``'s bond stays locked at least through block ``block_number``, however
+        it unbonds from now on (a chunk that matures by then can be withdrawn and moved)."""
 
     def get_validator_weight(self, state: StateReader, validator: bytes) -> int:
         """The validator's exposure in the current era (0: not elected)."""

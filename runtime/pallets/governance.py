@@ -13,13 +13,18 @@ in ``on_finalize`` of that block, after the hooks of emission, staking and sessi
    refused at once. ``stake`` (at least ``proposal_stake``) is held (``HOLD_PROPOSAL``) until
    the proposal is decided.
 2. **flag** ``(id, deposit)``: a flag weighs ``deposit + bonded``: the free funds the flagger
-   deposits with it (held, ``HOLD_FLAG``) and its staking bond (already locked by staking). At
-   the end of the flag period, a flag weight of at least ``flag_threshold`` rejects the proposal
-   and its stake is slashed to the treasury or burned (``flagged_stake_to_treasury``); either way
-   the deposits are released and, if not flagged, voting starts.
-3. **vote** ``(id, choice, amount)``: ``amount`` free funds are held (``HOLD_VOTE``) for the
-   voting period and weigh the vote; funds locked or held elsewhere (a staking bond) cannot
-   vote. At its end every vote amount is released, the stake too, and the proposal
+   deposits with it (held, ``HOLD_FLAG``) and the part of its staking bond that stays locked
+   through the end of the flag period (a chunk that matures sooner could be withdrawn, moved and
+   flagged with again). At the end of the flag period, a flag weight of at least
+   ``flag_threshold`` rejects the proposal and its stake is slashed to the treasury or burned
+   (``flagged_stake_to_treasury``); either way the deposits are released and, if not flagged,
+   voting starts.
+3. **vote** ``(id, choice, amount)``: ``amount`` of the voter's free balance is locked
+   (``VOTE_LOCK_ID``) for the voting period and weighs the vote. Locks overlap, as Substrate's
+   do: bonded tokens (locked by staking) may vote, and one lock covers an account's votes on
+   every open proposal (the largest of them), while locked tokens cannot move to vote again in
+   another account's name. At its end every vote's lock is lifted, the stake released, and the
+   proposal
    fails if the turnout ``aye + nay + abstain`` is below ``quorum``, or if
    ``aye × 10^9 ≤ approval_threshold × (aye + nay)``; else it is approved.
 4. **enactment**, ``enactment_delay`` blocks later: the call runs in a child overlay with the
@@ -28,10 +33,17 @@ in ``on_finalize`` of that block, after the hooks of emission, staking and sessi
    from the treasury, when the treasury can pay it.
 
 Every decided proposal leaves ``Outcomes[id]`` and leaves ``Proposals``: nothing is decided or
-executed twice. Stakes, deposits and votes stay in their owners' accounts under the currency's
-named holds, at least the existential deposit each. Burning slashes a hold to ``BURN_ACCOUNT``,
-which no key controls: the currency never destroys tokens (the total issuance is fixed).
-``docs/governance.md`` has the parameters and an example.
+executed twice. Stakes and deposits stay in their owners' accounts under the currency's named
+holds, votes under its locks, at least the existential deposit each.
+
+A chain whose deferred slashes governance could never cancel in time is refused at genesis and
+by ``set_parameters``: with a deferral of ``D > 0`` eras of ``L`` blocks, a slash applies as soon
+as ``D × L`` blocks after its offence, and the fastest cancellation takes
+``F + V + E + 2`` blocks (a report, then a proposal, after the offence), so
+``F + V + E + 2 ≤ D × L``. A deferral of 0 means slashes are not cancellable at all.
+
+Burning slashes a hold to ``BURN_ACCOUNT``, which no key controls: the currency never destroys
+tokens (the total issuance is fixed). ``docs/governance.md`` has the parameters and an example.
 """
 
 from __future__ import annotations
@@ -46,7 +58,8 @@ from runtime.framework.pallet import ROOT, DispatchContext, DispatchError, Origi
 from runtime.framework.parameters import PalletParameters
 from runtime.framework.runtime import dispatch_in_child
 from runtime.framework.storage import StorageMap, StorageValue
-from runtime.framework.traits import Currency, StakingInterface
+from runtime.framework.traits import Currency, SlashingInterface, StakingInterface
+from runtime.framework.traits import InsufficientBalance as CurrencyInsufficientBalance
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, checked_add
 from runtime.primitives.codec import (
     U8,
@@ -66,10 +79,10 @@ NAME = "governance"
 
 # --- config -------------------------------------------------------------------------------
 
-# The currency's hold reasons: an open proposal's stake, a flag's deposit, a vote's amount.
+# The currency's hold reasons (an open proposal's stake, a flag's deposit) and the lock on votes.
 HOLD_PROPOSAL = b"gov/prop"
 HOLD_FLAG = b"gov/flag"
-HOLD_VOTE = b"gov/vote"
+VOTE_LOCK_ID = b"gov/vote"
 
 MAX_OPEN_PROPOSALS = 16
 MAX_FLAGS_PER_PROPOSAL = 256
@@ -157,7 +170,7 @@ class FlagRecord(Record):
 class VoteRecord(Record):
     who: AccountId
     choice: U8  # VOTE_*
-    amount: Balance  # held from the voter until the voting period ends
+    amount: Balance  # locked in the voter's account until the voting period ends
 
 
 NextProposalId = StorageValue(NAME, "NextProposalId", U32, 0)
@@ -168,6 +181,16 @@ Proposals = StorageMap(NAME, "Proposals", U32, Proposal)
 OpenProposalIds = StorageValue(NAME, "OpenProposalIds", Annotated[tuple, ListOf(U32, MAX_OPEN_PROPOSALS)], ())
 Flags = StorageMap(NAME, "Flags", U32, Annotated[tuple, ListOf(FlagRecord, MAX_FLAGS_PER_PROPOSAL)], ())
 Votes = StorageMap(NAME, "Votes", U32, Annotated[tuple, ListOf(VoteRecord, MAX_VOTES_PER_PROPOSAL)], ())
+
+
+@record
+class VoteLock(Record):
+    proposal_id: U32
+    amount: Balance
+
+
+# Each voter's votes on open proposals: its vote lock is the largest of them.
+VoteLocks = StorageMap(NAME, "VoteLocks", AccountId, Annotated[tuple, ListOf(VoteLock, MAX_OPEN_PROPOSALS)], ())
 # How each decided proposal ended (OUTCOME_*); kept forever, so nothing is decided twice.
 Outcomes = StorageMap(NAME, "Outcomes", U32, U8)
 
@@ -389,6 +412,18 @@ def compute_tally(proposal: Proposal, vote: VoteRecord) -> Proposal:
     return replace(proposal, abstain=checked_add(proposal.abstain, vote.amount))
 
 
+def check_cancellable(parameters: GovernanceParameters, era_length: int, slash_defer_eras: int) -> None:
+    """Governance can cancel a deferred slash before it applies (module docstring; ValueError)."""
+    fastest = parameters.flag_period_blocks + parameters.voting_period_blocks + parameters.enactment_delay_blocks + 2
+    if slash_defer_eras and fastest > slash_defer_eras * era_length:
+        raise ValueError(
+            f"governance cannot cancel a deferred slash in time: it takes at least {fastest} blocks "
+            f"(flagPeriodBlocks + votingPeriodBlocks + enactmentDelayBlocks + 2), but a slash applies "
+            f"{slash_defer_eras * era_length} blocks after its offence (offences.slashDeferEras × "
+            "staking.eraLengthBlocks)"
+        )
+
+
 def check_parameters(parameters: GovernanceParameters) -> None:
     """Periods of at least one block, a positive stake, a Perbill in range (ValueError)."""
     if parameters.proposal_stake == 0:
@@ -442,14 +477,13 @@ def decode_next_proposal_id(raw: bytes) -> int:
 
 
 def compute_expected_holds(
-    proposals: dict[int, Proposal], flags: dict[int, tuple[FlagRecord, ...]], votes: dict[int, tuple[VoteRecord, ...]]
+    proposals: dict[int, Proposal], flags: dict[int, tuple[FlagRecord, ...]]
 ) -> dict[tuple[bytes, bytes], int]:
     """What each account must hold under each of governance's reasons, from the records."""
     expected: dict[tuple[bytes, bytes], int] = {}
     entries = [
         *((proposal.proposer, HOLD_PROPOSAL, proposal.stake) for proposal in proposals.values()),
         *((flag.who, HOLD_FLAG, flag.deposit) for records in flags.values() for flag in records),
-        *((vote.who, HOLD_VOTE, vote.amount) for records in votes.values() for vote in records),
     ]
     for who, reason, amount in entries:
         if amount:
@@ -486,7 +520,7 @@ def close(ctx: DispatchContext, proposal_id: int, outcome: int) -> None:
 
 class Governance(Pallet):
     NAME = NAME
-    STORAGE = (PARAMETERS.storage, NextProposalId, Proposals, OpenProposalIds, Flags, Votes, Outcomes)
+    STORAGE = (PARAMETERS.storage, NextProposalId, Proposals, OpenProposalIds, Flags, Votes, VoteLocks, Outcomes)
     EVENTS = (
         Proposed,
         ProposalFlaggedBy,
@@ -527,10 +561,12 @@ class Governance(Pallet):
         "maxProposalCallSize": MAX_PROPOSAL_CALL_SIZE,
     }
 
-    def configure(self, *, currency: Currency, staking: StakingInterface) -> None:
-        """``currency`` holds stakes, deposits and votes; ``staking`` tells a flagger's bond."""
+    def configure(self, *, currency: Currency, staking: StakingInterface, slashing: SlashingInterface) -> None:
+        """``currency`` holds stakes and deposits and locks votes; ``staking`` tells a flagger's
+        bond and the era length; ``slashing`` the deferral a cancellation must beat."""
         self.currency = currency
         self.staking = staking
+        self.slashing = slashing
 
     # --- calls --------------------------------------------------------------------------
 
@@ -574,7 +610,7 @@ class Governance(Pallet):
             raise TooManyFlags()
         if args.deposit:
             self.check_holdable(ctx.state, who, args.deposit)
-        weight = args.deposit + self.staking.get_bonded(ctx.state, who)
+        weight = args.deposit + self.staking.get_bonded_through(ctx.state, who, proposal.deadline)
         if weight == 0:
             raise NothingToFlagWith()
         if args.deposit:
@@ -587,7 +623,8 @@ class Governance(Pallet):
 
     @call(2, VoteArgs, weight=300_000)
     def vote(self, ctx: DispatchContext, origin: Origin, args: VoteArgs) -> None:
-        """Vote ``choice`` with ``amount`` of unlocked free funds, held for the voting period."""
+        """Vote ``choice`` with ``amount`` of free funds (bonded ones too), locked for the voting
+        period."""
         who = ensure_signed(origin)
         proposal = get_proposal(ctx.state, args.proposal_id)
         if proposal.status != STATUS_VOTING:
@@ -599,10 +636,18 @@ class Governance(Pallet):
             raise AlreadyVoted()
         if len(votes) >= MAX_VOTES_PER_PROPOSAL:
             raise TooManyVotes()
-        self.check_holdable(ctx.state, who, args.amount)
+        if args.amount < self.currency.get_existential_deposit(ctx.state):
+            raise AmountTooSmall()
+        locks = (*VoteLocks.get(ctx.state, who), VoteLock(args.proposal_id, args.amount))
+        lock = max(entry.amount for entry in locks)
+        try:
+            self.currency.check_lock(ctx.state, who, VOTE_LOCK_ID, lock)
+        except CurrencyInsufficientBalance:
+            raise InsufficientBalance() from None
         record = VoteRecord(who, args.choice, args.amount)
         tallied = compute_tally(proposal, record)
-        self.currency.hold(ctx, HOLD_VOTE, who, args.amount)
+        self.currency.set_lock(ctx, who, VOTE_LOCK_ID, lock)
+        VoteLocks.put(ctx.state, who, locks)
         Votes.put(ctx.state, args.proposal_id, (*votes, record))
         Proposals.put(ctx.state, args.proposal_id, tallied)
         ctx.deposit_event(Voted(args.proposal_id, who, args.choice, args.amount))
@@ -613,6 +658,7 @@ class Governance(Pallet):
 
     def check_parameters(self, state: StateReader, parameters: GovernanceParameters) -> None:
         check_parameters(parameters)
+        check_cancellable(parameters, self.staking.get_era_length(state), self.slashing.get_slash_defer_eras(state))
 
     # --- holding funds ------------------------------------------------------------------
 
@@ -625,6 +671,16 @@ class Governance(Pallet):
             raise InsufficientBalance()
         if amount > self.currency.get_usable_balance(state, who):
             raise FundsLockedElsewhere()
+
+    def unlock_vote(self, ctx: DispatchContext, who: bytes, proposal_id: int) -> None:
+        """Lift ``who``'s vote on ``proposal_id``: its lock falls to its largest other vote."""
+        locks = tuple(entry for entry in VoteLocks.get(ctx.state, who) if entry.proposal_id != proposal_id)
+        if locks:
+            VoteLocks.put(ctx.state, who, locks)
+            self.currency.set_lock(ctx, who, VOTE_LOCK_ID, max(entry.amount for entry in locks))
+        else:
+            VoteLocks.remove(ctx.state, who)
+            self.currency.remove_lock(ctx, who, VOTE_LOCK_ID)
 
     # --- deadlines ----------------------------------------------------------------------
 
@@ -662,7 +718,7 @@ class Governance(Pallet):
         """Release the votes and the stake; decide by quorum and approval threshold."""
         parameters = get_parameters(ctx.state)
         for vote in Votes.get(ctx.state, proposal_id):
-            self.currency.release(ctx, HOLD_VOTE, vote.who, vote.amount)
+            self.unlock_vote(ctx, vote.who, proposal_id)
         Votes.remove(ctx.state, proposal_id)
         self.currency.release(ctx, HOLD_PROPOSAL, proposal.proposer, proposal.stake)
         turnout = proposal.aye + proposal.nay + proposal.abstain
@@ -733,12 +789,21 @@ class Governance(Pallet):
     def _check_holds(self, state: StateReader) -> list[str]:
         """Every account holds, under each of governance's reasons, exactly what its open
         proposals, flags and votes say."""
-        expected = compute_expected_holds(dict(Proposals.iter(state)), dict(Flags.iter(state)), dict(Votes.iter(state)))
-        return [
+        expected = compute_expected_holds(dict(Proposals.iter(state)), dict(Flags.iter(state)))
+        problems = [
             f"{who.hex()} holds {held} under {reason!r}, but governance's records say {amount}"
             for (who, reason), amount in sorted(expected.items())
             if (held := self.currency.get_held(state, who, reason)) != amount
         ]
+        votes = {(vote.who, proposal_id): vote.amount for proposal_id, records in Votes.iter(state) for vote in records}
+        locks = {(who, entry.proposal_id): entry.amount for who, entries in VoteLocks.iter(state) for entry in entries}
+        if votes != locks:
+            problems.append("the vote locks do not list exactly the votes on open proposals")
+        for who, entries in VoteLocks.iter(state):
+            lock = self.currency.get_lock(state, who, VOTE_LOCK_ID)
+            if lock != max(entry.amount for entry in entries):
+                problems.append(f"{who.hex()}'s vote lock is {lock}, not its largest vote")
+        return problems
 
     def _check_proposals(self, state: StateReader) -> list[str]:
         problems = []

@@ -298,13 +298,6 @@ class CancelDeferredSlashArgs(Record):
 # --- pure computations --------------------------------------------------------------------
 
 
-def compute_block_era(number: int, era_length: int) -> int:
-    """The era block ``number`` belongs to: blocks ``1..L`` are era 0 (no eras: always 0)."""
-    if era_length == 0 or number == 0:
-        return 0
-    return (number - 1) // era_length
-
-
 def compute_correlated_fraction(offenders: int, validators: int) -> Perbill:
     """``min(1, (3k/n)²)`` as ``floor(10^9 × 9k² / n²)`` parts (one rounding, down)."""
     if validators == 0:
@@ -506,8 +499,8 @@ class Offences(Pallet):
 
     def check_evidence_era(self, state: StateReader, *numbers: int) -> int:
         """The era the evidence's blocks belong to (the first's), if every one is in the window."""
-        era_length, current = self.staking.get_era_length(state), self.staking.get_current_era(state)
-        eras = [compute_block_era(number, era_length) for number in numbers]
+        current = self.staking.get_current_era(state)
+        eras = [self.staking.get_era_of_block(state, number) for number in numbers]
         oldest = current - self.get_slashing_window(state) + 1
         if any(not oldest <= era <= current for era in eras):
             raise OutsideSlashingWindow()

@@ -562,6 +562,13 @@ def is_validating(state: StateReader, who: bytes) -> bool:
     return prefs is not None and prefs.active
 
 
+def compute_block_era(number: int, era_length: int) -> int:
+    """The era block ``number`` belongs to: blocks ``1..L`` are era 0 (no eras: always 0)."""
+    if era_length == 0 or number == 0:
+        return 0
+    return (number - 1) // era_length
+
+
 def is_era_end(state: StateReader, number: int) -> bool:
     era_length = get_parameters(state).era_length_blocks
     return era_length != 0 and number % era_length == 0
@@ -1011,12 +1018,25 @@ class Staking(Pallet):
     def get_era_length(self, state: StateReader) -> int:
         return get_parameters(state).era_length_blocks
 
+    def get_era_of_block(self, state: StateReader, number: int) -> int:
+        return compute_block_era(number, get_parameters(state).era_length_blocks)
+
     def get_bonding_duration(self, state: StateReader) -> int:
         return get_parameters(state).bonding_duration_eras
 
-    def get_bonded(self, state: StateReader, who: bytes) -> int:
+    def get_bonded_through(self, state: StateReader, who: bytes, block_number: int) -> int:
+        """A chunk withdrawable from era ``w`` is locked through a block of an era before ``w``;
+        the active bond is locked at least until ``CurrentEra + bonding_duration`` (the earliest a
+        chunk unbonded now matures)."""
         ledger = Ledger.get(state, who)
-        return 0 if ledger is None else ledger.total
+        if ledger is None:
+            return 0
+        parameters = get_parameters(state)
+        era = compute_block_era(block_number, parameters.era_length_blocks)
+        locked = sum(chunk.value for chunk in ledger.unlocking if chunk.era > era)
+        if CurrentEra.get(state) + parameters.bonding_duration_eras > era:
+            locked += ledger.active
+        return locked
 
     def get_validator_weight(self, state: StateReader, validator: bytes) -> int:
         exposure = Exposures.get(state, validator)
