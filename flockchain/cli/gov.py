@@ -29,8 +29,8 @@ from runtime.primitives.hashing import blake2b_256
 PALLET = "governance"
 # The governance pallet's codes for a vote's choice and a proposal's status (the metadata
 # types them as integers; what they mean is the pallet's).
-VOTE_CHOICES = {"aye": 0, "nay": 1, "abstain": 2}
-STATUS_NAMES = {0: "flagging", 1: "voting", 2: "approved"}
+VOTE_CHOICES = ("aye", "nay", "abstain")  # their codes are the governance pallet's constants
+STATUSES = ("flagging", "voting", "approved")
 
 
 class BadProposal(FlockError, ValueError):
@@ -64,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     vote = actions.add_parser("vote", help="vote in a proposal's voting period")
     vote.add_argument("proposal_id", type=int)
-    vote.add_argument("choice", choices=sorted(VOTE_CHOICES))
+    vote.add_argument("choice", choices=VOTE_CHOICES)
     vote.add_argument("--amount", required=True, help="free funds held for the voting period: the vote's weight")
     add_signing_arguments(vote)
     vote.set_defaults(handler=run_vote)
@@ -134,8 +134,10 @@ def run_flag(args: argparse.Namespace) -> int:
 
 def run_vote(args: argparse.Namespace) -> int:
     rpc = RpcClient(args.rpc_url)
-    vote = {"proposal_id": args.proposal_id, "choice": VOTE_CHOICES[args.choice], "amount": parse_amount(args.amount)}
-    return send_call(args, rpc, fetch_codec(rpc).encode_call(PALLET, "vote", vote))
+    codec = fetch_codec(rpc)
+    choice = codec.get_constant(PALLET, "vote" + args.choice.capitalize())
+    vote = {"proposal_id": args.proposal_id, "choice": choice, "amount": parse_amount(args.amount)}
+    return send_call(args, rpc, codec.encode_call(PALLET, "vote", vote))
 
 
 def run_show(args: argparse.Namespace) -> int:
@@ -208,7 +210,14 @@ def describe_proposal(codec: MetadataCodec, proposal_id: int, proposal: dict[str
         "call": call,
         "descriptionHash": "0x" + proposal["description_hash"].hex(),
         "stake": proposal["stake"],
-        "status": STATUS_NAMES.get(proposal["status"], "unknown"),
+        "status": next(
+            (
+                name
+                for name in STATUSES
+                if codec.get_constant(PALLET, "status" + name.capitalize()) == proposal["status"]
+            ),
+            "unknown",
+        ),
         "deadline": proposal["deadline"],
         "flagWeight": proposal["flag_weight"],
         "votes": {"aye": proposal["aye"], "nay": proposal["nay"], "abstain": proposal["abstain"]},

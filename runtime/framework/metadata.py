@@ -471,6 +471,13 @@ class MetadataCodec:
         names = [entry["name"] for entry in self.document["pallets"]]
         raise MetadataCodecError(pallet, f"no such pallet (the pallets are {names})")
 
+    def get_constant(self, pallet: str, name: str) -> int:
+        """A pallet's published constant (a bound, or the code of a field's value)."""
+        constants = self.get_pallet(pallet)["constants"]
+        if name not in constants:
+            raise MetadataCodecError(f"{pallet}.{name}", f"no such constant (the constants are {sorted(constants)})")
+        return constants[name]  # type: ignore[no-any-return]
+
     def get_call(self, pallet: str, call: str) -> Mapping[str, Any]:
         """The call's metadata entry: index, name, args (names and types), origin, weight, doc."""
         calls = self.get_pallet(pallet)["calls"]

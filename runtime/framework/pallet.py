@@ -177,7 +177,8 @@ class Pallet:
     STORAGE: ClassVar[tuple[StorageValue[Any] | StorageMap[Any, Any], ...]] = ()
     EVENTS: ClassVar[tuple[type[Record], ...]] = ()
     ERRORS: ClassVar[tuple[type[DispatchError], ...]] = ()
-    # Fixed bounds a client may need (list lengths, sizes), by name: part of the metadata.
+    # Fixed numbers a client may need (list bounds, sizes, the codes of a field's values), by
+    # name: part of the metadata.
     CONSTANTS: ClassVar[dict[str, int]] = {}
     CALLS: ClassVar[dict[int, CallDef]]
 

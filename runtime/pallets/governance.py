@@ -559,6 +559,13 @@ class Governance(Pallet):
         "maxFlagsPerProposal": MAX_FLAGS_PER_PROPOSAL,
         "maxVotesPerProposal": MAX_VOTES_PER_PROPOSAL,
         "maxProposalCallSize": MAX_PROPOSAL_CALL_SIZE,
+        # The codes of a vote's choice and of a proposal's status.
+        "voteAye": VOTE_AYE,
+        "voteNay": VOTE_NAY,
+        "voteAbstain": VOTE_ABSTAIN,
+        "statusFlagging": STATUS_FLAGGING,
+        "statusVoting": STATUS_VOTING,
+        "statusApproved": STATUS_APPROVED,
     }
 
     def configure(self, *, currency: Currency, staking: StakingInterface, slashing: SlashingInterface) -> None:
