@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import stat
 from pathlib import Path
@@ -241,6 +242,35 @@ def test_generate_password_file_needs_a_keystore(capsys: pytest.CaptureFixture[s
     assert_one_error_line(
         run(capsys, "key", "generate", "--password-file", str(tmp_path / "password")), "give --keystore DIR too"
     )
+
+
+def test_generate_with_no_terminal_for_the_password(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def end_of_input(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr(getpass, "getpass", end_of_input)
+    assert_one_error_line(
+        run(capsys, "key", "generate", "--keystore", str(tmp_path / "keys")), "no password: the input ended"
+    )
+
+
+def test_generate_into_a_directory_that_cannot_be_made(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    password = tmp_path / "password"
+    password.write_text("hunter2\n")
+    argv = ["key", "generate", "--keystore", str(password / "keys"), "--password-file", str(password)]
+    assert_one_error_line(run(capsys, *argv), "cannot write keystore file", "Not a directory")
+
+
+def test_inspect_hostile_keystore_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    password = tmp_path / "password"
+    password.write_text("hunter2\n")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"version": ' + "[" * 5_000 + "]" * 5_000 + "}")
+    argv = ["key", "inspect", str(deep), "--password-file", str(password)]
+    assert_one_error_line(run(capsys, *argv), "nested more than 8 levels deep")
+    assert_one_error_line(run(capsys, "key", "inspect", "a" * 5_000), "is not a 0x-hex seed or public key")
 
 
 # --- key inspect --------------------------------------------------------------------------
