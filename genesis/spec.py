@@ -299,6 +299,7 @@ def _check_runtime(value: Any, chain_type: str) -> dict[str, dict[str, Any]]:
     _check_balances(value["balances"], chain_type)
     _check_authorities(value["session"]["authorities"], chain_type)
     _check_stakers(value["staking"]["stakers"], chain_type)
+    _check_minimum_period(value["timestamp"]["minimumPeriod"])
     return copy.deepcopy(value)
 
 
@@ -432,6 +433,16 @@ def _check_stakers(stakers: list[Any], chain_type: str) -> None:
         if account in first_index:
             _fail(at, f"validator {entry[0]} is listed twice (first at [{first_index[account]}])")
         first_index[account] = index
+
+
+def _check_minimum_period(minimum_period: int) -> None:
+    """A slot lasts twice the minimum period and the node divides time by it: at least 1 ms, and
+    twice it fits u64. (The timestamp pallet builds from any u64, 0 included.)"""
+    if not 1 <= minimum_period <= U64_MAX // 2:
+        _fail(
+            "genesis.runtime.timestamp.minimumPeriod",
+            f"must be 1 to {U64_MAX // 2} ms (a slot lasts twice it), got {minimum_period}",
+        )
 
 
 def authority_entry(keypair: Keypair) -> list[str]:

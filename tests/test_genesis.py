@@ -620,6 +620,16 @@ HOSTILE: list[tuple[str, Mutation, str]] = [
         r"minimumPeriod: 500\.0 is not an integer",
     ),
     ("a tuple", lambda d: d.update(bootNodes=()), r"^bootNodes: a tuple is not a JSON value"),
+    (
+        "zero-length slots",
+        lambda d: runtime_of(d)["timestamp"].update(minimumPeriod=0),
+        r"^genesis\.runtime\.timestamp\.minimumPeriod: must be 1 to 9223372036854775807 ms",
+    ),
+    (
+        "slots beyond u64",
+        lambda d: runtime_of(d)["timestamp"].update(minimumPeriod=1 << 63),
+        r"minimumPeriod: must be 1 to 9223372036854775807 ms \(a slot lasts twice it\), got 9223372036854775808",
+    ),
     ("a cycle", lambda d: d["properties"].update(loop=d["properties"]), r"nested more than 16 levels deep"),
 ]
 
