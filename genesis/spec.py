@@ -15,6 +15,11 @@ Validation parses rather than checks: :func:`validate` turns a JSON value into a
 :class:`ChainSpec` or raises one :class:`GenesisError` naming the offending field, and it
 builds the genesis state, so a spec that validates always builds.
 
+A spec is a file anyone may hand the node, so nothing in it may raise anything but a
+:class:`GenesisError`: the text is bounded (size, nesting, integer length) before it is parsed
+(``genesis.strict_json``), and every value is checked for shape and range before the runtime
+builds from it.
+
 A *raw* spec (``chain-spec build --raw``) adds ``genesis.raw.top`` (the storage, hex key to
 hex value, as Substrate writes it) and a top-level ``genesisHash``. Both are optional on load,
 and when present they must equal what the runtime section builds: a pinned hash catches a
@@ -38,6 +43,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from genesis.dev_accounts import DevKeyError, check_dev_key_allowed, is_dev_chain_type
+from genesis.strict_json import JsonInputError, parse_json, read_bounded_text
 from runtime.abc import EmptyState, StateReader
 from runtime.accounts import EMISSION_RESERVE_ACCOUNT, TOTAL_SUPPLY
 from runtime.construct import construct_runtime
@@ -45,6 +51,7 @@ from runtime.errors import FlockError, InvalidKey
 from runtime.framework.storage import Overlay
 from runtime.primitives import vrf
 from runtime.primitives.address import GENERIC_SS58_PREFIX, decode_address, encode_address
+from runtime.primitives.arithmetic import PERBILL_ACCURACY
 from runtime.primitives.hashing import HASH_SIZE
 from runtime.primitives.keys import Keypair, is_valid_public_key
 
@@ -52,11 +59,17 @@ SHIPPED_SPECS = ("dev", "local")
 CHAIN_TYPES = ("Development", "Local", "Live")
 TOKEN_DECIMALS = 9  # fixed by the runtime: 1 FLOCK = 10^9 base units (runtime.accounts.FLOCK)
 U64_MAX = (1 << 64) - 1
+# Far above any real spec (a raw spec of 10,000 accounts is about 3 MiB; a spec nests 6 deep),
+# far below what would exhaust the parser.
+MAX_CHAIN_SPEC_SIZE = 16 * 1024 * 1024
+MAX_CHAIN_SPEC_DEPTH = 16
 
 _TOP_LEVEL_FIELDS = ("name", "id", "chainType", "bootNodes", "properties", "genesis")
 _PROPERTY_FIELDS = ("tokenSymbol", "tokenDecimals", "ss58Format")
 # The chain id names the database directory (``chains/<id>/db``): no path tricks.
 _CHAIN_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# Lone surrogates are not Unicode: no file can hold them, and printing one raises.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class GenesisError(FlockError, ValueError):
@@ -130,36 +143,24 @@ def load_chain_spec(name_or_path: str | Path) -> ChainSpec:
         text = resources.files("genesis").joinpath("specs", f"{name_or_path}.json").read_text("utf-8")
         return parse_chain_spec(text)
     path = Path(name_or_path)
-    if not path.is_file():
-        shipped = ", ".join(SHIPPED_SPECS)
-        raise GenesisError(f"no chain spec {str(name_or_path)!r}: not a shipped spec ({shipped}) nor a file")
     try:
-        text = path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        if not path.is_file():  # not a directory, nor a pipe that would block the read
+            shipped = ", ".join(SHIPPED_SPECS)
+            raise GenesisError(f"no chain spec {str(name_or_path)!r}: not a shipped spec ({shipped}) nor a file")
+        text = read_bounded_text(path, MAX_CHAIN_SPEC_SIZE)
+    except (OSError, UnicodeDecodeError, JsonInputError) as exc:
         raise GenesisError(f"cannot read chain spec {path}: {exc}") from None
     return parse_chain_spec(text)
 
 
 def parse_chain_spec(text: str) -> ChainSpec:
-    """Parse JSON strictly (no duplicate keys, no floats, no NaN) and validate it."""
+    """Parse bounded, strict JSON (``genesis.strict_json``: no duplicate keys, no floats, no NaN)
+    and validate it."""
     try:
-        data = json.loads(text, object_pairs_hook=_unique_keys, parse_float=_no_float, parse_constant=_no_float)
-    except json.JSONDecodeError as exc:
-        raise GenesisError(f"the chain spec is not valid JSON: {exc}") from None
+        data = parse_json(text, max_size=MAX_CHAIN_SPEC_SIZE, max_depth=MAX_CHAIN_SPEC_DEPTH)
+    except JsonInputError as exc:
+        _fail("chain spec", str(exc))
     return validate(data)
-
-
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    data: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in data:
-            _fail("", f"the key {key!r} appears twice in one JSON object")
-        data[key] = value
-    return data
-
-
-def _no_float(text: str) -> NoReturn:
-    _fail("", f"{text} is not an integer; numbers in a chain spec are integers (amounts in base units)")
 
 
 # --- validation ---------------------------------------------------------------------------
@@ -167,6 +168,7 @@ def _no_float(text: str) -> NoReturn:
 
 def validate(data: Any) -> ChainSpec:
     """The :class:`ChainSpec` of a parsed JSON value, or a :class:`GenesisError` naming the field."""
+    _check_json_value(data)
     _check_fields(data, "", _TOP_LEVEL_FIELDS, optional=("genesisHash",))
     chain_type = data["chainType"]
     if chain_type not in CHAIN_TYPES:
@@ -186,6 +188,41 @@ def validate(data: Any) -> ChainSpec:
     if "raw" in genesis:
         _check_raw(genesis["raw"], state)
     return spec
+
+
+def _check_json_value(data: Any) -> None:
+    """``data`` holds only what a spec may: objects with printable string keys, lists, Unicode
+    strings, u64 integers, booleans and null, nested at most ``MAX_CHAIN_SPEC_DEPTH`` deep.
+    Iterative, since :func:`validate` takes any Python value (a cycle is just too deep)."""
+    pending: list[tuple[Any, str, int]] = [(data, "", 1)]
+    while pending:
+        value, where, depth = pending.pop()
+        if type(value) is dict or type(value) is list:
+            if depth > MAX_CHAIN_SPEC_DEPTH:
+                _fail(where or "chain spec", f"nested more than {MAX_CHAIN_SPEC_DEPTH} levels deep")
+            pending.extend((item, at, depth + 1) for at, item in reversed(_members(value, where)))
+        elif type(value) is str:
+            if _SURROGATE.search(value):
+                _fail(where, "not valid Unicode text: it holds a lone surrogate (an unpaired \\ud800-\\udfff)")
+        elif type(value) is int:
+            _check_u64(value, where)
+        elif type(value) is float:
+            _fail(where, f"{value!r} is not an integer; numbers in a chain spec are integers (amounts in base units)")
+        elif value is not None and type(value) is not bool:
+            _fail(where, f"a {type(value).__name__} is not a JSON value")
+
+
+def _members(value: dict[Any, Any] | list[Any], where: str) -> list[tuple[str, Any]]:
+    """The items of an object or list with their paths; object keys must be printable strings."""
+    if type(value) is list:
+        return [(f"{where}[{index}]", item) for index, item in enumerate(value)]
+    prefix = f"{where}." if where else ""
+    for key in value:
+        if type(key) is not str:
+            _fail(where or "chain spec", f"the key {_describe(key)} is not a string")
+        if not key.isprintable():
+            _fail(where or "chain spec", f"the key {key!r} is not printable text")
+    return [(f"{prefix}{key}", item) for key, item in value.items()]
 
 
 def _check_fields(value: Any, where: str, required: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
@@ -261,11 +298,14 @@ def _check_runtime(value: Any, chain_type: str) -> dict[str, dict[str, Any]]:
         _check_like(value[pallet], template, f"genesis.runtime.{pallet}")
     _check_balances(value["balances"], chain_type)
     _check_authorities(value["session"]["authorities"], chain_type)
+    _check_stakers(value["staking"]["stakers"], chain_type)
+    _check_minimum_period(value["timestamp"]["minimumPeriod"])
     return copy.deepcopy(value)
 
 
 def _check_like(value: Any, template: Any, where: str) -> None:
-    """``value`` has ``template``'s shape: the same fields, the same JSON types, integers in u64."""
+    """``value`` has ``template``'s shape: the same fields, the same JSON types (a boolean is
+    no integer). Integers are in u64 already (:func:`_check_json_value`)."""
     if type(template) is dict:
         _check_fields(value, where, tuple(template))
         for field, inner in template.items():
@@ -273,26 +313,30 @@ def _check_like(value: Any, template: Any, where: str) -> None:
     elif type(value) is not type(template):
         _fail(where, f"expected {_json_type(template)}, got {_json_type(value)}")
     else:
-        _check_values(value, where)
+        _check_no_nulls(value, where)
 
 
-def _check_values(value: Any, where: str) -> None:
-    """No nulls and only u64 integers below ``value`` (list items' meaning is the pallet's to check)."""
+def _check_no_nulls(value: Any, where: str) -> None:
+    """No nulls below ``value`` (list items' meaning is the pallet's or this module's to check)."""
     if value is None:
         _fail(where, "null is not allowed")
-    elif type(value) is int:
-        _check_u64(value, where)
     elif type(value) is list:
         for index, item in enumerate(value):
-            _check_values(item, f"{where}[{index}]")
+            _check_no_nulls(item, f"{where}[{index}]")
     elif type(value) is dict:
         for field, item in value.items():
-            _check_values(item, f"{where}.{field}")
+            _check_no_nulls(item, f"{where}.{field}")
 
 
-def _check_u64(value: int, where: str) -> int:
+def _check_u64(value: Any, where: str) -> int:
     if type(value) is not int or not 0 <= value <= U64_MAX:
-        _fail(where, f"expected an unsigned 64-bit integer, got {value!r}")
+        _fail(where, f"expected an unsigned 64-bit integer, got {_describe(value)}")
+    return value
+
+
+def _check_commission(value: Any, where: str) -> int:
+    if type(value) is not int or not 0 <= value <= PERBILL_ACCURACY:
+        _fail(where, f"expected a commission in parts per 10^9 (0 to {PERBILL_ACCURACY}), got {_describe(value)}")
     return value
 
 
@@ -373,6 +417,34 @@ def _check_authorities(authorities: list[Any], chain_type: str) -> None:
             _fail(f"{at}[2]", f"{vrf_hex} is not a valid VRF public key")
 
 
+def _check_stakers(stakers: list[Any], chain_type: str) -> None:
+    """Each entry ``[validator address, bond in base units, commission in parts per 10^9]``, each
+    validator once. Whether the bonds fit the balances and elect the authorities is the staking
+    pallet's to check, when it builds."""
+    where = "genesis.runtime.staking.stakers"
+    first_index: dict[bytes, int] = {}
+    for index, entry in enumerate(stakers):
+        at = f"{where}[{index}]"
+        if type(entry) is not list or len(entry) != 3:
+            _fail(at, "expected [validator SS58 address, bond in base units, commission in parts per 10^9]")
+        account = _check_account(entry[0], f"{at}[0]", chain_type)
+        _check_u64(entry[1], f"{at}[1]")
+        _check_commission(entry[2], f"{at}[2]")
+        if account in first_index:
+            _fail(at, f"validator {entry[0]} is listed twice (first at [{first_index[account]}])")
+        first_index[account] = index
+
+
+def _check_minimum_period(minimum_period: int) -> None:
+    """A slot lasts twice the minimum period and the node divides time by it: at least 1 ms, and
+    twice it fits u64. (The timestamp pallet builds from any u64, 0 included.)"""
+    if not 1 <= minimum_period <= U64_MAX // 2:
+        _fail(
+            "genesis.runtime.timestamp.minimumPeriod",
+            f"must be 1 to {U64_MAX // 2} ms (a slot lasts twice it), got {minimum_period}",
+        )
+
+
 def authority_entry(keypair: Keypair) -> list[str]:
     """The ``session.authorities`` entry of a validator that signs with its account key and
     uses the VRF key derived from it: ``[address, address, "0x" VRF public key]``."""
@@ -396,6 +468,13 @@ def _check_genesis_hash(value: Any) -> bytes:
     if len(pinned) != HASH_SIZE:
         _fail("genesisHash", f"expected {HASH_SIZE} bytes, got {len(pinned)}")
     return pinned
+
+
+def _describe(value: Any) -> str:
+    """``repr`` for a message; an integer too long to print is described by its size."""
+    if type(value) is int and value.bit_length() > 64:
+        return f"an integer of {value.bit_length()} bits"
+    return repr(value)
 
 
 def _json_type(value: Any) -> str:

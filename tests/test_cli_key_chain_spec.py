@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import stat
 from pathlib import Path
@@ -141,6 +142,46 @@ def test_duplicate_accounts(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert_one_error_line(run(capsys, "chain-spec", "validate", "--chain", str(path)), "is listed twice (first at [1])")
 
 
+def hostile_spec_texts() -> list[tuple[str, str, str]]:
+    """(id, file text, what its error line says): files that once escaped as Python's own errors."""
+    text = json.dumps(dev_data())
+    staker = encode_address(ALICE.public_key)
+    return [
+        ("deep", "[" * 100_000 + "]" * 100_000, "chain spec: nested more than 16 levels deep"),
+        ("long integer", text.replace("2400", "9" * 5_000), "an integer of 5000 digits"),
+        (
+            "staker address a number",
+            text.replace(f'[["{staker}", 100000000000000, ', "[[5, 100000000000000, "),
+            "stakers[0][0]: expected an SS58 address",
+        ),
+        (
+            "staker a string",
+            text.replace(f'[["{staker}", 100000000000000, 50000000]]', '["x"]'),
+            "stakers[0]: expected [",
+        ),
+        ("lone surrogate", text.replace('"Development"', '"\\ud800"', 1), "not valid Unicode"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"), [(t, f) for _, t, f in hostile_spec_texts()], ids=[i for i, _, _ in hostile_spec_texts()]
+)
+@pytest.mark.parametrize(
+    "argv",
+    [["chain-spec", "validate"], ["chain-spec", "inspect"], ["chain-spec", "build"], ["key", "inspect", "//Bob"]],
+)
+def test_hostile_spec_files_give_one_error_line(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, argv: list[str], text: str, fragment: str
+) -> None:
+    path = tmp_path / "hostile.json"
+    path.write_text(text)
+    assert_one_error_line(run(capsys, *argv, "--chain", str(path)), fragment)
+
+
+def test_a_spec_name_too_long_for_the_file_system(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_one_error_line(run(capsys, "chain-spec", "validate", "--chain", "a" * 5_000), "File name too long")
+
+
 # --- key generate -------------------------------------------------------------------------
 
 
@@ -201,6 +242,35 @@ def test_generate_password_file_needs_a_keystore(capsys: pytest.CaptureFixture[s
     assert_one_error_line(
         run(capsys, "key", "generate", "--password-file", str(tmp_path / "password")), "give --keystore DIR too"
     )
+
+
+def test_generate_with_no_terminal_for_the_password(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def end_of_input(prompt: str) -> str:
+        raise EOFError
+
+    monkeypatch.setattr(getpass, "getpass", end_of_input)
+    assert_one_error_line(
+        run(capsys, "key", "generate", "--keystore", str(tmp_path / "keys")), "no password: the input ended"
+    )
+
+
+def test_generate_into_a_directory_that_cannot_be_made(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    password = tmp_path / "password"
+    password.write_text("hunter2\n")
+    argv = ["key", "generate", "--keystore", str(password / "keys"), "--password-file", str(password)]
+    assert_one_error_line(run(capsys, *argv), "cannot write keystore file", "Not a directory")
+
+
+def test_inspect_hostile_keystore_files(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    password = tmp_path / "password"
+    password.write_text("hunter2\n")
+    deep = tmp_path / "deep.json"
+    deep.write_text('{"version": ' + "[" * 5_000 + "]" * 5_000 + "}")
+    argv = ["key", "inspect", str(deep), "--password-file", str(password)]
+    assert_one_error_line(run(capsys, *argv), "nested more than 8 levels deep")
+    assert_one_error_line(run(capsys, "key", "inspect", "a" * 5_000), "is not a 0x-hex seed or public key")
 
 
 # --- key inspect --------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from json_mutations import mutated, mutated_text
 
 from flockchain.chain.genesis import compute_genesis_hash, compute_genesis_header, compute_state_root, to_raw_json
 from genesis.dev_accounts import (
@@ -477,3 +479,187 @@ def test_authorities_in_state_match_the_spec() -> None:
     assert session.get_authorities(state) == tuple(
         decode_address(signing) for _, signing, _ in spec.runtime_genesis["session"]["authorities"]
     )
+
+
+# --- hostile input: every malformed spec is a GenesisError, nothing else -------------------
+
+
+def dev_text_with(old: str, new: str) -> str:
+    """The dev spec's text with the first ``old`` replaced by ``new``."""
+    text = (SPECS_DIR / "dev.json").read_text()
+    assert old in text
+    return text.replace(old, new, 1)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested more than 16 levels deep"),
+        ("[" * 100_000, "nested more than 16 levels deep"),
+        ('{"name": ' + "[" * 900 + "]" * 900 + "}", "nested more than 16 levels deep"),
+        (dev_text_with('"tokenSymbol"', '"deep": ' + "[" * 17 + "]" * 17 + ', "tokenSymbol"'), "nested more than 16"),
+        (dev_text_with('"blockHashCount": 2400', '"blockHashCount": ' + "9" * 5_000), "5000 digits"),
+        (dev_text_with('"blockHashCount": 2400', '"blockHashCount": -' + "9" * 5_000), "5000 digits"),
+        (" " * (16 * 1024 * 1024 + 1), "chain spec: larger than 16 MiB"),
+    ],
+    ids=[
+        "deep list",
+        "unclosed brackets",
+        "deep but below Python's limit",
+        "deep property",
+        "5000 digits",
+        "negative",
+        "huge",
+    ],
+)
+def test_hostile_json_is_refused_before_parsing(text: str, message: str) -> None:
+    with pytest.raises(GenesisError, match=message):
+        parse_chain_spec(text)
+
+
+def test_a_spec_nested_to_the_limit_still_parses() -> None:
+    spec = parse_chain_spec(dev_text_with('"tokenSymbol"', '"deep": ' + "[" * 13 + "]" * 13 + ', "tokenSymbol"'))
+    assert spec.properties["deep"] == [[[[[[[[[[[[[]]]]]]]]]]]]]
+    brackets_in_strings = json.dumps(["[" * 100, '"' + "{" * 100, "\\", "]" * 100])
+    with pytest.raises(GenesisError, match="^chain spec: expected a JSON object, got a list$"):
+        parse_chain_spec(brackets_in_strings)
+
+
+def test_a_huge_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as file:
+        file.truncate(1 << 40)  # sparse: a terabyte that takes no disk space
+    with pytest.raises(GenesisError, match=r"huge\.json: larger than 16 MiB"):
+        load_chain_spec(path)
+
+
+def stakers_of(data: dict[str, Any]) -> list[Any]:
+    return runtime_of(data)["staking"]["stakers"]
+
+
+HOSTILE: list[tuple[str, Mutation, str]] = [
+    ("integer beyond u64 in properties", lambda d: d["properties"].update(x=10**100), r"^properties\.x: expected an"),
+    ("negative in properties", lambda d: d["properties"].update(x=[-1]), r"^properties\.x\[0\]: expected an unsigned"),
+    (
+        "staker a string",
+        lambda d: stakers_of(d).__setitem__(0, "abc"),
+        r"^genesis\.runtime\.staking\.stakers\[0\]: expected \[",
+    ),
+    (
+        "staker too short",
+        lambda d: stakers_of(d)[0].pop(),
+        r"staking\.stakers\[0\]: expected \[validator SS58 address, ",
+    ),
+    ("staker too long", lambda d: stakers_of(d)[0].append(0), r"staking\.stakers\[0\]: expected \["),
+    (
+        "staker an object",
+        lambda d: stakers_of(d).__setitem__(0, {"a": 1, "b": 2, "c": 3}),
+        r"stakers\[0\]: expected \[",
+    ),
+    (
+        "staker address a number",
+        lambda d: stakers_of(d)[0].__setitem__(0, 5),
+        r"stakers\[0\]\[0\]: expected an SS58 address",
+    ),
+    ("staker address hex", lambda d: stakers_of(d)[0].__setitem__(0, "0x" + "11" * 32), r"stakers\[0\]\[0\]: "),
+    (
+        "staker bond a string",
+        lambda d: stakers_of(d)[0].__setitem__(1, "100000000000000"),
+        r"stakers\[0\]\[1\]: expected an",
+    ),
+    (
+        "staker bond a boolean",
+        lambda d: stakers_of(d)[0].__setitem__(1, True),
+        r"stakers\[0\]\[1\]: expected an unsigned",
+    ),
+    (
+        "staker commission a string",
+        lambda d: stakers_of(d)[0].__setitem__(2, "0"),
+        r"stakers\[0\]\[2\]: expected a commission",
+    ),
+    (
+        "staker commission a boolean",
+        lambda d: stakers_of(d)[0].__setitem__(2, True),
+        r"stakers\[0\]\[2\]: expected a commission",
+    ),
+    (
+        "staker commission beyond u32",
+        lambda d: stakers_of(d)[0].__setitem__(2, 1 << 40),
+        r"stakers\[0\]\[2\]: expected a commission",
+    ),
+    (
+        "staker listed twice",
+        lambda d: stakers_of(d).append(list(stakers_of(d)[0])),
+        r"stakers\[1\]: validator \w+ is listed twice",
+    ),
+    (
+        "authority a number",
+        lambda d: runtime_of(d)["session"]["authorities"][0].__setitem__(1, 7),
+        r"authorities\[0\]\[1\]: expected an SS58",
+    ),
+    (
+        "balance amount a boolean",
+        lambda d: runtime_of(d)["balances"]["balances"][0].__setitem__(1, True),
+        r"balances\[0\]\[1\]: expected an",
+    ),
+    (
+        "balance entry a string",
+        lambda d: runtime_of(d)["balances"]["balances"].__setitem__(0, "ab"),
+        r"balances\[0\]: expected \[SS58",
+    ),
+    ("lone surrogate in the name", lambda d: d.update(name="Dev\ud800"), r"^name: .*not valid Unicode"),
+    (
+        "lone surrogate in a property",
+        lambda d: d["properties"].update(tokenSymbol="\udc80"),
+        r"^properties\.tokenSymbol: .*Unicode",
+    ),
+    ("non-string key", lambda d: d["properties"].update({1: 2}), r"^properties: the key 1 is not a string"),
+    (
+        "a float",
+        lambda d: runtime_of(d)["timestamp"].update(minimumPeriod=500.0),
+        r"minimumPeriod: 500\.0 is not an integer",
+    ),
+    ("a tuple", lambda d: d.update(bootNodes=()), r"^bootNodes: a tuple is not a JSON value"),
+    (
+        "zero-length slots",
+        lambda d: runtime_of(d)["timestamp"].update(minimumPeriod=0),
+        r"^genesis\.runtime\.timestamp\.minimumPeriod: must be 1 to 9223372036854775807 ms",
+    ),
+    (
+        "slots beyond u64",
+        lambda d: runtime_of(d)["timestamp"].update(minimumPeriod=1 << 63),
+        r"minimumPeriod: must be 1 to 9223372036854775807 ms \(a slot lasts twice it\), got 9223372036854775808",
+    ),
+    ("a cycle", lambda d: d["properties"].update(loop=d["properties"]), r"nested more than 16 levels deep"),
+]
+
+
+@pytest.mark.parametrize(("mutate", "message"), [(m, e) for _, m, e in HOSTILE], ids=[i for i, _, _ in HOSTILE])
+def test_hostile_value_is_a_genesis_error_naming_the_field(mutate: Mutation, message: str) -> None:
+    data = spec_dict()
+    mutate(data)
+    with pytest.raises(GenesisError, match=message):
+        validate(data)
+
+
+SHIPPED = [spec_dict(name) for name in SHIPPED_SPECS]
+
+
+def assert_parses_or_refuses(parse: Callable[[Any], ChainSpec], value: Any) -> None:
+    """``parse`` gives a spec or one GenesisError of one line; any other exception fails the test."""
+    try:
+        parse(value)
+    except GenesisError as exc:
+        assert "\n" not in str(exc)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=mutated_text(SHIPPED))
+def test_any_mutation_of_a_shipped_spec_parses_or_is_a_genesis_error(text: str) -> None:
+    assert_parses_or_refuses(parse_chain_spec, text)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=mutated(SHIPPED, python_values=True))
+def test_any_python_value_validates_or_is_a_genesis_error(data: Any) -> None:
+    assert_parses_or_refuses(validate, data)

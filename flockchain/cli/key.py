@@ -91,7 +91,7 @@ def resolve_key(text: str, *, public: bool, password_file: Path | None) -> tuple
         return keypair.public_key, keypair
     if text.startswith("0x"):
         return _resolve_hex(text, public)
-    if Path(text).is_file():
+    if _is_file(text):
         keypair = load_key(Path(text), _password(password_file, confirm=False))
         return keypair.public_key, keypair
     try:
@@ -100,6 +100,14 @@ def resolve_key(text: str, *, public: bool, password_file: Path | None) -> tuple
         raise KeyInputError(
             f"{text!r} is not a 0x-hex seed or public key, an SS58 address, a dev key (//Alice) or a keystore file"
         ) from None
+
+
+def _is_file(text: str) -> bool:
+    """Whether ``text`` names a file; a name the system cannot look up (too long) names none."""
+    try:
+        return Path(text).is_file()
+    except OSError:
+        return False
 
 
 def _resolve_hex(text: str, public: bool) -> tuple[bytes, Keypair | None]:
@@ -143,9 +151,12 @@ def render(info: dict[str, str], output_type: str) -> str:
 def _password(password_file: Path | None, *, confirm: bool) -> str:
     if password_file is not None:
         return read_password_file(password_file)
-    password = getpass.getpass("keystore password: ")
-    if confirm and getpass.getpass("repeat the password: ") != password:
-        raise KeystoreError("the passwords differ")
+    try:
+        password = getpass.getpass("keystore password: ")
+        if confirm and getpass.getpass("repeat the password: ") != password:
+            raise KeystoreError("the passwords differ")
+    except EOFError:
+        raise KeystoreError("no password: the input ended (give --password-file when there is no terminal)") from None
     return password
 
 
