@@ -300,7 +300,23 @@ def _check_runtime(value: Any, chain_type: str) -> dict[str, dict[str, Any]]:
     _check_authorities(value["session"]["authorities"], chain_type)
     _check_stakers(value["staking"]["stakers"], chain_type)
     _check_minimum_period(value["timestamp"]["minimumPeriod"])
+    _check_slashes_cancellable(value["governance"], value["offences"], value["staking"])
     return copy.deepcopy(value)
+
+
+def _check_slashes_cancellable(governance: dict[str, Any], offences: dict[str, Any], staking: dict[str, Any]) -> None:
+    """Governance can cancel a deferred slash before it applies: its fastest path (a report, a
+    proposal, then the flag, voting and enactment periods) is no longer than the deferral
+    (``docs/governance.md``); a deferral of 0 makes slashes uncancellable on purpose."""
+    fastest = governance["flagPeriodBlocks"] + governance["votingPeriodBlocks"] + governance["enactmentDelayBlocks"] + 2
+    deferral = offences["slashDeferEras"] * staking["eraLengthBlocks"]
+    if offences["slashDeferEras"] and fastest > deferral:
+        _fail(
+            "genesis.runtime.governance",
+            f"governance could never cancel a deferred slash in time: it needs {fastest} blocks "
+            "(flagPeriodBlocks + votingPeriodBlocks + enactmentDelayBlocks + 2), but a slash applies "
+            f"{deferral} blocks after its offence (offences.slashDeferEras × staking.eraLengthBlocks)",
+        )
 
 
 def _check_like(value: Any, template: Any, where: str) -> None:

@@ -663,3 +663,15 @@ def test_any_mutation_of_a_shipped_spec_parses_or_is_a_genesis_error(text: str) 
 @given(data=mutated(SHIPPED, python_values=True))
 def test_any_python_value_validates_or_is_a_genesis_error(data: Any) -> None:
     assert_parses_or_refuses(validate, data)
+
+
+def test_a_spec_where_governance_could_never_cancel_a_slash_is_refused() -> None:
+    """The audit found the dev chain's slashes applying 20 blocks after their offence while
+    governance needed 37 to cancel one. Slower governance than the deferral is refused."""
+    data = spec_dict()
+    runtime = data["genesis"]["runtime"]
+    runtime["staking"]["eraLengthBlocks"] = 10  # slashes wait 2 eras: 20 blocks
+    with pytest.raises(GenesisError, match=r"genesis\.runtime\.governance: governance could never cancel"):
+        validate(data)
+    runtime["offences"]["slashDeferEras"] = 0  # no deferral: slashes are not cancellable on purpose
+    assert validate(data).runtime_genesis["offences"]["slashDeferEras"] == 0
