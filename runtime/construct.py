@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from runtime.abc import StateReader
 from runtime.framework.runtime import Runtime
 from runtime.pallets import session as session_pallet
+from runtime.pallets.alliance import Alliance
 from runtime.pallets.arena import Arena
 from runtime.pallets.balances import Balances
 from runtime.pallets.emission import Emission
@@ -52,6 +53,7 @@ PALLET_INDICES = {
     "governance": 9,
     "finality": 10,
     "arena": 11,
+    "alliance": 12,
 }
 
 # on_initialize and on_finalize of every block, in this order. Emission pays the block into the
@@ -71,6 +73,7 @@ HOOK_ORDER = (
     "session",
     "offences",
     "arena",
+    "alliance",
     "governance",
     "finality",
 )
@@ -88,21 +91,24 @@ def construct_runtime() -> Runtime:
     system, timestamp, balances = System(), Timestamp(), Balances()
     payment, treasury, session, emission = TransactionPayment(), Treasury(), Session(), Emission()
     staking, offences, governance, finality = Staking(), Offences(), Governance(), Finality()
-    arena, randomness = Arena(), SessionRandomness()
+    arena, alliance, randomness = Arena(), Alliance(), SessionRandomness()
 
     payment.configure(currency=balances, session=session)
     treasury.configure(currency=balances)
     session.configure(manager=staking)
-    emission.configure(currency=balances, time=timestamp, ml_markets=(arena,))
+    emission.configure(currency=balances, time=timestamp, ml_markets=(arena, alliance))
     staking.configure(currency=balances, session=session, slashing=offences)
     offences.configure(
         currency=balances,
         session=session,
         staking=staking,
         validators=staking,
-        kinds=arena.offence_kinds(),
+        kinds=(*arena.offence_kinds(), *alliance.offence_kinds()),
     )
-    arena.configure(currency=balances, randomness=randomness, staking=staking, slashing=offences, offences=offences)
+    for market in (arena, alliance):
+        market.configure(
+            currency=balances, randomness=randomness, staking=staking, slashing=offences, offences=offences
+        )
     governance.configure(currency=balances, staking=staking, slashing=offences)
     finality.configure(session=session, staking=staking)
 
@@ -119,5 +125,6 @@ def construct_runtime() -> Runtime:
         "governance": governance,
         "finality": finality,
         "arena": arena,
+        "alliance": alliance,
     }
     return Runtime(((PALLET_INDICES[name], pallet) for name, pallet in pallets.items()), HOOK_ORDER)
