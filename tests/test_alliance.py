@@ -13,7 +13,12 @@ from typing import Any
 import pytest
 from ml_helpers import ED, ONE, PERCENT, Chain, Worker, endow, ml_genesis, root, salt
 
+from flockchain.db.memory import MemoryStore
+from flockchain.state.proof import verify_proof
+from flockchain.state.tree import StateTree
+from runtime import api
 from runtime.accounts import ML_REWARD_POOL_ACCOUNT
+from runtime.errors import InvalidProof
 from runtime.framework.mlwork import (
     AGGREGATE_SUBJECT,
     KIND_DISTANCE,
@@ -263,6 +268,47 @@ def test_an_fl_task_over_five_rounds_with_accepted_and_rejected_rounds() -> None
     assert chain.free(CREATOR.account) == BALANCE - BUDGET
     assert chain.free(ML_REWARD_POOL_ACCOUNT) == ED + pool  # what the rounds left came back
     assert chain.issuance() == issuance
+
+
+def test_a_light_client_verifies_a_models_provenance_with_state_proofs() -> None:
+    """task → accepted rounds → global model roots → the votes behind them → the rewards: each
+    answer a proven key's value, decoded as the client would."""
+    chain = new_chain()
+    task = start_task(chain, FIVE_STAKES, rounds=3)
+    for round_, score in enumerate((ONE // 10, -ONE // 10, ONE // 20)):
+        play(chain, task, round_, score, workers=FIVE)
+    tree = StateTree(MemoryStore())
+    tree.apply(dict(chain.state.iter_prefix(b"")))
+    state_root = tree.root
+
+    def proven(key: bytes) -> bytes:
+        value = chain.state.get(key)
+        assert value is not None
+        verify_proof(state_root, key, value, tree.prove(key))
+        return value
+
+    key = api.get_ml_task_key(api.MARKET_ALLIANCE, task)
+    view = api.decode_ml_task(api.MARKET_ALLIANCE, key, proven(key))
+    assert (view.status, view.next_round, view.initial_model_root) == ("ended", 3, INITIAL)
+    steps = api.get_model_provenance(chain.state, task)
+    assert [step.round for step in steps] == [0, 2]  # round 1 was rejected
+    assert steps[-1].global_model_root == view.global_model_root
+    for step in steps:
+        model_root = proven(step.storage_key)
+        result = api.decode_ml_round(api.MARKET_ALLIANCE, step.result_key, proven(step.result_key))
+        assert result.outcome == "accepted" and result.global_model_root == step.global_model_root
+        assert model_root.endswith(step.global_model_root)
+        votes_key = api.get_ml_attestations_key(api.MARKET_ALLIANCE, task, step.round)
+        votes = api.decode_ml_attestations(api.MARKET_ALLIANCE, votes_key, proven(votes_key))
+        assert all(vote.aggregate_root == step.global_model_root for vote in votes)  # every vote named it
+        updates_key = api.get_ml_work_key(api.MARKET_ALLIANCE, task, step.round)
+        updates = api.decode_ml_work(api.MARKET_ALLIANCE, updates_key, proven(updates_key))
+        assert {u.worker for u in updates} | {v.worker for v in votes} == {p.who for p in result.rewards}
+    rejected = api.get_ml_round(chain.state, api.MARKET_ALLIANCE, task, 1)
+    assert rejected is not None and rejected.outcome == "rejected" and rejected.median_score == -ONE // 10
+    assert rejected.global_model_root == steps[0].global_model_root  # the model did not move
+    with pytest.raises(InvalidProof):  # a value the proof does not cover fails
+        verify_proof(state_root, key, proven(key) + b"x", tree.prove(key))
 
 
 # --- adversaries ----------------------------------------------------------------------------

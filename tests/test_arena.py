@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from ml_helpers import ED, ONE, PERCENT, Chain, Worker, endow, ml_genesis, root, salt
 
+from runtime import api
 from runtime.accounts import ML_REWARD_POOL_ACCOUNT, TREASURY_ACCOUNT
 from runtime.framework.mlwork import (
     KIND_DISTANCE,
@@ -173,10 +174,10 @@ def register(chain: Chain, task: int = 0) -> None:
 # --- the lifecycle --------------------------------------------------------------------------
 
 
-def test_a_task_with_three_trainers_and_three_evaluators_from_creation_to_payout() -> None:
-    """The worked example of docs/ml-work.md, block by block, every balance by hand."""
+def run_worked_example() -> Chain:
+    """The worked example of docs/ml-work.md: one round, three trainers (T1 backed by a
+    delegator), three evaluators, from the task's creation to its payout (block 10)."""
     chain = new_chain()
-    issuance = chain.issuance()
     # Block 1: T1 declares its share σ = 20 %; the creator posts a one-round task. Round 0 covers
     # blocks 2-10: commits 2-3, reveals 4-5, score commits 6-7, score reveals 8-9, closing 10.
     chain.block((T1.key, arena.SetDelegateShareArgs(20 * PERCENT)), (CREATOR.key, create_args()))
@@ -211,6 +212,13 @@ def test_a_task_with_three_trainers_and_three_evaluators_from_creation_to_payout
     chain.run_to(7)
     chain.block(*reveals)
     chain.run_to(10)  # block 10 closes the round in its finalization, and the task ends
+    return chain
+
+
+def test_a_task_with_three_trainers_and_three_evaluators_from_creation_to_payout() -> None:
+    """The worked example, every balance by hand."""
+    issuance = new_chain().issuance()
+    chain = run_worked_example()
 
     # By hand. The pool: the budget, three fees, and the ML part of blocks 2-10 (the only task,
     # so all of it); the round pays all of it above the existential deposit.
@@ -271,6 +279,41 @@ def test_a_task_with_three_trainers_and_three_evaluators_from_creation_to_payout
     ]
     assert arena.get_task(chain.state, 0).status == arena.TASK_ENDED
     assert arena.get_active_tasks(chain.state) == ()
+
+
+def test_clients_read_the_task_its_submissions_scores_and_rewards_with_their_storage_keys() -> None:
+    chain = run_worked_example()
+    task = api.get_ml_task(chain.state, api.MARKET_ARENA, 0)
+    assert task is not None and (task.status, task.next_round, task.rounds, task.model_root) == ("ended", 1, 1, MODEL)
+    assert chain.state.get(task.storage_key) is not None and task.account == arena.get_task_account(0)
+    assert api.get_ml_active_tasks(chain.state, api.MARKET_ARENA) == []
+    work = api.get_ml_work(chain.state, api.MARKET_ARENA, 0, 0)
+    assert [(w.worker, w.slot, w.status) for w in work] == [
+        (T1.account, 0, "revealed"),
+        (T2.account, 0, "revealed"),
+        (T3.account, 0, "revealed"),
+        (T1.account, 1, "revealed"),
+    ]
+    assert work[1].proof is not None and work[1].proof.claimed_metric == 86 * ONE // 100
+    attestations = api.get_ml_attestations(chain.state, api.MARKET_ARENA, 0, 0)
+    assert [(a.worker, a.status, a.values[2]) for a in attestations] == [
+        (E1.account, "revealed", 70 * ONE // 100),
+        (E2.account, "revealed", 71 * ONE // 100),
+        (E3.account, "revealed", 90 * ONE // 100),
+    ]
+    result = api.get_ml_round(chain.state, api.MARKET_ARENA, 0, 0)
+    assert result is not None and result.outcome == "scored" and result.reward == 111_000
+    assert [(s.consensus, s.rank) for s in result.scores][:2] == [(81 * ONE // 100, 0), (86 * ONE // 100, 1)]
+    assert {payout.who: payout.amount for payout in result.rewards}[DELEGATOR.account] == 5_545
+    for view, key in ((task, task.storage_key), (result, result.storage_key)):
+        raw = chain.state.get(key)
+        assert raw is not None
+        decoded = api.decode_ml_task if view is task else api.decode_ml_round
+        assert decoded(api.MARKET_ARENA, key, raw) == view  # what a client builds from a proven value
+    assert api.get_ml_round(chain.state, api.MARKET_ARENA, 0, 1) is None
+    assert api.get_ml_round_seed(chain.state, api.MARKET_ARENA, 0, 0) is not None
+    with pytest.raises(ValueError, match="no ML market"):
+        api.get_ml_task(chain.state, "bazaar", 0)
 
 
 # --- adversaries ----------------------------------------------------------------------------
