@@ -433,7 +433,7 @@ def test_a_late_reveal_is_refused_and_the_missed_reveal_costs_its_penalty_split_
     pool_before = chain.free(arena.get_task_account(task))
     chain.block((REPORTER.key, arena.CloseRoundArgs(task)))
     penalty = 5 * PERCENT * 10_000 // ONE  # missedRevealSlashPerbill of T3's stake, rounded up: 500
-    assert arena.Penalised(task, 0, T3.account, penalty) in chain.events
+    assert arena.Penalised(task, 0, T3.account, penalty, penalty // 10) in chain.events
     assert chain.free(REPORTER.account) == BALANCE + penalty // 10  # the closer's 10 %
     assert chain.free(T3.account) == BALANCE - FEE - penalty  # its stake came back, less the penalty
     result = arena.RoundResults.get(chain.state, arena.TaskRound(task, 0))

@@ -127,18 +127,19 @@ class MarketStakes:
         parts: int,
         pool: bytes,
         reporter: tuple[bytes, int] | None,
-    ) -> int:
+    ) -> tuple[int, int]:
         """A market penalty: ``ceil(parts × stake)`` of ``who``'s stake in ``task``, the
         reporter's share (``reporter = (account, share parts)``) to the reporter if it can
-        receive it, the rest to the task's ``pool``. What was taken."""
+        receive it, the rest to the task's ``pool``. What was taken, and what of it the reporter
+        got."""
         amount = Perbill(parts).mul_ceil(self.get(ctx.state, task, who))
         to_pool, to_reporter = compute_penalty_split(amount, reporter[1]) if reporter is not None else (amount, 0)
         if reporter is None or reporter[0] == who or not is_receivable(currency, ctx.state, reporter[0], to_reporter):
             to_pool, to_reporter = amount, 0
         taken = self.take(ctx, currency, task, who, to_pool, pool)
         if to_reporter:
-            taken += self.take(ctx, currency, task, who, to_reporter, reporter[0])  # type: ignore[index]
-        return taken
+            to_reporter = self.take(ctx, currency, task, who, to_reporter, reporter[0])  # type: ignore[index]
+        return taken + to_reporter, to_reporter
 
     def release(self, ctx: DispatchContext, currency: Currency, task: int, who: bytes, era: int) -> int:
         """End ``who``'s stake in ``task``: release it, or keep it on hold in ``Unbonding`` while a

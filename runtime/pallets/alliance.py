@@ -391,7 +391,8 @@ class Penalised(Record):
     task: U32
     round: U32
     who: AccountId
-    amount: Balance
+    amount: Balance  # taken from its stake
+    to_reporter: Balance  # of which the reporter (who closed the round) got this; the pool the rest
 
 
 @record
@@ -1393,10 +1394,11 @@ class Alliance(Pallet):
         share = None if reporter is None else (reporter, parameters.reporter_parts)
         taken = []
         for who, parts in penalties.items():
-            amount = STAKES.penalise(ctx, self.currency, task_id, who, parts, get_task_account(task_id), share)
+            pool = get_task_account(task_id)
+            amount, to_reporter = STAKES.penalise(ctx, self.currency, task_id, who, parts, pool, share)
             if amount:
                 taken.append(Payout(who, amount))
-                ctx.deposit_event(Penalised(task_id, round_, who, amount))
+                ctx.deposit_event(Penalised(task_id, round_, who, amount, to_reporter))
         return tuple(taken)
 
     def finish_round(

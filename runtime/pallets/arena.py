@@ -490,7 +490,8 @@ class Penalised(Record):
     task: U32
     round: U32
     who: AccountId
-    amount: Balance
+    amount: Balance  # taken from its stake
+    to_reporter: Balance  # of which the reporter (who closed the round) got this; the pool the rest
 
 
 @record
@@ -1768,18 +1769,12 @@ class Arena(Pallet):
     ) -> tuple[Payout, ...]:
         taken = []
         for who, parts in penalties.items():
-            amount = STAKES.penalise(
-                ctx,
-                self.currency,
-                task_id,
-                who,
-                parts,
-                get_task_account(task_id),
-                None if reporter is None else (reporter, get_parameters(ctx.state).reporter_parts),
-            )
+            share = None if reporter is None else (reporter, get_parameters(ctx.state).reporter_parts)
+            pool = get_task_account(task_id)
+            amount, to_reporter = STAKES.penalise(ctx, self.currency, task_id, who, parts, pool, share)
             if amount:
                 taken.append(Payout(who, amount))
-                ctx.deposit_event(Penalised(task_id, round_, who, amount))
+                ctx.deposit_event(Penalised(task_id, round_, who, amount, to_reporter))
         return tuple(taken)
 
     def abandon(self, ctx: DispatchContext, task_id: int, task: ArenaTask, reporter: bytes | None) -> None:
