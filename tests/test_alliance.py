@@ -239,8 +239,10 @@ def test_an_fl_task_over_five_rounds_with_accepted_and_rejected_rounds() -> None
         pool_at_close = pool + ML_PER_BLOCK * (close_block - 1 if round_ == 0 else 9)  # the only task: all of it
         reward = (pool_at_close - ED) // (5 - round_)
         accepted = score >= 0
-        paid = [*proposers, *voters] if accepted else voters
-        gross = {w: reward * stakes[w] // sum(stakes[v] for v in paid) for w in paid}
+        # Shares by the stake of everyone active; an accepted round pays all of them, a rejected
+        # one only the voters (who agreed), and the proposers' shares stay in the pool.
+        shares = {w: reward * stakes[w] // sum(stakes[v] for v in proposers + voters) for w in proposers + voters}
+        gross = {w: amount for w, amount in shares.items() if accepted or w in voters}
         for w, amount in gross.items():
             rewards[w] += amount
         pool = pool_at_close - sum(gross.values())

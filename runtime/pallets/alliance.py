@@ -39,10 +39,13 @@ and the task ends early. Otherwise the voters' stake-weighted median score decid
 **accepted** if it is not negative and one aggregate root has more than half of the voting
 stake, and that root becomes the global model root; then the round pays
 ``floor(pool / rounds left)`` to the proposers and the agreeing voters (those that scored it not
-negative and named that root) pro rata to stake. Otherwise it is **rejected**: the global model
-stays, the agreeing voters (those that scored it negative) are paid, and each proposer loses
-``rejectedProposerSlashPerbill`` of its stake. A voter that disagrees gets nothing; one that
-disagrees ``outlierRounds`` rounds in a row loses ``outlierSlashPerbill``. Penalties go 90 %
+negative and named that root). Otherwise it is **rejected**: the global model stays, the
+agreeing voters (those that scored it negative) are paid, and each proposer loses
+``rejectedProposerSlashPerbill`` of its stake. Either way the round's reward is shared pro rata
+to the stake of every active participant (revealed proposers and voters) and only the shares of
+those the outcome rewards are paid, the rest staying in the pool for later rounds: a voter earns
+the same whichever way the round goes, so only agreeing pays. A voter that disagrees gets
+nothing; one that disagrees ``outlierRounds`` rounds in a row loses ``outlierSlashPerbill``. Penalties go 90 %
 (``1 − reporterPerbill``) to the task's pool and the rest to whoever closed the round.
 ``docs/ml-work.md`` has the formulas and a worked example.
 """
@@ -1331,17 +1334,23 @@ class Alliance(Pallet):
         penalties: dict[bytes, int],
     ) -> FlRoundResult:
         """Accept or reject by the voters' stake-weighted median score and majority root; pay
-        the round's reward to those it rewards, by stake; note the penalties."""
+        those the outcome rewards their share of the round's reward (pro rata to the stake of all
+        active participants); note the penalties."""
         median = compute_weighted_median([(vote.values[0], weight) for vote, weight in revealed])
         majority = compute_majority_root([(vote.aggregate_root, weight) for vote, weight in revealed])
         accepted = median >= 0 and majority is not None
         agreeing = [
             vote.voter for vote, _ in revealed if is_agreeing(accepted, vote.values[0], vote.aggregate_root, majority)
         ]
-        paid = [*(update.proposer for update in inputs if accepted), *agreeing]
-        gross = compute_pro_rata(result.reward, [(who, STAKES.get(ctx.state, task_id, who)) for who in paid])
+        # Every active participant's share by stake; only those the outcome rewards are paid, the
+        # other shares stay in the pool: a voter earns the same whichever way the round goes.
+        active = [*(update.proposer for update in inputs), *(vote.voter for vote, _ in revealed)]
+        shares = compute_pro_rata(result.reward, [(who, STAKES.get(ctx.state, task_id, who)) for who in active])
+        rewarded = {*agreeing, *(update.proposer for update in inputs if accepted)}
         rewards = tuple(
-            Payout(who, amount) for who, amount in gross if amount and self.pay(ctx, task_id, round_, who, amount)
+            Payout(who, amount)
+            for who, amount in shares
+            if who in rewarded and amount and self.pay(ctx, task_id, round_, who, amount)
         )
         if not accepted:
             for update in inputs:
