@@ -731,7 +731,7 @@ def get_role_input(state: StateReader, task_id: int, round_: int) -> bytes:
     return compute_vrf_input(MARKET, PURPOSE_ROLE, get_round_seed(state, task_id, round_), task_id, round_, 0)
 
 
-def has_committed(state: StateReader, key: TaskRound, who: bytes) -> bool:
+def is_committed(state: StateReader, key: TaskRound, who: bytes) -> bool:
     return any(update.proposer == who for update in Updates.get(state, key)) or any(
         vote.voter == who for vote in Votes.get(state, key)
     )
@@ -930,7 +930,7 @@ class Alliance(Pallet):
         task = self.get_participant_task(ctx.state, args.task, who)
         round_ = get_phase(task, ctx.block.number, PHASE_COMMIT)
         key = TaskRound(args.task, round_)
-        if has_committed(ctx.state, key, who):
+        if is_committed(ctx.state, key, who):
             raise AlreadyCommitted()
         if not self.is_proposer(ctx.state, task, args.task, round_, who, args.role_proof):
             self.report_fault(ctx, KIND_FALSE_ROLE, who, (args.task, round_, 0), None)
@@ -969,11 +969,11 @@ class Alliance(Pallet):
         task = self.get_participant_task(ctx.state, args.task, who)
         round_ = get_phase(task, ctx.block.number, PHASE_ATTEST)
         key = TaskRound(args.task, round_)
-        if has_committed(ctx.state, key, who):
+        if is_committed(ctx.state, key, who):
             raise AlreadyCommitted()
         self.check_checks(ctx.state, args.task, round_, args.checks)
         is_voter = self.is_proposer(ctx.state, task, args.task, round_, who, args.role_proof) is False
-        if not is_voter or not self.are_checks_given(ctx.state, args.task, round_, who, args.checks):
+        if not is_voter or not self.is_every_check_given(ctx.state, args.task, round_, who, args.checks):
             self.report_fault(ctx, KIND_FALSE_ROLE, who, (args.task, round_, 0), None)
             return
         items = (ClaimedItem(AGGREGATE_SUBJECT, KIND_SCORE), *(ClaimedItem(c.subject, c.kind) for c in args.checks))
@@ -1178,7 +1178,7 @@ class Alliance(Pallet):
             return None
         return value < compute_ratio_threshold(task.proposer_ratio_parts)
 
-    def are_checks_given(
+    def is_every_check_given(
         self, state: StateReader, task_id: int, round_: int, who: bytes, checks: tuple[Claim, ...]
     ) -> bool:
         """Whether ``who``'s VRF gives it a checker seat for each check, by its stake share."""
