@@ -578,3 +578,21 @@ def test_governance_sets_the_parameters_checked_and_genesis_round_trips() -> Non
         dispatch(ctx, ROOT, alliance.PARAMETERS.call_args(replace(parameters, reporter_parts=ONE + 1)))
     dispatch(ctx, ROOT, alliance.PARAMETERS.call_args(replace(parameters, outlier_rounds=5)))
     assert alliance.get_parameters(ctx.state).outlier_rounds == 5
+
+
+def test_emission_spreads_the_ml_part_over_both_markets_tasks_by_stake() -> None:
+    from runtime.framework.mlwork import compute_data_commitment
+    from runtime.pallets import arena, emission
+
+    chain = new_chain()
+    chain.block((CREATOR.key, create_args()))  # block 1: an FL task, the creator's 10,000 at stake
+    chain.block(*((worker.key, alliance.JoinArgs(0, 10_000)) for worker in (P1, P2, P3)))  # 40,000 in all
+    commitment = compute_data_commitment(root("eval"), salt("eval"))
+    arena_task = arena.CreateTaskArgs(root("spec"), root("data"), (commitment,), 0, True, 1, 9, ED, 1, 1_000, 0, 20_000)
+    chain.block((P4.key, arena_task))  # block 3: an arena task with 20,000 at stake
+    pools = [alliance.get_task_account(0), arena.get_task_account(0)]
+    before = [chain.free(pool) for pool in pools]
+    chain.block()  # block 4: 1,000 of ML emission, 40,000 : 20,000
+    assert [chain.free(pool) - b for pool, b in zip(pools, before)] == [666, 333]
+    distributed = next(e for e in chain.events if isinstance(e, emission.MlRewardsDistributed))
+    assert (distributed.amount, distributed.tasks) == (999, 2)  # the unit the floors leave stays in the ML pool
