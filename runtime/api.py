@@ -30,8 +30,21 @@ from runtime.block import (
 from runtime.construct import RUNTIME_VERSION, RuntimeVersion, construct_runtime
 from runtime.errors import EncodingError, MalformedTransaction
 from runtime.framework.metadata import build_metadata, compute_metadata_hash, encode_metadata_json
+from runtime.framework.mlwork import MlWorkProof, TaskRound
 from runtime.framework.runtime import Runtime
-from runtime.pallets import balances, finality, governance, offences, session, system, timestamp, transaction_payment
+from runtime.pallets import (
+    alliance,
+    arena,
+    balances,
+    finality,
+    governance,
+    offences,
+    session,
+    system,
+    timestamp,
+    transaction_payment,
+)
+from runtime.primitives.codec import decode_value
 
 # The composed runtime the answers below come from (pallets keep no state of their own, so any
 # instance answers alike; the node executes blocks with its own from ``construct_runtime``).
@@ -315,3 +328,352 @@ def compute_fee_info(state: StateReader, encoded_extrinsic: bytes) -> FeeInfo:
     if isinstance(xt, UnsignedExtrinsic):
         return FeeInfo(weight, DISPATCH_CLASS_MANDATORY, 0)
     return FeeInfo(weight, DISPATCH_CLASS_NORMAL, transaction_payment.get_fee(state, len(encoded_extrinsic), weight))
+
+
+# --- ML markets (AI Arena, FL Alliance) ---------------------------------------------------
+#
+# Every answer carries the storage key its record lies under, and each record is built by a
+# ``decode_*`` function from that key's raw value, so a light client holding a state proof of
+# the key builds the same answer: the provenance of a model is task → rounds (results) → global
+# model roots → the scores behind them → the rewards they paid, each one a proven key.
+
+MARKET_ARENA = arena.NAME
+MARKET_ALLIANCE = alliance.NAME
+ML_MARKETS = (MARKET_ARENA, MARKET_ALLIANCE)
+
+_TASK_STATUS_NAMES = {
+    MARKET_ARENA: {arena.TASK_ACTIVE: "active", arena.TASK_ENDED: "ended", arena.TASK_ABANDONED: "abandoned"},
+    MARKET_ALLIANCE: {
+        alliance.TASK_ACTIVE: "active",
+        alliance.TASK_ENDED: "ended",
+        alliance.TASK_ENDED_EARLY: "ended early",
+    },
+}
+_WORK_STATUS_NAMES = {
+    MARKET_ARENA: {
+        arena.SUBMISSION_COMMITTED: "committed",
+        arena.SUBMISSION_REVEALED: "revealed",
+        arena.SUBMISSION_UNREVEALED: "unrevealed",
+        arena.SUBMISSION_BAD_REVEAL: "bad reveal",
+        arena.SUBMISSION_CONFLICTING: "conflicting",
+        arena.SUBMISSION_WITHHELD: "withheld",
+        arena.SUBMISSION_FAILED_CHECK: "failed check",
+        arena.SUBMISSION_DUPLICATE: "duplicate",
+    },
+    MARKET_ALLIANCE: {
+        alliance.UPDATE_COMMITTED: "committed",
+        alliance.UPDATE_REVEALED: "revealed",
+        alliance.UPDATE_UNREVEALED: "unrevealed",
+        alliance.UPDATE_BAD_REVEAL: "bad reveal",
+        alliance.UPDATE_CONFLICTING: "conflicting",
+        alliance.UPDATE_WITHHELD: "withheld",
+        alliance.UPDATE_FAILED_CHECK: "failed check",
+    },
+}
+_ATTESTATION_STATUS_NAMES = {0: "committed", 1: "revealed", 2: "unrevealed", 3: "bad reveal"}
+_OUTCOME_NAMES = {
+    MARKET_ARENA: {arena.ROUND_SCORED: "scored", arena.ROUND_ABANDONED: "abandoned"},
+    MARKET_ALLIANCE: {
+        alliance.ROUND_ACCEPTED: "accepted",
+        alliance.ROUND_REJECTED: "rejected",
+        alliance.ROUND_MISSED: "missed",
+        alliance.ROUND_VOIDED: "voided",
+    },
+}
+
+
+@dataclass(frozen=True)
+class MlMarketKeys:
+    """Storage keys a listing of a market's tasks proves: the parameters, the next task id and
+    the index of active tasks (a proof of the index proves a listing of them complete)."""
+
+    parameters: bytes
+    next_task_id: bytes
+    active_tasks: bytes
+
+
+@dataclass(frozen=True)
+class MlTaskView:
+    market: str  # "arena" or "alliance"
+    id: int
+    storage_key: bytes
+    creator: bytes
+    account: bytes  # the task's reward pool
+    model_root: bytes  # arena: the model spec root; alliance: the model definition root
+    initial_model_root: bytes | None  # alliance: where the federation started
+    global_model_root: bytes | None  # alliance: the last accepted aggregate
+    start: int
+    rounds: int
+    round_blocks: int
+    commit_blocks: int
+    reveal_blocks: int
+    next_round: int  # the round that closes next
+    status: str  # "active", "ended", "abandoned" (arena) or "ended early" (alliance)
+    budget: int
+    stake_key: bytes  # where the task's total stake lies (what emission weighs it by)
+
+
+@dataclass(frozen=True)
+class MlWorkView:
+    """An arena submission or an FL update: a committed and maybe revealed work proof."""
+
+    market: str
+    task: int
+    round: int
+    index: int  # its place in the round (a spot check's or a challenge's subject)
+    storage_key: bytes  # the round's list of them
+    worker: bytes
+    slot: int
+    commitment: bytes
+    status: str
+    proof: MlWorkProof | None
+
+
+@dataclass(frozen=True)
+class MlAttestationView:
+    """An evaluator's scores or an FL voter's vote: the claimed items and, once revealed, their
+    values (and, for a vote, the root of the aggregate it scored)."""
+
+    market: str
+    task: int
+    round: int
+    storage_key: bytes
+    worker: bytes
+    items: tuple[tuple[int, int], ...]  # (subject, kind): kind 0 a score, 1 a spot-check distance
+    values: tuple[int, ...]
+    status: str
+    aggregate_root: bytes | None
+
+
+@dataclass(frozen=True)
+class MlScoreView:
+    """An arena submission's consensus score and rank once its round closed."""
+
+    subject: int
+    status: str
+    consensus: int | None
+    rank: int  # 0: not its trainer's best, or not ranked
+
+
+@dataclass(frozen=True)
+class MlPayoutView:
+    who: bytes
+    amount: int
+
+
+@dataclass(frozen=True)
+class MlRoundView:
+    """A closed round's result."""
+
+    market: str
+    task: int
+    round: int
+    storage_key: bytes
+    outcome: str  # arena "scored"/"abandoned"; alliance "accepted"/"rejected"/"missed"/"voided"
+    closed_at: int
+    reward: int  # what the round could pay: floor(pool / rounds left)
+    scores: tuple[MlScoreView, ...]  # arena
+    global_model_root: bytes | None  # alliance: after the round
+    aggregate_id: bytes | None  # alliance: the global model and the revealed updates
+    median_score: int | None  # alliance
+    rewards: tuple[MlPayoutView, ...]
+    penalties: tuple[MlPayoutView, ...]
+
+
+@dataclass(frozen=True)
+class MlModelStep:
+    """One accepted FL round: the global model root it produced, with the keys that prove it."""
+
+    round: int
+    global_model_root: bytes
+    storage_key: bytes  # alliance.GlobalModels
+    result_key: bytes  # the round's result (its scores' median and its rewards)
+
+
+def get_ml_market_keys(market: str) -> MlMarketKeys:
+    pallet = _ml_pallet_module(market)
+    return MlMarketKeys(pallet.PARAMETERS.storage.key, pallet.NextTaskId.key, pallet.ActiveTasks.key)
+
+
+def get_ml_active_task_ids(state: StateReader, market: str) -> tuple[int, ...]:
+    """The market's active tasks, increasing: the index the pallet keeps, complete."""
+    return _ml_pallet_module(market).get_active_tasks(state)  # type: ignore[no-any-return]
+
+
+def get_ml_task_key(market: str, task: int) -> bytes:
+    return _ml_pallet_module(market).Tasks.storage_key(task)
+
+
+def get_ml_task(state: StateReader, market: str, task: int) -> MlTaskView | None:
+    key = get_ml_task_key(market, task)
+    raw = state.get(key)
+    return None if raw is None else decode_ml_task(market, key, raw)
+
+
+def get_ml_active_tasks(state: StateReader, market: str) -> list[MlTaskView]:
+    return [view for task in get_ml_active_task_ids(state, market) if (view := get_ml_task(state, market, task))]
+
+
+def get_ml_task_stake(state: StateReader, market: str, task: int) -> int:
+    """The total stake on a task (what emission weighs it by; 0 once it ended)."""
+    return _ml_pallet_module(market).STAKES.get_task_total(state, task)  # type: ignore[no-any-return]
+
+
+def decode_ml_task(market: str, storage_key: bytes, raw: bytes) -> MlTaskView:
+    """A task from its storage entry (as a state proof gives it)."""
+    pallet = _ml_pallet_module(market)
+    task_id = pallet.Tasks.decode_key(storage_key)
+    task = decode_value(pallet.Tasks.value_type, raw)
+    is_fl = market == MARKET_ALLIANCE
+    schedule = task.schedule
+    return MlTaskView(
+        market=market,
+        id=task_id,
+        storage_key=storage_key,
+        creator=task.creator,
+        account=pallet.get_task_account(task_id),
+        model_root=task.model_definition_root if is_fl else task.model_spec_root,
+        initial_model_root=task.initial_model_root if is_fl else None,
+        global_model_root=task.global_model_root if is_fl else None,
+        start=schedule.start,
+        rounds=schedule.rounds,
+        round_blocks=schedule.round_blocks,
+        commit_blocks=schedule.commit_blocks,
+        reveal_blocks=schedule.reveal_blocks,
+        next_round=task.next_round,
+        status=_TASK_STATUS_NAMES[market].get(task.status, "unknown"),
+        budget=task.budget,
+        stake_key=pallet.STAKES.task_stake.storage_key(task_id),
+    )
+
+
+def get_ml_work_key(market: str, task: int, round_: int) -> bytes:
+    """The key of a round's submissions (arena) or updates (alliance)."""
+    pallet = _ml_pallet_module(market)
+    items = pallet.Submissions if market == MARKET_ARENA else pallet.Updates
+    return items.storage_key(TaskRound(task, round_))  # type: ignore[no-any-return]
+
+
+def get_ml_work(state: StateReader, market: str, task: int, round_: int) -> list[MlWorkView]:
+    key = get_ml_work_key(market, task, round_)
+    raw = state.get(key)
+    return [] if raw is None else decode_ml_work(market, key, raw)
+
+
+def decode_ml_work(market: str, storage_key: bytes, raw: bytes) -> list[MlWorkView]:
+    pallet = _ml_pallet_module(market)
+    items = pallet.Submissions if market == MARKET_ARENA else pallet.Updates
+    key = items.decode_key(storage_key)
+    views = []
+    for index, item in enumerate(decode_value(items.value_type, raw)):
+        worker = item.trainer if market == MARKET_ARENA else item.proposer
+        slot = item.slot if market == MARKET_ARENA else 0
+        status = _WORK_STATUS_NAMES[market].get(item.status, "unknown")
+        views.append(
+            MlWorkView(
+                market, key.task, key.round, index, storage_key, worker, slot, item.commitment, status, item.proof
+            )
+        )
+    return views
+
+
+def get_ml_attestations_key(market: str, task: int, round_: int) -> bytes:
+    """The key of a round's evaluators' scores (arena) or voters' votes (alliance)."""
+    pallet = _ml_pallet_module(market)
+    items = pallet.Attestations if market == MARKET_ARENA else pallet.Votes
+    return items.storage_key(TaskRound(task, round_))  # type: ignore[no-any-return]
+
+
+def get_ml_attestations(state: StateReader, market: str, task: int, round_: int) -> list[MlAttestationView]:
+    key = get_ml_attestations_key(market, task, round_)
+    raw = state.get(key)
+    return [] if raw is None else decode_ml_attestations(market, key, raw)
+
+
+def decode_ml_attestations(market: str, storage_key: bytes, raw: bytes) -> list[MlAttestationView]:
+    pallet = _ml_pallet_module(market)
+    items = pallet.Attestations if market == MARKET_ARENA else pallet.Votes
+    key = items.decode_key(storage_key)
+    views = []
+    for item in decode_value(items.value_type, raw):
+        is_arena = market == MARKET_ARENA
+        views.append(
+            MlAttestationView(
+                market,
+                key.task,
+                key.round,
+                storage_key,
+                item.evaluator if is_arena else item.voter,
+                tuple((claimed.subject, claimed.kind) for claimed in item.items),
+                tuple(item.values),
+                _ATTESTATION_STATUS_NAMES.get(item.status, "unknown"),
+                None if is_arena else item.aggregate_root,
+            )
+        )
+    return views
+
+
+def get_ml_round_key(market: str, task: int, round_: int) -> bytes:
+    return _ml_pallet_module(market).RoundResults.storage_key(TaskRound(task, round_))  # type: ignore[no-any-return]
+
+
+def get_ml_round(state: StateReader, market: str, task: int, round_: int) -> MlRoundView | None:
+    """A round's result; None while the round is open."""
+    key = get_ml_round_key(market, task, round_)
+    raw = state.get(key)
+    return None if raw is None else decode_ml_round(market, key, raw)
+
+
+def decode_ml_round(market: str, storage_key: bytes, raw: bytes) -> MlRoundView:
+    pallet = _ml_pallet_module(market)
+    key = pallet.RoundResults.decode_key(storage_key)
+    result = decode_value(pallet.RoundResults.value_type, raw)
+    is_arena = market == MARKET_ARENA
+    scores = tuple(
+        MlScoreView(score.subject, _WORK_STATUS_NAMES[market].get(score.status, "unknown"), score.consensus, score.rank)
+        for score in (result.scores if is_arena else ())
+    )
+    return MlRoundView(
+        market=market,
+        task=key.task,
+        round=key.round,
+        storage_key=storage_key,
+        outcome=_OUTCOME_NAMES[market].get(result.outcome, "unknown"),
+        closed_at=result.closed_at,
+        reward=result.reward,
+        scores=scores,
+        global_model_root=None if is_arena else result.global_model_root,
+        aggregate_id=None if is_arena else result.aggregate_id,
+        median_score=None if is_arena else result.median_score,
+        rewards=tuple(MlPayoutView(payout.who, payout.amount) for payout in result.rewards),
+        penalties=tuple(MlPayoutView(payout.who, payout.amount) for payout in result.penalties),
+    )
+
+
+def get_ml_round_seed(state: StateReader, market: str, task: int, round_: int) -> bytes | None:
+    """The seed a round's VRF roles are drawn with (None before the round starts)."""
+    return _ml_pallet_module(market).RoundSeeds.get(state, TaskRound(task, round_))  # type: ignore[no-any-return]
+
+
+def get_model_provenance(state: StateReader, task: int) -> list[MlModelStep]:
+    """The global model roots an FL task's accepted rounds produced, in order, with the keys
+    that prove each one and the result (scores, rewards) behind it."""
+    view = get_ml_task(state, MARKET_ALLIANCE, task)
+    if view is None:
+        return []
+    steps = []
+    for round_ in range(view.next_round):
+        key = alliance.GlobalModels.storage_key(TaskRound(task, round_))
+        raw = state.get(key)
+        if raw is not None:
+            model_root = decode_value(alliance.GlobalModels.value_type, raw)
+            steps.append(MlModelStep(round_, model_root, key, get_ml_round_key(MARKET_ALLIANCE, task, round_)))
+    return steps
+
+
+def _ml_pallet_module(market: str) -> Any:
+    if market == MARKET_ARENA:
+        return arena
+    if market == MARKET_ALLIANCE:
+        return alliance
+    raise ValueError(f"no ML market is named {market!r} (the markets are {ML_MARKETS})")

@@ -743,6 +743,8 @@ def test_error_codes_and_call_indices_are_stable() -> None:
         ("offences", "cancel_deferred_slash"): "root",
         ("transaction_payment", "set_parameters"): "root",
         ("treasury", "spend"): "root",
+        ("arena", "set_parameters"): "root",
+        ("alliance", "set_parameters"): "root",
         ("governance", "set_parameters"): "root",
     }
 

@@ -82,7 +82,8 @@ def test_propose_builds_the_call_from_json(capsys: pytest.CaptureFixture[str]) -
         (
             "balances.transfer_allow_death",
             '{"dest": "0x' + "00" * 32 + '", "amount": 1}',
-            "governance may not call balances.transfer_allow_death \\(it may call: emission.set_parameters, ",
+            "governance may not call balances.transfer_allow_death \\(it may call: alliance.set_parameters, "
+            "arena.set_parameters, emission.set_parameters, ",
         ),
         ("emission.nope", "{}", "no call 'emission.nope': no such call"),
         ("nope", "{}", "no call 'nope': no such pallet"),

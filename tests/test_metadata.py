@@ -220,6 +220,8 @@ def value_strategy(description: TypeDescription) -> st.SearchStrategy[Any]:
     kind = description["kind"]
     if kind == "uint":
         return st.integers(0, 2 ** description["bits"] - 1)
+    if kind == "int":
+        return st.integers(-(2 ** (description["bits"] - 1)), 2 ** (description["bits"] - 1) - 1)
     if kind == "bool":
         return st.booleans()
     if kind == "bytes":

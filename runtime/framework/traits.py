@@ -265,3 +265,22 @@ class OffenceReporter(Protocol):
     ) -> None:
         """Record the offence (checked: a punishable offender, not reported before) and defer
         its slash; raises the offences pallet's error otherwise."""
+
+
+# --- ML markets (arena, alliance) ----------------------------------------------------------
+
+
+class EpochRandomness(Protocol):
+    """The current epoch's randomness (session's, from the blocks' VRF outputs): the ML markets
+    seed each round's VRF roles, committees and spot checks with it."""
+
+    def get_epoch_randomness(self, state: StateReader) -> bytes: ...
+
+
+class MlTaskRegistry(Protocol):
+    """What emission asks of an ML market (arena, alliance): the reward pool and the stake of
+    each active task, so that the ML part of every block is spread over tasks by stake."""
+
+    def get_task_stakes(self, state: StateReader) -> tuple[tuple[bytes, int], ...]:
+        """``(task's reward account, total stake on the task)`` of every active task, in task
+        order (at most the market's bound on active tasks)."""

@@ -20,6 +20,12 @@ Each payment is split the same way: the ML reward pool's parts add up to
 ``floor(ml_share × TotalEmitted)``, the consensus reward pool gets the rest. The reserve keeps
 its existential deposit: when what is due reaches what it holds above that, it pays all of
 it, emission stops for good, and ``ReserveExhausted`` is emitted.
+
+**To ML tasks.** The block's ML part ``E`` (as much of it as the ML pool holds above its
+existential deposit) is then spread over the active tasks of the ML markets (AI Arena, FL
+Alliance: ``MlTaskRegistry``) in proportion to the stake on each, ``floor(E × S_i / Σ S_k)``,
+into each task's own pool account; what rounding leaves, and everything while no task has
+stake, stays in the ML pool.
 """
 
 from __future__ import annotations
@@ -38,8 +44,14 @@ from runtime.errors import ArithmeticOverflow
 from runtime.framework.pallet import DispatchContext, DispatchError, Pallet
 from runtime.framework.parameters import PalletParameters
 from runtime.framework.storage import StorageValue
-from runtime.framework.traits import Currency, ExistentialDeposit, Time
-from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill, checked_add, saturating_sub
+from runtime.framework.traits import Currency, ExistentialDeposit, MlTaskRegistry, Time
+from runtime.primitives.arithmetic import (
+    PERBILL_ACCURACY,
+    Perbill,
+    checked_add,
+    compute_multiply_divide_floor,
+    saturating_sub,
+)
 from runtime.primitives.codec import U32, U64, Balance, Boolean, Record, record
 
 NAME = "emission"
@@ -116,6 +128,14 @@ class ReserveExhausted(Record):
     total_emitted: Balance
 
 
+@record
+class MlRewardsDistributed(Record):
+    """The block's ML part went to ``tasks`` active tasks by stake (``amount`` in all)."""
+
+    amount: Balance
+    tasks: U32
+
+
 # --- the schedule (pure) ------------------------------------------------------------------
 
 
@@ -172,6 +192,15 @@ def compute_split(parameters: EmissionParameters, emitted_before: int, amount: i
     return amount - ml_part, ml_part
 
 
+def compute_task_shares(amount: int, stakes: list[tuple[bytes, int]]) -> list[tuple[bytes, int]]:
+    """Each task's part ``floor(amount × S_i / Σ S_k)`` of the ML part (FLock's
+    ``E · S_i^β / Σ S_k^β`` with β = 1); nothing when no task has stake."""
+    total = sum(stake for _, stake in stakes)
+    if total == 0:
+        return []
+    return [(account, compute_multiply_divide_floor(amount, stake, total)) for account, stake in stakes]
+
+
 # --- state reads --------------------------------------------------------------------------
 
 
@@ -222,13 +251,15 @@ class Emission(Pallet):
         ScheduleChangedAt,
         EmittedAtScheduleChange,
     )
-    EVENTS = (Emitted, ReserveExhausted, PARAMETERS.event)
+    EVENTS = (Emitted, ReserveExhausted, PARAMETERS.event, MlRewardsDistributed)
     ERRORS = (BadParameters,)
 
-    def configure(self, *, currency: Currency, time: Time) -> None:
-        """``currency`` pays from the reserve; ``time`` is the block's timestamp."""
+    def configure(self, *, currency: Currency, time: Time, ml_markets: tuple[MlTaskRegistry, ...] = ()) -> None:
+        """``currency`` pays from the reserve; ``time`` is the block's timestamp; ``ml_markets``
+        tell the ML tasks the ML part goes to."""
         self.currency = currency
         self.time = time
+        self.ml_markets = ml_markets
 
     # --- calls --------------------------------------------------------------------------
 
@@ -288,6 +319,21 @@ class Emission(Pallet):
         if exhausted:
             Exhausted.put(ctx.state, True)
             ctx.deposit_event(ReserveExhausted(total_emitted))
+        if ml_part:
+            self.distribute_to_tasks(ctx, ml_part)
+
+    def distribute_to_tasks(self, ctx: DispatchContext, ml_part: int) -> None:
+        """Spread the block's ML part (what of it the ML pool holds above its existential
+        deposit) over the active ML tasks by stake; the rest stays in the ML pool. At most
+        one transfer per active task of each market."""
+        stakes = [entry for market in self.ml_markets for entry in market.get_task_stakes(ctx.state)]
+        usable = self.currency.get_usable_balance(ctx.state, ML_REWARD_POOL_ACCOUNT)
+        available = min(ml_part, saturating_sub(usable, self.currency.get_existential_deposit(ctx.state)))
+        shares = [(account, part) for account, part in compute_task_shares(available, stakes) if part]
+        for account, part in shares:
+            self.currency.transfer(ctx, ML_REWARD_POOL_ACCOUNT, account, part, keep_alive=True)
+        if shares:
+            ctx.deposit_event(MlRewardsDistributed(sum(part for _, part in shares), len(shares)))
 
     # --- hooks --------------------------------------------------------------------------
 
