@@ -24,7 +24,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from flockchain.rpc.api import NodeApi, NodeHealth
-from flockchain.rpc.jsonrpc import DEFAULT_MAX_BATCH_SIZE, OversizedRequest, build_error_response, encode_response
+from flockchain.rpc.jsonrpc import (
+    DEFAULT_MAX_BATCH_COST,
+    DEFAULT_MAX_BATCH_SIZE,
+    DEFAULT_MAX_REPLY_SIZE,
+    OversizedRequest,
+    build_error_response,
+    encode_response,
+)
 from flockchain.rpc.methods import build_dispatcher, encode_health_json, get_health
 from runtime.errors import FlockError
 
@@ -41,6 +48,8 @@ class RpcLimits:
 
     max_body_size: int = DEFAULT_MAX_BODY_SIZE  # bytes; larger requests get HTTP 413
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE  # calls; larger batches get one error
+    max_batch_cost: int = DEFAULT_MAX_BATCH_COST  # the calls' methods' costs, summed
+    max_reply_size: int = DEFAULT_MAX_REPLY_SIZE  # bytes of one reply (a response, or a whole batch's)
 
 
 DEFAULT_LIMITS = RpcLimits()
@@ -60,7 +69,12 @@ def build_app(api: NodeApi, *, limits: RpcLimits = DEFAULT_LIMITS) -> Starlette:
     )
     app.state.api = api
     app.state.limits = limits
-    app.state.dispatcher = build_dispatcher(api, max_batch_size=limits.max_batch_size)
+    app.state.dispatcher = build_dispatcher(
+        api,
+        max_batch_size=limits.max_batch_size,
+        max_batch_cost=limits.max_batch_cost,
+        max_reply_size=limits.max_reply_size,
+    )
     return app
 
 
