@@ -19,6 +19,7 @@ from functools import partial
 import httpx
 import pytest
 import trio
+import trio.testing
 from test_rpc import FakeNode, call, fill_pool
 
 from flockchain.rpc.server import RpcLimits, compute_body_deadline, serve_rpc
@@ -179,6 +180,25 @@ async def test_all_clients_together_hold_a_bounded_number_of_connections(serve: 
         for source in ("127.0.0.3", "127.0.0.3", "127.0.0.4", "127.0.0.4"):
             assert await call(await open_client(stack, port, source), "system_name") == "flockchain"
         assert await is_refused(await open_client(stack, port, HONEST))
+
+
+async def test_a_connection_the_client_closed_gives_its_place_back_at_once(serve: Serve) -> None:
+    """Clients that open a connection per request (the CLI's does) are not refused for the
+    connections they closed: Hypercorn would keep each one until the keep-alive timeout."""
+    port = await serve(RpcLimits(max_connections_per_client=2, keep_alive_timeout_s=60))
+    body = b'{"jsonrpc":"2.0","method":"system_name","id":1}'
+    for _ in range(10):
+        stream = await connect(port)
+        with trio.fail_after(TIMEOUT):
+            await stream.send_all(REQUEST_HEAD.replace(b"1000", str(len(body)).encode()) + body)
+            reply = b""
+            while not reply.endswith(b'"flockchain","id":1}'):
+                chunk = await stream.receive_some()
+                assert chunk, reply  # closed: refused
+                reply += chunk
+            await trio.testing.wait_all_tasks_blocked()  # the server waits, idle, for the next request
+            await stream.aclose()
+            await trio.testing.wait_all_tasks_blocked()  # and has seen the connection close
 
 
 async def test_client_that_never_reads_its_reply_is_disconnected(serve: Serve, node: FakeNode) -> None:

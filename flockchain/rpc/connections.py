@@ -6,8 +6,8 @@ likes. An outsider with a thousand connections could therefore exhaust the node'
 descriptors (``EMFILE``), and RPC with them. So the accept loop is ours (``trio.serve_listeners``)
 and each connection passes through here first: a :class:`ConnectionGate` admits it only under
 both the overall and the per-client-address limit (a refused one gets a ``503`` and is closed at
-once), and its sends are bounded in time (:class:`SendDeadlineStream`). What arrives is bounded
-by Hypercorn's timeouts and the server's minimum body rate (``server.read_body``).
+once), and its sends are bounded in time (:class:`ClientStream`). What arrives is bounded by
+Hypercorn's timeouts and the server's minimum body rate (``server.read_body``).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 import trio
 from hypercorn.app_wrappers import ASGIWrapper
@@ -58,20 +59,28 @@ class ConnectionGate:
             del self._open[client]
 
 
-class SendDeadlineStream(trio.abc.HalfCloseableStream):
-    """A client's socket stream whose every send must finish within ``timeout_s``.
+class ClientStream(trio.abc.HalfCloseableStream):
+    """A client's connection as Hypercorn sees it: each send must finish within ``timeout_s``,
+    and ``on_end`` is awaited when nothing more can arrive (the client closed, or the stream broke).
 
     A client that stops reading its replies would otherwise hold the connection, and the reply
     waiting in it, forever: Hypercorn shields its sends from cancellation. The deadline's own
     cancel scope lies inside that shield, so it still fires; the stream is then closed and the
     send fails as a broken connection, which Hypercorn handles as the client having gone.
+
+    ``on_end`` lets the connection's task end at once: Hypercorn keeps the task (and the socket)
+    of a connection the client closed while idle until the keep-alive timeout, so a client making
+    one request per connection would otherwise hold five seconds' worth of them.
     """
 
-    def __init__(self, stream: trio.SocketStream, timeout_s: float, client: str) -> None:
+    def __init__(
+        self, stream: trio.SocketStream, timeout_s: float, client: str, on_end: Callable[[], Awaitable[None]]
+    ) -> None:
         self._stream = stream
         self.socket = stream.socket  # Hypercorn reads the peer's address here
         self.timeout_s = timeout_s
         self.client = client
+        self._on_end = on_end
 
     async def send_all(self, data: bytes | memoryview) -> None:
         with trio.move_on_after(self.timeout_s) as deadline:
@@ -88,21 +97,28 @@ class SendDeadlineStream(trio.abc.HalfCloseableStream):
         await self._stream.send_eof()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
-        return await self._stream.receive_some(max_bytes)
+        try:
+            data = await self._stream.receive_some(max_bytes)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            await self._on_end()
+            raise
+        if not data:
+            await self._on_end()
+        return data
 
     async def aclose(self) -> None:
         await self._stream.aclose()
 
 
 async def serve_connection(
-    app: ASGIWrapper,
-    config: Config,
-    context: WorkerContext,
-    gate: ConnectionGate,
-    send_timeout_s: float,
-    stream: trio.SocketStream,
+    app: ASGIWrapper, config: Config, gate: ConnectionGate, send_timeout_s: float, stream: trio.SocketStream
 ) -> None:
-    """Serve one accepted connection with Hypercorn's HTTP server, if the gate admits it."""
+    """Serve one accepted connection with Hypercorn's HTTP server, if the gate admits it.
+
+    Each connection has a Hypercorn worker context of its own: marking it terminated when the
+    client has closed wakes the connection's idle timer at once (the node's shutdown is a
+    cancellation and needs no context).
+    """
     try:
         client = stream.socket.getpeername()[0]
     except OSError:  # gone before we looked
@@ -112,12 +128,16 @@ async def serve_connection(
         LOGGER.debug("RPC connection from %s refused: at the limit of connections", client)
         await refuse(stream)
         return
-    bounded = SendDeadlineStream(stream, send_timeout_s, client)
+    context = WorkerContext(None)
+    client_stream = ClientStream(stream, send_timeout_s, client, context.terminated.set)
     try:
         # Hypercorn's own accept loop hands TCPServer plain streams too; its signature names SSL ones.
-        await TCPServer(app, config, context, ConnectionState({}), bounded).run()  # type: ignore[arg-type]
+        await TCPServer(app, config, context, ConnectionState({}), client_stream).run()  # type: ignore[arg-type]
     finally:
-        gate.release(client)
+        try:
+            await client_stream.aclose()  # closed already, unless a cancellation cut Hypercorn's close short
+        finally:
+            gate.release(client)
 
 
 async def refuse(stream: trio.SocketStream) -> None:

@@ -25,7 +25,6 @@ from functools import partial
 import trio
 from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.config import Config
-from hypercorn.trio.worker_context import WorkerContext
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -223,8 +222,6 @@ async def serve_rpc(
         raise RpcPortUnavailable(f"cannot listen for RPC on {address}: {error}") from None
     gate = ConnectionGate(limits.max_connections, limits.max_connections_per_client)
     app = ASGIWrapper(build_app(api, limits=limits))
-    handler = partial(
-        serve_connection, app, build_hypercorn_config(limits), WorkerContext(None), gate, limits.send_timeout_s
-    )
+    handler = partial(serve_connection, app, build_hypercorn_config(limits), gate, limits.send_timeout_s)
     task_status.started(listeners[0].socket.getsockname()[1])
     await trio.serve_listeners(handler, listeners)
