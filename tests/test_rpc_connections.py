@@ -22,6 +22,7 @@ import trio
 import trio.testing
 from test_rpc import FakeNode, call, fill_pool
 
+from flockchain.rpc.connections import ClientStream
 from flockchain.rpc.server import RpcLimits, compute_body_deadline, serve_rpc
 
 TIMEOUT = 10
@@ -213,6 +214,33 @@ async def test_client_that_never_reads_its_reply_is_disconnected(serve: Serve, n
         await log.arrived.wait()
     assert "took more than 0.3 s to take a reply" in log.records[0].getMessage()
     await stream.aclose()
+
+
+async def test_the_end_of_sending_waits_for_a_send_in_progress() -> None:
+    """Hypercorn closes a connection (``send_eof``) from the task that saw the client close,
+    while the reply's task may still be sending: that raised BusyResourceError (a traceback in
+    the log) until the stream made them take turns."""
+    ours, theirs = trio.socket.socketpair()
+    ended = trio.Event()
+
+    async def on_end() -> None:
+        ended.set()
+
+    stream = ClientStream(trio.SocketStream(ours), TIMEOUT, "peer", on_end)
+    peer = trio.SocketStream(theirs)
+    reply = b"x" * 8 * 1024 * 1024  # more than the socket buffers: the send waits for the peer
+    with trio.fail_after(TIMEOUT):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(stream.send_all, reply)
+            await trio.testing.wait_all_tasks_blocked()
+            nursery.start_soon(stream.send_eof)
+            received = 0
+            while chunk := await peer.receive_some():
+                received += len(chunk)
+        assert received == len(reply)
+        await peer.aclose()
+        assert await stream.receive_some() == b"" and ended.is_set()
+        await stream.aclose()
 
 
 # --- the log ------------------------------------------------------------------------------

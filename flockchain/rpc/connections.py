@@ -71,6 +71,10 @@ class ClientStream(trio.abc.HalfCloseableStream):
     ``on_end`` lets the connection's task end at once: Hypercorn keeps the task (and the socket)
     of a connection the client closed while idle until the keep-alive timeout, so a client making
     one request per connection would otherwise hold five seconds' worth of them.
+
+    Sends and the end of sending take turns: Hypercorn locks its sends but not the ``send_eof``
+    with which it closes a connection, and a client that closes while the end of a reply is
+    being sent made the reply's task fail (``BusyResourceError``, and a traceback in the log).
     """
 
     def __init__(
@@ -81,10 +85,12 @@ class ClientStream(trio.abc.HalfCloseableStream):
         self.timeout_s = timeout_s
         self.client = client
         self._on_end = on_end
+        self._sending = trio.Lock()
 
     async def send_all(self, data: bytes | memoryview) -> None:
         with trio.move_on_after(self.timeout_s) as deadline:
-            await self._stream.send_all(data)
+            async with self._sending:
+                await self._stream.send_all(data)
         if deadline.cancelled_caught:
             LOGGER.debug("RPC client %s took more than %s s to take a reply; closing", self.client, self.timeout_s)
             await trio.aclose_forcefully(self._stream)
@@ -94,7 +100,8 @@ class ClientStream(trio.abc.HalfCloseableStream):
         await self._stream.wait_send_all_might_not_block()
 
     async def send_eof(self) -> None:
-        await self._stream.send_eof()
+        async with self._sending:
+            await self._stream.send_eof()
 
     async def receive_some(self, max_bytes: int | None = None) -> bytes:
         try:
