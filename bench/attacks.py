@@ -21,10 +21,10 @@ accounts with 0.02 FLOCK each. Then, one after another, each attack in a bounded
   half second on a fresh connection. Then all disconnect.
 
 For each attack it reports the node's resident memory (VmRSS from ``/proc/<pid>/status``) just
-before and its peak during the attack (sampled every 100 ms), the longest gap between the
-timestamps of consecutive blocks from just before the attack to a few seconds after it (the dev
-chain's slots are 1 s), and what the attack achieved. It stops only the node it started, by PID.
-Needs the test extras (httpx).
+before and its peak during the attack, and the peak of its open files (``/proc/<pid>/fd``),
+both sampled every 100 ms; the longest gap between the timestamps of consecutive blocks from
+just before the attack to a few seconds after it (the dev chain's slots are 1 s); and what the
+attack achieved. It stops only the node it started, by PID. Needs the test extras (httpx).
 """
 
 from __future__ import annotations
@@ -83,8 +83,15 @@ class Outcome:
     attack: str
     rss_before_mb: float
     rss_peak_mb: float
+    open_files_peak: int
     longest_block_gap_s: float
     result: str
+
+
+@dataclass
+class Peaks:
+    rss_kb: int
+    open_files: int
 
 
 # --- the node -----------------------------------------------------------------------------
@@ -123,6 +130,9 @@ class DevNode:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1])
         raise RuntimeError("no VmRSS line")
+
+    def count_open_files(self) -> int:
+        return len(os.listdir(f"/proc/{self.process.pid}/fd"))
 
     def log_size(self) -> int:
         return self.log_path.stat().st_size
@@ -224,9 +234,10 @@ async def fund(rpc: Rpc, genesis_hash: bytes, recipients: list[Keypair]) -> None
 # --- measuring ----------------------------------------------------------------------------
 
 
-async def sample_rss(node: DevNode, peak: list[int]) -> None:
+async def sample(node: DevNode, peaks: Peaks) -> None:
     while True:
-        peak[0] = max(peak[0], node.read_rss_kb())
+        peaks.rss_kb = max(peaks.rss_kb, node.read_rss_kb())
+        peaks.open_files = max(peaks.open_files, node.count_open_files())
         await trio.sleep(0.1)
 
 
@@ -238,12 +249,13 @@ async def read_block_timestamps_ms(rpc: Rpc, first: int) -> list[int]:
 
 
 async def measure(name: str, node: DevNode, rpc: Rpc, attack: Callable[[], Awaitable[str]]) -> Outcome:
-    """Run ``attack`` while sampling the node's memory; then read the blocks it spanned."""
+    """Run ``attack`` while sampling the node's memory and open files; then read the blocks it
+    spanned."""
     first = int((await rpc.call("chain_getHeader"))["number"], 16)
     rss_before = node.read_rss_kb()
-    peak = [rss_before]
+    peaks = Peaks(rss_before, node.count_open_files())
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(sample_rss, node, peak)
+        nursery.start_soon(sample, node, peaks)
         result = await attack()
         await trio.sleep(RECOVERY_S)
         nursery.cancel_scope.cancel()
@@ -251,7 +263,7 @@ async def measure(name: str, node: DevNode, rpc: Rpc, attack: Callable[[], Await
     gaps = [later - earlier for earlier, later in zip(timestamps, timestamps[1:])]
     gaps.append(time.time_ns() // 1_000_000 - timestamps[-1])  # still waiting for the next block
     print(f"  {name}: {result}", file=sys.stderr)
-    return Outcome(name, rss_before / 1024, peak[0] / 1024, max(gaps) / 1000, result)
+    return Outcome(name, rss_before / 1024, peaks.rss_kb / 1024, peaks.open_files, max(gaps) / 1000, result)
 
 
 # --- the attacks --------------------------------------------------------------------------
@@ -420,11 +432,12 @@ async def run(tree: Path, attacks: list[str], connections: int, duration_s: floa
 
 def print_table(tree: Path, outcomes: list[Outcome]) -> None:
     print(f"`flockchain dev` from {tree}\n")
-    print("| attack | RSS before → peak (MB) | longest block gap (s) | result |")
-    print("|---|---|---|---|")
+    print("| attack | RSS before → peak (MB) | open files, peak | longest block gap (s) | result |")
+    print("|---|---|---|---|---|")
     for outcome in outcomes:
         rss = f"{outcome.rss_before_mb:,.0f} → {outcome.rss_peak_mb:,.0f}"
-        print(f"| {outcome.attack} | {rss} | {outcome.longest_block_gap_s:.2f} | {outcome.result} |")
+        gap = f"{outcome.longest_block_gap_s:.2f}"
+        print(f"| {outcome.attack} | {rss} | {outcome.open_files_peak:,} | {gap} | {outcome.result} |")
 
 
 def main() -> None:
