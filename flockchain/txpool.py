@@ -6,15 +6,23 @@ Per sender, transactions are kept by nonce: those that run without a gap from th
 next nonce are *ready* (a block author may include them in that order), the rest are *future*
 and wait for the gap to close. On every new head the node hands the pool fresh bindings to the
 new best state; the pool drops what was included, re-validates the rest and re-sorts ready
-from future. A transaction still future more than ``future_lifetime`` new heads after it
-entered is dropped (as Ethereum's pools drop queued transactions after a lifetime): nothing
-else would ever remove one, and a full pool of them would keep out only newcomers that cannot
-out-bid them.
+from future.
 
-When the pool is full a newcomer gets in only by out-bidding (strictly higher priority) the
-transactions it pushes out, and only the highest-nonce transaction of a sender is ever pushed
-out, so eviction never leaves a gap behind a transaction that stays. Everything here is plain
-deterministic Python: the node's one writer task calls it, and equal inputs give equal pools.
+Future transactions cost their sender nothing until the gap closes, and may never be included,
+so they get a small place of their own: at most ``max_future_per_sender`` per sender and
+``max_future_count`` (and ``max_future_bytes``) in all, never at a ready transaction's expense,
+and each is dropped ``future_lifetime`` new heads after it entered (as Ethereum's pools drop
+queued transactions after a lifetime). Whatever a sender pools, ready or future, must be payable
+together: the sum of their fees and tips may not exceed what the sender can pay on the best state
+and stay alive (``get_fee_budget``), or a block would include the first and fail the rest.
+
+When the pool is full a newcomer gets in only by pushing others out: a ready newcomer pushes out
+future transactions first, any of them, and then ready ones of strictly lower priority; a future
+newcomer pushes out only future ones of strictly lower priority. Only the highest-nonce
+transaction of a sender is ever pushed out (a sender's own lower nonce pushes out its highest
+when the sender is at one of its limits), so eviction never leaves a gap behind a transaction
+that stays. Everything here is plain deterministic Python: the node's one writer task calls it,
+and equal inputs give equal pools.
 """
 
 from __future__ import annotations
@@ -31,11 +39,16 @@ from runtime.executive import ValidTransaction
 MAX_COUNT = 8192
 MAX_BYTES = 32 * 1024 * 1024
 MAX_PER_SENDER = 64
-FUTURE_LIFETIME = 600  # new heads: 10 minutes at the dev chain's 1-second slots
+# Futures get a tenth of the pool, as in Substrate's pool, and a sender a handful of them.
+MAX_FUTURE_COUNT = 512
+MAX_FUTURE_BYTES = 2 * 1024 * 1024
+MAX_FUTURE_PER_SENDER = 16
+FUTURE_LIFETIME = 60  # new heads: a minute at the dev chain's 1-second slots
 
-# Both read the current best state; the node rebinds them on each new head.
+# All three read the current best state; the node rebinds them on each new head.
 Validate = Callable[[bytes], ValidTransaction]
 GetNonce = Callable[[bytes], int]
+GetFeeBudget = Callable[[bytes], int]  # what an account can pay in fees and tips and stay alive
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -55,12 +68,16 @@ class ReplacementUnderpriced(PoolError):
     """The pool holds a transaction with the same sender and nonce and at least this tip."""
 
 
+class PooledFeesUnpayable(PoolError):
+    """The sender cannot pay the fees and tips of its pooled transactions and this one together."""
+
+
 class PoolFull(PoolError):
     """The pool is at a limit and the transaction does not out-bid what it would push out."""
 
 
 class TooManyFromSender(PoolFull):
-    """The sender already has as many transactions pooled as one sender may."""
+    """The sender already has as many transactions (or future ones) pooled as one sender may."""
 
 
 # --- bookkeeping --------------------------------------------------------------------------
@@ -96,6 +113,11 @@ class _Entry:
         return self.valid.priority
 
     @property
+    def cost(self) -> int:
+        """What including it takes from the sender before its call runs: fee and tip."""
+        return self.valid.fee + self.valid.priority
+
+    @property
     def size(self) -> int:
         return len(self.encoded)
 
@@ -103,11 +125,13 @@ class _Entry:
 @dataclass(eq=False)
 class _SenderQueue:
     """One sender's transactions by nonce; the first ``ready_count`` from the account's next
-    nonce on are ready."""
+    nonce on are ready, the rest (``future_count`` of them, ``future_bytes`` long) future."""
 
     account_nonce: int
     by_nonce: dict[int, _Entry] = field(default_factory=dict)
     ready_count: int = 0
+    future_count: int = 0
+    future_bytes: int = 0
 
     def update_ready(self) -> None:
         """Ready transactions are those that run without a gap from the account's nonce."""
@@ -115,6 +139,12 @@ class _SenderQueue:
         while nonce in self.by_nonce:
             nonce += 1
         self.ready_count = nonce - self.account_nonce
+        future = self.future_entries()
+        self.future_count, self.future_bytes = len(future), sum(entry.size for entry in future)
+
+    def is_ready_nonce(self, nonce: int) -> bool:
+        """Whether a transaction with ``nonce`` is (or, newly pooled, would be) ready."""
+        return nonce <= self.account_nonce + self.ready_count
 
     def ready_entries(self) -> list[_Entry]:
         return [self.by_nonce[self.account_nonce + offset] for offset in range(self.ready_count)]
@@ -127,9 +157,29 @@ class _SenderQueue:
         return [self.by_nonce[nonce] for nonce in sorted(self.by_nonce, reverse=True)]
 
 
-# (priority, -arrival, transaction, the rest of its sender's in eviction order): lowest
-# priority out first, newest first among equals.
-_Candidate = tuple[int, int, _Entry, Iterator[_Entry]]
+@dataclass(frozen=True)
+class _Usage:
+    """What the pool would hold: all transactions, and the future ones among them."""
+
+    count: int
+    bytes: int
+    future_count: int
+    future_bytes: int
+
+    def changed(self, entry: _Entry, is_future: bool, sign: int) -> _Usage:
+        """With ``entry`` added (``sign`` 1) or taken out (-1)."""
+        future = sign if is_future else 0
+        return _Usage(
+            self.count + sign,
+            self.bytes + sign * entry.size,
+            self.future_count + future,
+            self.future_bytes + future * entry.size,
+        )
+
+
+# (is ready, priority, -arrival, transaction, its sender's queue, the rest of its sender's in
+# eviction order): futures first, then lowest priority, newest first among equals.
+_Candidate = tuple[bool, int, int, _Entry, _SenderQueue, Iterator[_Entry]]
 
 
 # --- the pool -----------------------------------------------------------------------------
@@ -143,23 +193,36 @@ class TransactionPool:
         validate: Validate,
         get_nonce: GetNonce,
         *,
+        get_fee_budget: GetFeeBudget | None = None,
         max_count: int = MAX_COUNT,
         max_bytes: int = MAX_BYTES,
         max_per_sender: int = MAX_PER_SENDER,
+        max_future_count: int = MAX_FUTURE_COUNT,
+        max_future_bytes: int = MAX_FUTURE_BYTES,
+        max_future_per_sender: int = MAX_FUTURE_PER_SENDER,
         future_lifetime: int = FUTURE_LIFETIME,
     ) -> None:
-        if min(max_count, max_bytes, max_per_sender, future_lifetime) < 1:
+        """``get_fee_budget`` None: each transaction's fee and tip is checked alone (by the
+        runtime), not together with its sender's others."""
+        limits = (max_count, max_bytes, max_per_sender, max_future_count, max_future_bytes, max_future_per_sender)
+        if min(*limits, future_lifetime) < 1:
             raise ValueError("pool limits must be positive")
         self._validate = validate
         self._get_nonce = get_nonce
+        self._get_fee_budget = get_fee_budget
         self.max_count = max_count
         self.max_bytes = max_bytes
         self.max_per_sender = max_per_sender
+        self.max_future_count = max_future_count
+        self.max_future_bytes = max_future_bytes
+        self.max_future_per_sender = max_future_per_sender
         self.future_lifetime = future_lifetime
         self._heads = 0  # new heads seen
         self._entries: dict[bytes, _Entry] = {}  # in arrival order
         self._senders: dict[bytes, _SenderQueue] = {}
         self._bytes = 0
+        self._future_count = 0  # the senders' future counts and bytes, summed
+        self._future_bytes = 0
         self._arrivals = itertools.count()
 
     # --- reading ------------------------------------------------------------------------
@@ -171,8 +234,7 @@ class TransactionPool:
         return tx_hash in self._entries
 
     def status(self) -> PoolStatus:
-        ready = sum(queue.ready_count for queue in self._senders.values())
-        return PoolStatus(ready=ready, future=len(self._entries) - ready, bytes=self._bytes)
+        return PoolStatus(ready=len(self._entries) - self._future_count, future=self._future_count, bytes=self._bytes)
 
     def pending(self) -> list[bytes]:
         """Every pooled transaction, ready or future, in arrival order."""
@@ -217,7 +279,8 @@ class TransactionPool:
             raise AlreadyInPool(f"transaction 0x{tx_hash.hex()} is already in the pool")
         entry = _Entry(tx_hash, encoded, self._validate(encoded), next(self._arrivals), self._heads)
         replaced = self._check_replacement(entry)
-        outgoing = [replaced] if replaced is not None else self._plan_sender_eviction(entry)
+        outgoing = [replaced] if replaced is not None else []
+        outgoing += self._plan_sender_eviction(entry, replaced)
         outgoing += self._plan_evictions(entry, outgoing)
         for old in outgoing:
             self._discard(old)
@@ -226,31 +289,41 @@ class TransactionPool:
 
     def remove(self, hashes: Iterable[bytes]) -> None:
         """Drop these transactions (e.g. a block author found them invalid); unknown hashes
-        are ignored. A dropped transaction's successors become future."""
+        are ignored. A dropped transaction's successors become future (the future limits are
+        enforced on the next head: the engine removes a new head's transactions before it
+        tells the pool of the head, when their successors only look future)."""
         for tx_hash in hashes:
             entry = self._entries.get(tx_hash)
             if entry is not None:
                 self._discard(entry)
 
-    def on_new_head(self, validate: Validate, get_nonce: GetNonce, included_hashes: Iterable[bytes]) -> None:
+    def on_new_head(
+        self,
+        validate: Validate,
+        get_nonce: GetNonce,
+        included_hashes: Iterable[bytes],
+        *,
+        get_fee_budget: GetFeeBudget | None = None,
+    ) -> None:
         """Follow a new best block: drop what it included, drop what no longer validates on
-        its state (used nonce, expired, cannot pay), re-sort ready from future, and drop
-        future transactions older than ``future_lifetime`` heads."""
+        its state (used nonce, expired, cannot pay), re-sort ready from future, drop future
+        transactions older than ``future_lifetime`` heads, and bring every sender back within
+        what it can pay and the future limits. ``get_fee_budget`` None keeps the one bound."""
         self._validate, self._get_nonce = validate, get_nonce
+        self._get_fee_budget = get_fee_budget or self._get_fee_budget
         self._heads += 1
         self.remove(included_hashes)
         for sender, queue in self._senders.items():
             queue.account_nonce = get_nonce(sender)
-            queue.update_ready()
+            self._update_ready(queue)
         for entry in list(self._entries.values()):
             try:
                 entry.valid = validate(entry.encoded)
             except InvalidTransaction:
                 self._discard(entry)
-        oldest_kept = self._heads - self.future_lifetime
-        for entry in [entry for queue in self._senders.values() for entry in queue.future_entries()]:
-            if entry.entered_at_head < oldest_kept:
-                self._discard(entry)
+        self._drop_expired_futures()
+        self._drop_unpayable()
+        self._drop_excess_futures()
 
     # --- admission ----------------------------------------------------------------------
 
@@ -266,70 +339,166 @@ class TransactionPool:
             )
         return current
 
-    def _plan_sender_eviction(self, entry: _Entry) -> list[_Entry]:
-        """At the per-sender limit, a lower nonce pushes out the sender's highest: the lower
-        one is the one that can become ready first."""
+    def _plan_sender_eviction(self, entry: _Entry, replaced: _Entry | None) -> list[_Entry]:
+        """What of the sender's own must go for ``entry`` to fit the sender's limits: its count,
+        its future queue and what it can pay. A lower nonce pushes out the sender's highest,
+        one at a time: the lower one is the one that can become ready first."""
         queue = self._senders.get(entry.sender)
-        if queue is None or len(queue.by_nonce) < self.max_per_sender:
-            return []
-        highest = queue.by_descending_nonce()[0]
-        if entry.nonce > highest.nonce:
-            raise TooManyFromSender(f"the sender already has {self.max_per_sender} transactions in the pool")
-        return [highest]
+        if queue is None:
+            queue = _SenderQueue(self._get_nonce(entry.sender))
+        kept = [old for old in queue.by_descending_nonce() if old is not replaced]
+        budget = None if self._get_fee_budget is None else self._get_fee_budget(entry.sender)
+        is_future = not queue.is_ready_nonce(entry.nonce)
+        outgoing: list[_Entry] = []
+        while (excess := self._find_sender_excess(queue, entry, kept, budget, is_future)) is not None:
+            if not kept or kept[0].nonce < entry.nonce:
+                raise excess
+            outgoing.append(kept.pop(0))
+        return outgoing
+
+    def _find_sender_excess(
+        self, queue: _SenderQueue, entry: _Entry, kept: list[_Entry], budget: int | None, is_future: bool
+    ) -> PoolError | None:
+        """The sender's limit that ``entry`` beside ``kept`` breaks, as the error to refuse it with."""
+        if len(kept) >= self.max_per_sender:
+            return TooManyFromSender(f"the sender already has {self.max_per_sender} transactions in the pool")
+        if is_future and sum(not queue.is_ready_nonce(old.nonce) for old in kept) >= self.max_future_per_sender:
+            return TooManyFromSender(
+                f"the sender already has {self.max_future_per_sender} future transactions (waiting for a "
+                "lower nonce) in the pool"
+            )
+        cost = entry.cost + sum(old.cost for old in kept)
+        if budget is not None and cost > budget:
+            return PooledFeesUnpayable(
+                f"the sender cannot pay for its pooled transactions and this one together: their fees and "
+                f"tips come to {cost}, and it can pay {budget} and stay alive"
+            )
+        return None
 
     def _plan_evictions(self, entry: _Entry, outgoing: list[_Entry]) -> list[_Entry]:
-        """What else must go for ``entry`` to fit the count and byte limits.
+        """What else must go for ``entry`` to fit the pool's limits, and the future limits if
+        it is future.
 
-        Lowest priority first (ties: newest first), each a sender's highest remaining nonce,
-        and every one of strictly lower priority than ``entry``; else :class:`PoolFull`.
+        Futures first, then lowest priority (ties: newest first), each a sender's highest
+        remaining nonce; a future one only for a ready newcomer or one of strictly higher
+        priority, a ready one only for a ready newcomer of strictly higher priority; else
+        :class:`PoolFull`.
         """
         if entry.size > self.max_bytes:
             raise PoolFull(f"a transaction of {entry.size} bytes exceeds the pool's {self.max_bytes} bytes")
-        count = len(self._entries) - len(outgoing) + 1
-        size = self._bytes - sum(old.size for old in outgoing) + entry.size
+        is_future = self._is_future(entry)
+        usage = _Usage(len(self._entries), self._bytes, self._future_count, self._future_bytes)
+        for old in outgoing:
+            usage = usage.changed(old, self._is_future(old), -1)
+        usage = usage.changed(entry, is_future, 1)
         evicted: list[_Entry] = []
-        candidates = self._iter_eviction_candidates(entry, outgoing)
-        while count > self.max_count or size > self.max_bytes:
+        candidates = self._iter_eviction_candidates((entry.sender, entry.nonce), {old.hash for old in outgoing})
+        while self._is_over_limits(usage, is_future):
             victim = next(candidates, None)
-            if victim is None or victim.priority >= entry.priority:
-                raise PoolFull(
-                    f"the pool is full ({self.max_count} transactions, {self.max_bytes} bytes) "
-                    f"and tip {entry.priority} does not out-bid what it would push out"
-                )
+            if victim is None or not self._may_push_out(entry, is_future, victim):
+                outbid = f"tip {entry.priority} does not out-bid what it would push out"
+                raise PoolFull(f"{self._describe_full(usage, is_future)} and {outbid}")
             evicted.append(victim)
-            count -= 1
-            size -= victim.size
+            usage = usage.changed(victim, self._is_future(victim), -1)
         return evicted
 
-    def _iter_eviction_candidates(self, entry: _Entry, outgoing: list[_Entry]) -> Iterator[_Entry]:
+    def _is_over_limits(self, usage: _Usage, is_future: bool) -> bool:
+        """Over the pool's limits, or (a future newcomer) the future ones."""
+        over_pool = usage.count > self.max_count or usage.bytes > self.max_bytes
+        return over_pool or (is_future and self._is_over_future_limits(usage))
+
+    def _is_over_future_limits(self, usage: _Usage) -> bool:
+        return usage.future_count > self.max_future_count or usage.future_bytes > self.max_future_bytes
+
+    def _describe_full(self, usage: _Usage, is_future: bool) -> str:
+        if is_future and self._is_over_future_limits(usage):
+            return f"future transactions are at their limit ({self.max_future_count}, {self.max_future_bytes} bytes)"
+        return f"the pool is full ({self.max_count} transactions, {self.max_bytes} bytes)"
+
+    def _may_push_out(self, entry: _Entry, is_future: bool, victim: _Entry) -> bool:
+        """A future transaction may never be included, so any ready newcomer may take its place;
+        otherwise only a strictly higher tip may, and a future newcomer never takes a ready one's."""
+        if self._is_future(victim):
+            return not is_future or victim.priority < entry.priority
+        return not is_future and victim.priority < entry.priority
+
+    def _is_future(self, entry: _Entry) -> bool:
+        """Whether ``entry`` (pooled, or about to be) is future on the pool's view of nonces."""
+        queue = self._senders.get(entry.sender)
+        if queue is None:
+            return entry.nonce > self._get_nonce(entry.sender)
+        return not queue.is_ready_nonce(entry.nonce)
+
+    def _iter_eviction_candidates(self, floor: tuple[bytes, int] | None, leaving: set[bytes]) -> Iterator[_Entry]:
         """Pooled transactions in eviction order: a heap merge over senders, each sender from
-        its highest nonce down. ``entry``'s own lower nonces are never offered: pushing one
-        out would leave ``entry`` behind a gap."""
-        leaving = {old.hash for old in outgoing}
+        its highest nonce down, futures before ready ones. ``floor`` is a newcomer's sender and
+        nonce: its own lower nonces are never offered, as pushing one out would leave the
+        newcomer behind a gap."""
         heap: list[_Candidate] = []
         for sender, queue in self._senders.items():
-            floor = entry.nonce if sender == entry.sender else -1
-            tails = iter([old for old in queue.by_descending_nonce() if old.nonce > floor and old.hash not in leaving])
-            self._push_candidate(heap, tails)
+            lowest = floor[1] if floor is not None and sender == floor[0] else -1
+            tails = iter([old for old in queue.by_descending_nonce() if old.nonce > lowest and old.hash not in leaving])
+            self._push_candidate(heap, queue, tails)
         while heap:
-            _, _, victim, tails = heapq.heappop(heap)
+            *_, victim, queue, tails = heapq.heappop(heap)
             yield victim
-            self._push_candidate(heap, tails)
+            self._push_candidate(heap, queue, tails)
 
     @staticmethod
-    def _push_candidate(heap: list[_Candidate], tails: Iterator[_Entry]) -> None:
+    def _push_candidate(heap: list[_Candidate], queue: _SenderQueue, tails: Iterator[_Entry]) -> None:
         candidate = next(tails, None)
         if candidate is not None:
-            heapq.heappush(heap, (candidate.priority, -candidate.arrival, candidate, tails))
+            is_ready = queue.is_ready_nonce(candidate.nonce)
+            heapq.heappush(heap, (is_ready, candidate.priority, -candidate.arrival, candidate, queue, tails))
+
+    # --- following the head -------------------------------------------------------------
+
+    def _drop_expired_futures(self) -> None:
+        oldest_kept = self._heads - self.future_lifetime
+        for entry in [entry for queue in self._senders.values() for entry in queue.future_entries()]:
+            if entry.entered_at_head < oldest_kept:
+                self._discard(entry)
+
+    def _drop_unpayable(self) -> None:
+        """A sender's highest nonces, until it can pay for what stays (its balance may have
+        fallen in the new block)."""
+        if self._get_fee_budget is None:
+            return
+        for sender, queue in list(self._senders.items()):
+            budget = self._get_fee_budget(sender)
+            excess = sum(entry.cost for entry in queue.by_nonce.values()) - budget
+            for entry in queue.by_descending_nonce():
+                if excess <= 0:
+                    break
+                excess -= entry.cost
+                self._discard(entry)
+
+    def _drop_excess_futures(self) -> None:
+        """Back within the future limits: a removed or invalid transaction turns its successors
+        into futures. Each sender's highest futures first, then the pool's cheapest."""
+        for queue in list(self._senders.values()):
+            for entry in queue.by_descending_nonce()[: max(0, queue.future_count - self.max_future_per_sender)]:
+                self._discard(entry)
+        victims = self._iter_eviction_candidates(None, set())
+        while self._is_over_future_limits(_Usage(0, 0, self._future_count, self._future_bytes)):
+            self._discard(next(victims))
 
     # --- storage ------------------------------------------------------------------------
+
+    def _update_ready(self, queue: _SenderQueue) -> None:
+        """Re-sort ``queue``'s ready from future, keeping the pool's future totals."""
+        self._future_count -= queue.future_count
+        self._future_bytes -= queue.future_bytes
+        queue.update_ready()
+        self._future_count += queue.future_count
+        self._future_bytes += queue.future_bytes
 
     def _insert(self, entry: _Entry) -> None:
         queue = self._senders.get(entry.sender)
         if queue is None:
             queue = self._senders[entry.sender] = _SenderQueue(self._get_nonce(entry.sender))
         queue.by_nonce[entry.nonce] = entry
-        queue.update_ready()
+        self._update_ready(queue)
         self._entries[entry.hash] = entry
         self._bytes += entry.size
 
@@ -338,7 +507,6 @@ class TransactionPool:
         self._bytes -= entry.size
         queue = self._senders[entry.sender]
         del queue.by_nonce[entry.nonce]
-        if queue.by_nonce:
-            queue.update_ready()
-        else:
+        self._update_ready(queue)
+        if not queue.by_nonce:
             del self._senders[entry.sender]

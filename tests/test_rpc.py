@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import tracemalloc
 from collections.abc import AsyncIterator
 from functools import partial
 from typing import Any
@@ -25,13 +26,15 @@ from flockchain.rpc.jsonrpc import (
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     OVERSIZED_REQUEST,
+    OVERSIZED_RESPONSE,
     PARSE_ERROR,
     TOO_BIG_BATCH_REQUEST,
+    TOO_BIG_BATCH_RESPONSE,
     Dispatcher,
     InvalidParams,
     RpcError,
 )
-from flockchain.rpc.methods import INVALID_TRANSACTION, get_node_version
+from flockchain.rpc.methods import INVALID_TRANSACTION, MAX_PENDING_PAGE_SIZE, build_dispatcher, get_node_version
 from flockchain.rpc.server import RpcLimits, RpcPortUnavailable, serve_rpc
 from runtime.block import (
     Block,
@@ -47,7 +50,7 @@ from runtime.primitives.address import encode_address
 from runtime.primitives.codec import encode_value
 
 TIMEOUT = 10  # seconds any single wait may take before the test fails
-TEST_LIMITS = RpcLimits(max_body_size=4096, max_batch_size=10)
+TEST_LIMITS = RpcLimits(max_body_size=4096, max_batch_size=10, max_reply_size=64 * 1024)
 CHAIN_LENGTH = 3
 UNKNOWN_HASH = "0x" + "ee" * 32
 REJECTED_PREFIX = b"\xff"  # the fake node refuses these with a reason
@@ -323,6 +326,61 @@ async def test_batch_over_the_limit_is_one_error() -> None:
     assert reply["error"]["code"] == TOO_BIG_BATCH_REQUEST and reply["id"] is None
 
 
+async def test_reply_over_the_limit_is_an_error_with_the_request_id() -> None:
+    dispatcher = Dispatcher(max_reply_size=1000)
+
+    async def big() -> str:
+        return "x" * 2000
+
+    dispatcher.register("big", big)
+    reply = await dispatcher.handle_message(json.dumps(make_request("big", [], 9)))
+    assert reply is not None and len(reply) <= 1000
+    error = {"code": OVERSIZED_RESPONSE, "message": "Response is too big", "data": "Exceeded max limit of 1000"}
+    assert json.loads(reply) == {"jsonrpc": "2.0", "error": error, "id": 9}
+
+
+async def test_batch_stops_once_its_replies_exceed_the_limit() -> None:
+    """The batch's replies together are bounded too: past the limit the batch is one error, and
+    the calls after the one that crossed it never run."""
+    dispatcher = Dispatcher(max_reply_size=1000)
+    calls: list[int] = []
+
+    async def medium(number: int) -> str:
+        calls.append(number)
+        return "x" * 400
+
+    dispatcher.register("medium", medium)
+    reply = await dispatcher.handle_message(json.dumps([make_request("medium", [i], i) for i in range(10)]))
+    assert reply is not None and len(reply) <= 1000
+    error = {"code": TOO_BIG_BATCH_RESPONSE, "message": "The batch response was too large"}
+    assert json.loads(reply) == {"jsonrpc": "2.0", "error": {**error, "data": "Exceeded max limit of 1000"}, "id": None}
+    assert calls == [0, 1, 2]
+
+
+async def test_batch_over_its_cost_is_refused_before_any_call_runs() -> None:
+    dispatcher = Dispatcher(max_batch_cost=100)
+    calls: list[str] = []
+
+    async def cheap() -> None:
+        calls.append("cheap")
+
+    async def dear() -> None:
+        calls.append("dear")
+
+    dispatcher.register("cheap", cheap)
+    dispatcher.register("dear", dear, cost=40)
+    within = [make_request("dear", [], 1), make_request("dear", [], 2), *[make_request("cheap", [], 3)] * 20]
+    assert len(json.loads(await dispatcher.handle_message(json.dumps(within)) or "")) == 22
+    calls.clear()
+    reply = await dispatcher.handle_message(json.dumps([make_request("dear", [], i) for i in range(3)]))
+    assert json.loads(reply or "")["error"] == {
+        "code": TOO_BIG_BATCH_REQUEST,
+        "message": "The batch request was too large",
+        "data": "Exceeded max cost of 100",
+    }
+    assert calls == []
+
+
 def test_registering_a_name_twice_is_refused() -> None:
     dispatcher = make_dispatcher()
     with pytest.raises(ValueError):
@@ -450,6 +508,88 @@ async def test_submit_extrinsic_returns_its_hash_and_pools_it(client: httpx.Asyn
     assert await call(client, "author_submitExtrinsic", to_hex(first)) == to_hex(compute_extrinsic_hash(first))
     assert await call(client, "author_submitExtrinsic", "0x0A0B") == to_hex(compute_extrinsic_hash(second))
     assert await call(client, "author_pendingExtrinsics") == ["0x010203", "0x0a0b"]
+
+
+def fill_pool(node: FakeNode, count: int, size: int = 150) -> list[bytes]:
+    node.pool = [index.to_bytes(4, "big") * (size // 4) for index in range(count)]
+    return list(node.pool)
+
+
+async def page_through(client: httpx.AsyncClient, page_size: int, between_pages: Any = None) -> list[str]:
+    """Every extrinsic ``author_pendingExtrinsics`` pages out, following the cursor to the end."""
+    seen: list[str] = []
+    cursor = None
+    for _ in range(100):
+        page = await call(client, "author_pendingExtrinsics", page_size, cursor)
+        assert len(page["extrinsics"]) <= page_size
+        seen += page["extrinsics"]
+        cursor = page["nextKey"]
+        if cursor is None:
+            return seen
+        if between_pages is not None:
+            between_pages()
+    pytest.fail("the cursor never reached the end")
+
+
+async def test_pending_extrinsics_pages_with_a_stable_cursor(client: httpx.AsyncClient, node: FakeNode) -> None:
+    """Every extrinsic pending throughout is paged out exactly once, whatever leaves or enters
+    the pool between pages."""
+    pooled = fill_pool(node, 45)
+    assert sorted(await page_through(client, 10)) == sorted(map(to_hex, pooled))
+    churn = iter(range(100, 200))
+
+    def change_pool() -> None:
+        node.pool.remove(node.pool[len(node.pool) // 2])
+        node.pool.append(next(churn).to_bytes(4, "big") * 30)
+
+    seen = await page_through(client, 10, change_pool)
+    assert len(seen) == len(set(seen))
+    assert set(map(to_hex, node.pool)) & set(map(to_hex, pooled)) <= set(seen)
+
+
+async def test_pending_extrinsics_page_ends_before_the_reply_limit(client: httpx.AsyncClient, node: FakeNode) -> None:
+    pooled = fill_pool(node, 20, size=TEST_LIMITS.max_reply_size // 8)
+    page = await call(client, "author_pendingExtrinsics", MAX_PENDING_PAGE_SIZE)
+    assert 1 <= len(page["extrinsics"]) < 4 and page["nextKey"] is not None
+    assert sorted(await page_through(client, MAX_PENDING_PAGE_SIZE)) == sorted(map(to_hex, pooled))
+
+
+@pytest.mark.parametrize(
+    "params",
+    [[0], [MAX_PENDING_PAGE_SIZE + 1], ["10"], [True], [1.5], [10, "0x00"], [10, 5], {"count": 10, "startKey": "x"}],
+)
+async def test_pending_extrinsics_refuses_bad_pages(client: httpx.AsyncClient, params: Any) -> None:
+    response = await post(client, make_request("author_pendingExtrinsics", params))
+    assert response.json()["error"]["code"] == INVALID_PARAMS
+
+
+async def test_pending_extrinsics_without_params_over_the_reply_limit_is_an_error(
+    client: httpx.AsyncClient, node: FakeNode
+) -> None:
+    fill_pool(node, 1000)
+    error = await call_error(client, "author_pendingExtrinsics")
+    assert error["code"] == OVERSIZED_RESPONSE and "startKey" in error["data"]
+
+
+async def test_batch_of_pending_extrinsics_has_a_bounded_reply(node: FakeNode) -> None:
+    """The attack: a 648-byte batch of ``author_pendingExtrinsics`` against a full pool asked
+    for a reply of hundreds of megabytes. Each call's reply and the batch's are bounded, and
+    so is what answering allocates."""
+    fill_pool(node, 8192)
+    limits = RpcLimits()
+    dispatcher = build_dispatcher(node, max_reply_size=limits.max_reply_size, max_batch_cost=limits.max_batch_cost)
+    batch = json.dumps([make_request("author_pendingExtrinsics", None, i) for i in range(10)], separators=(",", ":"))
+    assert len(batch) <= 648
+    tracemalloc.start()
+    try:
+        reply = await dispatcher.handle_message(batch)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert reply is not None and len(reply) <= limits.max_reply_size
+    assert peak < 3 * limits.max_reply_size
+    fill_pool(node, 100_000)  # more than any pool holds: the error costs no more
+    assert json.loads(await dispatcher.handle_message(batch) or "")[0]["error"]["code"] == OVERSIZED_RESPONSE
 
 
 async def test_refused_transaction_is_error_1010_with_reason(client: httpx.AsyncClient, node: FakeNode) -> None:

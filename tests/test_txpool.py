@@ -16,13 +16,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flockchain.txpool import (
+    FUTURE_LIFETIME,
+    MAX_COUNT,
+    MAX_FUTURE_COUNT,
+    MAX_FUTURE_PER_SENDER,
     AlreadyInPool,
+    GetFeeBudget,
+    GetNonce,
+    PooledFeesUnpayable,
     PoolError,
     PoolFull,
     PoolStatus,
     ReplacementUnderpriced,
     TooManyFromSender,
     TransactionPool,
+    Validate,
 )
 from runtime.block import (
     Mortality,
@@ -43,7 +51,7 @@ from runtime.errors import (
     StaleTransaction,
 )
 from runtime.executive import Executive, ValidTransaction
-from runtime.pallets import system
+from runtime.pallets import balances, system
 from runtime.pallets.timestamp import SetArgs
 from runtime.primitives.hashing import blake2b_256
 from runtime.primitives.keys import Keypair
@@ -71,24 +79,36 @@ def transfer(sender: Keypair, nonce: int, tip: int = 0, amount: int = 1_000_000)
     return sign_transfer(RUNTIME, sender, DEST, amount, nonce=nonce, tip=tip)
 
 
-def bindings(state: DictState) -> tuple[Callable[[bytes], ValidTransaction], Callable[[bytes], int]]:
-    """What the node hands the pool for a best state: validation for the next block, nonces."""
+def get_fee_budget(state: DictState, who: bytes) -> int:
+    """What ``who`` can pay in fees and tips and stay alive: the executive's withdrawal rules
+    (no more than the free balance above the largest lock, the total kept at the deposit)."""
+    account = system.get_account(state, who)
+    existential_deposit = balances.get_existential_deposit(state)
+    return max(0, min(account.free - account.frozen, account.free + account.reserved - existential_deposit))
+
+
+def bindings(state: DictState) -> tuple[Validate, GetNonce, GetFeeBudget]:
+    """What the node hands the pool for a best state: validation for the next block, nonces,
+    fee budgets."""
     next_number = system.Number.get(state) + 1
     return (
         lambda encoded: EXECUTIVE.validate_transaction(state, encoded, next_number),
         lambda who: system.get_account(state, who).nonce,
+        lambda who: get_fee_budget(state, who),
     )
 
 
 def new_pool(state: DictState = GENESIS, **limits: int) -> TransactionPool:
-    validate, get_nonce = bindings(state)
-    return TransactionPool(validate, get_nonce, **limits)
+    validate, get_nonce, fee_budget = bindings(state)
+    return TransactionPool(validate, get_nonce, get_fee_budget=fee_budget, **limits)
 
 
 def follow(pool: TransactionPool, state: DictState, included: list[bytes]) -> DictState:
     """Execute a block of ``included`` on ``state`` and tell the pool; the new state."""
     new_state = execute_block(EXECUTIVE, state, included)
-    pool.on_new_head(*bindings(new_state), [compute_extrinsic_hash(encoded) for encoded in included])
+    validate, get_nonce, fee_budget = bindings(new_state)
+    hashes = [compute_extrinsic_hash(encoded) for encoded in included]
+    pool.on_new_head(validate, get_nonce, hashes, get_fee_budget=fee_budget)
     return new_state
 
 
@@ -293,8 +313,71 @@ def test_per_sender_limit_keeps_the_lowest_nonces() -> None:
 
 
 def test_pool_errors_are_invalid_transactions() -> None:
-    for error in (AlreadyInPool, ReplacementUnderpriced, PoolFull, TooManyFromSender):
+    for error in (AlreadyInPool, ReplacementUnderpriced, PoolFull, TooManyFromSender, PooledFeesUnpayable):
         assert issubclass(error, PoolError) and issubclass(error, InvalidTransaction)
+
+
+# --- what a sender can pay ----------------------------------------------------------------
+
+
+def cost_of(encoded: bytes, state: DictState = GENESIS) -> int:
+    valid = bindings(state)[0](encoded)
+    return valid.fee + valid.priority
+
+
+def test_sender_cannot_pool_more_fees_and_tips_than_it_can_pay() -> None:
+    """The attack: 64 ready transactions whose tips each fit the balance but together exceed
+    it, so all but one fail in the block. The pool admits only what the sender can pay for
+    together, and every one of them then applies."""
+    budget = get_fee_budget(GENESIS, ALICE.public_key)
+    tip = budget // 10
+    pool = new_pool()
+    for nonce in range(64):
+        try:
+            pool.submit(transfer(ALICE, nonce, tip=tip))
+        except PooledFeesUnpayable:
+            break
+    affordable = budget // cost_of(transfer(ALICE, 0, tip=tip))
+    assert len(pool) == affordable == nonce
+    execute_block(EXECUTIVE, GENESIS, pool.ready())  # each must apply
+
+
+def test_future_transactions_count_against_what_the_sender_can_pay() -> None:
+    budget = get_fee_budget(GENESIS, ALICE.public_key)
+    pool = new_pool()
+    pool.submit(transfer(ALICE, 3, tip=budget // 2))
+    with pytest.raises(PooledFeesUnpayable, match="cannot pay"):
+        pool.submit(transfer(ALICE, 5, tip=budget // 2))
+    pool.submit(transfer(BOB, 5, tip=budget // 2))  # another sender's budget is its own
+    assert len(pool) == 2
+
+
+def test_lower_nonce_pushes_out_the_highest_when_the_sender_cannot_pay_both() -> None:
+    budget = get_fee_budget(GENESIS, ALICE.public_key)
+    pool = new_pool()
+    pool.submit(transfer(ALICE, 1, tip=budget // 2))
+    pool.submit(transfer(ALICE, 0, tip=budget // 2))  # nonce 0 can run first: it stays
+    assert pool.pending() == [transfer(ALICE, 0, tip=budget // 2)]
+
+
+def test_replacement_counts_only_the_new_tip() -> None:
+    budget = get_fee_budget(GENESIS, ALICE.public_key)
+    pool = new_pool()
+    pool.submit(transfer(ALICE, 0, tip=budget // 2))
+    pool.submit(transfer(ALICE, 0, tip=budget // 2 + 1))
+    assert pool.pending() == [transfer(ALICE, 0, tip=budget // 2 + 1)]
+
+
+def test_new_head_drops_the_highest_nonces_the_sender_can_no_longer_pay() -> None:
+    budget = get_fee_budget(GENESIS, BOB.public_key)
+    pool = new_pool()
+    for nonce in range(3):
+        pool.submit(transfer(BOB, nonce, tip=budget // 4))
+    # A block carries another nonce 0 of Bob's that spends half his balance: of the two
+    # remaining, he can now pay only for nonce 1.
+    state = follow(pool, GENESIS, [transfer(BOB, 0, amount=budget // 2)])
+    assert pool.pending() == [transfer(BOB, 1, tip=budget // 4)]
+    assert cost_of(transfer(BOB, 1, tip=budget // 4), state) <= get_fee_budget(state, BOB.public_key)
 
 
 # --- removal and new heads ----------------------------------------------------------------
@@ -369,14 +452,22 @@ def test_future_transaction_expires_unless_its_gap_closes() -> None:
 
 
 def test_pool_limits_must_be_positive() -> None:
-    for limit in ("max_count", "max_bytes", "max_per_sender", "future_lifetime"):
+    limits = ("max_count", "max_bytes", "max_per_sender", "max_future_count", "max_future_bytes")
+    for limit in (*limits, "max_future_per_sender", "future_lifetime"):
         with pytest.raises(ValueError):
             new_pool(**{limit: 0})
 
 
 # --- the laws, on random submissions ------------------------------------------------------
 
-LIMITS = {"max_count": 6, "max_bytes": 5 * len(transfer(ALICE, 0)), "max_per_sender": 3}
+LIMITS = {
+    "max_count": 6,
+    "max_bytes": 5 * len(transfer(ALICE, 0)),
+    "max_per_sender": 3,
+    "max_future_count": 3,
+    "max_future_bytes": 2 * len(transfer(ALICE, 0)),
+    "max_future_per_sender": 2,
+}
 submissions = st.tuples(st.integers(0, len(SENDERS) - 1), st.integers(0, 4), st.integers(0, 3))
 # Each round: some submissions, then a block of the first n ready transactions.
 rounds = st.tuples(st.lists(submissions, max_size=10), st.integers(0, 3))
@@ -398,6 +489,15 @@ def check_laws(pool: TransactionPool, state: DictState) -> None:
         sender, _ = sender_and_nonce(encoded)
         per_sender[sender] = per_sender.get(sender, 0) + 1
     assert max(per_sender.values(), default=0) <= LIMITS["max_per_sender"]
+    future = [encoded for encoded in pool.pending() if encoded not in pool.ready()]
+    assert status.future <= LIMITS["max_future_count"] and sum(map(len, future)) <= LIMITS["max_future_bytes"]
+    future_senders = [sender_and_nonce(encoded)[0] for encoded in future]
+    assert all(future_senders.count(sender) <= LIMITS["max_future_per_sender"] for sender in future_senders)
+    costs: dict[bytes, int] = {}
+    for encoded in pool.pending():
+        sender, _ = sender_and_nonce(encoded)
+        costs[sender] = costs.get(sender, 0) + cost_of(encoded, state)
+    assert all(cost <= get_fee_budget(state, sender) for sender, cost in costs.items())
 
 
 @settings(max_examples=100, deadline=None)
@@ -408,12 +508,91 @@ def test_ready_order_and_limits_hold_for_any_submissions(steps: list[tuple[list[
     for submitted, block_size in steps:
         for sender, nonce, tip in submitted:
             ready_before = set(pool.ready())
+            encoded = transfer(SENDERS[sender], nonce, tip)
             try:
-                pool.submit(transfer(SENDERS[sender], nonce, tip))
+                pool.submit(encoded)
             except (PoolError, StaleTransaction):
                 pass
             check_laws(pool, state)
             # Eviction leaves no gap: what was ready and stays is still ready.
             assert ready_before & set(pool.pending()) <= set(pool.ready())
+            if encoded in pool.pending() and encoded not in pool.ready():
+                assert ready_before <= set(pool.ready())  # a future newcomer pushed out no ready one
         state = follow(pool, state, pool.ready()[:block_size])
         check_laws(pool, state)
+
+
+# --- attacks at the pool's real limits (a fake runtime: thousands of transactions) -------
+# These run at the default limits, so they cannot sign and verify each transaction: a fake
+# transaction is its sender, nonce and tip in plain bytes, and every account pays any fee.
+
+FAKE_FEE = 1_000
+
+
+def fake_transaction(sender: int, nonce: int, tip: int = 0) -> bytes:
+    return sender.to_bytes(32, "big") + nonce.to_bytes(4, "big") + tip.to_bytes(8, "big") + bytes(100)
+
+
+def fake_validate(encoded: bytes) -> ValidTransaction:
+    nonce, tip = int.from_bytes(encoded[32:36], "big"), int.from_bytes(encoded[36:44], "big")
+    return ValidTransaction(sender=encoded[:32], nonce=nonce, priority=tip, fee=FAKE_FEE, valid_until=None)
+
+
+def fake_pool() -> TransactionPool:
+    """A pool at the default limits over the fake runtime, every account at nonce 0."""
+    return TransactionPool(fake_validate, lambda who: 0)
+
+
+def submit_all(pool: TransactionPool, transactions: list[bytes]) -> int:
+    """Submit each; how many the pool accepted."""
+    accepted = 0
+    for encoded in transactions:
+        try:
+            pool.submit(encoded)
+        except PoolError:
+            continue
+        accepted += 1
+    return accepted
+
+
+def test_future_transactions_cannot_fill_the_pool() -> None:
+    """The attack: 128 accounts each pool 64 transactions with nonces that can never be used,
+    filling every place for free. Futures have their own small bound, so an honest transfer
+    from another account still gets in without out-bidding anyone."""
+    pool = fake_pool()
+    attack = [fake_transaction(sender, nonce) for sender in range(1, 129) for nonce in range(1, 65)]
+    submit_all(pool, attack)
+    honest = fake_transaction(1_000, 0)
+    pool.submit(honest)
+    assert honest in pool.ready()
+    assert pool.status().future <= MAX_FUTURE_COUNT
+
+
+def test_future_transaction_never_pushes_out_a_ready_one() -> None:
+    pool = fake_pool()
+    ready = [fake_transaction(sender, nonce) for sender in range(1, 129) for nonce in range(64)]
+    assert submit_all(pool, ready) == MAX_COUNT
+    with pytest.raises(PoolFull):
+        pool.submit(fake_transaction(1_000, 1, tip=10**9))
+    assert pool.status() == PoolStatus(ready=MAX_COUNT, future=0, bytes=pool.status().bytes)
+
+
+def test_future_queue_of_one_sender_is_small_and_keeps_its_lowest_nonces() -> None:
+    pool = fake_pool()
+    for nonce in range(64, 0, -1):  # highest first: each lower one pushes out the highest
+        pool.submit(fake_transaction(1, nonce))
+    assert pool.status().future == MAX_FUTURE_PER_SENDER
+    assert pool.next_nonce((1).to_bytes(32, "big")) == 0
+    pool.submit(fake_transaction(1, 0))
+    assert pool.next_nonce((1).to_bytes(32, "big")) == MAX_FUTURE_PER_SENDER + 1
+
+
+def test_future_transaction_expires_within_a_short_lifetime() -> None:
+    pool = fake_pool()
+    pool.submit(fake_transaction(1, 1))
+    for _ in range(FUTURE_LIFETIME):
+        pool.on_new_head(fake_validate, lambda who: 0, [])
+    assert len(pool) == 1
+    pool.on_new_head(fake_validate, lambda who: 0, [])
+    assert len(pool) == 0
+    assert FUTURE_LIFETIME <= 64  # about a minute of the dev chain's 1-second slots

@@ -1,7 +1,8 @@
 """The node's RPC port (DESIGN §10): JSON-RPC 2.0 with Substrate's methods, and health checks.
 
 ``api`` is the interface the node implements, ``jsonrpc`` the transport-free protocol,
-``methods`` the chain methods over the interface, ``server`` the HTTP app and its serving task.
+``methods`` the chain methods over the interface, ``server`` the HTTP app and its serving task,
+``connections`` who may hold a connection and for how long.
 """
 
 from flockchain.rpc.api import NodeApi, NodeHealth

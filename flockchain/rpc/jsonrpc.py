@@ -5,8 +5,15 @@ A transport (HTTP POST today, a WebSocket later) hands each whole message to
 None (notifications). Nothing here knows about sockets, so the protocol is tested without a
 server and every transport answers alike.
 
-Error codes follow the specification, plus the two limits Substrate's server (jsonrpsee) reports
+Error codes follow the specification, plus the limits Substrate's server (jsonrpsee) reports
 with its own codes, so that Substrate tooling recognises them.
+
+What one message may cost is bounded: a batch holds at most ``max_batch_size`` calls whose
+methods' costs add up to at most ``max_batch_cost`` (checked before any call runs), and a reply,
+one response or a whole batch's, is at most ``max_reply_size`` characters (ASCII: bytes). A
+response over the limit is replaced by an error; a batch stops at the call whose reply crosses it
+and is answered with one error. A method whose result could be large checks its own size before
+building it (``author_pendingExtrinsics``), so that no answer is built only to be thrown away.
 """
 
 from __future__ import annotations
@@ -30,9 +37,14 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 OVERSIZED_REQUEST = -32007  # jsonrpsee's code
+OVERSIZED_RESPONSE = -32008  # jsonrpsee's code
 TOO_BIG_BATCH_REQUEST = -32010  # jsonrpsee's code
+TOO_BIG_BATCH_RESPONSE = -32011  # jsonrpsee's code
 
 DEFAULT_MAX_BATCH_SIZE = 1000
+DEFAULT_MAX_BATCH_COST = 1000  # a batch of 1000 transactions, as bulk submission sends
+DEFAULT_MAX_REPLY_SIZE = 15 * 1024 * 1024  # Substrate's default (--rpc-max-response-size 15 MiB)
+DEFAULT_COST = 1  # what a call costs in a batch unless its method says otherwise
 
 RequestId = int | str | None
 Params = list[Any] | dict[str, Any]
@@ -101,11 +113,25 @@ class OversizedRequest(RpcError):
         super().__init__(OVERSIZED_REQUEST, "Request is too big", f"Exceeded max limit of {limit}")
 
 
+class OversizedResponse(RpcError):
+    """One response exceeds the reply size limit; ``hint`` says how to ask for less."""
+
+    def __init__(self, limit: int, hint: str = "") -> None:
+        super().__init__(OVERSIZED_RESPONSE, "Response is too big", f"Exceeded max limit of {limit}{hint}")
+
+
 class BatchTooLarge(RpcError):
-    """A batch holds more requests than the server answers in one message."""
+    """A batch holds more requests, or costlier ones, than the server answers in one message."""
+
+    def __init__(self, limit: int, what: str = "limit") -> None:
+        super().__init__(TOO_BIG_BATCH_REQUEST, "The batch request was too large", f"Exceeded max {what} of {limit}")
+
+
+class BatchResponseTooLarge(RpcError):
+    """A batch's replies together exceed the reply size limit."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(TOO_BIG_BATCH_REQUEST, "The batch request was too large", f"Exceeded max limit of {limit}")
+        super().__init__(TOO_BIG_BATCH_RESPONSE, "The batch response was too large", f"Exceeded max limit of {limit}")
 
 
 # --- requests -----------------------------------------------------------------------------
@@ -191,6 +217,7 @@ def encode_response(response: dict[str, Any]) -> str:
 class _Method:
     handler: Handler
     signature: inspect.Signature
+    cost: int  # of one call, in a batch's budget
 
 
 class Dispatcher:
@@ -200,15 +227,27 @@ class Dispatcher:
     transactions with consecutive nonces reaching the pool in the order sent.
     """
 
-    def __init__(self, *, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> None:
+    def __init__(
+        self,
+        *,
+        max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+        max_batch_cost: int = DEFAULT_MAX_BATCH_COST,
+        max_reply_size: int = DEFAULT_MAX_REPLY_SIZE,
+    ) -> None:
         self.max_batch_size = max_batch_size
+        self.max_batch_cost = max_batch_cost
+        self.max_reply_size = max_reply_size
         self._methods: dict[str, _Method] = {}
 
-    def register(self, name: str, handler: Handler) -> None:
-        """Expose ``handler`` (an async callable) as ``name``; its signature checks the params."""
+    def register(self, name: str, handler: Handler, *, cost: int = DEFAULT_COST) -> None:
+        """Expose ``handler`` (an async callable) as ``name``; its signature checks the params.
+        ``cost`` is what one call counts against a batch's budget: more for methods whose work
+        or reply grows with the node's data."""
         if name in self._methods:
             raise ValueError(f"RPC method {name!r} is already registered")
-        self._methods[name] = _Method(handler, inspect.signature(handler))
+        if cost < 1:
+            raise ValueError("a method costs at least 1")
+        self._methods[name] = _Method(handler, inspect.signature(handler), cost)
 
     @property
     def method_names(self) -> list[str]:
@@ -223,20 +262,41 @@ class Dispatcher:
         if isinstance(value, list):
             return await self._handle_batch(value)
         response = await self._handle_item(value)
-        return None if response is None else encode_response(response)
+        return None if response is None else self._encode_bounded(response)
 
     async def _handle_batch(self, items: list[Any]) -> str | None:
-        """An array of replies; an empty or oversized batch gets one error, not an array."""
+        """An array of replies; an empty, oversized or too costly batch, or one whose replies
+        together exceed the reply limit, gets one error, not an array."""
         if not items:
             return encode_response(build_error_response(None, InvalidRequest("empty batch")))
         if len(items) > self.max_batch_size:
             return encode_response(build_error_response(None, BatchTooLarge(self.max_batch_size)))
+        if sum(map(self._get_cost, items)) > self.max_batch_cost:
+            return encode_response(build_error_response(None, BatchTooLarge(self.max_batch_cost, "cost")))
         replies = []
+        size = len("[]")
         for item in items:
             response = await self._handle_item(item)
-            if response is not None:
-                replies.append(encode_response(response))
+            if response is None:
+                continue
+            replies.append(self._encode_bounded(response))
+            size += len(replies[-1]) + len(",")
+            if size > self.max_reply_size:
+                return encode_response(build_error_response(None, BatchResponseTooLarge(self.max_reply_size)))
         return f"[{','.join(replies)}]" if replies else None
+
+    def _get_cost(self, item: Any) -> int:
+        """What one batch item counts against the budget: its method's cost (1 if it has none)."""
+        name = item.get("method") if isinstance(item, dict) else None
+        method = self._methods.get(name) if isinstance(name, str) else None
+        return DEFAULT_COST if method is None else method.cost
+
+    def _encode_bounded(self, response: dict[str, Any]) -> str:
+        """The encoded response, or an error in its place when it exceeds the reply limit."""
+        encoded = encode_response(response)
+        if len(encoded) <= self.max_reply_size:
+            return encoded
+        return encode_response(build_error_response(response.get("id"), OversizedResponse(self.max_reply_size)))
 
     async def _handle_item(self, item: Any) -> dict[str, Any] | None:
         """The response to one request value, or None for a notification."""

@@ -4,18 +4,32 @@ Substrate's conventions: byte strings and block numbers travel as lowercase ``0x
 without leading zeros), an unknown block is ``null`` rather than an error, and a refused
 transaction is error 1010 "Invalid Transaction" whose ``data`` says why. Headers carry our
 extra fields (``slot``, ``timestamp``, ``author``, ``seal``) beside Substrate's.
+
+The pool may hold more than one reply can carry, so ``author_pendingExtrinsics`` also pages
+(as Substrate's ``state_getKeysPaged`` does: a count and the key to start after), and its
+unpaged form is an error, not a giant reply, when the pool would not fit.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from flockchain.rpc.api import NodeApi, NodeHealth, ProvableState
-from flockchain.rpc.jsonrpc import DEFAULT_MAX_BATCH_SIZE, Dispatcher, InvalidParams, RpcError
+from flockchain.rpc.jsonrpc import (
+    DEFAULT_COST,
+    DEFAULT_MAX_BATCH_COST,
+    DEFAULT_MAX_BATCH_SIZE,
+    DEFAULT_MAX_REPLY_SIZE,
+    Dispatcher,
+    InvalidParams,
+    OversizedResponse,
+    RpcError,
+)
 from runtime import api
-from runtime.block import Block, DigestItem, Header
+from runtime.block import Block, DigestItem, Header, compute_extrinsic_hash
 from runtime.errors import InvalidKey, InvalidTransaction, MalformedTransaction
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.codec import encode_value
@@ -24,6 +38,18 @@ NODE_NAME = "flockchain"
 INVALID_TRANSACTION = 1010  # Substrate's author error code for a transaction the pool refuses
 HASH_SIZE = 32
 MAX_BLOCK_NUMBER = 2**32 - 1  # BlockNumber is a u32
+MAX_PENDING_PAGE_SIZE = 256  # extrinsics in one page of author_pendingExtrinsics
+REPLY_MARGIN = 256  # characters of a reply around its list of extrinsics: envelope, id, next key
+PAGING_HINT = "; page with author_pendingExtrinsics(count, startKey)"
+
+# What one call counts against a batch's budget (the dispatcher's max_batch_cost); DEFAULT_COST
+# if unlisted.
+METHOD_COSTS = {
+    "author_pendingExtrinsics": 100,  # up to a whole reply's worth of the pool
+    "chain_getBlock": 10,  # up to a full block
+    "flock_proposals": 10,  # every open proposal with its proof
+    "state_getMetadata": 10,  # the whole document
+}
 
 _HEX_BYTES = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 _HEX_NUMBER = re.compile(r"0x[0-9a-fA-F]+")
@@ -166,14 +192,28 @@ def parse_hex_bytes(value: Any, what: str) -> bytes:
     return bytes.fromhex(value[2:])
 
 
-def parse_block_hash(value: Any) -> bytes | None:
-    """A 32-byte block hash, or None when the caller left it out (meaning the best block)."""
+def parse_hash(value: Any, what: str) -> bytes | None:
+    """A 32-byte hash, or None when the caller left it out."""
     if value is None:
         return None
-    block_hash = parse_hex_bytes(value, "block hash")
-    if len(block_hash) != HASH_SIZE:
-        raise InvalidParams(f"block hash must be {HASH_SIZE} bytes")
-    return block_hash
+    parsed = parse_hex_bytes(value, what)
+    if len(parsed) != HASH_SIZE:
+        raise InvalidParams(f"{what} must be {HASH_SIZE} bytes")
+    return parsed
+
+
+def parse_block_hash(value: Any) -> bytes | None:
+    """A 32-byte block hash, or None when the caller left it out (meaning the best block)."""
+    return parse_hash(value, "block hash")
+
+
+def parse_page_count(value: Any) -> int:
+    """How many extrinsics a page may hold: 1 to MAX_PENDING_PAGE_SIZE, that many when left out."""
+    if value is None:
+        return MAX_PENDING_PAGE_SIZE
+    if type(value) is not int or not 1 <= value <= MAX_PENDING_PAGE_SIZE:
+        raise InvalidParams(f"count must be an integer in 1..{MAX_PENDING_PAGE_SIZE}")
+    return value
 
 
 def parse_account(value: Any) -> bytes:
@@ -197,14 +237,63 @@ def parse_block_number(value: Any) -> int | None:
     return value
 
 
+# --- the pool, page by page ---------------------------------------------------------------
+
+
+def compute_hex_item_size(item: bytes) -> int:
+    """Characters of ``item`` in a JSON array of hex strings: ``"0x…",``."""
+    return 2 * len(item) + len('"0x",')
+
+
+def compute_hex_list_size(items: list[bytes]) -> int:
+    """Characters of the JSON array of ``items`` as hex strings, without building it."""
+    return len("[]") + sum(map(compute_hex_item_size, items))
+
+
+class PendingIndex:
+    """The pool's extrinsics by hash, paged out in hash order.
+
+    A page starts after the last hash of the one before, so an extrinsic pending throughout is
+    paged out exactly once, whatever enters or leaves the pool meanwhile. Hashing is what a page
+    costs, so the hashes of extrinsics still pending are kept from one call to the next (the pool
+    hands back the same bytes objects, and a bytes object hashes itself for a dict only once).
+    """
+
+    def __init__(self) -> None:
+        self._hashes: dict[bytes, bytes] = {}
+
+    def get_page(
+        self, pending: list[bytes], start_key: bytes | None, count: int, max_size: int
+    ) -> tuple[list[bytes], bytes | None]:
+        """Up to ``count`` extrinsics hashed above ``start_key``, in hash order, as many as fit
+        ``max_size`` characters as a hex list (at least one); and the hash to start the next
+        page after, None after the last."""
+        known = self._hashes
+        self._hashes = {encoded: known.get(encoded) or compute_extrinsic_hash(encoded) for encoded in pending}
+        later = [
+            (tx_hash, encoded) for encoded, tx_hash in self._hashes.items() if start_key is None or tx_hash > start_key
+        ]
+        page: list[tuple[bytes, bytes]] = []
+        size = compute_hex_list_size([])
+        for tx_hash, encoded in heapq.nsmallest(count, later):
+            size += compute_hex_item_size(encoded)
+            if page and size > max_size:
+                break
+            page.append((tx_hash, encoded))
+        next_key = page[-1][0] if len(page) < len(later) else None
+        return [encoded for _, encoded in page], next_key
+
+
 # --- methods ------------------------------------------------------------------------------
 
 
 class NodeMethods:
     """One async handler per RPC method; parameter names follow Substrate's."""
 
-    def __init__(self, node: NodeApi) -> None:
+    def __init__(self, node: NodeApi, *, max_reply_size: int = DEFAULT_MAX_REPLY_SIZE) -> None:
         self._api = node
+        self._max_reply_size = max_reply_size
+        self._pending_index = PendingIndex()
 
     def _resolve_hash(self, hash: Any) -> bytes:
         block_hash = parse_block_hash(hash)
@@ -235,8 +324,19 @@ class NodeMethods:
         except InvalidTransaction as error:
             raise RpcError(INVALID_TRANSACTION, "Invalid Transaction", describe_invalid_transaction(error)) from None
 
-    async def author_pending_extrinsics(self) -> list[str]:
-        return [to_hex(extrinsic) for extrinsic in self._api.pending_extrinsics()]
+    async def author_pending_extrinsics(self, count: Any = None, startKey: Any = None) -> Any:
+        """Without params, Substrate's list of every pooled extrinsic (an error when it would not
+        fit one reply); with either, ``{"extrinsics": [...], "nextKey": "0x…" | null}``: up to
+        ``count`` extrinsics whose hashes follow ``startKey``, and the key of the next page."""
+        pending = self._api.pending_extrinsics()
+        max_list_size = self._max_reply_size - REPLY_MARGIN
+        if count is None and startKey is None:
+            if compute_hex_list_size(pending) > max_list_size:
+                raise OversizedResponse(self._max_reply_size, PAGING_HINT)
+            return [to_hex(extrinsic) for extrinsic in pending]
+        page_count, start_key = parse_page_count(count), parse_hash(startKey, "startKey")
+        page, next_key = self._pending_index.get_page(pending, start_key, page_count, max_list_size)
+        return {"extrinsics": [to_hex(extrinsic) for extrinsic in page], "nextKey": next_key and to_hex(next_key)}
 
     async def system_account_next_index(self, account: Any) -> int:
         return self._api.account_next_index(parse_account(account))
@@ -292,8 +392,9 @@ def describe_invalid_transaction(error: InvalidTransaction) -> str:
 
 
 def register_node_methods(dispatcher: Dispatcher, node: NodeApi) -> None:
-    """Register every chain, author and system method, and ``rpc_methods`` listing them all."""
-    methods = NodeMethods(node)
+    """Register every chain, author and system method with its cost, and ``rpc_methods``
+    listing them all."""
+    methods = NodeMethods(node, max_reply_size=dispatcher.max_reply_size)
     table = {
         "chain_getHeader": methods.chain_get_header,
         "chain_getBlock": methods.chain_get_block,
@@ -313,7 +414,7 @@ def register_node_methods(dispatcher: Dispatcher, node: NodeApi) -> None:
         "flock_proposals": methods.flock_proposals,
     }
     for name, handler in table.items():
-        dispatcher.register(name, handler)
+        dispatcher.register(name, handler, cost=METHOD_COSTS.get(name, DEFAULT_COST))
     register_rpc_methods(dispatcher)
 
 
@@ -326,7 +427,13 @@ def register_rpc_methods(dispatcher: Dispatcher) -> None:
     dispatcher.register("rpc_methods", rpc_methods)
 
 
-def build_dispatcher(node: NodeApi, *, max_batch_size: int = DEFAULT_MAX_BATCH_SIZE) -> Dispatcher:
-    dispatcher = Dispatcher(max_batch_size=max_batch_size)
+def build_dispatcher(
+    node: NodeApi,
+    *,
+    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
+    max_batch_cost: int = DEFAULT_MAX_BATCH_COST,
+    max_reply_size: int = DEFAULT_MAX_REPLY_SIZE,
+) -> Dispatcher:
+    dispatcher = Dispatcher(max_batch_size=max_batch_size, max_batch_cost=max_batch_cost, max_reply_size=max_reply_size)
     register_node_methods(dispatcher, node)
     return dispatcher

@@ -1,9 +1,15 @@
-"""The RPC port: a Starlette app served by Hypercorn's trio worker, inside the node's nursery.
+"""The RPC port: a Starlette app served by Hypercorn's HTTP server, inside the node's nursery.
 
 Routes (DESIGN §10): JSON-RPC 2.0 over HTTP POST at ``/``, and Substrate's health endpoints.
 The JSON-RPC protocol itself lives in :mod:`flockchain.rpc.jsonrpc`; this module only moves
 messages in and out, so a WebSocket endpoint for subscriptions is one more route at ``/``
 (``WebSocketRoute("/", ...)`` feeding each text message to the same dispatcher).
+
+Everything an outsider sends is bounded (:class:`RpcLimits`): the size, cost and reply of one
+message; how many connections are open, overall and per client address; how long a connection
+may sit idle or take to send a request's head, how slowly a body may arrive, and how long a
+client may take to read a reply. The accept loop is ours so that connections can be counted
+(:mod:`flockchain.rpc.connections`); each admitted one is served by Hypercorn.
 
 Start with ``port = await nursery.start(serve_rpc, api, host, port)``; stop by cancelling the
 surrounding scope.
@@ -14,17 +20,26 @@ from __future__ import annotations
 import logging
 from contextlib import aclosing
 from dataclasses import dataclass
+from functools import partial
 
-import hypercorn.trio
 import trio
+from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.config import Config
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from flockchain.rpc.api import NodeApi, NodeHealth
-from flockchain.rpc.jsonrpc import DEFAULT_MAX_BATCH_SIZE, OversizedRequest, build_error_response, encode_response
+from flockchain.rpc.connections import ConnectionGate, serve_connection
+from flockchain.rpc.jsonrpc import (
+    DEFAULT_MAX_BATCH_COST,
+    DEFAULT_MAX_BATCH_SIZE,
+    DEFAULT_MAX_REPLY_SIZE,
+    OversizedRequest,
+    build_error_response,
+    encode_response,
+)
 from flockchain.rpc.methods import build_dispatcher, encode_health_json, get_health
 from runtime.errors import FlockError
 
@@ -37,13 +52,29 @@ DEFAULT_MAX_BODY_SIZE = 10 * 1024 * 1024
 
 @dataclass(frozen=True)
 class RpcLimits:
-    """What one client may ask of the server in one message."""
+    """What clients may ask of the server: in one message, in connections, and in time."""
 
+    # One message.
     max_body_size: int = DEFAULT_MAX_BODY_SIZE  # bytes; larger requests get HTTP 413
     max_batch_size: int = DEFAULT_MAX_BATCH_SIZE  # calls; larger batches get one error
+    max_batch_cost: int = DEFAULT_MAX_BATCH_COST  # the calls' methods' costs, summed
+    max_reply_size: int = DEFAULT_MAX_REPLY_SIZE  # bytes of one reply (a response, or a whole batch's)
+    # Connections open at once (Substrate's default is 100 in all).
+    max_connections: int = 100
+    max_connections_per_client: int = 16  # from one IP address
+    # Time (seconds; bytes per second).
+    keep_alive_timeout_s: float = 5.0  # idle between requests, or before a request's head has arrived
+    read_timeout_s: int = 30  # silence from a client while its request is in flight
+    body_grace_s: float = 5.0  # a body must arrive within this, plus a second for each ...
+    min_body_rate: int = 16 * 1024  # ... this many bytes: a slower one gets HTTP 408
+    send_timeout_s: float = 30.0  # for the client to take each piece of a reply
 
 
 DEFAULT_LIMITS = RpcLimits()
+
+
+class SlowRequest(FlockError):
+    """A request's body arrived more slowly than the limits allow."""
 
 
 # --- the ASGI app -------------------------------------------------------------------------
@@ -60,40 +91,74 @@ def build_app(api: NodeApi, *, limits: RpcLimits = DEFAULT_LIMITS) -> Starlette:
     )
     app.state.api = api
     app.state.limits = limits
-    app.state.dispatcher = build_dispatcher(api, max_batch_size=limits.max_batch_size)
+    app.state.dispatcher = build_dispatcher(
+        api,
+        max_batch_size=limits.max_batch_size,
+        max_batch_cost=limits.max_batch_cost,
+        max_reply_size=limits.max_reply_size,
+    )
     return app
 
 
 async def handle_rpc_post(request: Request) -> Response:
-    """One JSON-RPC message per POST; JSON-RPC errors still travel with HTTP 200."""
+    """One JSON-RPC message per POST; JSON-RPC errors still travel with HTTP 200.
+
+    A client that goes away, or sends too slowly, costs one debug line: either is cheap to do
+    on purpose, so neither may cost a traceback in the log.
+    """
     try:
-        body = await read_body(request, request.app.state.limits.max_body_size)
+        body = await read_body(request, request.app.state.limits)
     except OversizedRequest as error:
         return Response(encode_response(build_error_response(None, error)), 413, media_type="application/json")
+    except SlowRequest as error:
+        LOGGER.debug("RPC client %s: %s; closing", describe_client(request), error)
+        return Response(status_code=408, headers={"connection": "close"})
+    except ClientDisconnect:
+        LOGGER.debug("RPC client %s went away before its request arrived", describe_client(request))
+        return Response(status_code=400)  # nobody is left to read it
     reply = await request.app.state.dispatcher.handle_message(body)
     if reply is None:
         return Response(status_code=204)  # only notifications: nothing is owed
     return Response(reply, media_type="application/json")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused as soon as it is known to exceed ``limit`` bytes.
+async def read_body(request: Request, limits: RpcLimits) -> bytes:
+    """The request body, refused as soon as it is known to exceed ``max_body_size`` bytes or to
+    arrive too slowly.
 
     The declared length is checked first and the stream is counted as it arrives, so an
-    oversized (or lying) client never makes the node buffer more than ``limit`` bytes.
+    oversized (or lying) client never makes the node buffer more than the limit. Each byte
+    received moves the deadline for the rest (:func:`compute_body_deadline`), so a client that
+    trickles its body cannot hold the connection for long; raises :class:`SlowRequest`.
     """
+    limit = limits.max_body_size
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise OversizedRequest(limit)
     chunks: list[bytes] = []
     size = 0
-    async with aclosing(request.stream()) as stream:
-        async for chunk in stream:
-            size += len(chunk)
-            if size > limit:
-                raise OversizedRequest(limit)
-            chunks.append(chunk)
+    started = trio.current_time()
+    with trio.move_on_at(compute_body_deadline(started, 0, limits)) as deadline:
+        async with aclosing(request.stream()) as stream:
+            async for chunk in stream:
+                size += len(chunk)
+                if size > limit:
+                    raise OversizedRequest(limit)
+                chunks.append(chunk)
+                deadline.deadline = compute_body_deadline(started, size, limits)
+    if deadline.cancelled_caught:
+        raise SlowRequest(f"{size} bytes of its body in {trio.current_time() - started:.1f} s")
     return b"".join(chunks)
+
+
+def compute_body_deadline(started: float, received: int, limits: RpcLimits) -> float:
+    """When the rest of a body must have arrived by, given ``received`` bytes so far: the grace,
+    plus a second per ``min_body_rate`` bytes received."""
+    return started + limits.body_grace_s + received / limits.min_body_rate
+
+
+def describe_client(request: Request) -> str:
+    return "unknown" if request.client is None else f"{request.client.host}:{request.client.port}"
 
 
 async def handle_health(request: Request) -> JSONResponse:
@@ -115,36 +180,22 @@ def is_ready(health: NodeHealth) -> bool:
 # --- serving ------------------------------------------------------------------------------
 
 
-def build_hypercorn_config(host: str, port: int) -> Config:
-    """Plain HTTP on one address; Hypercorn logs through ours, with no access log per request."""
+def build_hypercorn_config(limits: RpcLimits) -> Config:
+    """Hypercorn's timeouts from ours; it logs through ours, with no access log per request.
+
+    Its keep-alive timeout also runs from a connection's start until a request's head has
+    arrived, so it bounds a client that trickles its headers.
+    """
     config = Config()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
     config.accesslog = None
     config.errorlog = LOGGER
+    config.keep_alive_timeout = limits.keep_alive_timeout_s
+    config.read_timeout = limits.read_timeout_s
     return config
-
-
-def parse_bound_port(binds: list[str]) -> int:
-    """The port Hypercorn listens on, from the URLs it reports (``http://127.0.0.1:54321``)."""
-    return int(binds[0].rsplit(":", 1)[1])
 
 
 class RpcPortUnavailable(FlockError):
     """The RPC address cannot be listened on (in use, or not an address of this host)."""
-
-
-class _PortReport(trio.TaskStatus[list[str]]):
-    """Hypercorn's readiness report (the URLs it listens on) passed on as ours (the port)."""
-
-    def __init__(self, task_status: trio.TaskStatus[int]) -> None:
-        self._task_status = task_status
-        self.is_listening = False
-
-    def started(self, value: list[str] | None = None) -> None:
-        if value is None:
-            raise TypeError("Hypercorn reports the addresses it listens on")
-        self.is_listening = True
-        self._task_status.started(parse_bound_port(value))
 
 
 async def serve_rpc(
@@ -158,27 +209,19 @@ async def serve_rpc(
     """Serve RPC until cancelled; reports the bound port (the real one for ``port=0``).
 
     Start with ``await nursery.start(serve_rpc, api, host, port)`` (``nursery.start`` passes
-    no keyword arguments, hence positional ``host`` and ``port``). Hypercorn reports
-    its addresses once the socket listens, so ``start`` returns when clients can connect; a
-    port that cannot be listened on raises :class:`RpcPortUnavailable` from ``start``.
-    Cancellation is the shutdown: trio's ``serve_listeners`` closes the listening socket on
-    its way out and open connections close as their tasks are cancelled, so the port is free
-    once this returns.
+    no keyword arguments, hence positional ``host`` and ``port``). ``host`` is an IP address.
+    ``start`` returns once the socket listens, so clients can connect; a port that cannot be
+    listened on raises :class:`RpcPortUnavailable` from ``start``. Cancellation is the
+    shutdown: ``trio.serve_listeners`` closes the listening socket on its way out and open
+    connections close as their tasks are cancelled, so the port is free once this returns.
     """
-    config = build_hypercorn_config(host, port)
-    report = _PortReport(task_status)
     try:
-        await hypercorn.trio.serve(build_app(api, limits=limits), config, task_status=report, mode="asgi")
-    except BaseExceptionGroup as group:
-        bind_error, _ = group.split(OSError)
-        if report.is_listening or bind_error is None:
-            raise
-        raise RpcPortUnavailable(f"cannot listen for RPC on {config.bind[0]}: {first_leaf(bind_error)}") from group
-
-
-def first_leaf(group: BaseExceptionGroup) -> BaseException:
-    """The first exception inside nested groups (Hypercorn nests one per nursery)."""
-    leaf: BaseException = group
-    while isinstance(leaf, BaseExceptionGroup):
-        leaf = leaf.exceptions[0]
-    return leaf
+        listeners = await trio.open_tcp_listeners(port, host=host)
+    except OSError as error:
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        raise RpcPortUnavailable(f"cannot listen for RPC on {address}: {error}") from None
+    gate = ConnectionGate(limits.max_connections, limits.max_connections_per_client)
+    app = ASGIWrapper(build_app(api, limits=limits))
+    handler = partial(serve_connection, app, build_hypercorn_config(limits), gate, limits.send_timeout_s)
+    task_status.started(listeners[0].socket.getsockname()[1])
+    await trio.serve_listeners(handler, listeners)
