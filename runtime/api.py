@@ -216,6 +216,14 @@ def get_account(state: StateReader, who: bytes) -> AccountView:
     return AccountView(info.nonce, info.free, info.reserved, balances.get_total_held(state, who), info.frozen)
 
 
+def get_fee_budget(state: StateReader, who: bytes) -> int:
+    """What ``who`` can pay in fees and tips on ``state`` and stay alive: the most that the
+    fee payment's keep-alive withdrawal would allow (the pool checks a sender's pooled fees
+    against it together, not one transaction at a time)."""
+    info = system.get_account(state, who)
+    return max(0, min(balances.compute_usable(info), info.total - balances.get_existential_deposit(state)))
+
+
 def get_total_issuance(state: StateReader) -> int:
     return balances.get_total_issuance(state)
 

@@ -8,16 +8,18 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import pytest
-from hypothesis import settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
+from runtime import api
 from runtime.accounts import (
     BURN_ACCOUNT,
     CONSENSUS_REWARD_POOL_ACCOUNT,
     EMPTY_ACCOUNT,
     FLOCK,
     TREASURY_ACCOUNT,
+    AccountInfo,
     compute_module_account,
 )
 from runtime.construct import PALLET_INDICES
@@ -359,3 +361,20 @@ def test_balances_genesis_rejects_duplicates_and_dust() -> None:
 def test_a_genesis_account_has_only_a_free_balance() -> None:
     ctx = new_ext(alice=10 * ED)
     assert system.get_account(ctx.state, ALICE) == replace(EMPTY_ACCOUNT, free=10 * ED)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    free=st.integers(0, 10**6),
+    reserved=st.integers(0, 10**6),
+    frozen=st.integers(0, 2 * 10**6),
+)
+def test_the_fee_budget_is_exactly_what_a_keep_alive_withdrawal_allows(free: int, reserved: int, frozen: int) -> None:
+    ctx = new_ext()
+    info = AccountInfo(0, free, reserved, frozen)
+    system.put_account(ctx, CHARLIE, info, system.get_account(ctx.state, CHARLIE))
+    budget = api.get_fee_budget(ctx.state, CHARLIE)
+    if budget:
+        BALANCES.compute_withdrawn(ctx.state, info, budget, keep_alive=True)
+    with pytest.raises(DispatchError):
+        BALANCES.compute_withdrawn(ctx.state, info, budget + 1, keep_alive=True)
