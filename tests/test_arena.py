@@ -947,3 +947,38 @@ def test_a_trainer_cannot_know_when_it_commits_whether_or_where_its_work_is_spot
     outcomes = chain.block((E1.key, arena.CommitScoresArgs(task, claimed, ZERO_HASH)), expect_ok=False)
     assert outcomes == [subject in drawn]  # the check seed decides
     assert chain.errors() == ([] if subject in drawn else [(ARENA_INDEX, arena.BadClaims.code)])
+
+
+def test_an_abandoned_round_returns_open_challenge_deposits_and_pays_its_closer_the_reporter_share() -> None:
+    """Challenges need no evaluation data, so an abandoned round may hold some: the unanswered
+    one's deposit goes back to its challenger (no withheld-data offence: nothing was scored), the
+    answered one's went to the trainer already; whoever closes the round earns the reporter share
+    of the creator's penalty."""
+    chain = new_chain()
+    task = start_task(chain)
+    chunks = [b"tensor chunk %d" % index for index in range(3)]
+    fields = {"update_root": compute_merkle_root(chunks), "update_chunks": len(chunks)}
+    subs = [submit(worker, task, 0, worker.name, index=i, **fields) for i, worker in enumerate((T1, T2))]
+    go(chain, task, 0, 1)
+    chain.block(*(commit for commit, _ in subs))
+    go(chain, task, 0, 2)
+    chain.block(*(reveal for _, reveal in subs))  # the creator stays silent
+    go(chain, task, 0, 4)
+    chain.block((REPORTER.key, arena.ChallengeDataArgs(task, 0)), (E1.key, arena.ChallengeDataArgs(task, 1)))
+    drawn = next(event.chunk for event in chain.events if isinstance(event, arena.DataChallenged))
+    chain.block((T1.key, arena.AnswerChallengeArgs(task, 0, chunks[drawn], compute_merkle_proof(chunks, drawn))))
+    assert chain.held(E1.account, arena.HOLD_CHALLENGE) == 2_000
+    go(chain, task, 0, 8)
+    chain.block((REPORTER.key, arena.CloseRoundArgs(task)))
+    assert chain.held(E1.account, arena.HOLD_CHALLENGE) == chain.held(REPORTER.account, arena.HOLD_CHALLENGE) == 0
+    assert not any(isinstance(event, offences.OffenceRecorded) for event in chain.events)
+    assert arena.Penalised(task, 0, CREATOR.account, 10_000, 1_000) in chain.events  # 10 % of 20 % of 50,000
+    result = arena.RoundResults.get(chain.state, arena.TaskRound(task, 0))
+    assert (result.outcome, result.evaluator_part, result.scores, result.evaluators) == (
+        arena.ROUND_ABANDONED,
+        0,
+        (),
+        (),
+    )
+    assert chain.free(REPORTER.account) == BALANCE - 2_000 + 1_000  # the answered deposit, the share
+    assert chain.total(T1.account) > BALANCE - FEE + 2_000  # the deposit, then its share of the pool
