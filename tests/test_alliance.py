@@ -596,3 +596,41 @@ def test_emission_spreads_the_ml_part_over_both_markets_tasks_by_stake() -> None
     assert [chain.free(pool) - b for pool, b in zip(pools, before)] == [666, 333]
     distributed = next(e for e in chain.events if isinstance(e, emission.MlRewardsDistributed))
     assert (distributed.amount, distributed.tasks) == (999, 2)  # the unit the floors leave stays in the ML pool
+
+
+# --- attacks ----------------------------------------------------------------------------------
+# Each adversary of docs/ml-work.md's "Attacks considered" that the tests above do not cover.
+
+
+def test_a_participant_cannot_both_propose_and_vote_in_a_round() -> None:
+    """A proposer voting on the aggregate that carries its own update (or a voter slipping in an
+    update) would judge its own work: one commitment per participant and round, whatever role."""
+    chain = new_chain()
+    task = start_task(chain, FIVE_STAKES)
+    go(chain, task, 0, 0)
+    chain.block()
+    assert roles(chain, task, 0, FIVE) == FIVE_ROLES[0]  # P1 proposes, the others vote
+    commits, reveals = update_calls(chain, task, 0, {P1: make_update(chain, task, 0, P1)})
+    chain.block(*commits)
+    go(chain, task, 0, 2)
+    chain.block(*reveals)
+    vote, _ = vote_calls(chain, task, 0, {P1: (ONE, honest_aggregate(chain, task, 0))})
+    go(chain, task, 0, 4)
+    chain.block(*vote, expect_ok=False)
+    assert chain.errors() == [(FL_INDEX, alliance.AlreadyCommitted.code)]
+    assert alliance.Votes.get(chain.state, alliance.TaskRound(task, 0)) == ()
+
+
+def test_a_schedule_past_the_last_block_number_is_refused() -> None:
+    """A task whose last round would end beyond u32 block numbers would never end: its stakes
+    and its place among the 16 active tasks held for good."""
+    chain = new_chain()
+    start = chain.number + 1 + ALLIANCE["joinBlocks"] + 1
+    longest = ((1 << 32) - start) // 2  # two rounds: the last ends at block 2^32 - 1 at most
+    outcomes = chain.block(
+        (REPORTER.key, create_args(2, round_blocks=longest + 1)),
+        (CREATOR.key, create_args(2, round_blocks=longest)),
+        expect_ok=False,
+    )
+    assert outcomes == [False, True] and chain.errors() == [(FL_INDEX, alliance.BadTask.code)]
+    assert alliance.get_active_tasks(chain.state) == (0,)

@@ -23,10 +23,11 @@ from runtime.framework.mlwork import (
     PURPOSE_COMMITTEE,
     Claim,
     ClaimedItem,
+    compute_check_seed,
     compute_data_commitment,
     is_spot_checked,
 )
-from runtime.pallets import arena, offences
+from runtime.pallets import arena, offences, system
 from runtime.primitives.hashing import ZERO_HASH
 from runtime.primitives.merkle import compute_merkle_proof, compute_merkle_root
 
@@ -174,10 +175,11 @@ def register(chain: Chain, task: int = 0) -> None:
 # --- the lifecycle --------------------------------------------------------------------------
 
 
-def run_worked_example() -> Chain:
+def run_worked_example(**parameters: Any) -> Chain:
     """The worked example of docs/ml-work.md: one round, three trainers (T1 backed by a
-    delegator), three evaluators, from the task's creation to its payout (block 10)."""
-    chain = new_chain()
+    delegator), three evaluators, from the task's creation to its payout (block 10);
+    ``parameters``: arena parameters other than the example's."""
+    chain = new_chain(**parameters)
     # Block 1: T1 declares its share σ = 20 %; the creator posts a one-round task. Round 0 covers
     # blocks 2-10: commits 2-3, reveals 4-5, score commits 6-7, score reveals 8-9, closing 10.
     chain.block((T1.key, arena.SetDelegateShareArgs(20 * PERCENT)), (CREATOR.key, create_args()))
@@ -547,7 +549,7 @@ def test_a_failed_spot_check_voids_the_submission_and_is_an_offence() -> None:
     chain.block(*(commit for commit, _ in subs))
     go(chain, task, 0, 2)
     chain.block(*(reveal for _, reveal in subs), reveal_data(task, 0))
-    seed = seed_of(chain, task, 0)
+    seed = arena.get_check_seed(chain.state, task, 0)
     assert all(is_spot_checked(seed, MARKET_ARENA, task, 0, subject, ONE) for subject in range(3))
     # Each evaluator scores all three and reports the relative L2 distance of its replay of each
     # one's drawn trace segment: T3's segment does not replay (one step skipped: 1.6e-3).
@@ -774,3 +776,209 @@ def test_governance_sets_the_parameters_checked_and_genesis_round_trips() -> Non
     dispatch(ctx, ROOT, arena.PARAMETERS.call_args(replace(parameters, rho_parts=ONE // 4)))
     assert arena.get_parameters(ctx.state).rho_parts == ONE // 4
     assert arena.Arena.CALLS[15].governable
+
+
+# --- attacks ----------------------------------------------------------------------------------
+# Each adversary of docs/ml-work.md's "Attacks considered" that the tests above do not cover.
+
+
+def test_stake_added_while_roles_are_claimed_cannot_turn_an_honest_seat_into_a_false_role() -> None:
+    """A committee seat is drawn by the evaluator's share of the evaluators' stake. If stake
+    could be added in the attest window, a registration (or a delegation) ordered just before
+    an honest evaluator's claim would lower its threshold under the value its VRF drew: an
+    honest claim judged false, an offence. Stakes change only in commit windows."""
+    chain = new_chain(era_length=20, committeeSize=1)  # a seat below 2^64 × 20k / 60k
+    task = start_task(chain, rounds=2)  # registration would stay open in round 0's attest window
+    subs = [submit(worker, task, 0, worker.name, index=i) for i, worker in enumerate((T1, T2, T3))]
+    go(chain, task, 0, 1)
+    chain.block(*(commit for commit, _ in subs))
+    go(chain, task, 0, 2)
+    chain.block(*(reveal for _, reveal in subs), reveal_data(task, 0))
+    seed = seed_of(chain, task, 0)
+    drawn = [E1.prove(MARKET_ARENA, PURPOSE_COMMITTEE, seed, task, 0, subject)[1] for subject in range(3)]
+    after = (1 << 64) * 20_000 // (60_000 + 900_000)  # E1's threshold with 900k more evaluator stake
+    subject = next(s for s, value in enumerate(drawn) if after <= value < (1 << 64) // 3)
+    commits, _ = scores(chain, task, 0, {E1: [ONE // 2]}, subjects=[subject])
+    go(chain, task, 0, 3)
+    chain.block((E2.key, arena.SetDelegateShareArgs(0)))  # so that E2 can be delegated to
+    go(chain, task, 0, 4)
+    outcomes = chain.block(
+        (REPORTER.key, arena.RegisterEvaluatorArgs(task, 900_000)),
+        (DELEGATOR.key, arena.DelegateArgs(task, E2.account, 900_000)),
+        *commits,
+        expect_ok=False,
+    )
+    assert outcomes == [False, False, True]
+    assert chain.errors() == [(ARENA_INDEX, arena.RegistrationClosed.code)] * 2
+    assert not offence_recorded(chain, arena.KIND_FALSE_ROLE, E1)
+    assert arena.ScoresCommitted(task, 0, E1.account, 1) in chain.events
+    go(chain, task, 1, 0)  # the next round's commit window: open again
+    chain.block((REPORTER.key, arena.RegisterEvaluatorArgs(task, 900_000)))
+
+
+def test_a_delegate_cannot_raise_its_share_while_stake_is_delegated_to_it() -> None:
+    """The bait and switch: declare σ = 0, draw delegators (whose stake stays until the task
+    ends), then raise σ to 100 % once the change period has passed. Refused while anyone's stake
+    in an active task is behind the delegate; lowering stays allowed, raising after the task."""
+    chain = new_chain()  # shareChangePeriodBlocks = 100
+    chain.block((T1.key, arena.SetDelegateShareArgs(0)))
+    chain.run_to(101)  # the period has passed
+    task = start_task(chain, rounds=2)
+    go(chain, task, 0, 1)
+    chain.block((DELEGATOR.key, arena.DelegateArgs(task, T1.account, 10_000)))
+    chain.block(reveal_data(task, 0))  # round 0 runs without submissions
+    chain.block((T1.key, arena.SetDelegateShareArgs(ONE)), expect_ok=False)
+    assert chain.errors() == [(ARENA_INDEX, arena.ShareLocked.code)]
+    chain.block((T2.key, arena.SetDelegateShareArgs(5 * PERCENT)))
+    chain.block((T2.key, arena.SetDelegateShareArgs(ONE)), expect_ok=False)  # once per period still
+    assert chain.errors() == [(ARENA_INDEX, arena.ShareChangeTooSoon.code)]
+    chain.block((T1.key, arena.SetDelegateShareArgs(0)))  # not a raise
+    honest_round(chain, task, 1)  # the task ends: the delegator has its stake back
+    assert arena.get_active_tasks(chain.state) == ()
+    assert chain.free(DELEGATOR.account) > BALANCE  # paid at σ = 0
+    chain.run_to(chain.number + 100)
+    chain.block((T1.key, arena.SetDelegateShareArgs(ONE)))
+
+
+def test_a_schedule_past_the_last_block_number_is_refused() -> None:
+    """A task whose last round would end beyond u32 block numbers would never end: its stakes
+    and its place among the 16 active tasks held for good."""
+    chain = new_chain()
+    start = chain.number + 2
+    longest = ((1 << 32) - start) // 2  # two rounds: the last ends at block 2^32 - 1 at most
+    outcomes = chain.block(
+        (REPORTER.key, create_args(2, round_blocks=longest + 1)),
+        (CREATOR.key, create_args(2, round_blocks=longest)),
+        expect_ok=False,
+    )
+    assert outcomes == [False, True] and chain.errors() == [(ARENA_INDEX, arena.BadTask.code)]
+    assert arena.get_active_tasks(chain.state) == (0,)
+
+
+def test_a_copied_commitment_or_reveal_earns_the_copier_an_offence_and_leaves_the_original_alone() -> None:
+    """A trainer that copies another's commitment from the pool cannot open it: the proof names
+    its worker (a copied proof is not the copier's, and re-signed as the copier's it no longer
+    matches the hash, which binds the worker too). Seen before the commit window closes, a
+    reveal is too late to copy."""
+    chain = new_chain(era_length=20)
+    task = start_task(chain)
+    original = T1.work(MARKET_ARENA, task, 0, MODEL, "t1")
+    stolen = T2.work(MARKET_ARENA, task, 0, MODEL, "t1", update_root=original.proof.update_root)
+    go(chain, task, 0, 1)
+    chain.block(
+        (T1.key, arena.CommitSubmissionArgs(task, T1.commit_work(original, "t1"))),
+        (T2.key, arena.CommitSubmissionArgs(task, T1.commit_work(original, "t1"))),  # T1's hash
+    )
+    go(chain, task, 0, 2)
+    outcomes = chain.block(
+        (T1.key, arena.RevealSubmissionArgs(task, 0, original, salt("t1"))),
+        reveal_data(task, 0),
+        (T2.key, arena.RevealSubmissionArgs(task, 1, original, salt("t1"))),
+        expect_ok=False,
+    )
+    assert outcomes == [True, True, False]
+    assert chain.errors() == [(ARENA_INDEX, arena.BadProof.code)]  # T1's signed proof is not T2's
+    chain.block((T2.key, arena.RevealSubmissionArgs(task, 1, stolen, salt("t1"))))
+    assert offence_recorded(chain, arena.KIND_BAD_REVEAL, T2)
+    statuses = [s.status for s in arena.Submissions.get(chain.state, arena.TaskRound(task, 0))]
+    assert statuses == [arena.SUBMISSION_REVEALED, arena.SUBMISSION_BAD_REVEAL]
+    commits, reveals = scores(chain, task, 0, {E1: [ONE // 2], E2: [ONE // 2], E3: [ONE // 2]}, subjects=[0])
+    go(chain, task, 0, 4)
+    chain.block(*commits)
+    go(chain, task, 0, 6)
+    chain.block(*reveals)
+    go(chain, task, 0, 8)
+    chain.block()
+    result = arena.RoundResults.get(chain.state, arena.TaskRound(task, 0))
+    trainer_part = result.reward - result.evaluator_part
+    paid = {payout.who: payout.amount for payout in result.rewards}
+    assert paid[T1.account] == trainer_part and T2.account not in paid  # the only ranked trainer
+
+
+@pytest.mark.parametrize(
+    "extreme",
+    [
+        {"gammaPerbill": 0, "rhoPerbill": 0, "clipBand": 0, "reporterPerbill": ONE},
+        {"gammaPerbill": ONE // 2, "rhoPerbill": ONE, "clipBand": (1 << 64) - 1, "committeeSize": (1 << 32) - 1},
+        {"outlierRounds": 1, "outlierSlashPerbill": ONE, "missedRevealSlashPerbill": ONE, "creatorSlashPerbill": ONE},
+    ],
+)
+def test_extreme_parameters_never_pay_more_than_the_round_or_change_the_issuance(extreme: dict[str, int]) -> None:
+    """The worked example under each parameter's extreme values: every block's try_state holds
+    (the chain checks it), what is paid never exceeds the round's reward nor either part its
+    share, and the total issuance stays."""
+    issuance = new_chain(**extreme).issuance()
+    chain = run_worked_example(**extreme)
+    result = arena.RoundResults.get(chain.state, arena.TaskRound(0, 0))
+    trainers = {T1.account, T2.account, T3.account, DELEGATOR.account}
+    paid_to_trainers = sum(p.amount for p in result.rewards if p.who in trainers)
+    paid_to_evaluators = sum(p.amount for p in result.rewards if p.who not in trainers)
+    assert paid_to_trainers <= result.reward - result.evaluator_part
+    assert paid_to_evaluators <= result.evaluator_part
+    assert result.reward == 111_000 and chain.issuance() == issuance
+    assert arena.get_active_tasks(chain.state) == () and chain.free(arena.get_task_account(0)) == 0
+
+
+def test_a_trainer_cannot_know_when_it_commits_whether_or_where_its_work_is_spot_checked() -> None:
+    """The round's seed is public from the round's first block, before the commits: drawn from it
+    alone, a spot check would tell a trainer which trace segment to train honestly (and whether
+    to bother at all). Checks are drawn from the check seed, which mixes in the parent hash of
+    the first reveal block: unknown until the commit window's last block exists."""
+    chain = new_chain(spotCheckPerbill=40 * PERCENT)
+    task = start_task(chain)
+    subs = [
+        submit(worker, task, 0, f"{worker.name} {slot}", index=2 * i + slot, slot=slot)
+        for i, worker in enumerate((T1, T2))
+        for slot in (0, 1)
+    ]
+    go(chain, task, 0, 1)
+    chain.block(*(commit for commit, _ in subs))  # the commit window's last block
+    assert arena.CheckSeeds.get(chain.state, arena.TaskRound(task, 0)) is None
+    chain.block(*(reveal for _, reveal in subs), reveal_data(task, 0))
+    last_commit_block = system.get_block_hash(chain.state, chain.number - 1)
+    round_seed, check_seed = seed_of(chain, task, 0), arena.get_check_seed(chain.state, task, 0)
+    assert check_seed == compute_check_seed(round_seed, last_commit_block)
+    rate = 40 * PERCENT
+    predicted = [s for s in range(4) if is_spot_checked(round_seed, MARKET_ARENA, task, 0, s, rate)]
+    drawn = [s for s in range(4) if is_spot_checked(check_seed, MARKET_ARENA, task, 0, s, rate)]
+    subject = next(s for s in range(4) if (s in predicted) != (s in drawn))  # the seeds disagree
+    go(chain, task, 0, 4)
+    claimed = claims(chain, E1, task, 0, [(subject, KIND_DISTANCE)])
+    outcomes = chain.block((E1.key, arena.CommitScoresArgs(task, claimed, ZERO_HASH)), expect_ok=False)
+    assert outcomes == [subject in drawn]  # the check seed decides
+    assert chain.errors() == ([] if subject in drawn else [(ARENA_INDEX, arena.BadClaims.code)])
+
+
+def test_an_abandoned_round_returns_open_challenge_deposits_and_pays_its_closer_the_reporter_share() -> None:
+    """Challenges need no evaluation data, so an abandoned round may hold some: the unanswered
+    one's deposit goes back to its challenger (no withheld-data offence: nothing was scored), the
+    answered one's went to the trainer already; whoever closes the round earns the reporter share
+    of the creator's penalty."""
+    chain = new_chain()
+    task = start_task(chain)
+    chunks = [b"tensor chunk %d" % index for index in range(3)]
+    fields = {"update_root": compute_merkle_root(chunks), "update_chunks": len(chunks)}
+    subs = [submit(worker, task, 0, worker.name, index=i, **fields) for i, worker in enumerate((T1, T2))]
+    go(chain, task, 0, 1)
+    chain.block(*(commit for commit, _ in subs))
+    go(chain, task, 0, 2)
+    chain.block(*(reveal for _, reveal in subs))  # the creator stays silent
+    go(chain, task, 0, 4)
+    chain.block((REPORTER.key, arena.ChallengeDataArgs(task, 0)), (E1.key, arena.ChallengeDataArgs(task, 1)))
+    drawn = next(event.chunk for event in chain.events if isinstance(event, arena.DataChallenged))
+    chain.block((T1.key, arena.AnswerChallengeArgs(task, 0, chunks[drawn], compute_merkle_proof(chunks, drawn))))
+    assert chain.held(E1.account, arena.HOLD_CHALLENGE) == 2_000
+    go(chain, task, 0, 8)
+    chain.block((REPORTER.key, arena.CloseRoundArgs(task)))
+    assert chain.held(E1.account, arena.HOLD_CHALLENGE) == chain.held(REPORTER.account, arena.HOLD_CHALLENGE) == 0
+    assert not any(isinstance(event, offences.OffenceRecorded) for event in chain.events)
+    assert arena.Penalised(task, 0, CREATOR.account, 10_000, 1_000) in chain.events  # 10 % of 20 % of 50,000
+    result = arena.RoundResults.get(chain.state, arena.TaskRound(task, 0))
+    assert (result.outcome, result.evaluator_part, result.scores, result.evaluators) == (
+        arena.ROUND_ABANDONED,
+        0,
+        (),
+        (),
+    )
+    assert chain.free(REPORTER.account) == BALANCE - 2_000 + 1_000  # the answered deposit, the share
+    assert chain.total(T1.account) > BALANCE - FEE + 2_000  # the deposit, then its share of the pool

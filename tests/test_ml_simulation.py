@@ -389,6 +389,7 @@ class Sim:
     def arena_commit_scores(self, actor: Worker, task: int, round_: int, value: int) -> Any:
         state = self.chain.state
         seed = arena.get_round_seed(state, task, round_)  # type: ignore[arg-type]
+        check_seed = arena.get_check_seed(state, task, round_)  # type: ignore[arg-type]
         evaluators = arena.Evaluators.get(state, task)
         total = sum(arena.get_backing(state, task, e) for e in evaluators)  # type: ignore[arg-type]
         stake = arena.get_backing(state, task, actor.account)  # type: ignore[arg-type]
@@ -399,7 +400,7 @@ class Sim:
             truth = draw(sub.proof.update_root)
             for kind, purpose, expected in ((KIND_SCORE, PURPOSE_COMMITTEE, 2), (KIND_DISTANCE, PURPOSE_CHECK, 2)):
                 if kind == KIND_DISTANCE and not is_spot_checked(
-                    seed, MARKET_ARENA, task, round_, subject, ARENA["spotCheckPerbill"]
+                    check_seed, MARKET_ARENA, task, round_, subject, ARENA["spotCheckPerbill"]
                 ):  # type: ignore[arg-type]
                     continue
                 proof, drawn = actor.prove(MARKET_ARENA, purpose, seed, task, round_, subject)  # type: ignore[arg-type]
@@ -549,7 +550,8 @@ class Sim:
         for subject, update in enumerate(updates):
             if update.status != alliance.UPDATE_REVEALED:
                 continue
-            if not is_spot_checked(seed, MARKET_ALLIANCE, task, round_, subject, ALLIANCE["spotCheckPerbill"]):  # type: ignore[arg-type]
+            check_seed = alliance.get_check_seed(state, task, round_)  # type: ignore[arg-type]
+            if not is_spot_checked(check_seed, MARKET_ALLIANCE, task, round_, subject, ALLIANCE["spotCheckPerbill"]):  # type: ignore[arg-type]
                 continue
             check, drawn = actor.prove(MARKET_ALLIANCE, PURPOSE_CHECK, seed, task, round_, subject)  # type: ignore[arg-type]
             if drawn < compute_sortition_threshold(2, stake, total):

@@ -5,6 +5,7 @@ clipping, rankings, the reward formulas and the round schedule — with the laws
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import pytest
 from hypothesis import given
@@ -140,7 +141,12 @@ def test_spot_checks_and_challenges_draw_within_range() -> None:
     assert 50 < picked < 150  # about one in ten
     segments = {mlwork.compute_spot_segment(seed, 0, 1, 2, subject, proof()) for subject in range(500)}
     assert segments <= set(range(100)) and len(segments) > 50  # 1,000 steps, a checkpoint every 10
-    assert mlwork.compute_spot_segment(seed, 0, 1, 2, 0, proof(steps=5)) == 0  # fewer steps than a segment
+    assert {mlwork.compute_spot_segment(seed, 0, 1, 2, s, proof(steps=5)) for s in range(50)} == {0}  # one segment
+    every_step = replace(proof(steps=3), checkpoint_interval=1)
+    assert {mlwork.compute_spot_segment(seed, 0, 1, 2, s, every_step) for s in range(50)} == {0, 1, 2}
+    draw = mlwork.compute_round_draw(mlwork.TAG_ML_SPOT, 0, seed, 1, 2, 3)  # bytes 8-16 pick the segment
+    assert mlwork.compute_spot_segment(seed, 0, 1, 2, 3, proof()) == int.from_bytes(draw[8:16], "big") % 100
+    assert mlwork.is_spot_checked(seed, 0, 1, 2, 3, ONE // 2) == (int.from_bytes(draw[:8], "big") < 1 << 63)
     chunks = {mlwork.compute_challenge_chunk(bytes([n]) * 32, 0, 1, 2, 3, 7) for n in range(100)}
     assert chunks == set(range(7))
 

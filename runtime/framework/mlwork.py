@@ -101,6 +101,7 @@ TAG_ML_VRF = b"flock/ml-vrf"
 TAG_ML_SPOT = b"flock/ml-spot"
 TAG_ML_CHALLENGE = b"flock/ml-chall"
 TAG_ML_AGGREGATE = b"flock/ml-agg"
+TAG_ML_CHECK_SEED = b"flock/ml-check"
 
 VrfProof = Annotated[bytes, FixedBytes(vrf.PROOF_SIZE)]
 
@@ -322,15 +323,23 @@ def compute_round_draw(tag: bytes, market: int, seed: bytes, task: int, round_: 
     return tagged_hash(tag, fields + subject.to_bytes(4, "big"))
 
 
+def compute_check_seed(round_seed: bytes, parent_hash: bytes) -> bytes:
+    """The seed of a round's spot checks: the round's seed and the parent hash of the round's
+    first reveal block. The round's seed is known from its first block, before the commits; with
+    it alone a worker would know when it commits whether its work is checked, and which segment
+    (it would train that one honestly and fake the rest)."""
+    return tagged_hash(TAG_ML_CHECK_SEED, round_seed + parent_hash)
+
+
 def is_spot_checked(seed: bytes, market: int, task: int, round_: int, subject: int, rate_parts: int) -> bool:
-    """Whether the round's seed picks ``subject`` for a spot check (probability ``rate``)."""
+    """Whether the round's check seed picks ``subject`` for a spot check (probability ``rate``)."""
     draw = compute_round_draw(TAG_ML_SPOT, market, seed, task, round_, subject)
     return compute_vrf_value(draw) < compute_ratio_threshold(rate_parts)
 
 
 def compute_spot_segment(seed: bytes, market: int, task: int, round_: int, subject: int, proof: MlWorkProof) -> int:
     """The trace segment a spot check replays: steps ``[i·k, (i+1)·k)`` from checkpoint ``i``,
-    ``i`` drawn from the seed among the ``max(1, steps div k)`` segments."""
+    ``i`` drawn from the round's check seed among the ``max(1, steps div k)`` segments."""
     segments = max(1, proof.steps // max(1, proof.checkpoint_interval))
     draw = compute_round_draw(TAG_ML_SPOT, market, seed, task, round_, subject)
     return int.from_bytes(draw[8:16], "big") % segments

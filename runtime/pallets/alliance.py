@@ -87,6 +87,7 @@ from runtime.framework.mlwork import (
     VrfProof,
     compute_aggregate_id,
     compute_challenge_chunk,
+    compute_check_seed,
     compute_commitment,
     compute_min_round_blocks,
     compute_pro_rata,
@@ -114,7 +115,7 @@ from runtime.framework.traits import (
     SlashingInterface,
     StakingInterface,
 )
-from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
+from runtime.primitives.arithmetic import PERBILL_ACCURACY, U32_MAX, Perbill
 from runtime.primitives.codec import (
     I64,
     U8,
@@ -288,6 +289,8 @@ Tasks = StorageMap(NAME, "Tasks", U32, FlTask)  # kept after the task ends: its 
 Participants = StorageMap(NAME, "Participants", U32, Annotated[tuple, ListOf(AccountId, MAX_PARTICIPANTS)], ())
 OutlierStreaks = StorageMap(NAME, "OutlierStreaks", TaskAccount, U32, 0)
 RoundSeeds = StorageMap(NAME, "RoundSeeds", TaskRound, Hash32)
+# The seed of the round's spot checks, fixed in its first reveal block (mlwork.compute_check_seed).
+CheckSeeds = StorageMap(NAME, "CheckSeeds", TaskRound, Hash32)
 Updates = StorageMap(NAME, "Updates", TaskRound, Annotated[tuple, ListOf(Update, MAX_PARTICIPANTS)], ())
 Votes = StorageMap(NAME, "Votes", TaskRound, Annotated[tuple, ListOf(Vote, MAX_PARTICIPANTS)], ())
 Challenges = StorageMap(
@@ -726,6 +729,10 @@ def get_round_seed(state: StateReader, task_id: int, round_: int) -> bytes:
     return RoundSeeds.get(state, TaskRound(task_id, round_)) or ZERO_HASH
 
 
+def get_check_seed(state: StateReader, task_id: int, round_: int) -> bytes:
+    return CheckSeeds.get(state, TaskRound(task_id, round_)) or ZERO_HASH
+
+
 def get_role_input(state: StateReader, task_id: int, round_: int) -> bytes:
     """The VRF input of every participant's role in the round."""
     return compute_vrf_input(MARKET, PURPOSE_ROLE, get_round_seed(state, task_id, round_), task_id, round_, 0)
@@ -754,6 +761,7 @@ class Alliance(Pallet):
         Participants,
         OutlierStreaks,
         RoundSeeds,
+        CheckSeeds,
         Updates,
         Votes,
         Challenges,
@@ -856,12 +864,12 @@ class Alliance(Pallet):
         active = get_active_tasks(ctx.state)
         if len(active) >= MAX_ACTIVE_TASKS:
             raise TooManyTasks()
-        self.check_task(ctx.state, args, parameters)
+        start = ctx.block.number + parameters.join_blocks + 1
+        self.check_task(ctx.state, args, parameters, start)
         if args.stake < parameters.creator_min_stake:
             raise StakeTooLow()
         self.check_usable(ctx.state, who, args.stake + args.budget)
         task_id = NextTaskId.get(ctx.state)
-        start = ctx.block.number + parameters.join_blocks + 1
         schedule = Schedule(start, args.rounds, args.round_blocks, parameters.commit_blocks, parameters.reveal_blocks)
         task = FlTask(
             who,
@@ -1114,10 +1122,13 @@ class Alliance(Pallet):
 
     # --- checks -------------------------------------------------------------------------
 
-    def check_task(self, state: StateReader, args: CreateTaskArgs, parameters: AllianceParameters) -> None:
+    def check_task(self, state: StateReader, args: CreateTaskArgs, parameters: AllianceParameters, start: int) -> None:
+        """The task is well formed, and its last round ends at a block number a u32 holds (a
+        later end would never come: its stakes and its slot among the active tasks for good)."""
         least_round = compute_min_round_blocks(parameters.commit_blocks, parameters.reveal_blocks)
         if (
             not 1 <= args.rounds <= MAX_ROUNDS
+            or start + args.rounds * args.round_blocks - 1 > U32_MAX
             or args.round_blocks < least_round
             or not 2 <= args.min_participants <= args.max_participants <= MAX_PARTICIPANTS
             or not 0 < args.proposer_ratio_parts < PERBILL_ACCURACY
@@ -1157,7 +1168,7 @@ class Alliance(Pallet):
         if len(set(subjects)) != len(subjects):
             raise BadClaims()
         rate = get_parameters(state).spot_check_parts
-        seed = get_round_seed(state, task_id, round_)
+        seed = get_check_seed(state, task_id, round_)
         for check in checks:
             if (
                 check.kind != KIND_DISTANCE
@@ -1464,15 +1475,21 @@ class Alliance(Pallet):
     # --- hooks --------------------------------------------------------------------------
 
     def on_initialize(self, ctx: DispatchContext) -> None:
-        """A round starting in this block takes the epoch randomness as its seed (at most one
-        write per active task)."""
+        """A round starting in this block takes the epoch randomness as its seed; its first
+        reveal block fixes its check seed (at most one write per active task)."""
         now = ctx.block.number
         for task_id in get_active_tasks(ctx.state):
             schedule = get_task(ctx.state, task_id).schedule
             current = compute_round_phase(schedule, now)
-            if current is not None and compute_round_start(schedule, current[0]) == now:
-                seed = self.randomness.get_epoch_randomness(ctx.state)
-                RoundSeeds.put(ctx.state, TaskRound(task_id, current[0]), seed)
+            if current is None:
+                continue
+            key = TaskRound(task_id, current[0])
+            offset = now - compute_round_start(schedule, current[0])
+            if offset == 0:
+                RoundSeeds.put(ctx.state, key, self.randomness.get_epoch_randomness(ctx.state))
+            elif offset == schedule.commit_blocks:
+                seed = compute_check_seed(get_round_seed(ctx.state, task_id, current[0]), ctx.block.parent_hash)
+                CheckSeeds.put(ctx.state, key, seed)
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """Close each round whose last block this is and that nobody closed (no reporter): at

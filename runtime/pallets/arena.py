@@ -14,8 +14,10 @@ submissions close), the metric and its direction, the schedule (``rounds`` round
 **Stakes** (``runtime/framework/mlstakes.py``): trainers pay ``registrationFee`` (to the
 treasury or the task's pool, ``feeToTreasury``) and stake, evaluators stake, anyone may
 delegate to a trainer or evaluator that has declared its share σ (``set_delegate_share``, at
-most once per ``shareChangePeriodBlocks``). Every stake is on the hold ``arena/st`` until the
-task ends. One stake per account and task: a creator cannot train on its own task.
+most once per ``shareChangePeriodBlocks``, never upwards while stake is delegated to it), all in
+a round's commit window: stakes never change while roles are claimed and scores weighed. Every
+stake is on the hold ``arena/st`` until the task ends. One stake per account and task: a creator
+cannot train on its own task.
 
 **A round** ``r`` (``mlwork.compute_round_phase``; ``C``, ``R`` the windows):
 
@@ -25,7 +27,8 @@ task ends. One stake per account and task: a creator cannot train on its own tas
 3. ``[C+R, 2C+R)``: evaluators ``commit_scores``: each claimed item (score a submission, or
    report a spot check's distance) carries the evaluator's VRF proof that the round's seed
    gives it that role (a committee of ``committeeSize`` by stake; spot checks pick submissions
-   with probability ``spotCheckPerbill`` and a committee of ``checkerCommitteeSize``). Anyone
+   with probability ``spotCheckPerbill``, drawn from the round's check seed, which the first
+   reveal block fixes, and a committee of ``checkerCommitteeSize``). Anyone
    may ``challenge_data`` of a revealed submission (a deposit); its trainer must
    ``answer_challenge`` with the drawn chunk and its Merkle proof within
    ``challengeResponseBlocks``.
@@ -91,6 +94,7 @@ from runtime.framework.mlwork import (
     TaskRound,
     compute_backed_split,
     compute_challenge_chunk,
+    compute_check_seed,
     compute_closeness_parts,
     compute_commitment,
     compute_consensus,
@@ -123,7 +127,7 @@ from runtime.framework.traits import (
     SlashingInterface,
     StakingInterface,
 )
-from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
+from runtime.primitives.arithmetic import PERBILL_ACCURACY, U32_MAX, Perbill
 from runtime.primitives.codec import (
     I64,
     U8,
@@ -350,6 +354,8 @@ Delegators = StorageMap(NAME, "Delegators", TaskAccount, Annotated[tuple, ListOf
 OutlierStreaks = StorageMap(NAME, "OutlierStreaks", TaskAccount, U32, 0)
 # The epoch randomness when the round began: the VRF input of its roles.
 RoundSeeds = StorageMap(NAME, "RoundSeeds", TaskRound, Hash32)
+# The seed of the round's spot checks, fixed in its first reveal block (mlwork.compute_check_seed).
+CheckSeeds = StorageMap(NAME, "CheckSeeds", TaskRound, Hash32)
 Submissions = StorageMap(
     NAME, "Submissions", TaskRound, Annotated[tuple, ListOf(Submission, MAX_SUBMISSIONS_PER_ROUND)], ()
 )
@@ -706,6 +712,12 @@ class NotClosable(DispatchError):
     code = 32
 
 
+class ShareLocked(DispatchError):
+    """A delegate's share may not rise while stake in an active task is delegated to it."""
+
+    code = 33
+
+
 # --- calls' arguments ---------------------------------------------------------------------
 
 
@@ -906,14 +918,26 @@ def get_backing(state: StateReader, task_id: int, who: bytes) -> int:
     return STAKES.get(state, task_id, who) + sum(STAKES.get(state, task_id, d) for d in delegators)
 
 
+def is_delegated_to(state: StateReader, who: bytes) -> bool:
+    """Whether stake in an active task is delegated to ``who``."""
+    return any(Delegators.get(state, TaskAccount(task_id, who)) for task_id in get_active_tasks(state))
+
+
 def is_registration_open(task: ArenaTask, now: int) -> bool:
-    """Until the last round's commit window closes."""
-    last = task.schedule.rounds - 1
-    return now < compute_round_start(task.schedule, last) + task.schedule.commit_blocks
+    """Before round 0 and in each round's commit window (the last round's included). Stakes
+    never change while a round's roles are claimed and its scores weighed: a committee seat is
+    drawn by the evaluator's share of the evaluators' stake, so stake added in the attest
+    window would turn a seat already given into a false claim (an offence)."""
+    current = compute_round_phase(task.schedule, now)
+    return now < task.schedule.start or (current is not None and current[1] == PHASE_COMMIT)
 
 
 def get_round_seed(state: StateReader, task_id: int, round_: int) -> bytes:
     return RoundSeeds.get(state, TaskRound(task_id, round_)) or ZERO_HASH
+
+
+def get_check_seed(state: StateReader, task_id: int, round_: int) -> bytes:
+    return CheckSeeds.get(state, TaskRound(task_id, round_)) or ZERO_HASH
 
 
 # --- the pallet ---------------------------------------------------------------------------
@@ -937,6 +961,7 @@ class Arena(Pallet):
         Delegators,
         OutlierStreaks,
         RoundSeeds,
+        CheckSeeds,
         Submissions,
         EvalData,
         Attestations,
@@ -998,6 +1023,7 @@ class Arena(Pallet):
         BadShare,
         NothingToWithdraw,
         NotClosable,
+        ShareLocked,
     )
     CONSTANTS = {
         "market": MARKET,
@@ -1053,7 +1079,7 @@ class Arena(Pallet):
         active = get_active_tasks(ctx.state)
         if len(active) >= MAX_ACTIVE_TASKS:
             raise TooManyTasks()
-        self.check_task(ctx.state, args, parameters)
+        self.check_task(ctx.state, args, parameters, ctx.block.number + 1)
         if args.stake < parameters.creator_min_stake:
             raise StakeTooLow()
         self.check_usable(ctx.state, who, args.stake + args.budget)
@@ -1112,7 +1138,9 @@ class Arena(Pallet):
     @call(3, SetDelegateShareArgs, weight=100_000)
     def set_delegate_share(self, ctx: DispatchContext, origin: Origin, args: SetDelegateShareArgs) -> None:
         """Declare the share σ of its rewards the caller keeps before its delegators share the
-        rest (needed before anyone may delegate to it; changes once per period)."""
+        rest (needed before anyone may delegate to it; changes once per period, and never rises
+        while stake is delegated to it: a delegator's stake stays until its task ends, so a
+        raise would take rewards it staked for at the old share)."""
         who = ensure_signed(origin)
         if args.share_parts > PERBILL_ACCURACY:
             raise BadShare()
@@ -1120,6 +1148,8 @@ class Arena(Pallet):
         period = get_parameters(ctx.state).share_change_period_blocks
         if current is not None and ctx.block.number < current.changed_at + period:
             raise ShareChangeTooSoon()
+        if current is not None and args.share_parts > current.share_parts and is_delegated_to(ctx.state, who):
+            raise ShareLocked()
         DelegateShares.put(ctx.state, who, DelegateShare(args.share_parts, ctx.block.number))
         ctx.deposit_event(DelegateShareSet(who, args.share_parts))
 
@@ -1384,10 +1414,13 @@ class Arena(Pallet):
 
     # --- checks -------------------------------------------------------------------------
 
-    def check_task(self, state: StateReader, args: CreateTaskArgs, parameters: ArenaParameters) -> None:
+    def check_task(self, state: StateReader, args: CreateTaskArgs, parameters: ArenaParameters, start: int) -> None:
+        """The task is well formed, and its last round ends at a block number a u32 holds (a
+        later end would never come: its stakes and its slot among the active tasks for good)."""
         least_round = compute_min_round_blocks(parameters.commit_blocks, parameters.reveal_blocks)
         if (
             not 1 <= args.rounds <= MAX_ROUNDS
+            or start + args.rounds * args.round_blocks - 1 > U32_MAX
             or len(args.eval_data_commitments) != args.rounds
             or args.round_blocks < least_round
             or not 1 <= args.max_submissions <= MAX_SUBMISSIONS_PER_TRAINER
@@ -1449,7 +1482,7 @@ class Arena(Pallet):
         if not claims or len(set(items)) != len(items):
             raise BadClaims()
         rate = get_parameters(state).spot_check_parts
-        seed = get_round_seed(state, task_id, round_)
+        seed = get_check_seed(state, task_id, round_)
         for claim in claims:
             if claim.subject >= len(submissions) or submissions[claim.subject].status != SUBMISSION_REVEALED:
                 raise BadClaims()
@@ -1856,16 +1889,21 @@ class Arena(Pallet):
     # --- hooks --------------------------------------------------------------------------
 
     def on_initialize(self, ctx: DispatchContext) -> None:
-        """A round starting in this block takes the epoch randomness as its seed (at most one
-        write per active task)."""
+        """A round starting in this block takes the epoch randomness as its seed; its first
+        reveal block fixes its check seed (at most one write per active task)."""
         now = ctx.block.number
         for task_id in get_active_tasks(ctx.state):
             schedule = get_task(ctx.state, task_id).schedule
             current = compute_round_phase(schedule, now)
-            if current is not None and compute_round_start(schedule, current[0]) == now:
-                RoundSeeds.put(
-                    ctx.state, TaskRound(task_id, current[0]), self.randomness.get_epoch_randomness(ctx.state)
-                )
+            if current is None:
+                continue
+            key = TaskRound(task_id, current[0])
+            offset = now - compute_round_start(schedule, current[0])
+            if offset == 0:
+                RoundSeeds.put(ctx.state, key, self.randomness.get_epoch_randomness(ctx.state))
+            elif offset == schedule.commit_blocks:
+                seed = compute_check_seed(get_round_seed(ctx.state, task_id, current[0]), ctx.block.parent_hash)
+                CheckSeeds.put(ctx.state, key, seed)
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """Close each round whose last block this is and that nobody closed (no reporter): at
