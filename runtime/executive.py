@@ -76,22 +76,30 @@ SIGNATURE_RUN = 64
 
 def check_block_budget(
     parameters: system.SystemParameters,
+    hook_weight: int,
     decoded: list[SignedExtrinsic | UnsignedExtrinsic],
     calls: list[RuntimeCall],
     encoded: tuple[bytes, ...],
 ) -> None:
     """A block's extrinsics fit its weight and length budget, and its inherents all come before
-    its signed transactions: what applying them would find, decided before any signature check."""
-    weight = sum(call.definition.weight for call in calls)
+    its signed transactions: what applying them would find, decided before any signature check.
+
+    Inherents are mandatory (Substrate's ``DispatchClass::Mandatory``): their weight counts but
+    never makes a block invalid, so hooks with much to do can never leave an author unable to
+    set the time. A signed transaction needs the room left after the hooks, the inherents and
+    the transactions before it; the last one needs the most, so checking the total is enough.
+    """
     length = sum(map(len, encoded))
-    if weight > parameters.max_block_weight or length > parameters.max_block_length:
-        raise ExhaustsResources(
-            f"the extrinsics weigh {weight} and take {length} bytes; a block allows "
-            f"{parameters.max_block_weight} and {parameters.max_block_length}"
-        )
+    if length > parameters.max_block_length:
+        raise ExhaustsResources(f"the extrinsics take {length} bytes; a block allows {parameters.max_block_length}")
     first_signed = next((index for index, xt in enumerate(decoded) if isinstance(xt, SignedExtrinsic)), len(decoded))
     if any(isinstance(xt, UnsignedExtrinsic) for xt in decoded[first_signed:]):
         raise BadInherent("an inherent may not follow a signed transaction")
+    weight = hook_weight + sum(call.definition.weight for call in calls)
+    if first_signed < len(decoded) and weight > parameters.max_block_weight:
+        raise ExhaustsResources(
+            f"the hooks and extrinsics weigh {weight}; a block with transactions allows {parameters.max_block_weight}"
+        )
 
 
 @dataclass
@@ -100,7 +108,7 @@ class BlockInProgress:
 
     ctx: DispatchContext
     parameters: system.SystemParameters
-    weight: int = 0
+    weight: int = 0  # the hooks' (counted first), then each extrinsic's
     length: int = 0
     extrinsic_count: int = 0
     transactions: int = 0  # signed extrinsics applied so far (inherents come before them all)
@@ -120,9 +128,8 @@ class Executive:
 
     def initialize_block(self, state: StateReader, env: BlockEnvironment) -> BlockInProgress:
         ctx = DispatchContext(self.runtime, Overlay(state), env, self.genesis_hash, system.PHASE_INITIALIZATION)
-        for pallet in self.runtime.hooked:
-            pallet.on_initialize(ctx)
-        return BlockInProgress(ctx, system.get_parameters(ctx.state))
+        hook_weight = sum(pallet.on_initialize(ctx) for pallet in self.runtime.hooked)
+        return BlockInProgress(ctx, system.get_parameters(ctx.state), weight=hook_weight)
 
     def apply_extrinsic(self, block: BlockInProgress, encoded: bytes) -> bool:
         """Apply one extrinsic; True if its call succeeded, False if it failed (fee kept).
@@ -154,6 +161,7 @@ class Executive:
             ctx.state, xt, encoded, call, ctx.block.number, exact_nonce=True, check_signature=not signature_checked
         )
         weight = checked.call.definition.weight
+        self._check_room(block, weight, length)
         self._reserve_resources(block, weight, length)
         transaction_payment.charge(ctx, xt.sender, checked.account, checked.paid, checked.fee, xt.tip)
         block.transactions += 1
@@ -190,7 +198,7 @@ class Executive:
         block = self.initialize_block(state, env)
         decoded = [self._decode(encoded) for encoded in extrinsics]
         calls = [self.runtime.decode_call(xt.call) for xt in decoded]
-        check_block_budget(block.parameters, decoded, calls, extrinsics)
+        check_block_budget(block.parameters, block.weight, decoded, calls, extrinsics)
         for start in range(0, len(decoded), SIGNATURE_RUN):
             run = range(start, min(start + SIGNATURE_RUN, len(decoded)))
             for index in run:
@@ -298,7 +306,6 @@ class Executive:
         return account
 
     def _reserve_resources(self, block: BlockInProgress, weight: int, length: int) -> None:
-        self._check_room(block, weight, length)
         block.weight += weight
         block.length += length
         block.extrinsic_count += 1
@@ -308,13 +315,17 @@ class Executive:
         if block.weight + weight > parameters.max_block_weight or block.length + length > parameters.max_block_length:
             raise ExhaustsResources("the block has no room left for this extrinsic")
 
+    def _check_length_room(self, block: BlockInProgress, length: int) -> None:
+        if block.length + length > block.parameters.max_block_length:
+            raise ExhaustsResources("the block has no room left for this inherent")
+
     def _apply_inherent(self, block: BlockInProgress, call: RuntimeCall, length: int) -> None:
         if call.definition.origin != ORIGIN_NONE:
             raise BadInherent(f"{call.pallet.NAME}.{call.definition.name} is not an inherent")
         # Room checked first and reserved only on success, the call in a child context: an
         # author drops a failing inherent (an equivocation report already on chain, say) and
-        # its block must not keep a trace of it.
-        self._check_room(block, call.definition.weight, length)
+        # its block must not keep a trace of it. Mandatory: only its length must fit.
+        self._check_length_room(block, length)
         error = dispatch_in_child(block.ctx, call, NONE)
         if error is not None:
             raise BadInherent(f"inherent {call.pallet.NAME}.{call.definition.name} failed: {error}")

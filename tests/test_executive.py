@@ -30,6 +30,7 @@ from runtime.errors import (
 )
 from runtime.executive import Executive
 from runtime.framework.pallet import BlockEnvironment
+from runtime.framework.weights import TRANSFER_WEIGHT
 from runtime.pallets import balances, system, transaction_payment
 from runtime.pallets.timestamp import SetArgs
 from runtime.pallets.treasury import SpendArgs
@@ -182,17 +183,35 @@ def test_inherents(executive: Executive, genesis: DictState) -> None:
         executive.validate_transaction(genesis, right, 1)
 
 
-def test_block_weight_limit(executive: Executive) -> None:
-    state = build_genesis_state(
+def build_state_with_max_weight(max_block_weight: int) -> DictState:
+    return build_genesis_state(
         RUNTIME,
         [ALICE.public_key],
-        config={"system": {"maxBlockWeight": 150_000, "maxBlockLength": 1 << 20, "blockHashCount": 10}},
+        config={"system": {"maxBlockWeight": max_block_weight, "maxBlockLength": 1 << 20, "blockHashCount": 10}},
     )
+
+
+def test_block_weight_limit_counts_the_hooks_first(executive: Executive) -> None:
+    # An empty block weighs its hooks (block 1 of a test chain ends an epoch) and its inherent.
+    empty = system.BlockWeight.get(execute_block(executive, build_state_with_max_weight(10**9)))
+    assert empty > 1_000  # the timestamp inherent weighs 1_000: the hooks count too
+    state = build_state_with_max_weight(empty + TRANSFER_WEIGHT + TRANSFER_WEIGHT // 2)
     first = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
     second = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=1)
     with pytest.raises(ExhaustsResources):
         execute_block(executive, state, [first, second])
-    assert system.BlockWeight.get(execute_block(executive, state, [first])) == 101_000
+    assert system.BlockWeight.get(execute_block(executive, state, [first])) == empty + TRANSFER_WEIGHT
+
+
+def test_hooks_over_the_budget_leave_room_for_inherents_only(executive: Executive) -> None:
+    """Inherents are mandatory: however much the hooks must do, an author can still set the
+    time; only transactions lose their room."""
+    state = build_state_with_max_weight(1)
+    after = execute_block(executive, state)
+    assert system.BlockWeight.get(after) > 1
+    transfer = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
+    with pytest.raises(ExhaustsResources):
+        execute_block(executive, state, [transfer])
 
 
 def test_block_hashes_are_kept_for_block_hash_count(executive: Executive) -> None:
@@ -293,7 +312,7 @@ def test_a_block_over_its_budget_is_refused_before_any_signature_is_checked(
     )
     transfers = [sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=nonce) for nonce in range(12)]
     verifies = count_verifies(monkeypatch)
-    with pytest.raises(ExhaustsResources, match="a block allows 1000000"):
+    with pytest.raises(ExhaustsResources, match="a block with transactions allows 1000000"):
         execute_block(executive, state, transfers)
     assert verifies[0] == 0
 

@@ -200,8 +200,12 @@ class Pallet:
             raise TypeError(f"{cls.__name__}: a storage item is listed twice or belongs to another pallet")
 
     # Hooks: called for every pallet, in the runtime's hook order (``runtime/construct.py``).
-    def on_initialize(self, ctx: DispatchContext) -> None:
-        """Start of every block, before any extrinsic."""
+    def on_initialize(self, ctx: DispatchContext) -> int:
+        """Start of every block, before any extrinsic. Returns the weight of this pallet's hooks
+        in this block, ``on_finalize``'s included (FRAME's ``on_initialize`` weight): the
+        executive counts it against the block's budget before any transaction, so work the
+        hooks must do leaves less room for transactions instead of making the block late."""
+        return 0
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """End of every block, after the last extrinsic."""

@@ -182,6 +182,9 @@ class SessionManager(Protocol):
         """The epoch ending in this block: the next set's validators, in slot order, or None to
         keep the current set's members."""
 
+    def get_end_session_weight(self, state: StateReader, number: int) -> int:
+        """The weight of ``end_session`` in block ``number`` (an epoch's last)."""
+
 
 # --- staking, rewards and slashing (staking, offences) -------------------------------------
 
@@ -222,6 +225,9 @@ class SlashingInterface(Protocol):
     def on_era_end(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
         """Called after ``era`` is paid, before the next election: ``unresponsive`` are the
         elected validators that went a whole epoch of it without a reward point."""
+
+    def get_era_end_weight(self, state: StateReader, era: int, unresponsive: int) -> int:
+        """The weight of ``on_era_end`` for ``era`` with that many unresponsive validators."""
 
 
 class OffenderHandler(Protocol):

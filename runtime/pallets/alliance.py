@@ -115,6 +115,7 @@ from runtime.framework.traits import (
     SlashingInterface,
     StakingInterface,
 )
+from runtime.framework.weights import READ_WEIGHT, WRITE_WEIGHT
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, U32_MAX, Perbill
 from runtime.primitives.codec import (
     I64,
@@ -148,6 +149,9 @@ MAX_ACTIVE_TASKS = 16
 MAX_ROUNDS = 64
 MAX_PARTICIPANTS = 32  # per task
 MAX_CHALLENGES_PER_ROUND = 16
+# Closing a round at its worst (every payout and penalty a transfer, the median), by
+# ``close_round`` or by the round's last block, whose hooks weigh it in advance.
+CLOSE_ROUND_WEIGHT = 50_000_000
 
 TASK_ACTIVE = 0
 TASK_ENDED = 1
@@ -1109,7 +1113,7 @@ class Alliance(Pallet):
                 if update.proposer == first.worker and update.status in (UPDATE_COMMITTED, UPDATE_REVEALED):
                     self.put_update(ctx, key, index, replace(update, status=UPDATE_CONFLICTING))
 
-    @call(9, CloseRoundArgs, weight=50_000_000)
+    @call(9, CloseRoundArgs, weight=CLOSE_ROUND_WEIGHT)
     def close_round(self, ctx: DispatchContext, origin: Origin, args: CloseRoundArgs) -> None:
         """Close the task's round in its closing phase: decide, pay and penalise (the caller
         earns the reporter share of the penalties). Its last block closes it otherwise."""
@@ -1474,12 +1478,18 @@ class Alliance(Pallet):
 
     # --- hooks --------------------------------------------------------------------------
 
-    def on_initialize(self, ctx: DispatchContext) -> None:
+    def on_initialize(self, ctx: DispatchContext) -> int:
         """A round starting in this block takes the epoch randomness as its seed; its first
-        reveal block fixes its check seed (at most one write per active task)."""
+        reveal block fixes its check seed (at most one write per active task). Weighs that and
+        the rounds ``on_finalize`` will close (``close_round``'s weight each)."""
         now = ctx.block.number
+        weight = 0
         for task_id in get_active_tasks(ctx.state):
-            schedule = get_task(ctx.state, task_id).schedule
+            task = get_task(ctx.state, task_id)
+            schedule = task.schedule
+            weight += READ_WEIGHT + WRITE_WEIGHT
+            if compute_round_end(schedule, task.next_round) == now:
+                weight += CLOSE_ROUND_WEIGHT
             current = compute_round_phase(schedule, now)
             if current is None:
                 continue
@@ -1490,6 +1500,7 @@ class Alliance(Pallet):
             elif offset == schedule.commit_blocks:
                 seed = compute_check_seed(get_round_seed(ctx.state, task_id, current[0]), ctx.block.parent_hash)
                 CheckSeeds.put(ctx.state, key, seed)
+        return weight
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """Close each round whose last block this is and that nobody closed (no reporter): at

@@ -127,6 +127,7 @@ from runtime.framework.traits import (
     SlashingInterface,
     StakingInterface,
 )
+from runtime.framework.weights import READ_WEIGHT, WRITE_WEIGHT
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, U32_MAX, Perbill
 from runtime.primitives.codec import (
     I64,
@@ -166,6 +167,9 @@ MAX_SUBMISSIONS_PER_ROUND = 64
 MAX_CHALLENGES_PER_ROUND = 16
 MAX_PAYOUTS = (MAX_TRAINERS + MAX_EVALUATORS) * (1 + MAX_DELEGATORS)
 MAX_PENALTIES = MAX_TRAINERS + MAX_EVALUATORS + 1
+# Closing a round at its worst (every payout and penalty a transfer, the scores' medians), by
+# ``close_round`` or by the round's last block, whose hooks weigh it in advance.
+CLOSE_ROUND_WEIGHT = 50_000_000
 
 TASK_ACTIVE = 0
 TASK_ENDED = 1
@@ -1401,7 +1405,7 @@ class Arena(Pallet):
                 if submission.trainer == first.worker and submission.slot == first.slot:
                     self.put_submission(ctx, key, index, replace(submission, status=SUBMISSION_CONFLICTING))
 
-    @call(13, CloseRoundArgs, weight=50_000_000)
+    @call(13, CloseRoundArgs, weight=CLOSE_ROUND_WEIGHT)
     def close_round(self, ctx: DispatchContext, origin: Origin, args: CloseRoundArgs) -> None:
         """Close the task's round in its closing phase: score, rank, pay and penalise (the caller
         earns the reporter share of the penalties). Its last block closes it otherwise."""
@@ -1888,12 +1892,18 @@ class Arena(Pallet):
 
     # --- hooks --------------------------------------------------------------------------
 
-    def on_initialize(self, ctx: DispatchContext) -> None:
+    def on_initialize(self, ctx: DispatchContext) -> int:
         """A round starting in this block takes the epoch randomness as its seed; its first
-        reveal block fixes its check seed (at most one write per active task)."""
+        reveal block fixes its check seed (at most one write per active task). Weighs that and
+        the rounds ``on_finalize`` will close (``close_round``'s weight each)."""
         now = ctx.block.number
+        weight = 0
         for task_id in get_active_tasks(ctx.state):
-            schedule = get_task(ctx.state, task_id).schedule
+            task = get_task(ctx.state, task_id)
+            schedule = task.schedule
+            weight += READ_WEIGHT + WRITE_WEIGHT
+            if compute_round_end(schedule, task.next_round) == now:
+                weight += CLOSE_ROUND_WEIGHT
             current = compute_round_phase(schedule, now)
             if current is None:
                 continue
@@ -1904,6 +1914,7 @@ class Arena(Pallet):
             elif offset == schedule.commit_blocks:
                 seed = compute_check_seed(get_round_seed(ctx.state, task_id, current[0]), ctx.block.parent_hash)
                 CheckSeeds.put(ctx.state, key, seed)
+        return weight
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """Close each round whose last block this is and that nobody closed (no reporter): at

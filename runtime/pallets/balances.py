@@ -38,6 +38,7 @@ from runtime.framework.traits import (
     TooManyHolds,
     TooManyLocks,
 )
+from runtime.framework.weights import TRANSFER_WEIGHT
 from runtime.pallets import system
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.arithmetic import U64_MAX, checked_add
@@ -227,12 +228,12 @@ class Balances(Pallet):
 
     # --- calls --------------------------------------------------------------------------
 
-    @call(0, TransferArgs, weight=100_000)
+    @call(0, TransferArgs, weight=TRANSFER_WEIGHT)
     def transfer_allow_death(self, ctx: DispatchContext, origin: Origin, args: TransferArgs) -> None:
         """Transfer, allowing the sender's account to be removed if it drops below the ED."""
         self.transfer(ctx, ensure_signed(origin), args.dest, args.amount, keep_alive=False)
 
-    @call(1, TransferKeepAliveArgs, weight=100_000)
+    @call(1, TransferKeepAliveArgs, weight=TRANSFER_WEIGHT)
     def transfer_keep_alive(self, ctx: DispatchContext, origin: Origin, args: TransferKeepAliveArgs) -> None:
         """Transfer, refusing to take the sender below the existential deposit."""
         self.transfer(ctx, ensure_signed(origin), args.dest, args.amount, keep_alive=True)

@@ -45,6 +45,7 @@ from runtime.framework.pallet import DispatchContext, DispatchError, Pallet
 from runtime.framework.parameters import PalletParameters
 from runtime.framework.storage import StorageValue
 from runtime.framework.traits import Currency, ExistentialDeposit, MlTaskRegistry, Time
+from runtime.framework.weights import CURRENCY_WEIGHT
 from runtime.primitives.arithmetic import (
     PERBILL_ACCURACY,
     Perbill,
@@ -336,6 +337,14 @@ class Emission(Pallet):
             ctx.deposit_event(MlRewardsDistributed(sum(part for _, part in shares), len(shares)))
 
     # --- hooks --------------------------------------------------------------------------
+
+    def on_initialize(self, ctx: DispatchContext) -> int:
+        """Once started and until exhausted: one transfer to each pool and one to each active
+        ML task."""
+        if not is_started(ctx.state) or Exhausted.get(ctx.state):
+            return 0
+        tasks = sum(len(market.get_task_stakes(ctx.state)) for market in self.ml_markets)
+        return (2 + tasks) * CURRENCY_WEIGHT
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """After the timestamp inherent has set the time: the first block starts the schedule,

@@ -60,6 +60,7 @@ from runtime.framework.runtime import dispatch_in_child
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.framework.traits import Currency, SlashingInterface, StakingInterface
 from runtime.framework.traits import InsufficientBalance as CurrencyInsufficientBalance
+from runtime.framework.weights import CURRENCY_WEIGHT, READ_WEIGHT, WRITE_WEIGHT
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, checked_add
 from runtime.primitives.codec import (
     U8,
@@ -767,6 +768,24 @@ class Governance(Pallet):
         ctx.deposit_event(ProposerRewarded(proposal_id, proposer, reward))
 
     # --- hooks --------------------------------------------------------------------------
+
+    def on_initialize(self, ctx: DispatchContext) -> int:
+        """Each open proposal read; for each with a deadline due: its flags' and votes' holds
+        released (a transfer each, at most), its enactment (the call's own weight) and the
+        proposer's reward. A deadline ends one period, yet a zero enactment delay enacts in
+        the block voting ends, so a due proposal is weighed as if it did it all."""
+        weight = 0
+        for proposal_id in get_open_proposal_ids(ctx.state):
+            weight += READ_WEIGHT
+            proposal = Proposals.get(ctx.state, proposal_id)
+            if proposal is None or proposal.deadline > ctx.block.number:
+                continue
+            releases = len(Flags.get(ctx.state, proposal_id)) + len(Votes.get(ctx.state, proposal_id))
+            call_weight = ctx.runtime.decode_call(proposal.call).definition.weight
+            # A vote's release rewrites its lock and the voter's list of vote locks.
+            per_release = 2 * CURRENCY_WEIGHT + 2 * (READ_WEIGHT + WRITE_WEIGHT)
+            weight += releases * per_release + 2 * CURRENCY_WEIGHT + 4 * WRITE_WEIGHT + call_weight
+        return weight
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """Handle the deadlines due in this block, lowest id first: at most MAX_OPEN_PROPOSALS

@@ -74,6 +74,7 @@ from runtime.framework.traits import (
     SessionInterface,
     StakingInterface,
 )
+from runtime.framework.weights import CURRENCY_WEIGHT, READ_WEIGHT, WRITE_WEIGHT
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
 from runtime.primitives.codec import U8, U32, U64, AccountId, Balance, ListOf, OneOf, OptionOf, Record, record
 
@@ -645,6 +646,15 @@ class Offences(Pallet):
 
     def get_last_pending_slash_era(self, state: StateReader) -> int | None:
         return max((era for era, _ in UnappliedSlashes.iter(state)), default=None)
+
+    def get_era_end_weight(self, state: StateReader, era: int, unresponsive: int) -> int:
+        """Each unresponsive validator's offence recorded (its exposure read; the era's
+        waiting slashes read and written again), then one transfer per stake of every slash
+        due and per reporter paid."""
+        due = UnappliedSlashes.get(state, era)
+        waiting = sum(len(slashes) for _, slashes in UnappliedSlashes.iter(state))
+        per_record = 4 * WRITE_WEIGHT + (1 + waiting + unresponsive) * READ_WEIGHT
+        return unresponsive * per_record + sum(len(slash.stakes) + 1 for slash in due) * CURRENCY_WEIGHT
 
     def on_era_end(self, ctx: DispatchContext, era: int, unresponsive: list[bytes]) -> None:
         """Record ``era``'s unresponsive validators, then apply the slashes due at its end."""

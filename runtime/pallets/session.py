@@ -40,6 +40,7 @@ from runtime.block import MAX_AUTHORITIES
 from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call, ensure_signed
 from runtime.framework.storage import StorageMap, StorageValue
 from runtime.framework.traits import SessionManager
+from runtime.framework.weights import READ_WEIGHT, WRITE_WEIGHT
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.codec import U32, U64, AccountId, Hash32, ListOf, Record, record
 from runtime.primitives.hashing import ZERO_HASH, tagged_hash
@@ -345,9 +346,17 @@ class Session(Pallet):
 
     # --- hooks --------------------------------------------------------------------------
 
-    def on_initialize(self, ctx: DispatchContext) -> None:
+    def on_initialize(self, ctx: DispatchContext) -> int:
+        """Fold the block's VRF output into the epoch's; at an epoch's last block, weigh its end
+        (the manager's part included: an era's end is the heaviest work a block does)."""
         if ctx.block.vrf_output:
             OutputsDigest.put(ctx.state, compute_outputs_digest(OutputsDigest.get(ctx.state), ctx.block.vrf_output))
+        if not is_epoch_end(ctx.state, ctx.block.number):
+            return 0
+        # The next set's keys read, both sets and the randomness written.
+        validators = len(NextAuthorities.get(ctx.state))
+        own = validators * READ_WEIGHT + 4 * WRITE_WEIGHT
+        return own + self.manager.get_end_session_weight(ctx.state, ctx.block.number)
 
     def on_finalize(self, ctx: DispatchContext) -> None:
         """At an epoch's last block: the manager ends the session (and, at an era's end, elects

@@ -57,6 +57,7 @@ from runtime.framework.traits import (
     SessionInterface,
     SlashingInterface,
 )
+from runtime.framework.weights import CURRENCY_WEIGHT, READ_WEIGHT, WRITE_WEIGHT
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.arithmetic import (
     PERBILL_ACCURACY,
@@ -1009,6 +1010,30 @@ class Staking(Pallet):
         """The epoch ends: record who was idle in it; at an era's end, pay, slash and elect."""
         self.record_idle_validators(ctx)
         return self.end_era(ctx) if is_era_end(ctx.state, ctx.block.number) else None
+
+    def get_end_session_weight(self, state: StateReader, number: int) -> int:
+        """Every epoch, the set's idle validators recorded; at an era's end also one transfer
+        per validator paid and per backer of each, the slashes due, the exposures kept for
+        history, and the election: every candidate and delegation read, every exposure
+        written. Nothing bounds the delegations, so neither is this: it is counted, and the
+        block carries fewer transactions."""
+        elected = Elected.get(state)
+        weight = len(self.session.get_validators(state)) * (READ_WEIGHT + WRITE_WEIGHT)
+        if not is_era_end(state, number):
+            return weight
+        exposures = [exposure for validator in elected if (exposure := Exposures.get(state, validator)) is not None]
+        payouts = sum(1 + len(exposure.others) for exposure in exposures)
+        candidates = sum(1 for _ in Validators.iter(state))
+        delegations = sum(len(delegations) for _, delegations in Delegations.iter(state))
+        era = CurrentEra.get(state)
+        return (
+            weight
+            + payouts * CURRENCY_WEIGHT
+            + self.slashing.get_era_end_weight(state, era, len(elected))
+            + 2 * len(elected) * WRITE_WEIGHT  # history kept, history forgotten
+            + (candidates + delegations) * READ_WEIGHT
+            + len(elected) * WRITE_WEIGHT  # the new exposures
+        )
 
     # --- the staking interface ----------------------------------------------------------
 
