@@ -32,6 +32,7 @@ from runtime.construct import PALLET_INDICES
 from runtime.executive import Executive
 from runtime.framework.pallet import ROOT, BadOrigin, DispatchContext
 from runtime.framework.traits import InsufficientBalance, LiquidityRestrictions
+from runtime.framework.weights import CURRENCY_WEIGHT, READ_WEIGHT
 from runtime.pallets import balances, emission, governance, offences, staking, system, transaction_payment, treasury
 from runtime.pallets.balances import TransferArgs
 from runtime.pallets.governance import (
@@ -764,3 +765,18 @@ def test_a_flag_counts_only_the_bond_that_stays_locked_through_the_flag_period()
     proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
     dispatch(ctx, CHARLIE, FlagArgs(proposal_id, 0))
     assert governance.Flags.get(ctx.state, proposal_id)[0].weight == 20_000  # the active bond alone
+
+
+def test_a_due_deadline_weighs_its_releases_and_the_call_it_may_enact() -> None:
+    ctx = new_ext()
+    call = transaction_payment.PARAMETERS.call_args(NEW_FEES)
+    proposal_id = propose(ctx, call)
+    idle = GOVERNANCE.on_initialize(at_block(ctx.state, 2))
+    assert idle == READ_WEIGHT  # one open proposal read, nothing due
+    ctx, _ = finish_blocks(ctx, 3)
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 40_000))
+    dispatch(ctx, DAVE, VoteArgs(proposal_id, VOTE_NAY, 10_000))
+    due = GOVERNANCE.on_initialize(at_block(ctx.state, 6))
+    call_weight = RUNTIME.decode_call(RUNTIME.encode_call(call)).definition.weight
+    assert due > idle + call_weight + 2 * 2 * CURRENCY_WEIGHT  # two votes released, the call enacted
+    assert GOVERNANCE.on_initialize(at_block(ctx.state, 5)) == idle

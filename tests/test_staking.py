@@ -21,6 +21,7 @@ from runtime.block import encode_extrinsic, sign_extrinsic
 from runtime.construct import PALLET_INDICES
 from runtime.executive import Executive
 from runtime.framework.pallet import DispatchContext, Origin
+from runtime.framework.weights import CURRENCY_WEIGHT, READ_WEIGHT, WRITE_WEIGHT
 from runtime.pallets import balances, session, staking, system
 from runtime.pallets.staking import (
     BondArgs,
@@ -622,3 +623,15 @@ def test_dev_chain_pays_the_consensus_pool_to_alice_at_the_first_era_end() -> No
     assert emitted[0].paid > pool_before - ed  # block 20's own emission is paid too
     assert BALANCES.get_free_balance(state, alice) >= alice_before + emitted[0].paid
     assert RUNTIME.try_state(state) == []
+
+
+def test_an_eras_end_weighs_its_election_and_every_delegation_it_reads() -> None:
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    ordinary = STAKING.get_end_session_weight(ctx.state, ERA_LENGTH - 1)
+    era_end = STAKING.get_end_session_weight(ctx.state, ERA_LENGTH)
+    # Alice paid (a payout), her exposure kept, forgotten and elected again, herself a candidate.
+    assert era_end - ordinary >= CURRENCY_WEIGHT + 3 * WRITE_WEIGHT + READ_WEIGHT
+    dispatch(ctx, DAVE, BondArgs(10_000))
+    dispatch(ctx, DAVE, DelegateArgs((Delegation(ALICE, 10_000),)))
+    assert STAKING.get_end_session_weight(ctx.state, ERA_LENGTH) == era_end + READ_WEIGHT
+    assert STAKING.get_end_session_weight(ctx.state, ERA_LENGTH - 1) == ordinary
