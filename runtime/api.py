@@ -663,6 +663,12 @@ def get_ml_round_seed(state: StateReader, market: str, task: int, round_: int) -
     return _ml_pallet_module(market).RoundSeeds.get(state, TaskRound(task, round_))  # type: ignore[no-any-return]
 
 
+def get_ml_check_seed(state: StateReader, market: str, task: int, round_: int) -> bytes | None:
+    """The seed a round's spot checks are drawn with, fixed in its first reveal block (None
+    before: a worker cannot know at commit time whether or where it will be checked)."""
+    return _ml_pallet_module(market).CheckSeeds.get(state, TaskRound(task, round_))  # type: ignore[no-any-return]
+
+
 def get_model_provenance(state: StateReader, task: int) -> list[MlModelStep]:
     """The global model roots an FL task's accepted rounds produced, in order, with the keys
     that prove each one and the result (scores, rewards) behind it."""

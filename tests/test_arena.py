@@ -933,11 +933,12 @@ def test_a_trainer_cannot_know_when_it_commits_whether_or_where_its_work_is_spot
     ]
     go(chain, task, 0, 1)
     chain.block(*(commit for commit, _ in subs))  # the commit window's last block
-    assert arena.CheckSeeds.get(chain.state, arena.TaskRound(task, 0)) is None
+    assert api.get_ml_check_seed(chain.state, api.MARKET_ARENA, task, 0) is None
     chain.block(*(reveal for _, reveal in subs), reveal_data(task, 0))
     last_commit_block = system.get_block_hash(chain.state, chain.number - 1)
     round_seed, check_seed = seed_of(chain, task, 0), arena.get_check_seed(chain.state, task, 0)
     assert check_seed == compute_check_seed(round_seed, last_commit_block)
+    assert api.get_ml_check_seed(chain.state, api.MARKET_ARENA, task, 0) == check_seed  # what mlworker reads
     rate = 40 * PERCENT
     predicted = [s for s in range(4) if is_spot_checked(round_seed, MARKET_ARENA, task, 0, s, rate)]
     drawn = [s for s in range(4) if is_spot_checked(check_seed, MARKET_ARENA, task, 0, s, rate)]
