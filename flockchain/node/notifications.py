@@ -116,9 +116,9 @@ class EventFeed:
             self._detach()
 
     def close(self) -> None:
-        """The subscriber is done: no more events, and the hub forgets the feed."""
+        """The subscriber is done: the hub forgets the feed and sends it nothing more (its
+        reader still gets what was queued, then the end of the channel)."""
         self._detach()
-        self.receive.close()
 
     def _detach(self) -> None:
         self._hub.remove_feed(self)

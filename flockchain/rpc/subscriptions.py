@@ -277,9 +277,10 @@ class Session:
     async def _read_feed(self, feed: EventFeed) -> None:
         """Turn the feed's events into notifications until the feed closes; a feed the node
         closed because it fell behind ends the connection."""
-        async for event in feed.receive:
-            self._deliver(event)
-            await trio.lowlevel.checkpoint()
+        async with feed.receive:
+            async for event in feed.receive:
+                self._deliver(event)
+                await trio.lowlevel.checkpoint()
         if feed.overflowed:
             raise SubscriberTooSlow(f"too slow: fell {feed.capacity} node events behind")
 
