@@ -561,5 +561,5 @@ class TransactionPool:
 
 
 def get_readiness(queue: _SenderQueue) -> dict[bytes, bool]:
-    """Whether each of ``queue``'s transactions is ready, by hash."""
-    return {entry.hash: queue.is_ready_nonce(entry.nonce) for entry in queue.by_nonce.values()}
+    """Whether each of ``queue``'s transactions is ready, by hash, in nonce order."""
+    return {queue.by_nonce[nonce].hash: queue.is_ready_nonce(nonce) for nonce in sorted(queue.by_nonce)}

@@ -166,6 +166,7 @@ class WsRpc:
         self._replies: dict[int, trio.MemorySendChannel[dict[str, Any]]] = {}
         self._notifications: dict[str, tuple[trio.MemorySendChannel[Any], trio.MemoryReceiveChannel[Any]]] = {}
         self.close_reason: Any = None
+        self.closed = trio.Event()
 
     async def read_messages(self) -> None:
         """Route each message; ends when the connection closes (``close_reason`` says how)."""
@@ -178,6 +179,7 @@ class WsRpc:
                     self._channel(message["params"]["subscription"])[0].send_nowait(message)
         except ConnectionClosed as closed:
             self.close_reason = closed.reason
+            self.closed.set()
             for send, _ in self._notifications.values():
                 send.close()
 

@@ -288,6 +288,7 @@ class TransactionTracker:
     hub: NotificationHub
     _changes: list[_PoolChange] = field(default_factory=list)
     _in_block: dict[bytes, bytes] = field(default_factory=dict)  # watched tx -> best-chain block holding it
+    _ready: dict[bytes, bool] = field(default_factory=dict)  # watched tx in the pool -> readiness last reported
 
     def on_status(self, tx_hash: bytes, is_ready: bool) -> None:
         if self.hub.is_watched(tx_hash):
@@ -305,12 +306,35 @@ class TransactionTracker:
             return []
         statuses = self._get_retractions(moves.retracted)
         included = self._get_inclusions(chain, moves.enacted)
-        statuses += [status for change in changes if (status := self._describe(change, included)) is not None]
+        statuses += self._get_pool_statuses(changes, included)
         for tx_hash, block_hash in included.items():
             self._in_block[tx_hash] = block_hash
+            self._ready.pop(tx_hash, None)
             statuses.append(TransactionStatus(tx_hash, TxStatusKind.IN_BLOCK, block_hash))
         statuses += self._get_finalizations({block_hash for block_hash, _ in moves.finalized})
         self._in_block = {tx: block for tx, block in self._in_block.items() if self.hub.is_watched(tx)}
+        self._ready = {tx: ready for tx, ready in self._ready.items() if self.hub.is_watched(tx)}
+        return statuses
+
+    def _get_pool_statuses(self, changes: list[_PoolChange], included: dict[bytes, bytes]) -> list[TransactionStatus]:
+        """Each watched transaction's pool changes, the readiness it settled on in each run of
+        them (including a block's predecessor makes its successors future for a moment, until
+        the pool learns the new nonces) when that differs from the last one reported."""
+        by_tx: dict[bytes, list[_PoolChange]] = {}
+        for change in changes:
+            if change.tx_hash not in included:  # its inclusion says more than the bookkeeping around it
+                by_tx.setdefault(change.tx_hash, []).append(change)
+        statuses = []
+        for tx_hash, tx_changes in by_tx.items():
+            for index, change in enumerate(tx_changes):
+                is_last_of_run = index + 1 == len(tx_changes) or tx_changes[index + 1].is_ready is None
+                if change.is_ready is None:
+                    self._ready.pop(tx_hash, None)
+                    statuses.append(describe_removal(change))
+                elif is_last_of_run and self._ready.get(tx_hash) != change.is_ready:
+                    self._ready[tx_hash] = change.is_ready
+                    kind = TxStatusKind.READY if change.is_ready else TxStatusKind.FUTURE
+                    statuses.append(TransactionStatus(tx_hash, kind))
         return statuses
 
     def _get_retractions(self, retracted: tuple[bytes, ...]) -> list[TransactionStatus]:
@@ -332,18 +356,6 @@ class TransactionTracker:
                     included[tx_hash] = block_hash
         return included
 
-    @staticmethod
-    def _describe(change: _PoolChange, included: dict[bytes, bytes]) -> TransactionStatus | None:
-        if change.tx_hash in included:
-            return None  # its inclusion says more than the pool's bookkeeping around it
-        if change.is_ready is not None:
-            kind = TxStatusKind.READY if change.is_ready else TxStatusKind.FUTURE
-            return TransactionStatus(change.tx_hash, kind)
-        if change.reason is RemovalReason.REPLACED:
-            return TransactionStatus(change.tx_hash, TxStatusKind.USURPED, change.replaced_by)
-        assert change.reason is not None
-        return TransactionStatus(change.tx_hash, _DROPPED_REASONS[change.reason])
-
     def _get_finalizations(self, finalized: set[bytes]) -> list[TransactionStatus]:
         statuses = []
         for tx_hash, block_hash in list(self._in_block.items()):
@@ -351,3 +363,10 @@ class TransactionTracker:
                 del self._in_block[tx_hash]
                 statuses.append(TransactionStatus(tx_hash, TxStatusKind.FINALIZED, block_hash))
         return statuses
+
+
+def describe_removal(change: _PoolChange) -> TransactionStatus:
+    if change.reason is RemovalReason.REPLACED:
+        return TransactionStatus(change.tx_hash, TxStatusKind.USURPED, change.replaced_by)
+    assert change.reason is not None
+    return TransactionStatus(change.tx_hash, _DROPPED_REASONS[change.reason])
