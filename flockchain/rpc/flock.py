@@ -49,53 +49,57 @@ class FlockMethods:
     async def flock_validators(self, hash: Any = None) -> dict[str, Any] | None:
         """The current era, the total bonded, and each elected validator (in slot order) with its
         commission, exposure (own stake and backers) and reward points this era, proven from the
-        elected set staking keeps."""
+        elected set staking keeps (``runtime.api.get_staking``)."""
         return self._prove(hash, api.get_staking)
 
     async def flock_era_rewards(self, hash: Any = None) -> dict[str, Any] | None:
         """The current era's reward points per elected validator, the consensus reward pool, and
-        what each validator would be paid (commission included) if the era ended now."""
+        what each validator would be paid (commission included) if the era ended now
+        (``runtime.api.get_era_rewards``)."""
         return self._prove(hash, api.get_era_rewards)
 
     async def flock_unapplied_slashes(self, hash: Any = None) -> dict[str, Any] | None:
         """Every slash waiting for an era's end (offender, kind, fraction, each stake's amount),
-        proven complete by the entries of every era one can wait for, absent ones included."""
+        proven complete by the entries of every era one can wait for, absent ones included
+        (``runtime.api.get_unapplied_slashes``)."""
         return self._prove(hash, api.get_unapplied_slashes)
 
     async def flock_emission(self, hash: Any = None) -> dict[str, Any] | None:
         """The emission schedule after a block: issued so far, what the reserve holds, the month
-        and its daily rate, the parameters."""
+        and its daily rate, the parameters (``runtime.api.get_emission``)."""
         return self._prove(hash, api.get_emission)
 
     async def flock_ml_tasks(self, market: Any, hash: Any = None) -> dict[str, Any] | None:
         """A market's (``arena`` or ``alliance``) active tasks, proven complete by the index of
-        active tasks the market keeps."""
+        active tasks the market keeps (``runtime.api.get_ml_active_tasks``)."""
         name = parse_market(market)
         return self._prove(hash, lambda state: api.get_ml_active_tasks(state, name))
 
     async def flock_ml_task(self, market: Any, task: Any, hash: Any = None) -> dict[str, Any] | None:
-        """One task (``value`` null: no such task)."""
+        """One task (``value`` null: no such task; ``runtime.api.get_ml_task``)."""
         name, task_id = parse_market(market), parse_u32(task, "task")
         return self._prove(hash, lambda state: api.get_ml_task(state, name, task_id))
 
     async def flock_ml_submissions(self, market: Any, task: Any, round: Any, hash: Any = None) -> dict[str, Any] | None:
         """A round's committed work: arena submissions or FL updates, with their work proofs
-        once revealed."""
+        once revealed (``runtime.api.get_ml_work``)."""
         name, task_id, round_ = parse_market(market), parse_u32(task, "task"), parse_u32(round, "round")
         return self._prove(hash, lambda state: api.get_ml_work(state, name, task_id, round_))
 
     async def flock_ml_scores(self, market: Any, task: Any, round: Any, hash: Any = None) -> dict[str, Any] | None:
-        """A round's scores: arena evaluators' attestations or FL voters' votes."""
+        """A round's scores: arena evaluators' attestations or FL voters' votes
+        (``runtime.api.get_ml_attestations``)."""
         name, task_id, round_ = parse_market(market), parse_u32(task, "task"), parse_u32(round, "round")
         return self._prove(hash, lambda state: api.get_ml_attestations(state, name, task_id, round_))
 
     async def flock_ml_round(self, market: Any, task: Any, round: Any, hash: Any = None) -> dict[str, Any] | None:
         """A closed round's result: outcome, consensus scores and ranks (arena), the global
-        model (alliance), rewards and penalties paid (``value`` null: still open)."""
+        model (alliance), rewards and penalties paid (``value`` null: still open; ``runtime.api.get_ml_round``)."""
         name, task_id, round_ = parse_market(market), parse_u32(task, "task"), parse_u32(round, "round")
         return self._prove(hash, lambda state: api.get_ml_round(state, name, task_id, round_))
 
     async def flock_model_provenance(self, task: Any, hash: Any = None) -> dict[str, Any] | None:
-        """An FL task's accepted rounds in order, each with the global model root it produced."""
+        """An FL task's accepted rounds in order, each with the global model root it produced
+        (``runtime.api.get_model_provenance``)."""
         task_id = parse_u32(task, "task")
         return self._prove(hash, lambda state: api.get_model_provenance(state, task_id))
