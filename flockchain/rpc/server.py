@@ -27,12 +27,11 @@ from functools import partial
 import trio
 from hypercorn.app_wrappers import ASGIWrapper
 from hypercorn.config import Config
-from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flockchain.metrics import METRICS_CONTENT_TYPE, NodeMetrics
 from flockchain.rpc.api import NodeApi, NodeHealth
@@ -165,16 +164,16 @@ class CorsGuard:
     def state(self) -> object:
         return self.app.state  # type: ignore[attr-defined]
 
-    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         origin = get_header(scope, b"origin") if scope["type"] in ("http", "websocket") else None
         if origin is None:
-            await self.app(scope, receive, send)  # type: ignore[arg-type]
+            await self.app(scope, receive, send)
         elif not self.policy.is_allowed(origin):
             await refuse_origin(scope, receive, send, origin)
         elif scope["type"] == "http" and scope["method"] == "OPTIONS":
             await send_preflight(send, origin)
         else:
-            await self.app(scope, receive, partial(send_with_cors, send, origin))  # type: ignore[arg-type]
+            await self.app(scope, receive, partial(send_with_cors, send, origin))
 
 
 def get_header(scope: Scope, name: bytes) -> str | None:
@@ -184,7 +183,7 @@ def get_header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def refuse_origin(scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable, origin: str) -> None:
+async def refuse_origin(scope: Scope, receive: Receive, send: Send, origin: str) -> None:
     LOGGER.debug("RPC request from origin %s refused by the CORS policy", origin)
     if scope["type"] == "websocket":
         await receive()  # the handshake
@@ -199,7 +198,7 @@ def build_cors_headers(origin: str) -> list[tuple[bytes, bytes]]:
     return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"origin")]
 
 
-async def send_preflight(send: ASGISendCallable, origin: str) -> None:
+async def send_preflight(send: Send, origin: str) -> None:
     headers = build_cors_headers(origin) + [
         (b"access-control-allow-methods", b"POST, GET, OPTIONS"),
         (b"access-control-allow-headers", b"content-type"),
@@ -209,10 +208,10 @@ async def send_preflight(send: ASGISendCallable, origin: str) -> None:
     await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-async def send_with_cors(send: ASGISendCallable, origin: str, message: dict) -> None:
+async def send_with_cors(send: Send, origin: str, message: Message) -> None:
     if message["type"] == "http.response.start":
         message = {**message, "headers": [*message.get("headers", ()), *build_cors_headers(origin)]}
-    await send(message)  # type: ignore[arg-type]
+    await send(message)
 
 
 async def handle_rpc_post(request: Request) -> Response:

@@ -135,8 +135,8 @@ class HeadsSubscription(Subscription):
     initial_head: Callable[[NodeApi], bytes] | None = None
 
     def notify(self, node: NodeApi, event: NodeEvent) -> list[Any]:
-        if isinstance(event, self.event_type):
-            return [encode_header_json(event.header)]  # type: ignore[attr-defined]
+        if isinstance(event, (BlockImported, NewBestBlock, BlockFinalized)) and isinstance(event, self.event_type):
+            return [encode_header_json(event.header)]
         return []
 
     def initial(self, node: NodeApi) -> list[Any]:
