@@ -41,6 +41,7 @@ from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from genesis.dev_accounts import find_dev_name
 from genesis.strict_json import JsonInputError, parse_json, read_bounded_text
 from runtime.errors import FlockError, InvalidKey
+from runtime.primitives import vrf
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.keys import PUBLIC_KEY_SIZE, SEED_SIZE, Keypair
 
@@ -154,6 +155,37 @@ def read_password_file(path: Path) -> str:
         return read_bounded_text(path, MAX_PASSWORD_FILE_SIZE).rstrip("\n")
     except (OSError, UnicodeDecodeError, JsonInputError) as exc:
         raise KeystoreError(f"cannot read password file {path}: {exc}") from None
+
+
+# --- the node's session keys --------------------------------------------------------------
+
+
+class SessionKeystore:
+    """The node's keystore (``<base path>/chains/<chain id>/keystore``, as Substrate lays it
+    out): session keys that ``author_rotateKeys`` generates, one encrypted file per key.
+
+    A session key is one ed25519 seed: its public key signs blocks and finality votes
+    (Substrate's ``babe`` and ``gran`` keys) and its VRF key is derived from it, so the session
+    keys ``session.set_keys`` takes are that public key and that VRF key. ``password`` None
+    leaves the keystore locked: nothing can be written (a key file is never stored in clear).
+    """
+
+    def __init__(self, directory: Path, password: str | None, *, scrypt: ScryptParams = DEFAULT_SCRYPT) -> None:
+        self.directory = directory
+        self._password = password
+        self._scrypt = scrypt
+
+    def generate_session_keys(self) -> bytes:
+        """A fresh key saved to the keystore; its session keys (signing key ‖ VRF key)."""
+        if self._password is None:
+            raise KeystoreError("the node's keystore is locked: start the node with --password-filename")
+        keypair = Keypair.generate()
+        save_key(self.directory, keypair, self._password, scrypt=self._scrypt)
+        return keypair.public_key + vrf.public_key(keypair.derive_vrf_seed())
+
+    def has_key(self, public_key: bytes) -> bool:
+        """Whether the keystore holds a key file for ``public_key``."""
+        return (self.directory / keystore_file_name(public_key)).is_file()
 
 
 # --- encryption ---------------------------------------------------------------------------

@@ -31,6 +31,8 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
 
 from runtime.block import compute_extrinsic_hash
 from runtime.errors import InvalidTransaction
@@ -78,6 +80,31 @@ class PoolFull(PoolError):
 
 class TooManyFromSender(PoolFull):
     """The sender already has as many transactions (or future ones) pooled as one sender may."""
+
+
+# --- what the pool tells a listener ---------------------------------------------------------
+
+
+class RemovalReason(StrEnum):
+    """Why a transaction left the pool."""
+
+    REMOVED = "removed"  # the node took it out: a block included it, or an author found it invalid
+    REPLACED = "replaced"  # the same sender and nonce with a higher tip took its place
+    EVICTED = "evicted"  # pushed out to make room for a better-paying one
+    INVALID = "invalid"  # no longer valid on the new best state
+    EXPIRED = "expired"  # a future transaction that waited ``future_lifetime`` heads
+    UNPAYABLE = "unpayable"  # its sender can no longer pay for everything it pooled
+
+
+class PoolListener(Protocol):
+    """Told of every change of a pooled transaction's status, as it happens (the node turns
+    them into ``author_submitAndWatchExtrinsic`` statuses)."""
+
+    def on_status(self, tx_hash: bytes, is_ready: bool) -> None:
+        """``tx_hash`` entered the pool, or turned ready or future."""
+
+    def on_removed(self, tx_hash: bytes, reason: RemovalReason, replaced_by: bytes | None = None) -> None:
+        """``tx_hash`` left the pool (``replaced_by``: the transaction that took its place)."""
 
 
 # --- bookkeeping --------------------------------------------------------------------------
@@ -224,6 +251,11 @@ class TransactionPool:
         self._future_count = 0  # the senders' future counts and bytes, summed
         self._future_bytes = 0
         self._arrivals = itertools.count()
+        self._listener: PoolListener | None = None
+
+    def set_listener(self, listener: PoolListener | None) -> None:
+        """Tell ``listener`` of every status change from now on (None: nobody)."""
+        self._listener = listener
 
     # --- reading ------------------------------------------------------------------------
 
@@ -283,7 +315,10 @@ class TransactionPool:
         outgoing += self._plan_sender_eviction(entry, replaced)
         outgoing += self._plan_evictions(entry, outgoing)
         for old in outgoing:
-            self._discard(old)
+            if old is replaced:
+                self._discard(old, RemovalReason.REPLACED, replaced_by=tx_hash)
+            else:
+                self._discard(old, RemovalReason.EVICTED)
         self._insert(entry)
         return tx_hash
 
@@ -295,7 +330,7 @@ class TransactionPool:
         for tx_hash in hashes:
             entry = self._entries.get(tx_hash)
             if entry is not None:
-                self._discard(entry)
+                self._discard(entry, RemovalReason.REMOVED)
 
     def on_new_head(
         self,
@@ -314,13 +349,14 @@ class TransactionPool:
         self._heads += 1
         self.remove(included_hashes)
         for sender, queue in self._senders.items():
+            before = get_readiness(queue) if self._listener is not None else None
             queue.account_nonce = get_nonce(sender)
-            self._update_ready(queue)
+            self._update_ready(queue, before)
         for entry in list(self._entries.values()):
             try:
                 entry.valid = validate(entry.encoded)
             except InvalidTransaction:
-                self._discard(entry)
+                self._discard(entry, RemovalReason.INVALID)
         self._drop_expired_futures()
         self._drop_unpayable()
         self._drop_excess_futures()
@@ -457,7 +493,7 @@ class TransactionPool:
         oldest_kept = self._heads - self.future_lifetime
         for entry in [entry for queue in self._senders.values() for entry in queue.future_entries()]:
             if entry.entered_at_head < oldest_kept:
-                self._discard(entry)
+                self._discard(entry, RemovalReason.EXPIRED)
 
     def _drop_unpayable(self) -> None:
         """A sender's highest nonces, until it can pay for what stays (its balance may have
@@ -471,42 +507,59 @@ class TransactionPool:
                 if excess <= 0:
                     break
                 excess -= entry.cost
-                self._discard(entry)
+                self._discard(entry, RemovalReason.UNPAYABLE)
 
     def _drop_excess_futures(self) -> None:
         """Back within the future limits: a removed or invalid transaction turns its successors
         into futures. Each sender's highest futures first, then the pool's cheapest."""
         for queue in list(self._senders.values()):
             for entry in queue.by_descending_nonce()[: max(0, queue.future_count - self.max_future_per_sender)]:
-                self._discard(entry)
+                self._discard(entry, RemovalReason.EVICTED)
         victims = self._iter_eviction_candidates(None, set())
         while self._is_over_future_limits(_Usage(0, 0, self._future_count, self._future_bytes)):
-            self._discard(next(victims))
+            self._discard(next(victims), RemovalReason.EVICTED)
 
     # --- storage ------------------------------------------------------------------------
 
-    def _update_ready(self, queue: _SenderQueue) -> None:
-        """Re-sort ``queue``'s ready from future, keeping the pool's future totals."""
+    def _update_ready(self, queue: _SenderQueue, before: dict[bytes, bool] | None = None) -> None:
+        """Re-sort ``queue``'s ready from future, keeping the pool's future totals; a listener
+        hears of each transaction whose readiness changed (``before``: the queue's readiness
+        before a change made to it, taken here when not given)."""
+        if self._listener is not None and before is None:
+            before = get_readiness(queue)
         self._future_count -= queue.future_count
         self._future_bytes -= queue.future_bytes
         queue.update_ready()
         self._future_count += queue.future_count
         self._future_bytes += queue.future_bytes
+        if self._listener is not None and before is not None:
+            for tx_hash, is_ready in get_readiness(queue).items():
+                if before.get(tx_hash) != is_ready:
+                    self._listener.on_status(tx_hash, is_ready)
 
     def _insert(self, entry: _Entry) -> None:
         queue = self._senders.get(entry.sender)
         if queue is None:
             queue = self._senders[entry.sender] = _SenderQueue(self._get_nonce(entry.sender))
+        before = get_readiness(queue) if self._listener is not None else None
         queue.by_nonce[entry.nonce] = entry
-        self._update_ready(queue)
+        self._update_ready(queue, before)
         self._entries[entry.hash] = entry
         self._bytes += entry.size
 
-    def _discard(self, entry: _Entry) -> None:
+    def _discard(self, entry: _Entry, reason: RemovalReason, *, replaced_by: bytes | None = None) -> None:
         del self._entries[entry.hash]
         self._bytes -= entry.size
         queue = self._senders[entry.sender]
+        before = get_readiness(queue) if self._listener is not None else None
         del queue.by_nonce[entry.nonce]
-        self._update_ready(queue)
+        if self._listener is not None:
+            self._listener.on_removed(entry.hash, reason, replaced_by)
+        self._update_ready(queue, before)
         if not queue.by_nonce:
             del self._senders[entry.sender]
+
+
+def get_readiness(queue: _SenderQueue) -> dict[bytes, bool]:
+    """Whether each of ``queue``'s transactions is ready, by hash, in nonce order."""
+    return {queue.by_nonce[nonce].hash: queue.is_ready_nonce(nonce) for nonce in sorted(queue.by_nonce)}

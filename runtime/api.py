@@ -14,11 +14,13 @@ stores something without a change outside ``runtime/``.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, TypeVar
 
 from runtime.abc import StateReader
+from runtime.accounts import CONSENSUS_REWARD_POOL_ACCOUNT, EMISSION_RESERVE_ACCOUNT
 from runtime.block import (
     Header,
     Justification,
@@ -28,7 +30,7 @@ from runtime.block import (
     encode_extrinsic,
 )
 from runtime.construct import RUNTIME_VERSION, RuntimeVersion, construct_runtime
-from runtime.errors import EncodingError, MalformedTransaction
+from runtime.errors import EncodingError, MalformedTransaction, UnprovableRead
 from runtime.framework.metadata import build_metadata, compute_metadata_hash, encode_metadata_json
 from runtime.framework.mlwork import MlWorkProof, TaskRound
 from runtime.framework.runtime import Runtime
@@ -36,10 +38,12 @@ from runtime.pallets import (
     alliance,
     arena,
     balances,
+    emission,
     finality,
     governance,
     offences,
     session,
+    staking,
     system,
     timestamp,
     transaction_payment,
@@ -133,6 +137,40 @@ class ProposalView:
     aye: int
     nay: int
     abstain: int
+
+
+# --- proving what a read read ---------------------------------------------------------------
+
+T = TypeVar("T")
+
+
+class _RecordingReader(StateReader):
+    """A state reader that remembers every key read, and refuses scans."""
+
+    __slots__ = ("_state", "keys")
+
+    def __init__(self, state: StateReader) -> None:
+        self._state = state
+        self.keys: dict[bytes, None] = {}  # in first-read order
+
+    def get(self, key: bytes) -> bytes | None:
+        self.keys[key] = None
+        return self._state.get(key)
+
+    def iter_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        raise UnprovableRead(f"the read scans storage under 0x{prefix.hex()}")
+
+
+def record_reads(state: StateReader, read: Callable[[StateReader], T]) -> tuple[T, tuple[bytes, ...]]:
+    """``read(state)``'s answer and every storage key it read, in the order first read.
+
+    A proof of each of those keys (present or absent) lets a client run the same read over the
+    proven values and get the same answer: a listing read from the index its pallet keeps is
+    then proven complete. A read that scans storage raises :class:`UnprovableRead`.
+    """
+    recorder = _RecordingReader(state)
+    answer = read(recorder)
+    return answer, tuple(recorder.keys)
 
 
 # --- version --------------------------------------------------------------------------------
@@ -691,3 +729,179 @@ def _ml_pallet_module(market: str) -> Any:
     if market == MARKET_ALLIANCE:
         return alliance
     raise ValueError(f"no ML market is named {market!r} (the markets are {ML_MARKETS})")
+
+
+# --- staking --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackerView:
+    who: bytes
+    value: int
+
+
+@dataclass(frozen=True)
+class ValidatorView:
+    """An elected validator in the current era: its exposure snapshot and its points so far."""
+
+    validator: bytes
+    commission_parts: int  # the commission it is paid at this era (Perbill parts)
+    total: int  # its backing: its own bond and its delegators' exposed stake
+    own: int
+    backers: tuple[BackerView, ...]
+    reward_points: int  # one per block authored and per finality vote noted, this era
+
+
+@dataclass(frozen=True)
+class StakingView:
+    era: int
+    total_bonded: int
+    validators: tuple[ValidatorView, ...]  # the elected set, in election (slot) order
+
+
+@dataclass(frozen=True)
+class ValidatorReward:
+    validator: bytes
+    points: int
+    reward: int  # floor(pool × points / all points), commission included
+    commission: int
+
+
+@dataclass(frozen=True)
+class EraRewardsView:
+    """What the current era would pay if it ended now (the pool keeps growing until it does)."""
+
+    era: int
+    total_points: int
+    reward_pool: int  # what the consensus reward pool holds above its existential deposit
+    rewards: tuple[ValidatorReward, ...]  # the elected set, in election order
+
+
+@dataclass(frozen=True)
+class SlashedStakeView:
+    who: bytes
+    exposed: int
+    amount: int
+
+
+@dataclass(frozen=True)
+class UnappliedSlashView:
+    due_era: int  # applied at the end of this era, unless governance cancels it first
+    offender: bytes
+    kind: int  # OFFENCE_*
+    offence_era: int
+    fraction_parts: int
+    reporter: bytes | None
+    stakes: tuple[SlashedStakeView, ...]
+
+
+def get_staking(state: StateReader) -> StakingView:
+    """The current era's elected validators with their exposures and reward points, from the
+    elected set staking keeps (``Elected``): proving it proves the list complete."""
+    validators = []
+    for validator in staking.Elected.get(state):
+        exposure = staking.Exposures.get(state, validator)
+        total, own, others, commission = (
+            (0, 0, (), 0)
+            if exposure is None
+            else (exposure.total, exposure.own, exposure.others, exposure.commission_parts)
+        )
+        backers = tuple(BackerView(backer.who, backer.value) for backer in others)
+        points = staking.RewardPoints.get(state, validator)
+        validators.append(ValidatorView(validator, commission, total, own, backers, points))
+    return StakingView(staking.CurrentEra.get(state), staking.TotalBonded.get(state), tuple(validators))
+
+
+def get_era_rewards(state: StateReader) -> EraRewardsView:
+    """Each elected validator's points this era and what it would be paid if the era ended
+    now, as staking's payout computes it (rounding down; commission out of the reward)."""
+    elected = staking.Elected.get(state)
+    points = {validator: staking.RewardPoints.get(state, validator) for validator in elected}
+    commissions = {}
+    for validator in elected:
+        exposure = staking.Exposures.get(state, validator)
+        commissions[validator] = 0 if exposure is None else exposure.commission_parts
+    pool = get_reward_pool_available(state)
+    payouts = staking.compute_validator_payouts(pool, points, commissions)
+    rewards = tuple(
+        ValidatorReward(validator, points[validator], *payouts.get(validator, (0, 0))) for validator in elected
+    )
+    return EraRewardsView(staking.CurrentEra.get(state), sum(points.values()), pool, rewards)
+
+
+def get_reward_pool_available(state: StateReader) -> int:
+    """What the consensus reward pool holds above its existential deposit (an era pays that)."""
+    usable = balances.compute_usable(system.get_account(state, CONSENSUS_REWARD_POOL_ACCOUNT))
+    return max(0, usable - balances.get_existential_deposit(state))
+
+
+def get_unapplied_slashes(state: StateReader) -> tuple[UnappliedSlashView, ...]:
+    """Every slash waiting for an era's end, by due era.
+
+    A slash is due at the end of an era from the current one on, and before the current era plus
+    the bonding duration (staking refuses a bonding duration that would let slashed stake be
+    withdrawn first), so reading each of those eras' entries reads them all: their proofs, absent
+    ones included, prove the list complete.
+    """
+    era = staking.CurrentEra.get(state)
+    bonding = staking.get_parameters(state).bonding_duration_eras
+    defer = offences.get_parameters(state).slash_defer_eras
+    views = []
+    for due_era in range(era, era + max(bonding, defer + 1)):
+        for slash in offences.UnappliedSlashes.get(state, due_era):
+            stakes = tuple(SlashedStakeView(stake.who, stake.exposed, stake.amount) for stake in slash.stakes)
+            views.append(
+                UnappliedSlashView(
+                    due_era,
+                    slash.offender,
+                    slash.kind,
+                    slash.offence_era,
+                    slash.fraction_parts,
+                    slash.reporter,
+                    stakes,
+                )
+            )
+    return tuple(views)
+
+
+# --- emission -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EmissionView:
+    """Where the emission schedule stands after a block."""
+
+    started: bool
+    start_ms: int  # the first block's timestamp: time zero of the schedule
+    paid_until_ms: int
+    issued: int  # everything paid out of the reserve so far
+    reserve: int  # what the reserve still holds (free balance)
+    month: int  # of the schedule, at the paid-until time
+    daily_rate: int  # base units per day in that month (D_month)
+    daily_emission: int  # D_0
+    monthly_decay_parts: int
+    ml_share_parts: int
+    exhausted: bool
+
+
+def get_emission(state: StateReader) -> EmissionView:
+    """Issued, reserve and the current daily rate (``D_m`` of the month the schedule is in)."""
+    parameters = emission.get_parameters(state)
+    started = emission.is_started(state)
+    start = emission.EmissionStart.get(state)
+    paid_until = emission.PaidUntil.get(state)
+    month = (paid_until - start) // emission.MONTH_MS if started else 0
+    exhausted = emission.Exhausted.get(state)
+    return EmissionView(
+        started=started,
+        start_ms=start,
+        paid_until_ms=paid_until,
+        issued=emission.TotalEmitted.get(state),
+        reserve=system.get_account(state, EMISSION_RESERVE_ACCOUNT).free,
+        month=month,
+        daily_rate=0 if exhausted else emission.compute_daily_emission(parameters, month),
+        daily_emission=parameters.daily_emission,
+        monthly_decay_parts=parameters.monthly_decay_parts,
+        ml_share_parts=parameters.ml_share_parts,
+        exhausted=exhausted,
+    )

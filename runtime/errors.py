@@ -76,3 +76,8 @@ class BadInherent(InvalidTransaction):
 
 class BlockExecutionError(FlockError):
     """A block breaks a rule of the runtime (e.g. a mandatory inherent is missing)."""
+
+
+class UnprovableRead(FlockError):
+    """A read that a state proof cannot back: it scanned storage (a scan's completeness cannot
+    be proven key by key), so the answer must come from an index the pallet keeps instead."""

@@ -52,3 +52,12 @@ def test_state_tree_reports_costs_proofs_and_the_collector():
     assert row["full_collections"] >= 0 and row["longest_full_collection_ms"] >= 0
     # A pause is reported exactly when a full collection ran (one takes milliseconds here).
     assert (row["full_collections"] == 0) == (row["longest_full_collection_ms"] == 0)
+
+
+def test_rpc_reports_requests_per_second_for_one_and_eight_clients():
+    report = load("rpc").run(requests=16, rounds=1, in_process=True)
+    assert set(report["figures"]) == {
+        f"{transport} {method}" for transport in ("http", "ws") for method in ("chain_getHeader", "state_getStorage")
+    }
+    for row in report["figures"].values():
+        assert row["requests_per_s_1_client"] > 0 and row["requests_per_s_8_clients"] > 0 and row["ratio_8_to_1"] > 0

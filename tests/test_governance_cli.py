@@ -15,7 +15,7 @@ from test_governance_rpc import DESCRIPTION, FEES, ProvingNode
 
 from flockchain.cli import gov, main
 from flockchain.rpc.client import RpcError
-from flockchain.rpc.methods import build_dispatcher
+from flockchain.rpc.registry import build_dispatcher
 from runtime.construct import construct_runtime
 from runtime.pallets import governance, offences, transaction_payment, treasury
 from runtime.primitives.address import encode_address

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from flockchain.db.memory import MemoryStore
-from flockchain.rpc.methods import NodeMethods, build_dispatcher, parse_hex_bytes
+from flockchain.rpc.methods import NodeMethods, parse_hex_bytes
+from flockchain.rpc.registry import build_dispatcher
 from flockchain.state import StateTree, verify_proof
 from flockchain.state.reader import ProvableTreeState
 from runtime.block import Header

@@ -21,7 +21,7 @@ from flockchain.chain.chain import Chain
 from flockchain.chain.genesis import compute_genesis_header
 from flockchain.db.memory import MemoryStore
 from flockchain.node.service import Node, NodeConfig, NodeRpcApi
-from flockchain.rpc.methods import build_dispatcher
+from flockchain.rpc.registry import build_dispatcher
 from genesis.dev_accounts import dev_keypair
 from genesis.spec import build_genesis_state, load_chain_spec
 from runtime.block import compute_extrinsic_hash

@@ -8,7 +8,7 @@ from typing import Any
 
 from flockchain.db.memory import MemoryStore
 from flockchain.rpc.jsonrpc import INVALID_PARAMS
-from flockchain.rpc.methods import build_dispatcher
+from flockchain.rpc.registry import build_dispatcher
 from flockchain.state import StateTree
 from flockchain.state.reader import ProvableTreeState
 from genesis.dev_accounts import dev_keypair

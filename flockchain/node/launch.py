@@ -15,7 +15,9 @@ import trio
 from flockchain.chain.chain import Chain
 from flockchain.chain.genesis import compute_genesis_header
 from flockchain.db.leveldb import LevelDBStore
+from flockchain.keystore import SessionKeystore
 from flockchain.node.service import Clock, Node, NodeConfig, SystemClock
+from flockchain.rpc.server import RpcSettings
 from genesis.spec import ChainSpec, build_genesis_state
 from runtime.construct import construct_runtime
 from runtime.primitives.keys import Keypair
@@ -28,6 +30,11 @@ DEFAULT_BASE_PATH = Path.home() / ".local" / "share" / "flockchain"
 def get_database_path(base_path: Path, spec: ChainSpec) -> Path:
     """Where a chain's database lives, as Substrate lays it out: ``chains/<id>/db``."""
     return base_path / "chains" / spec.id / "db"
+
+
+def get_keystore_path(base_path: Path, spec: ChainSpec) -> Path:
+    """Where the node's session keys live, as Substrate lays it out: ``chains/<id>/keystore``."""
+    return base_path / "chains" / spec.id / "keystore"
 
 
 @contextmanager
@@ -75,12 +82,22 @@ def run_node(
     base_path: Path,
     author: Keypair | None,
     *,
-    rpc_port: int,
+    rpc: RpcSettings,
+    keystore_password: str | None = None,
     clock: Clock | None = None,
 ) -> None:
     with open_chain(spec, base_path) as chain:
         head = chain.head
         log.info("chain %s (%s), genesis 0x%s", spec.name, spec.id, chain.genesis_hash.hex())
         log.info("database %s, best #%d (0x%s)", get_database_path(base_path, spec), head.number, chain.head_hash.hex())
-        config = NodeConfig(spec.name, dict(spec.properties), rpc_port)
+        config = NodeConfig(
+            spec.name,
+            dict(spec.properties),
+            rpc.port,
+            rpc.host,
+            chain_type=spec.chain_type,
+            rpc_limits=rpc.limits,
+            rpc_options=rpc.options,
+            keystore=SessionKeystore(get_keystore_path(base_path, spec), keystore_password),
+        )
         trio.run(run_until_signalled, Node(config, chain, author, clock or SystemClock()))

@@ -11,8 +11,10 @@ which may take a while and must not block other requests.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Protocol
 
+from flockchain.node.notifications import EventFeed
 from runtime.block import Block, Header
 
 
@@ -25,6 +27,51 @@ class NodeHealth(NamedTuple):
     peers: int
     is_syncing: bool
     should_have_peers: bool
+
+
+class SyncState(NamedTuple):
+    """Substrate's ``system_syncState``: block numbers."""
+
+    starting_block: int
+    current_block: int
+    highest_block: int
+
+
+class PeerInfo(NamedTuple):
+    """Substrate's ``system_peers`` entry."""
+
+    peer_id: str
+    roles: str
+    best_hash: bytes
+    best_number: int
+
+
+@dataclass(frozen=True)
+class VoteTally:
+    """One stage of a GRANDPA round: the weight that voted, and the voters still missing."""
+
+    current_weight: int
+    missing: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class RoundState:
+    """A GRANDPA round as ``grandpa_roundState`` reports it."""
+
+    round: int
+    total_weight: int
+    threshold_weight: int
+    prevotes: VoteTally
+    precommits: VoteTally
+
+
+@dataclass(frozen=True)
+class FinalityRounds:
+    """The voter's current (best) round and the one before it, if still running, in its set."""
+
+    set_id: int
+    best: RoundState
+    background: tuple[RoundState, ...]
 
 
 class ProvableState(Protocol):
@@ -88,3 +135,52 @@ class NodeApi(Protocol):
     def provable_state(self, block_hash: bytes) -> ProvableState | None:
         """The state after ``block_hash`` with proofs, or None when this node cannot prove it
         (an unknown block, or one whose state version was pruned)."""
+
+    # --- network and roles (trivial until the network lands) -----------------------------
+
+    @property
+    def chain_type(self) -> str:
+        """The chain spec's type: ``Development``, ``Local`` or ``Live``."""
+
+    def node_roles(self) -> list[str]:
+        """Substrate's roles: ``["Authority"]`` for a validator, else ``["Full"]``."""
+
+    def local_peer_id(self) -> str | None:
+        """The node's libp2p peer id (None: it has no network)."""
+
+    def peers(self) -> list[PeerInfo]:
+        """The connected peers."""
+
+    def sync_state(self) -> SyncState:
+        """Where block sync started, where it is, and the highest block peers announced."""
+
+    # --- the pool and the keystore (unsafe methods) ---------------------------------------
+
+    def remove_extrinsics(self, hashes: list[bytes]) -> list[bytes]:
+        """Take these transactions out of the pool; the hashes of those that were in it."""
+
+    def rotate_keys(self) -> bytes:
+        """Generate new session keys into the node's keystore; their public keys, encoded as
+        ``session.set_keys`` takes them. Raises a ``FlockError`` when the keystore is unusable."""
+
+    def has_key(self, public_key: bytes, key_type: str) -> bool:
+        """Whether the keystore holds the secret of ``public_key`` for ``key_type``."""
+
+    # --- subscriptions --------------------------------------------------------------------
+
+    def open_event_feed(self) -> EventFeed:
+        """A bounded feed of the node's events (``flockchain.node.notifications``)."""
+
+    def watch_transaction(self, tx_hash: bytes) -> None:
+        """Publish the statuses of ``tx_hash`` on event feeds from now on."""
+
+    def unwatch_transaction(self, tx_hash: bytes) -> None:
+        """One watcher of ``tx_hash`` is done."""
+
+    # --- finality -------------------------------------------------------------------------
+
+    def get_set_change(self, set_id: int) -> bytes | None:
+        """The finalized block that ended authority set ``set_id``, if it has ended."""
+
+    def finality_rounds(self) -> FinalityRounds:
+        """The finality voter's rounds."""

@@ -117,14 +117,27 @@ class ClientStream(trio.abc.HalfCloseableStream):
         await self._stream.aclose()
 
 
+class ConnectionContext(WorkerContext):
+    """Hypercorn's per-connection context, whose sleeps end when the client has gone.
+
+    Hypercorn's WebSocket keeps a ping loop (``sleep``, then ping, until the stream is closed)
+    in the connection's task group, so without this a closed WebSocket held its connection,
+    and its place at the gate, until the next ping was due.
+    """
+
+    async def sleep(self, wait: float) -> None:  # type: ignore[override]
+        with trio.move_on_after(wait):
+            await self.terminated.wait()
+
+
 async def serve_connection(
     app: ASGIWrapper, config: Config, gate: ConnectionGate, send_timeout_s: float, stream: trio.SocketStream
 ) -> None:
     """Serve one accepted connection with Hypercorn's HTTP server, if the gate admits it.
 
     Each connection has a Hypercorn worker context of its own: marking it terminated when the
-    client has closed wakes the connection's idle timer at once (the node's shutdown is a
-    cancellation and needs no context).
+    client has closed wakes the connection's idle timer and WebSocket ping loop at once (the
+    node's shutdown is a cancellation and needs no context).
     """
     try:
         client = stream.socket.getpeername()[0]
@@ -135,7 +148,7 @@ async def serve_connection(
         LOGGER.debug("RPC connection from %s refused: at the limit of connections", client)
         await refuse(stream)
         return
-    context = WorkerContext(None)
+    context = ConnectionContext(None)
     client_stream = ClientStream(stream, send_timeout_s, client, context.terminated.set)
     try:
         # Hypercorn's own accept loop hands TCPServer plain streams too; its signature names SSL ones.

@@ -1,9 +1,17 @@
 """JSON-RPC 2.0 (https://www.jsonrpc.org/specification), sans-I/O: a message in, a reply out.
 
-A transport (HTTP POST today, a WebSocket later) hands each whole message to
+A transport (HTTP POST, or a WebSocket) hands each whole message to
 :meth:`Dispatcher.handle_message` and sends back what it returns, or nothing when it returns
 None (notifications). Nothing here knows about sockets, so the protocol is tested without a
-server and every transport answers alike.
+server and every transport answers alike. A WebSocket also passes its connection's session,
+which the subscription methods need (over HTTP they answer that they need a WebSocket).
+
+Each method is registered with what the node's policy and its docs need to know of it: its
+cost in a batch, whether it is *unsafe* (it changes the node or reveals what only its operator
+should see: refused when the dispatcher denies unsafe methods, as Substrate's
+``--rpc-methods safe`` does) and whether it needs a session. The handler's signature and
+docstring are the method's parameters and documentation (``flockchain/rpc/docs.py`` renders
+them into ``docs/rpc.md``).
 
 Error codes follow the specification, plus the limits Substrate's server (jsonrpsee) reports
 with its own codes, so that Substrate tooling recognises them.
@@ -36,6 +44,7 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
+SERVER_ERROR = -32000  # the spec's range for implementation-defined server errors starts here
 OVERSIZED_REQUEST = -32007  # jsonrpsee's code
 OVERSIZED_RESPONSE = -32008  # jsonrpsee's code
 TOO_BIG_BATCH_REQUEST = -32010  # jsonrpsee's code
@@ -49,6 +58,7 @@ DEFAULT_COST = 1  # what a call costs in a batch unless its method says otherwis
 RequestId = int | str | None
 Params = list[Any] | dict[str, Any]
 Handler = Callable[..., Awaitable[Any]]
+CallObserver = Callable[[str, str], None]  # (method name or "unknown", "ok" or the error code)
 
 
 # --- errors -------------------------------------------------------------------------------
@@ -97,6 +107,20 @@ class InvalidParams(RpcError):
 
     def __init__(self, data: Any = None) -> None:
         super().__init__(INVALID_PARAMS, "Invalid params", data)
+
+
+class UnsafeMethodDenied(RpcError):
+    """An unsafe method called where the node's policy denies them (Substrate's message)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(METHOD_NOT_FOUND, "RPC call is unsafe to be called externally", name)
+
+
+class SessionRequired(RpcError):
+    """A subscription method called without a WebSocket connection to deliver notifications on."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(METHOD_NOT_FOUND, "Subscriptions need a WebSocket connection", name)
 
 
 class InternalError(RpcError):
@@ -214,10 +238,17 @@ def encode_response(response: dict[str, Any]) -> str:
 
 
 @dataclass(frozen=True)
-class _Method:
+class MethodInfo:
+    """A registered method: what it costs, whether it is unsafe or needs a session, and its
+    handler (whose signature lists its params and whose docstring documents it)."""
+
+    name: str
     handler: Handler
     signature: inspect.Signature
     cost: int  # of one call, in a batch's budget
+    unsafe: bool
+    needs_session: bool  # the handler's first argument is the connection's session
+    example: tuple[Any, ...]  # params of an example call, for the docs
 
 
 class Dispatcher:
@@ -225,6 +256,8 @@ class Dispatcher:
 
     A batch runs its calls one after another, in order: bulk submission relies on a batch of
     transactions with consecutive nonces reaching the pool in the order sent.
+    ``deny_unsafe`` refuses every unsafe method; ``observe_call`` is told of every call's outcome
+    (for the node's metrics).
     """
 
     def __init__(
@@ -233,38 +266,61 @@ class Dispatcher:
         max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
         max_batch_cost: int = DEFAULT_MAX_BATCH_COST,
         max_reply_size: int = DEFAULT_MAX_REPLY_SIZE,
+        deny_unsafe: bool = False,
+        observe_call: CallObserver | None = None,
     ) -> None:
         self.max_batch_size = max_batch_size
         self.max_batch_cost = max_batch_cost
         self.max_reply_size = max_reply_size
-        self._methods: dict[str, _Method] = {}
+        self.deny_unsafe = deny_unsafe
+        self._observe_call = observe_call
+        self._methods: dict[str, MethodInfo] = {}
 
-    def register(self, name: str, handler: Handler, *, cost: int = DEFAULT_COST) -> None:
-        """Expose ``handler`` (an async callable) as ``name``; its signature checks the params.
-        ``cost`` is what one call counts against a batch's budget: more for methods whose work
-        or reply grows with the node's data."""
+    def register(
+        self,
+        name: str,
+        handler: Handler,
+        *,
+        cost: int = DEFAULT_COST,
+        unsafe: bool = False,
+        needs_session: bool = False,
+        example: tuple[Any, ...] = (),
+    ) -> None:
+        """Expose ``handler`` (an async callable) as ``name``; its signature checks the params
+        (after the session, for a method that ``needs_session``). ``cost`` is what one call
+        counts against a batch's budget: more for methods whose work or reply grows with the
+        node's data."""
         if name in self._methods:
             raise ValueError(f"RPC method {name!r} is already registered")
         if cost < 1:
             raise ValueError("a method costs at least 1")
-        self._methods[name] = _Method(handler, inspect.signature(handler), cost)
+        signature = inspect.signature(handler)
+        if needs_session:
+            parameters = list(signature.parameters.values())[1:]
+            signature = signature.replace(parameters=parameters)
+        self._methods[name] = MethodInfo(name, handler, signature, cost, unsafe, needs_session, example)
+
+    def describe_methods(self) -> list[MethodInfo]:
+        """Every registered method, by name."""
+        return [self._methods[name] for name in self.method_names]
 
     @property
     def method_names(self) -> list[str]:
         return sorted(self._methods)
 
-    async def handle_message(self, message: bytes | str) -> str | None:
-        """The reply to one message (a request or a batch), or None when nothing is owed."""
+    async def handle_message(self, message: bytes | str, session: Any = None) -> str | None:
+        """The reply to one message (a request or a batch), or None when nothing is owed;
+        ``session``: the WebSocket connection's, for subscription methods."""
         try:
             value = decode_message(message)
         except ParseError as error:
             return encode_response(build_error_response(None, error))
         if isinstance(value, list):
-            return await self._handle_batch(value)
-        response = await self._handle_item(value)
+            return await self._handle_batch(value, session)
+        response = await self._handle_item(value, session)
         return None if response is None else self._encode_bounded(response)
 
-    async def _handle_batch(self, items: list[Any]) -> str | None:
+    async def _handle_batch(self, items: list[Any], session: Any) -> str | None:
         """An array of replies; an empty, oversized or too costly batch, or one whose replies
         together exceed the reply limit, gets one error, not an array."""
         if not items:
@@ -276,7 +332,7 @@ class Dispatcher:
         replies = []
         size = len("[]")
         for item in items:
-            response = await self._handle_item(item)
+            response = await self._handle_item(item, session)
             if response is None:
                 continue
             replies.append(self._encode_bounded(response))
@@ -298,31 +354,51 @@ class Dispatcher:
             return encoded
         return encode_response(build_error_response(response.get("id"), OversizedResponse(self.max_reply_size)))
 
-    async def _handle_item(self, item: Any) -> dict[str, Any] | None:
+    async def _handle_item(self, item: Any, session: Any) -> dict[str, Any] | None:
         """The response to one request value, or None for a notification."""
         try:
             request = parse_request(item)
         except InvalidRequest as error:
             return build_error_response(get_echoable_id(item), error)
         try:
-            response = build_result_response(request.id, await self.call(request.method, request.params))
+            response = build_result_response(request.id, await self.call(request.method, request.params, session))
         except RpcError as error:
             response = build_error_response(request.id, error)
         return None if request.is_notification else response
 
-    async def call(self, name: str, params: Params) -> Any:
+    async def call(self, name: str, params: Params, session: Any = None) -> Any:
         """Run method ``name``; raises :class:`RpcError`, never another exception."""
         method = self._methods.get(name)
+        try:
+            result = await self._call(method, name, params, session)
+        except RpcError as error:
+            self._count(method, str(error.code))
+            raise
+        self._count(method, "ok")
+        return result
+
+    async def _call(self, method: MethodInfo | None, name: str, params: Params, session: Any) -> Any:
         if method is None:
             raise MethodNotFound(name)
+        if method.unsafe and self.deny_unsafe:
+            raise UnsafeMethodDenied(name)
+        if method.needs_session and session is None:
+            raise SessionRequired(name)
         arguments = bind_params(method.signature, params)
+        leading = (session,) if method.needs_session else ()
         try:
-            return await method.handler(*arguments.args, **arguments.kwargs)
+            return await method.handler(*leading, *arguments.args, **arguments.kwargs)
         except RpcError:
             raise
         except Exception:
             LOGGER.exception("RPC method %s failed", name)
             raise InternalError() from None
+
+    def _count(self, method: MethodInfo | None, outcome: str) -> None:
+        """Tell the observer; an unknown name counts as "unknown", so that what clients send
+        cannot grow the metrics' label set."""
+        if self._observe_call is not None:
+            self._observe_call("unknown" if method is None else method.name, outcome)
 
 
 def bind_params(signature: inspect.Signature, params: Params) -> inspect.BoundArguments:

@@ -12,44 +12,36 @@ unpaged form is an error, not a giant reply, when the pool would not fit.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import re
+from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 from flockchain.rpc.api import NodeApi, NodeHealth, ProvableState
 from flockchain.rpc.jsonrpc import (
-    DEFAULT_COST,
-    DEFAULT_MAX_BATCH_COST,
-    DEFAULT_MAX_BATCH_SIZE,
     DEFAULT_MAX_REPLY_SIZE,
-    Dispatcher,
     InvalidParams,
     OversizedResponse,
     RpcError,
 )
 from runtime import api
 from runtime.block import Block, DigestItem, Header, compute_extrinsic_hash
-from runtime.errors import InvalidKey, InvalidTransaction, MalformedTransaction
+from runtime.errors import FlockError, InvalidKey, InvalidTransaction, MalformedTransaction
 from runtime.primitives.address import decode_address, encode_address
 from runtime.primitives.codec import encode_value
 
 NODE_NAME = "flockchain"
 INVALID_TRANSACTION = 1010  # Substrate's author error code for a transaction the pool refuses
+KEYSTORE_ERROR = 5002  # Substrate's author error code for a keystore failure
+SESSION_KEY_TYPES = ("babe", "gran")  # Substrate's key types; one ed25519 session key serves both
+MAX_REMOVE_COUNT = 256
 HASH_SIZE = 32
 MAX_BLOCK_NUMBER = 2**32 - 1  # BlockNumber is a u32
 MAX_PENDING_PAGE_SIZE = 256  # extrinsics in one page of author_pendingExtrinsics
 REPLY_MARGIN = 256  # characters of a reply around its list of extrinsics: envelope, id, next key
 PAGING_HINT = "; page with author_pendingExtrinsics(count, startKey)"
-
-# What one call counts against a batch's budget (the dispatcher's max_batch_cost); DEFAULT_COST
-# if unlisted.
-METHOD_COSTS = {
-    "author_pendingExtrinsics": 100,  # up to a whole reply's worth of the pool
-    "chain_getBlock": 10,  # up to a full block
-    "flock_proposals": 10,  # every open proposal with its proof
-    "state_getMetadata": 10,  # the whole document
-}
 
 _HEX_BYTES = re.compile(r"0x(?:[0-9a-fA-F]{2})*")
 _HEX_NUMBER = re.compile(r"0x[0-9a-fA-F]+")
@@ -116,6 +108,62 @@ def encode_health_json(health: NodeHealth) -> dict[str, Any]:
 def encode_proven_json(state: ProvableState, key: bytes, value: bytes | None) -> dict[str, Any]:
     """A storage entry with its proof: ``verify_proof(stateRoot, key, value, proof)`` checks it."""
     return {"key": to_hex(key), "value": None if value is None else to_hex(value), "proof": to_hex(state.prove(key))}
+
+
+def to_camel_case(name: str) -> str:
+    head, *rest = name.rstrip("_").split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+def encode_record_json(value: Any) -> Any:
+    """A runtime API answer as JSON: records as objects with camelCase keys, bytes as 0x hex,
+    tuples as arrays; integers stay integers."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            to_camel_case(field.name): encode_record_json(getattr(value, field.name))
+            for field in dataclasses.fields(value)
+        }
+    if isinstance(value, bytes):
+        return to_hex(value)
+    if isinstance(value, (tuple, list)):
+        return [encode_record_json(item) for item in value]
+    return value
+
+
+T = TypeVar("T")
+
+
+class ResolvedBlock(NamedTuple):
+    """A block a read is made against: its hash, its header and its state with proofs."""
+
+    hash: bytes
+    header: Header
+    state: ProvableState
+
+
+def resolve_block(node: NodeApi, hash: Any) -> ResolvedBlock | None:
+    """The block ``hash`` names (the best block when left out) and its state, or None when
+    this node does not hold that block's state."""
+    block_hash = parse_block_hash(hash)
+    block_hash = node.best_hash() if block_hash is None else block_hash
+    header = node.get_header(block_hash)
+    state = None if header is None else node.provable_state(block_hash)
+    return None if header is None or state is None else ResolvedBlock(block_hash, header, state)
+
+
+def build_proven_answer(block: ResolvedBlock, read: Callable[[Any], T]) -> dict[str, Any]:
+    """``read`` (a ``runtime.api`` function of a state) against ``block``, with a proof of
+    every storage key it read: ``{"at", "stateRoot", "value", "storage": [{"key", "value",
+    "proof"}]}``. A client checks each entry against ``stateRoot`` and runs the same read over
+    the proven values to get ``value`` (a listing read from its pallet's index is then proven
+    complete)."""
+    answer, keys = api.record_reads(block.state, read)  # type: ignore[arg-type]
+    return {
+        "at": to_hex(block.hash),
+        "stateRoot": to_hex(block.header.state_root),
+        "value": encode_record_json(answer),
+        "storage": [encode_proven_json(block.state, key, block.state.get(key)) for key in keys],
+    }
 
 
 def encode_proposal_json(proposal: api.ProposalView, state: ProvableState) -> dict[str, Any]:
@@ -202,6 +250,13 @@ def parse_hash(value: Any, what: str) -> bytes | None:
     return parsed
 
 
+def parse_required_hash(value: Any, what: str) -> bytes:
+    """32 bytes of hex that may not be left out."""
+    if value is None:
+        raise InvalidParams(f"{what} must be {HASH_SIZE} bytes of 0x hex, not null")
+    return parse_hash(value, what)  # type: ignore[return-value]
+
+
 def parse_block_hash(value: Any) -> bytes | None:
     """A 32-byte block hash, or None when the caller left it out (meaning the best block)."""
     return parse_hash(value, "block hash")
@@ -224,6 +279,21 @@ def parse_account(value: Any) -> bytes:
         return decode_address(value, prefix=None)
     except InvalidKey as error:
         raise InvalidParams(str(error)) from None
+
+
+def parse_extrinsics_or_hashes(value: Any) -> list[bytes]:
+    """Substrate's ``Vec<ExtrinsicOrHash>``: each ``{"hash": h}`` or ``{"extrinsic": x}``, as hashes."""
+    if not isinstance(value, list) or len(value) > MAX_REMOVE_COUNT:
+        raise InvalidParams(f'bytesOrHash must be an array of at most {MAX_REMOVE_COUNT} {{"hash"}} or {{"extrinsic"}}')
+    hashes = []
+    for index, item in enumerate(value):
+        if not isinstance(item, dict) or len(item) != 1 or not {"hash", "extrinsic"} >= item.keys():
+            raise InvalidParams(f'bytesOrHash[{index}] must be {{"hash": "0x…"}} or {{"extrinsic": "0x…"}}')
+        if "hash" in item:
+            hashes.append(parse_required_hash(item["hash"], f"bytesOrHash[{index}].hash"))
+        else:
+            hashes.append(compute_extrinsic_hash(parse_hex_bytes(item["extrinsic"], f"bytesOrHash[{index}].extrinsic")))
+    return hashes
 
 
 def parse_block_number(value: Any) -> int | None:
@@ -300,14 +370,20 @@ class NodeMethods:
         return self._api.best_hash() if block_hash is None else block_hash
 
     async def chain_get_header(self, hash: Any = None) -> dict[str, Any] | None:
+        """The header of block ``hash`` (left out: the best block), or null for an unknown block."""
         header = self._api.get_header(self._resolve_hash(hash))
         return None if header is None else encode_header_json(header)
 
     async def chain_get_block(self, hash: Any = None) -> dict[str, Any] | None:
+        """``{"block": {"header", "extrinsics"}, "justifications"}`` of block ``hash`` (left out:
+        the best), or null; ``justifications`` is ``[["FRNK", "0x<Justification>"]]`` for a block
+        finalized with a stored proof, else null."""
         block = self._api.get_block(self._resolve_hash(hash))
         return None if block is None else encode_block_json(block, self._api.get_justification(block.hash))
 
     async def chain_get_block_hash(self, number: Any = None) -> str | None:
+        """The hash of the best chain's block at height ``number`` (integer or hex; left out: the
+        best block), or null above the head."""
         block_number = parse_block_number(number)
         if block_number is None:
             return to_hex(self._api.best_hash())
@@ -315,9 +391,12 @@ class NodeMethods:
         return None if block_hash is None else to_hex(block_hash)
 
     async def chain_get_finalized_head(self) -> str:
+        """The hash of the last finalized block."""
         return to_hex(self._api.finalized_hash())
 
     async def author_submit_extrinsic(self, extrinsic: Any) -> str:
+        """Validate and pool an encoded extrinsic; its hash. A refusal is error 1010 whose data
+        says why."""
         encoded = parse_hex_bytes(extrinsic, "extrinsic")
         try:
             return to_hex(await self._api.submit_extrinsic(encoded))
@@ -339,33 +418,100 @@ class NodeMethods:
         return {"extrinsics": [to_hex(extrinsic) for extrinsic in page], "nextKey": next_key and to_hex(next_key)}
 
     async def system_account_next_index(self, account: Any) -> int:
+        """The nonce ``account``'s (SS58 or 0x hex) next transaction must carry, pool included."""
         return self._api.account_next_index(parse_account(account))
 
     async def system_health(self) -> dict[str, Any]:
+        """``{"peers", "isSyncing", "shouldHavePeers"}``."""
         return encode_health_json(get_health(self._api))
 
     async def system_chain(self) -> str:
+        """The chain spec's name."""
         return self._api.chain_name
 
     async def system_name(self) -> str:
+        """``"flockchain"``."""
         return NODE_NAME
 
     async def system_version(self) -> str:
+        """The installed package's version."""
         return get_node_version()
 
     async def system_properties(self) -> dict[str, Any]:
+        """The chain spec's properties (token symbol and decimals, SS58 prefix)."""
         return dict(self._api.properties)
 
+    async def system_chain_type(self) -> str:
+        """The chain spec's type: ``"Development"``, ``"Local"`` or ``"Live"``."""
+        return self._api.chain_type
+
+    async def system_node_roles(self) -> list[str]:
+        """``["Authority"]`` for a node that authors blocks, else ``["Full"]``."""
+        return self._api.node_roles()
+
+    async def system_local_peer_id(self) -> str | None:
+        """The node's libp2p peer id (base58); null while the node has no network (a dev node)."""
+        return self._api.local_peer_id()
+
+    async def system_peers(self) -> list[dict[str, Any]]:
+        """``[{"peerId", "roles", "bestHash", "bestNumber"}]``: the connected peers (none on a
+        dev node, which has no network)."""
+        return [
+            {
+                "peerId": peer.peer_id,
+                "roles": peer.roles,
+                "bestHash": to_hex(peer.best_hash),
+                "bestNumber": peer.best_number,
+            }
+            for peer in self._api.peers()
+        ]
+
+    async def system_sync_state(self) -> dict[str, int]:
+        """``{"startingBlock", "currentBlock", "highestBlock"}`` (block numbers); a node without
+        peers is at its own best block."""
+        sync = self._api.sync_state()
+        return {
+            "startingBlock": sync.starting_block,
+            "currentBlock": sync.current_block,
+            "highestBlock": sync.highest_block,
+        }
+
+    async def author_remove_extrinsic(self, bytesOrHash: Any) -> list[str]:
+        """Take transactions out of the pool, named ``[{"hash": "0x…"} | {"extrinsic": "0x…"}, ...]``
+        (at most 256); the hashes of those that were in it."""
+        hashes = parse_extrinsics_or_hashes(bytesOrHash)
+        return [to_hex(tx_hash) for tx_hash in self._api.remove_extrinsics(hashes)]
+
+    async def author_rotate_keys(self) -> str:
+        """Generate new session keys into the node's keystore and answer their public keys as
+        ``session.set_keys`` takes them: the 32-byte signing key then the 32-byte VRF key."""
+        try:
+            return to_hex(self._api.rotate_keys())
+        except FlockError as error:
+            raise RpcError(KEYSTORE_ERROR, "Keystore operation failed", str(error)) from None
+
+    async def author_has_key(self, publicKey: Any, keyType: Any) -> bool:
+        """Whether the node's keystore holds the secret of ``publicKey`` (32 bytes of hex) as a
+        ``keyType`` key: ``"babe"`` (block authoring) or ``"gran"`` (finality votes), one ed25519
+        key for both here."""
+        public_key = parse_required_hash(publicKey, "publicKey")
+        if keyType not in SESSION_KEY_TYPES:
+            raise InvalidParams(f"keyType must be one of {', '.join(SESSION_KEY_TYPES)}")
+        return self._api.has_key(public_key, keyType)
+
     async def state_get_metadata(self, hash: Any = None) -> dict[str, Any] | None:
-        """The runtime's metadata document (``docs/metadata.md``); null for an unknown block."""
+        """The runtime's metadata as a JSON document (``docs/metadata.md``); null for an unknown block."""
         return None if self._api.get_header(self._resolve_hash(hash)) is None else api.get_metadata()
 
     async def state_get_runtime_version(self, hash: Any = None) -> dict[str, Any] | None:
+        """``{"specName", "implName", "authoringVersion", "specVersion", "implVersion", "apis",
+        "transactionVersion"}`` at block ``hash``, or null for an unknown block."""
         return None if self._api.get_header(self._resolve_hash(hash)) is None else encode_runtime_version_json()
 
     async def payment_query_info(self, extrinsic: Any, hash: Any = None) -> dict[str, Any] | None:
-        """What an extrinsic would pay after a block (tip excluded); null for a block whose
-        state this node does not hold."""
+        """``{"weight", "class", "partialFee"}``: what an encoded extrinsic would pay after block
+        ``hash`` (tip excluded; the fee a decimal string); null for a block whose state this node
+        does not hold."""
         encoded = parse_hex_bytes(extrinsic, "extrinsic")
         state = self._api.provable_state(self._resolve_hash(hash))
         if state is None:
@@ -376,8 +522,9 @@ class NodeMethods:
             raise InvalidParams(str(error)) from None
 
     async def flock_proposals(self, hash: Any = None) -> dict[str, Any] | None:
-        """Open governance proposals after a block, with state proofs; null for a block whose
-        state this node cannot prove."""
+        """The open governance proposals after block ``hash``, each with its storage entry and
+        state proof, and the index of open proposal ids with its proof (``docs/governance.md``);
+        null for a block whose state this node cannot prove."""
         block_hash = self._resolve_hash(hash)
         header = self._api.get_header(block_hash)
         state = self._api.provable_state(block_hash)
@@ -389,51 +536,3 @@ class NodeMethods:
 def describe_invalid_transaction(error: InvalidTransaction) -> str:
     """The reason a client sees: the error's message, or its class's one-line description."""
     return str(error) or (type(error).__doc__ or type(error).__name__).strip().splitlines()[0]
-
-
-def register_node_methods(dispatcher: Dispatcher, node: NodeApi) -> None:
-    """Register every chain, author and system method with its cost, and ``rpc_methods``
-    listing them all."""
-    methods = NodeMethods(node, max_reply_size=dispatcher.max_reply_size)
-    table = {
-        "chain_getHeader": methods.chain_get_header,
-        "chain_getBlock": methods.chain_get_block,
-        "chain_getBlockHash": methods.chain_get_block_hash,
-        "chain_getFinalizedHead": methods.chain_get_finalized_head,
-        "author_submitExtrinsic": methods.author_submit_extrinsic,
-        "author_pendingExtrinsics": methods.author_pending_extrinsics,
-        "system_accountNextIndex": methods.system_account_next_index,
-        "system_health": methods.system_health,
-        "system_chain": methods.system_chain,
-        "system_name": methods.system_name,
-        "system_version": methods.system_version,
-        "system_properties": methods.system_properties,
-        "state_getMetadata": methods.state_get_metadata,
-        "state_getRuntimeVersion": methods.state_get_runtime_version,
-        "payment_queryInfo": methods.payment_query_info,
-        "flock_proposals": methods.flock_proposals,
-    }
-    for name, handler in table.items():
-        dispatcher.register(name, handler, cost=METHOD_COSTS.get(name, DEFAULT_COST))
-    register_rpc_methods(dispatcher)
-
-
-def register_rpc_methods(dispatcher: Dispatcher) -> None:
-    """``rpc_methods`` reads the registry when called, so methods added later are listed too."""
-
-    async def rpc_methods() -> dict[str, list[str]]:
-        return {"methods": dispatcher.method_names}
-
-    dispatcher.register("rpc_methods", rpc_methods)
-
-
-def build_dispatcher(
-    node: NodeApi,
-    *,
-    max_batch_size: int = DEFAULT_MAX_BATCH_SIZE,
-    max_batch_cost: int = DEFAULT_MAX_BATCH_COST,
-    max_reply_size: int = DEFAULT_MAX_REPLY_SIZE,
-) -> Dispatcher:
-    dispatcher = Dispatcher(max_batch_size=max_batch_size, max_batch_cost=max_batch_cost, max_reply_size=max_reply_size)
-    register_node_methods(dispatcher, node)
-    return dispatcher

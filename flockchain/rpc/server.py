@@ -1,9 +1,11 @@
 """The RPC port: a Starlette app served by Hypercorn's HTTP server, inside the node's nursery.
 
-Routes (DESIGN §10): JSON-RPC 2.0 over HTTP POST at ``/``, and Substrate's health endpoints.
-The JSON-RPC protocol itself lives in :mod:`flockchain.rpc.jsonrpc`; this module only moves
-messages in and out, so a WebSocket endpoint for subscriptions is one more route at ``/``
-(``WebSocketRoute("/", ...)`` feeding each text message to the same dispatcher).
+Routes (DESIGN §10): JSON-RPC 2.0 over HTTP POST and over a WebSocket at ``/`` (the WebSocket
+adds subscriptions: :mod:`flockchain.rpc.websocket`), Substrate's health endpoints, and the
+node's Prometheus metrics at ``/metrics``. The JSON-RPC protocol itself lives in
+:mod:`flockchain.rpc.jsonrpc`; this module only moves messages in and out. A browser's request
+from an origin the CORS policy does not allow is refused before anything runs
+(:class:`CorsGuard`); unsafe methods are refused when the options deny them.
 
 Everything an outsider sends is bounded (:class:`RpcLimits`): the size, cost and reply of one
 message; how many connections are open, overall and per client address; how long a connection
@@ -28,8 +30,10 @@ from hypercorn.config import Config
 from starlette.applications import Starlette
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flockchain.metrics import METRICS_CONTENT_TYPE, NodeMetrics
 from flockchain.rpc.api import NodeApi, NodeHealth
 from flockchain.rpc.connections import ConnectionGate, serve_connection
 from flockchain.rpc.jsonrpc import (
@@ -40,7 +44,16 @@ from flockchain.rpc.jsonrpc import (
     build_error_response,
     encode_response,
 )
-from flockchain.rpc.methods import build_dispatcher, encode_health_json, get_health
+from flockchain.rpc.methods import encode_health_json, get_health
+from flockchain.rpc.options import DEFAULT_OPTIONS, CorsPolicy, RpcOptions
+from flockchain.rpc.registry import build_dispatcher
+from flockchain.rpc.subscriptions import (
+    DEFAULT_MAX_SUBSCRIPTIONS,
+    DEFAULT_MAX_WATCHED_KEYS,
+    DEFAULT_OUTBOX_CAPACITY,
+    SessionLimits,
+)
+from flockchain.rpc.websocket import handle_websocket
 from runtime.errors import FlockError
 
 LOGGER = logging.getLogger(__name__)
@@ -68,9 +81,31 @@ class RpcLimits:
     body_grace_s: float = 5.0  # a body must arrive within this, plus a second for each ...
     min_body_rate: int = 16 * 1024  # ... this many bytes: a slower one gets HTTP 408
     send_timeout_s: float = 30.0  # for the client to take each piece of a reply
+    # WebSocket subscriptions, per connection (Substrate's defaults).
+    max_subscriptions_per_connection: int = DEFAULT_MAX_SUBSCRIPTIONS
+    max_watched_keys_per_connection: int = DEFAULT_MAX_WATCHED_KEYS  # storage keys, all subscriptions together
+    max_buffered_messages: int = (
+        DEFAULT_OUTBOX_CAPACITY  # waiting to be sent: a subscriber that lets more pile up is dropped
+    )
+    websocket_ping_interval_s: float = 10.0  # a client must answer (pongs count as traffic) within read_timeout_s
+
+    def get_session_limits(self) -> SessionLimits:
+        return SessionLimits(
+            self.max_subscriptions_per_connection, self.max_watched_keys_per_connection, self.max_buffered_messages
+        )
 
 
 DEFAULT_LIMITS = RpcLimits()
+
+
+@dataclass(frozen=True)
+class RpcSettings:
+    """Where and how a node serves RPC (``flockchain.cli.rpc_options`` builds it from flags)."""
+
+    host: str = DEFAULT_RPC_HOST
+    port: int = DEFAULT_RPC_PORT
+    limits: RpcLimits = DEFAULT_LIMITS
+    options: RpcOptions = DEFAULT_OPTIONS
 
 
 class SlowRequest(FlockError):
@@ -80,24 +115,103 @@ class SlowRequest(FlockError):
 # --- the ASGI app -------------------------------------------------------------------------
 
 
-def build_app(api: NodeApi, *, limits: RpcLimits = DEFAULT_LIMITS) -> Starlette:
-    """The app; its state holds the node interface, the dispatcher and the limits."""
+def build_app(
+    api: NodeApi,
+    *,
+    limits: RpcLimits = DEFAULT_LIMITS,
+    options: RpcOptions = DEFAULT_OPTIONS,
+    metrics: NodeMetrics | None = None,
+) -> ASGIApp:
+    """The app; its state holds the node interface, the dispatcher, the limits and the metrics
+    (a registry of its own when the node gives none)."""
     app = Starlette(
         routes=[
             Route("/", handle_rpc_post, methods=["POST"]),
+            WebSocketRoute("/", handle_websocket),
             Route("/health", handle_health, methods=["GET"]),
             Route("/health/readiness", handle_readiness, methods=["GET"]),
+            Route("/metrics", handle_metrics, methods=["GET"]),
         ]
     )
+    metrics = metrics or NodeMetrics()
     app.state.api = api
     app.state.limits = limits
+    app.state.session_limits = limits.get_session_limits()
+    app.state.metrics = metrics
+    app.state.count_subscriptions = metrics.rpc_subscriptions.inc
     app.state.dispatcher = build_dispatcher(
         api,
         max_batch_size=limits.max_batch_size,
         max_batch_cost=limits.max_batch_cost,
         max_reply_size=limits.max_reply_size,
+        deny_unsafe=options.deny_unsafe,
+        observe_call=metrics.count_rpc_call,
     )
-    return app
+    return CorsGuard(app, options.cors)
+
+
+class CorsGuard:
+    """Browsers' requests only from allowed origins: another origin gets HTTP 403 (a WebSocket,
+    a refused handshake) before anything runs, as Substrate's server does; an allowed one gets
+    the CORS headers its browser needs, preflights included. Requests without an ``Origin``
+    header do not come from a browser page and pass."""
+
+    def __init__(self, app: ASGIApp, policy: CorsPolicy) -> None:
+        self.app = app
+        self.policy = policy
+
+    @property
+    def state(self) -> object:
+        return self.app.state  # type: ignore[attr-defined]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        origin = get_header(scope, b"origin") if scope["type"] in ("http", "websocket") else None
+        if origin is None:
+            await self.app(scope, receive, send)
+        elif not self.policy.is_allowed(origin):
+            await refuse_origin(scope, receive, send, origin)
+        elif scope["type"] == "http" and scope["method"] == "OPTIONS":
+            await send_preflight(send, origin)
+        else:
+            await self.app(scope, receive, partial(send_with_cors, send, origin))
+
+
+def get_header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def refuse_origin(scope: Scope, receive: Receive, send: Send, origin: str) -> None:
+    LOGGER.debug("RPC request from origin %s refused by the CORS policy", origin)
+    if scope["type"] == "websocket":
+        await receive()  # the handshake
+        await send({"type": "websocket.close", "code": 1008, "reason": ""})  # before accept: HTTP 403
+        return
+    body = b"Origin of the request is not whitelisted (--rpc-cors)"
+    await send({"type": "http.response.start", "status": 403, "headers": [(b"content-type", b"text/plain")]})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
+def build_cors_headers(origin: str) -> list[tuple[bytes, bytes]]:
+    return [(b"access-control-allow-origin", origin.encode("latin-1")), (b"vary", b"origin")]
+
+
+async def send_preflight(send: Send, origin: str) -> None:
+    headers = build_cors_headers(origin) + [
+        (b"access-control-allow-methods", b"POST, GET, OPTIONS"),
+        (b"access-control-allow-headers", b"content-type"),
+        (b"access-control-max-age", b"3600"),
+    ]
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def send_with_cors(send: Send, origin: str, message: Message) -> None:
+    if message["type"] == "http.response.start":
+        message = {**message, "headers": [*message.get("headers", ()), *build_cors_headers(origin)]}
+    await send(message)
 
 
 async def handle_rpc_post(request: Request) -> Response:
@@ -172,6 +286,11 @@ async def handle_readiness(request: Request) -> JSONResponse:
     return JSONResponse(encode_health_json(health), 200 if is_ready(health) else 503)
 
 
+async def handle_metrics(request: Request) -> Response:
+    """The node's metrics in Prometheus' text format."""
+    return Response(request.app.state.metrics.render(), media_type=METRICS_CONTENT_TYPE)
+
+
 def is_ready(health: NodeHealth) -> bool:
     """Caught up, and connected unless the chain is meant to run alone (a dev chain)."""
     return not health.is_syncing and (health.peers > 0 or not health.should_have_peers)
@@ -191,6 +310,8 @@ def build_hypercorn_config(limits: RpcLimits) -> Config:
     config.errorlog = LOGGER
     config.keep_alive_timeout = limits.keep_alive_timeout_s
     config.read_timeout = limits.read_timeout_s
+    config.websocket_max_message_size = limits.max_body_size
+    config.websocket_ping_interval = limits.websocket_ping_interval_s
     return config
 
 
@@ -204,6 +325,8 @@ async def serve_rpc(
     port: int = DEFAULT_RPC_PORT,
     *,
     limits: RpcLimits = DEFAULT_LIMITS,
+    options: RpcOptions = DEFAULT_OPTIONS,
+    metrics: NodeMetrics | None = None,
     task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve RPC until cancelled; reports the bound port (the real one for ``port=0``).
@@ -221,7 +344,7 @@ async def serve_rpc(
         address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         raise RpcPortUnavailable(f"cannot listen for RPC on {address}: {error}") from None
     gate = ConnectionGate(limits.max_connections, limits.max_connections_per_client)
-    app = ASGIWrapper(build_app(api, limits=limits))
+    app = ASGIWrapper(build_app(api, limits=limits, options=options, metrics=metrics))  # type: ignore[arg-type]
     handler = partial(serve_connection, app, build_hypercorn_config(limits), gate, limits.send_timeout_s)
     task_status.started(listeners[0].socket.getsockname()[1])
     await trio.serve_listeners(handler, listeners)
