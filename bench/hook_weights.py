@@ -20,17 +20,17 @@ their weight says, relative to the calls. The median of ``--rounds`` timings is 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the in-memory state tests use
 
-from runtime.abc import StateReader  # noqa: E402
 from runtime.accounts import FLOCK, TREASURY_ACCOUNT  # noqa: E402
 from runtime.block import UnsignedExtrinsic, encode_extrinsic, sign_extrinsic  # noqa: E402
 from runtime.construct import construct_runtime  # noqa: E402
@@ -42,7 +42,7 @@ from runtime.pallets import balances, governance, staking, system  # noqa: E402
 from runtime.pallets.timestamp import SetArgs  # noqa: E402
 from runtime.primitives.address import encode_address  # noqa: E402
 from runtime.primitives.hashing import TAG_GENESIS, tagged_hash  # noqa: E402
-from runtime.primitives.keys import Keypair  # noqa: E402
+from runtime_helpers import DictState, named_keypair  # noqa: E402
 
 GENESIS_HASH = tagged_hash(TAG_GENESIS, b"bench hook weights")
 DEV_SPEC = Path(__file__).resolve().parent.parent / "genesis" / "specs" / "dev.json"
@@ -51,37 +51,13 @@ ERA_LENGTH = 4  # blocks; an epoch is one block, so every block ends one
 TRANSFERS = 200
 
 
-class DictState(StateReader):
-    def __init__(self, items: Mapping[bytes, bytes] | None = None) -> None:
-        self.items = dict(items or {})
-
-    def get(self, key: bytes) -> bytes | None:
-        return self.items.get(key)
-
-    def iter_prefix(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        return iter(sorted((key, value) for key, value in self.items.items() if key.startswith(prefix)))
-
-    def apply(self, changes: Mapping[bytes, bytes | None]) -> DictState:
-        items = dict(self.items)
-        for key, value in changes.items():
-            if value is None:
-                items.pop(key, None)
-            else:
-                items[key] = value
-        return DictState(items)
-
-
-def keypair(name: str) -> Keypair:
-    return Keypair.from_seed(hashlib.blake2b(name.encode(), digest_size=32).digest())
-
-
 class Bench:
     def __init__(self, validators: int, delegators: int) -> None:
         self.runtime = construct_runtime()
         self.executive = Executive(self.runtime, GENESIS_HASH)
-        self.validators = [keypair(f"validator {i}").public_key for i in range(validators)]
-        self.delegators = [keypair(f"delegator {i}").public_key for i in range(delegators)]
-        self.sender = keypair("sender")
+        self.validators = [named_keypair(f"validator {i}").public_key for i in range(validators)]
+        self.delegators = [named_keypair(f"delegator {i}").public_key for i in range(delegators)]
+        self.sender = named_keypair("sender")
         accounts = [TREASURY_ACCOUNT, self.sender.public_key, *self.validators, *self.delegators]
         # The dev chain's parameters, with these validators, short eras and a quick governance.
         sections = json.loads(DEV_SPEC.read_text())["genesis"]["runtime"]
@@ -151,15 +127,10 @@ def advance_to(bench: Bench, state: DictState, is_target: Callable[[int], bool])
     return state
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--validators", type=int, default=100)
-    parser.add_argument("--delegators", type=int, default=2000)
-    parser.add_argument("--votes", type=int, default=256)
-    parser.add_argument("--rounds", type=int, default=5)
-    args = parser.parse_args()
-    bench = Bench(args.validators, args.delegators)
-    per_validator = max(1, args.delegators // max(1, args.validators))
+def run(*, validators: int, delegators: int, votes: int, rounds: int) -> dict[str, Any]:
+    """The ruler and, for each heavy block, its time and its weight declared and measured."""
+    bench = Bench(validators, delegators)
+    per_validator = max(1, delegators // max(1, validators))
 
     def target(index: int) -> bytes:
         return bench.validators[(index // per_validator) % len(bench.validators)]
@@ -168,9 +139,9 @@ def main() -> None:
         bench.state,
         1,
         [
-            (who, args_)
+            (who, args)
             for index, who in enumerate(bench.delegators)
-            for args_ in (
+            for args in (
                 staking.BondArgs(10 * FLOCK),
                 staking.DelegateArgs((staking.Delegation(target(index), 10 * FLOCK),)),
             )
@@ -179,19 +150,15 @@ def main() -> None:
     # Run into the next era, so the delegations are elected and exposed.
     state = advance_to(bench, state, lambda number: number > ERA_LENGTH and number % ERA_LENGTH == 1)
 
-    empty, empty_weight = bench.time_block(state, (), args.rounds)
-    full, full_weight = bench.time_block(state, bench.transfers(state), args.rounds)
+    empty, empty_weight = bench.time_block(state, (), rounds)
+    full, _ = bench.time_block(state, bench.transfers(state), rounds)
     per_transfer = (full - empty) / TRANSFERS
-    print(f"one transfer in a block: {per_transfer * 1e6:.0f} µs = {TRANSFER_WEIGHT} weight (the ruler)")
-    print(f"an ordinary block: {empty * 1e3:.2f} ms, weight {empty_weight}")
+    report: dict[str, Any] = {"transfer_us": per_transfer * 1e6, "ordinary_block_ms": empty * 1e3, "blocks": {}}
 
-    def report(name: str, elapsed: float, weight: int) -> None:
+    def note(name: str, elapsed: float, weight: int) -> None:
         measured = (elapsed - empty) / per_transfer * TRANSFER_WEIGHT
         declared = weight - empty_weight
-        print(
-            f"{name}: {elapsed * 1e3:.1f} ms; declared {declared:,} weight, measured {measured:,.0f}; "
-            f"declared ÷ measured {declared / measured:.2f}"
-        )
+        report["blocks"][name] = {"ms": elapsed * 1e3, "declared": declared, "measured": measured}
 
     # Every validator earns a point, so the era's end pays all of them and their backers.
     era_end = advance_to(bench, state, lambda number: number % ERA_LENGTH == 0)
@@ -199,17 +166,15 @@ def main() -> None:
     for validator in staking.Elected.get(era_end):
         staking.RewardPoints.put(ctx.state, validator, 1)
     era_end = era_end.apply(ctx.state.changes)
-    elapsed, weight = bench.time_block(era_end, (), args.rounds)
-    report(f"era end ({args.validators} validators, {args.delegators} delegations)", elapsed, weight)
+    note(f"era end ({validators} validators, {delegators} delegations)", *bench.time_block(era_end, (), rounds))
 
     # Governance: a parameter change that passed its flag period, with that many votes.
-    voters = bench.delegators[: args.votes]
+    voters = bench.delegators[:votes]
     parameters = governance.get_parameters(state)
     change = bench.runtime.encode_call(governance.PARAMETERS.call_args(parameters))  # type: ignore[call-arg]
-    proposer = bench.validators[0]
     number = system.Number.get(state) + 1
     proposal_args = governance.ProposeArgs(change, bytes(32), parameters.proposal_stake)
-    state = bench.dispatch(state, number, [(proposer, proposal_args)])
+    state = bench.dispatch(state, number, [(bench.validators[0], proposal_args)])
     state = advance_to(bench, state, lambda n: n == number + parameters.flag_period_blocks + 1)
     state = bench.dispatch(
         state,
@@ -218,8 +183,29 @@ def main() -> None:
     )
     proposal = governance.Proposals.get(state, 0)
     state = advance_to(bench, state, lambda n: n == proposal.deadline)
-    elapsed, weight = bench.time_block(state, (), args.rounds)
-    report(f"governance voting ends ({len(voters)} votes)", elapsed, weight)
+    note(f"governance voting ends ({len(voters)} votes)", *bench.time_block(state, (), rounds))
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--validators", type=int, default=100)
+    parser.add_argument("--delegators", type=int, default=2000)
+    parser.add_argument("--votes", type=int, default=256)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    report = run(validators=args.validators, delegators=args.delegators, votes=args.votes, rounds=args.rounds)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"one transfer in a block: {report['transfer_us']:.0f} µs = {TRANSFER_WEIGHT} weight (the ruler)")
+    print(f"an ordinary block: {report['ordinary_block_ms']:.2f} ms")
+    for name, row in report["blocks"].items():
+        print(
+            f"{name}: {row['ms']:.1f} ms; declared {row['declared']:,} weight, measured {row['measured']:,.0f}; "
+            f"declared ÷ measured {row['declared'] / row['measured']:.2f}"
+        )
 
 
 if __name__ == "__main__":

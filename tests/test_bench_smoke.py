@@ -61,3 +61,11 @@ def test_rpc_reports_requests_per_second_for_one_and_eight_clients():
     }
     for row in report["figures"].values():
         assert row["requests_per_s_1_client"] > 0 and row["requests_per_s_8_clients"] > 0 and row["ratio_8_to_1"] > 0
+
+
+def test_hook_weights_reports_declared_and_measured_weights():
+    report = load("hook_weights").run(validators=4, delegators=8, votes=4, rounds=1)
+    assert report["transfer_us"] > 0 and report["ordinary_block_ms"] > 0
+    assert len(report["blocks"]) == 2
+    for row in report["blocks"].values():
+        assert row["declared"] > 0 and row["ms"] > 0
