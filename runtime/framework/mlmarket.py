@@ -72,11 +72,6 @@ from runtime.primitives.merkle import verify_merkle_proof
 
 T = TypeVar("T")  # the market's task record
 
-# The statuses every commitment (work, scores, votes) of both markets starts in and falls to when
-# it is never revealed.
-COMMITTED = 0
-UNREVEALED = 2
-
 
 @dataclass(frozen=True)
 class MarketEvents:
@@ -142,8 +137,10 @@ class MarketParts(Generic[T]):
     outlier_streaks: StorageMap[TaskAccount, int]
     work: StorageMap[TaskRound, tuple[Any, ...]]
     worker_of: Callable[[Any], bytes]  # who did a piece of work
-    work_revealed: int  # the status of revealed work
-    work_withheld: int  # the status of revealed work whose challenge went unanswered
+    work_committed: int  # the statuses of work: committed,
+    work_revealed: int  # revealed,
+    work_unrevealed: int  # never revealed,
+    work_withheld: int  # revealed, but its challenge went unanswered
     events: MarketEvents
     errors: MarketErrors
 
@@ -191,13 +188,18 @@ def put_at(state: Any, items: StorageMap[TaskRound, tuple[Any, ...]], key: TaskR
 
 
 def note_missed_reveals(
-    commitments: list[Any], committer_of: Callable[[Any], bytes], parts: int, penalties: dict[bytes, int]
+    commitments: list[Any],
+    committer_of: Callable[[Any], bytes],
+    committed: int,
+    unrevealed: int,
+    parts: int,
+    penalties: dict[bytes, int],
 ) -> None:
-    """At a round's close: each commitment never revealed becomes unrevealed, and its committer's
-    penalty (``parts`` of its stake) is noted."""
+    """At a round's close: each commitment still ``committed`` becomes ``unrevealed``, and its
+    committer's penalty (``parts`` of its stake) is noted."""
     for index, commitment in enumerate(commitments):
-        if commitment.status == COMMITTED:
-            commitments[index] = replace(commitment, status=UNREVEALED)
+        if commitment.status == committed:
+            commitments[index] = replace(commitment, status=unrevealed)
             penalties[committer_of(commitment)] = parts
 
 
@@ -503,7 +505,8 @@ class MlMarket(Pallet):
         challenger its reporter)."""
         parts = self.PARTS
         work = list(parts.work.get(ctx.state, key))
-        note_missed_reveals(work, parts.worker_of, parameters.missed_reveal_slash_parts, penalties)
+        missed = parameters.missed_reveal_slash_parts
+        note_missed_reveals(work, parts.worker_of, parts.work_committed, parts.work_unrevealed, missed, penalties)
         for challenge in parts.challenges.get(ctx.state, key):
             if not challenge.answered:
                 if challenge.deposit:

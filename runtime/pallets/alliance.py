@@ -706,7 +706,9 @@ PARTS: MarketParts[FlTask] = MarketParts(
     outlier_streaks=OutlierStreaks,
     work=Updates,
     worker_of=attrgetter("proposer"),
+    work_committed=UPDATE_COMMITTED,
     work_revealed=UPDATE_REVEALED,
+    work_unrevealed=UPDATE_UNREVEALED,
     work_withheld=UPDATE_WITHHELD,
     events=MarketEvents(
         task_created=TaskCreated,
@@ -1142,7 +1144,8 @@ class Alliance(MlMarket):
     ) -> tuple[Vote, ...]:
         key = TaskRound(task_id, round_)
         votes = list(Votes.get(ctx.state, key))
-        note_missed_reveals(votes, attrgetter("voter"), parameters.missed_reveal_slash_parts, penalties)
+        missed = parameters.missed_reveal_slash_parts
+        note_missed_reveals(votes, attrgetter("voter"), VOTE_COMMITTED, VOTE_UNREVEALED, missed, penalties)
         Votes.put(ctx.state, key, tuple(votes))
         return tuple(votes)
 

@@ -892,7 +892,9 @@ PARTS: MarketParts[ArenaTask] = MarketParts(
     outlier_streaks=OutlierStreaks,
     work=Submissions,
     worker_of=attrgetter("trainer"),
+    work_committed=SUBMISSION_COMMITTED,
     work_revealed=SUBMISSION_REVEALED,
+    work_unrevealed=SUBMISSION_UNREVEALED,
     work_withheld=SUBMISSION_WITHHELD,
     events=MarketEvents(
         task_created=TaskCreated,
@@ -1460,7 +1462,8 @@ class Arena(MlMarket):
         self, ctx: DispatchContext, key: TaskRound, parameters: ArenaParameters, penalties: dict[bytes, int]
     ) -> tuple[Attestation, ...]:
         attestations = list(Attestations.get(ctx.state, key))
-        note_missed_reveals(attestations, attrgetter("evaluator"), parameters.missed_reveal_slash_parts, penalties)
+        evaluator, missed = attrgetter("evaluator"), parameters.missed_reveal_slash_parts
+        note_missed_reveals(attestations, evaluator, ATTESTATION_COMMITTED, ATTESTATION_UNREVEALED, missed, penalties)
         Attestations.put(ctx.state, key, tuple(attestations))
         return tuple(attestations)
 
