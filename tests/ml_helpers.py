@@ -30,7 +30,7 @@ from runtime.framework.mlwork import (
     prove_vrf_value,
     sign_work_proof,
 )
-from runtime.pallets import system
+from runtime.pallets import offences, system
 from runtime.primitives.address import encode_address
 from runtime.primitives.codec import Record
 from runtime.primitives.hashing import ZERO_HASH
@@ -161,6 +161,11 @@ class Chain:
         while self.number < number:
             self.block()
 
+    def end_era(self, era_length: int) -> None:
+        """Empty blocks to the end of the current era (of ``era_length`` blocks): the slashes
+        reported in it apply."""
+        self.run_to((self.number // era_length + 1) * era_length)
+
     def free(self, who: bytes) -> int:
         return BALANCES.get_free_balance(self.state, who)
 
@@ -234,3 +239,11 @@ class Worker:
 
 def endow(*workers: Worker, amount: int) -> dict[bytes, int]:
     return {worker.account: amount for worker in workers}
+
+
+def offence_recorded(chain: Chain, kind: int, offender: Worker) -> bool:
+    """Whether the last block recorded an offence of ``kind`` by ``offender``."""
+    return any(
+        isinstance(event, offences.OffenceRecorded) and (event.kind, event.offender) == (kind, offender.account)
+        for event in chain.events
+    )

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from ml_helpers import ED, ONE, PERCENT, Chain, Worker, endow, ml_genesis, root, salt
+from ml_helpers import ED, ONE, PERCENT, Chain, Worker, endow, ml_genesis, offence_recorded, root, salt
 
 from flockchain.db.memory import MemoryStore
 from flockchain.state.proof import verify_proof
@@ -31,7 +31,7 @@ from runtime.framework.mlwork import (
     compute_aggregate_id,
     compute_ratio_threshold,
 )
-from runtime.pallets import alliance, offences
+from runtime.pallets import alliance
 from runtime.primitives.hashing import ZERO_HASH
 from runtime.primitives.merkle import compute_merkle_root
 
@@ -326,15 +326,9 @@ def begin(chain: Chain, task: int, round_: int, workers: tuple[Worker, ...]) -> 
     return proposers, [w for w in workers if w not in proposers]
 
 
-def offence_recorded(chain: Chain, kind: int, offender: Worker) -> bool:
-    return any(
-        isinstance(event, offences.OffenceRecorded) and (event.kind, event.offender) == (kind, offender.account)
-        for event in chain.events
-    )
-
-
 def end_era_and_withdraw(chain: Chain, era_length: int, *workers: Worker) -> None:
-    chain.run_to((chain.number // era_length + 1) * era_length)
+    """Run to the end of the current era (slashes apply), then let ``workers`` withdraw."""
+    chain.end_era(era_length)
     chain.block(*((worker.key, alliance.WithdrawUnbondedArgs()) for worker in workers))
 
 

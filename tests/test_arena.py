@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
-from ml_helpers import ED, ONE, PERCENT, Chain, Worker, endow, ml_genesis, root, salt
+from ml_helpers import ED, ONE, PERCENT, Chain, Worker, endow, ml_genesis, offence_recorded, root, salt
 
 from runtime import api
 from runtime.accounts import ML_REWARD_POOL_ACCOUNT, TREASURY_ACCOUNT
@@ -365,15 +365,8 @@ def honest_round(
 
 def end_era_and_withdraw(chain: Chain, era_length: int, *workers: Worker) -> None:
     """Run to the end of the current era (slashes apply), then let ``workers`` withdraw."""
-    chain.run_to((chain.number // era_length + 1) * era_length)
+    chain.end_era(era_length)
     chain.block(*((worker.key, arena.WithdrawUnbondedArgs()) for worker in workers))
-
-
-def offence_recorded(chain: Chain, kind: int, offender: Worker) -> bool:
-    return any(
-        isinstance(event, offences.OffenceRecorded) and (event.kind, event.offender) == (kind, offender.account)
-        for event in chain.events
-    )
 
 
 def test_a_reveal_that_does_not_match_its_commit_is_an_offence_slashed_from_the_trainers_stake() -> None:

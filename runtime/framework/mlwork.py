@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from runtime.accounts import compute_module_account
+from runtime.errors import InvalidKey, InvalidVrfProof
 from runtime.primitives import vrf
 from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill, compute_multiply_divide_floor
 from runtime.primitives.codec import (
@@ -315,6 +316,16 @@ def compute_sortition_threshold(expected: int, stake: int, total_stake: int) -> 
     if total_stake == 0:
         return 0
     return min(VRF_RANGE, compute_multiply_divide_floor(VRF_RANGE, expected * stake, total_stake))
+
+
+def is_seat_given(who: bytes, alpha: bytes, proof: bytes, expected: int, stake: int, total_stake: int) -> bool:
+    """Whether ``who``'s VRF proof for ``alpha`` verifies and draws it a seat of a committee of
+    ``expected`` by its ``stake`` of ``total_stake`` (:func:`compute_sortition_threshold`)."""
+    try:
+        value = verify_vrf_value(who, alpha, proof)
+    except (InvalidKey, InvalidVrfProof):
+        return False
+    return value < compute_sortition_threshold(expected, stake, total_stake)
 
 
 def compute_round_draw(tag: bytes, market: int, seed: bytes, task: int, round_: int, subject: int) -> bytes:

@@ -53,11 +53,22 @@ nothing; one that disagrees ``outlierRounds`` rounds in a row loses ``outlierSla
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from operator import attrgetter
+from typing import Annotated
 
 from runtime.abc import StateReader
-from runtime.errors import InvalidKey, InvalidProof, InvalidSignature, InvalidVrfProof
-from runtime.framework.mlstakes import MarketStakes, get_pool_available, is_receivable, return_pool
+from runtime.errors import InvalidKey, InvalidVrfProof
+from runtime.framework.mlmarket import (
+    MarketErrors,
+    MarketEvents,
+    MarketParts,
+    MlMarket,
+    check_fractions,
+    check_windows,
+    note_missed_reveals,
+    put_at,
+)
+from runtime.framework.mlstakes import MarketStakes, get_pool_available
 from runtime.framework.mlwork import (
     AGGREGATE_SUBJECT,
     ATTESTATION_OFFENCE_SUBJECT,
@@ -69,7 +80,6 @@ from runtime.framework.mlwork import (
     MAX_PROOF_DEPTH,
     PHASE_ATTEST,
     PHASE_ATTEST_REVEAL,
-    PHASE_CLOSING,
     PHASE_COMMIT,
     PHASE_REVEAL,
     PURPOSE_CHECK,
@@ -86,37 +96,20 @@ from runtime.framework.mlwork import (
     TaskRound,
     VrfProof,
     compute_aggregate_id,
-    compute_challenge_chunk,
-    compute_check_seed,
     compute_commitment,
-    compute_min_round_blocks,
     compute_pro_rata,
     compute_ratio_threshold,
-    compute_round_end,
-    compute_round_phase,
     compute_round_reward,
-    compute_round_start,
-    compute_sortition_threshold,
-    compute_task_account,
     compute_vrf_input,
     compute_weighted_median,
+    is_seat_given,
     is_spot_checked,
     verify_vrf_value,
-    verify_work_proof,
 )
-from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call, ensure_signed
+from runtime.framework.pallet import DispatchContext, DispatchError, Origin, call, ensure_signed
 from runtime.framework.parameters import PalletParameters
 from runtime.framework.storage import StorageMap, StorageValue
-from runtime.framework.traits import (
-    Currency,
-    EpochRandomness,
-    OffenceKind,
-    OffenceReporter,
-    SlashingInterface,
-    StakingInterface,
-)
-from runtime.framework.weights import READ_WEIGHT, WRITE_WEIGHT
-from runtime.primitives.arithmetic import PERBILL_ACCURACY, U32_MAX, Perbill
+from runtime.primitives.arithmetic import PERBILL_ACCURACY
 from runtime.primitives.codec import (
     I64,
     U8,
@@ -134,7 +127,6 @@ from runtime.primitives.codec import (
     record,
 )
 from runtime.primitives.hashing import ZERO_HASH
-from runtime.primitives.merkle import verify_merkle_proof
 
 NAME = "alliance"
 
@@ -674,67 +666,94 @@ def is_agreeing(accepted: bool, score: int, root: bytes, majority: bytes | None)
 def check_parameters(parameters: AllianceParameters) -> None:
     """Fractions in range, windows of at least a block, an answer to a challenge due within a
     reveal window (ValueError)."""
-    for field in (
+    fractions = (
         "spot_check_parts",
         "rejected_proposer_slash_parts",
         "outlier_slash_parts",
         "missed_reveal_slash_parts",
         "fault_slash_parts",
         "reporter_parts",
-    ):
-        if getattr(parameters, field) > PERBILL_ACCURACY:
-            raise ValueError(f"alliance.{PARAMETERS.json_names[field]} is above {PERBILL_ACCURACY} (parts per 10^9)")
-    if parameters.commit_blocks == 0 or parameters.reveal_blocks == 0 or parameters.outlier_rounds == 0:
-        raise ValueError("alliance.commitBlocks, revealBlocks and outlierRounds must be at least 1")
-    if not 1 <= parameters.challenge_response_blocks <= parameters.reveal_blocks:
-        raise ValueError("alliance.challengeResponseBlocks must be 1 to revealBlocks")
+    )
+    check_fractions(PARAMETERS, parameters, fractions)
+    check_windows(NAME, parameters)
     if parameters.checker_committee_size == 0 or parameters.creator_min_stake == 0:
         raise ValueError("alliance.checkerCommitteeSize and creatorMinStake must be at least 1")
 
 
+# --- the market's parts (runtime/framework/mlmarket.py) -----------------------------------
+
+PARTS: MarketParts[FlTask] = MarketParts(
+    market=MARKET,
+    task_account_prefix=TASK_ACCOUNT_PREFIX,
+    hold_challenge=HOLD_CHALLENGE,
+    max_active_tasks=MAX_ACTIVE_TASKS,
+    max_rounds=MAX_ROUNDS,
+    max_challenges_per_round=MAX_CHALLENGES_PER_ROUND,
+    close_round_weight=CLOSE_ROUND_WEIGHT,
+    task_active=TASK_ACTIVE,
+    offence_kinds=OFFENCE_KINDS,
+    kind_conflicting_proofs=KIND_CONFLICTING_PROOFS,
+    kind_data_withheld=KIND_DATA_WITHHELD,
+    parameters=PARAMETERS,
+    check_parameters=check_parameters,
+    stakes=STAKES,
+    next_task_id=NextTaskId,
+    active_tasks=ActiveTasks,
+    tasks=Tasks,
+    round_seeds=RoundSeeds,
+    check_seeds=CheckSeeds,
+    challenges=Challenges,
+    outlier_streaks=OutlierStreaks,
+    work=Updates,
+    worker_of=attrgetter("proposer"),
+    work_committed=UPDATE_COMMITTED,
+    work_revealed=UPDATE_REVEALED,
+    work_unrevealed=UPDATE_UNREVEALED,
+    work_withheld=UPDATE_WITHHELD,
+    events=MarketEvents(
+        task_created=TaskCreated,
+        data_challenged=DataChallenged,
+        challenge_answered=ChallengeAnswered,
+        fault_recorded=FaultRecorded,
+        rewarded=Rewarded,
+        penalised=Penalised,
+        task_ended=TaskEnded,
+        withdrawn=Withdrawn,
+    ),
+    errors=MarketErrors(
+        no_such_task=NoSuchTask,
+        task_not_active=TaskNotActive,
+        too_many_tasks=TooManyTasks,
+        bad_task=BadTask,
+        stake_too_low=StakeTooLow,
+        insufficient_balance=InsufficientBalance,
+        wrong_phase=WrongPhase,
+        bad_proof=BadProof,
+        no_such_work=NoSuchUpdate,
+        not_worker=NotParticipant,
+        no_such_challenge=NoSuchChallenge,
+        challenge_expired=ChallengeExpired,
+        bad_chunk=BadChunk,
+        too_many_challenges=TooManyChallenges,
+        not_conflicting=NotConflicting,
+        nothing_to_withdraw=NothingToWithdraw,
+        not_closable=NotClosable,
+    ),
+)
+
 # --- state reads --------------------------------------------------------------------------
+
+get_task = PARTS.get_task
+get_active_task = PARTS.get_active_task
+get_active_tasks = PARTS.get_active_tasks
+get_task_account = PARTS.get_task_account
+get_phase = PARTS.get_phase
+get_round_seed = PARTS.get_round_seed
+get_check_seed = PARTS.get_check_seed
 
 
 def get_parameters(state: StateReader) -> AllianceParameters:
     return PARAMETERS.get(state)
-
-
-def get_task(state: StateReader, task_id: int) -> FlTask:
-    task = Tasks.get(state, task_id)
-    if task is None:
-        raise NoSuchTask()
-    return task
-
-
-def get_active_task(state: StateReader, task_id: int) -> FlTask:
-    task = get_task(state, task_id)
-    if task.status != TASK_ACTIVE:
-        raise TaskNotActive()
-    return task
-
-
-def get_active_tasks(state: StateReader) -> tuple[int, ...]:
-    return ActiveTasks.get(state)  # type: ignore[no-any-return]
-
-
-def get_task_account(task_id: int) -> bytes:
-    return compute_task_account(TASK_ACCOUNT_PREFIX, task_id)
-
-
-def get_phase(task: FlTask, now: int, phase: int) -> int:
-    """The current round if it is in ``phase``, else WrongPhase."""
-    current = compute_round_phase(task.schedule, now)
-    if current is None or current[1] != phase:
-        raise WrongPhase()
-    return current[0]
-
-
-def get_round_seed(state: StateReader, task_id: int, round_: int) -> bytes:
-    return RoundSeeds.get(state, TaskRound(task_id, round_)) or ZERO_HASH
-
-
-def get_check_seed(state: StateReader, task_id: int, round_: int) -> bytes:
-    return CheckSeeds.get(state, TaskRound(task_id, round_)) or ZERO_HASH
 
 
 def get_role_input(state: StateReader, task_id: int, round_: int) -> bytes:
@@ -751,9 +770,10 @@ def is_committed(state: StateReader, key: TaskRound, who: bytes) -> bool:
 # --- the pallet ---------------------------------------------------------------------------
 
 
-class Alliance(Pallet):
-    """Also an :class:`~runtime.framework.traits.OffenderHandler` (its participants' stakes),
-    and emission's :class:`~runtime.framework.traits.MlTaskRegistry`."""
+class Alliance(MlMarket):
+    """An ML market (:class:`~runtime.framework.mlmarket.MlMarket`: its hooks, offender handler,
+    task registry, challenges, penalties and genesis are both markets'); its own are the VRF
+    roles of each round, proposers and voters, the aggregate and its acceptance."""
 
     NAME = NAME
     STORAGE = (
@@ -833,29 +853,7 @@ class Alliance(Pallet):
         "roundVoided": ROUND_VOIDED,
         **{f"offenceKind{index}": kind for index, kind in enumerate(OFFENCE_KINDS)},
     }
-
-    def configure(
-        self,
-        *,
-        currency: Currency,
-        randomness: EpochRandomness,
-        staking: StakingInterface,
-        slashing: SlashingInterface,
-        offences: OffenceReporter,
-    ) -> None:
-        """``currency`` holds stakes and pays; ``randomness`` seeds rounds; ``staking`` and
-        ``slashing`` tell the era a reported slash applies in; ``offences`` records faults."""
-        self.currency = currency
-        self.randomness = randomness
-        self.staking = staking
-        self.slashing = slashing
-        self.offences = offences
-
-    def offence_kinds(self) -> tuple[OffenceKind, ...]:
-        """This market's offence kinds, each slashing ``faultSlashPerbill``."""
-        return tuple(
-            OffenceKind(kind, name, self, compute_fault_fraction) for kind, name in sorted(OFFENCE_KINDS.items())
-        )
+    PARTS = PARTS
 
     # --- calls: tasks and stakes --------------------------------------------------------
 
@@ -865,16 +863,9 @@ class Alliance(Pallet):
         until the first round starts ``joinBlocks`` blocks from now."""
         who = ensure_signed(origin)
         parameters = get_parameters(ctx.state)
-        active = get_active_tasks(ctx.state)
-        if len(active) >= MAX_ACTIVE_TASKS:
-            raise TooManyTasks()
         start = ctx.block.number + parameters.join_blocks + 1
-        self.check_task(ctx.state, args, parameters, start)
-        if args.stake < parameters.creator_min_stake:
-            raise StakeTooLow()
-        self.check_usable(ctx.state, who, args.stake + args.budget)
-        task_id = NextTaskId.get(ctx.state)
         schedule = Schedule(start, args.rounds, args.round_blocks, parameters.commit_blocks, parameters.reveal_blocks)
+        self.check_new_task(ctx.state, who, args, parameters, schedule)
         task = FlTask(
             who,
             args.model_definition_root,
@@ -890,12 +881,7 @@ class Alliance(Pallet):
             0,
             TASK_ACTIVE,
         )
-        self.currency.transfer(ctx, who, get_task_account(task_id), args.budget, keep_alive=True)
-        STAKES.add(ctx, self.currency, task_id, who, args.stake)
-        Tasks.put(ctx.state, task_id, task)
-        ActiveTasks.put(ctx.state, (*active, task_id))
-        NextTaskId.put(ctx.state, task_id + 1)
-        ctx.deposit_event(TaskCreated(task_id, who, get_task_account(task_id), start, args.rounds))
+        self.open_task(ctx, who, task, args.stake)
 
     @call(1, JoinArgs, weight=300_000)
     def join(self, ctx: DispatchContext, origin: Origin, args: JoinArgs) -> None:
@@ -919,18 +905,11 @@ class Alliance(Pallet):
     @call(10, WithdrawUnbondedArgs, weight=200_000)
     def withdraw_unbonded(self, ctx: DispatchContext, origin: Origin, args: WithdrawUnbondedArgs) -> None:
         """Release stake kept on hold after its task ended, once no slash can apply to it."""
-        who = ensure_signed(origin)
-        era = self.staking.get_current_era(ctx.state)
-        if not STAKES.unbonding.contains(ctx.state, who) or STAKES.is_slash_pending(ctx.state, who, era):
-            raise NothingToWithdraw()
-        ctx.deposit_event(Withdrawn(who, STAKES.withdraw(ctx, self.currency, who)))
+        self.withdraw(ctx, ensure_signed(origin))
 
     # Governance: new parameters for tasks created from now on (running tasks keep their
     # windows and join period; the fractions apply at once).
     set_parameters = PARAMETERS.call(11, weight=100_000)
-
-    def check_parameters(self, state: StateReader, parameters: AllianceParameters) -> None:
-        check_parameters(parameters)
 
     # --- calls: a round -----------------------------------------------------------------
 
@@ -964,13 +943,13 @@ class Alliance(Pallet):
         index = next((i for i, update in enumerate(updates) if update.proposer == who), None)
         if index is None or updates[index].status != UPDATE_COMMITTED:
             raise NothingCommitted()
-        self.check_work_proof(ctx, args.signed, args.task, round_, who, task.global_model_root)
+        self.check_work_proof(ctx, args.signed, args.task, round_, who, 0, task.global_model_root)
         proof = args.signed.proof
         if compute_commitment(who, proof.encode(), args.salt) != updates[index].commitment:
-            self.put_update(ctx, key, index, replace(updates[index], status=UPDATE_BAD_REVEAL))
+            put_at(ctx.state, Updates, key, index, replace(updates[index], status=UPDATE_BAD_REVEAL))
             self.report_fault(ctx, KIND_BAD_REVEAL, who, (args.task, round_, 0), None)
             return
-        self.put_update(ctx, key, index, replace(updates[index], status=UPDATE_REVEALED, proof=proof))
+        put_at(ctx.state, Updates, key, index, replace(updates[index], status=UPDATE_REVEALED, proof=proof))
         ctx.deposit_event(UpdateRevealed(args.task, round_, who, proof.update_root))
 
     @call(4, CommitVoteArgs, weight=60_000_000)
@@ -1010,78 +989,24 @@ class Alliance(Pallet):
             raise BadValues()
         payload = AttestationPayload(MARKET, args.task, round_, vote.items, args.values, args.aggregate_root)
         if compute_commitment(who, payload.encode(), args.salt) != vote.commitment:
-            self.put_vote(ctx, key, index, replace(vote, status=VOTE_BAD_REVEAL))
+            put_at(ctx.state, Votes, key, index, replace(vote, status=VOTE_BAD_REVEAL))
             self.report_fault(ctx, KIND_BAD_REVEAL, who, (args.task, round_, ATTESTATION_OFFENCE_SUBJECT), None)
             return
         revealed = replace(vote, status=VOTE_REVEALED, values=tuple(args.values), aggregate_root=args.aggregate_root)
-        self.put_vote(ctx, key, index, revealed)
+        put_at(ctx.state, Votes, key, index, revealed)
         ctx.deposit_event(VoteRevealed(args.task, round_, who))
 
     @call(6, ChallengeDataArgs, weight=300_000)
     def challenge_data(self, ctx: DispatchContext, origin: Origin, args: ChallengeDataArgs) -> None:
         """Ask the proposer of a revealed update to serve a chunk of it on chain (drawn from this
         block's parent hash), holding the challenge deposit."""
-        who = ensure_signed(origin)
-        task = get_active_task(ctx.state, args.task)
-        round_ = get_phase(task, ctx.block.number, PHASE_ATTEST)
-        key = TaskRound(args.task, round_)
-        updates = Updates.get(ctx.state, key)
-        if args.subject >= len(updates) or updates[args.subject].status != UPDATE_REVEALED:
-            raise NoSuchUpdate()
-        update = updates[args.subject]
-        challenges = Challenges.get(ctx.state, key)
-        if (
-            len(challenges) >= MAX_CHALLENGES_PER_ROUND
-            or update.proposer == who
-            or any(challenge.subject == args.subject for challenge in challenges)
-        ):
-            raise TooManyChallenges()
-        parameters = get_parameters(ctx.state)
-        self.check_usable(ctx.state, who, parameters.challenge_deposit)
-        assert update.proof is not None, "a revealed update has its proof"
-        chunk = compute_challenge_chunk(
-            ctx.block.parent_hash, MARKET, args.task, round_, args.subject, update.proof.update_chunks
-        )
-        deadline = ctx.block.number + parameters.challenge_response_blocks
-        if parameters.challenge_deposit:
-            self.currency.hold(ctx, HOLD_CHALLENGE, who, parameters.challenge_deposit)
-        challenge = Challenge(who, args.subject, chunk, deadline, parameters.challenge_deposit, False)
-        Challenges.put(ctx.state, key, (*challenges, challenge))
-        ctx.deposit_event(DataChallenged(args.task, round_, args.subject, who, chunk, deadline))
+        self.challenge(ctx, ensure_signed(origin), args.task, args.subject)
 
     @call(7, AnswerChallengeArgs, weight=1_000_000)
     def answer_challenge(self, ctx: DispatchContext, origin: Origin, args: AnswerChallengeArgs) -> None:
         """Serve the challenged chunk with its Merkle proof under the update root; the
         challenger's deposit goes to the proposer."""
-        who = ensure_signed(origin)
-        task = get_active_task(ctx.state, args.task)
-        current = compute_round_phase(task.schedule, ctx.block.number)
-        if current is None:
-            raise WrongPhase()
-        key = TaskRound(args.task, current[0])
-        challenges = Challenges.get(ctx.state, key)
-        if args.index >= len(challenges) or challenges[args.index].answered:
-            raise NoSuchChallenge()
-        challenge = challenges[args.index]
-        if ctx.block.number > challenge.deadline:
-            raise ChallengeExpired()
-        update = Updates.get(ctx.state, key)[challenge.subject]
-        if update.proposer != who:
-            raise NotParticipant()
-        assert update.proof is not None, "only revealed updates are challenged"
-        try:
-            verify_merkle_proof(
-                update.proof.update_root, args.chunk, challenge.chunk, update.proof.update_chunks, args.proof
-            )
-        except InvalidProof:
-            raise BadChunk() from None
-        if challenge.deposit:
-            self.currency.transfer_held(
-                ctx, HOLD_CHALLENGE, challenge.challenger, who, challenge.deposit, on_hold=False
-            )
-        answered = replace(challenge, answered=True)
-        Challenges.put(ctx.state, key, challenges[: args.index] + (answered,) + challenges[args.index + 1 :])
-        ctx.deposit_event(ChallengeAnswered(args.task, current[0], challenge.subject))
+        self.answer(ctx, ensure_signed(origin), args.task, args.index, args.chunk, args.proof)
 
     @call(8, ReportConflictingProofsArgs, weight=1_000_000)
     def report_conflicting_proofs(
@@ -1089,81 +1014,36 @@ class Alliance(Pallet):
     ) -> None:
         """Prove that a proposer signed two different work proofs for one round: an offence (the
         caller is its reporter); its update in that round is void."""
-        reporter = ensure_signed(origin)
-        first, second = args.first.proof, args.second.proof
-        task = Tasks.get(ctx.state, first.task)
-        same_round = (first.market, first.task, first.round, first.worker) == (
-            second.market,
-            second.task,
-            second.round,
-            second.worker,
-        )
-        if first == second or not same_round or first.market != MARKET or task is None or task.status != TASK_ACTIVE:
-            raise NotConflicting()
-        try:
-            verify_work_proof(args.first, ctx.genesis_hash)
-            verify_work_proof(args.second, ctx.genesis_hash)
-        except (InvalidKey, InvalidSignature):
-            raise NotConflicting() from None
-        self.offences.report_offence(ctx, KIND_CONFLICTING_PROOFS, first.worker, (first.task, first.round, 0), reporter)
-        ctx.deposit_event(FaultRecorded(KIND_CONFLICTING_PROOFS, first.worker, first.task, first.round, True))
+        task = self.report_conflict(ctx, ensure_signed(origin), args.first, args.second, per_slot=False)
+        first = args.first.proof
         key = TaskRound(first.task, first.round)
         if first.round >= task.next_round:
             for index, update in enumerate(Updates.get(ctx.state, key)):
                 if update.proposer == first.worker and update.status in (UPDATE_COMMITTED, UPDATE_REVEALED):
-                    self.put_update(ctx, key, index, replace(update, status=UPDATE_CONFLICTING))
+                    put_at(ctx.state, Updates, key, index, replace(update, status=UPDATE_CONFLICTING))
 
     @call(9, CloseRoundArgs, weight=CLOSE_ROUND_WEIGHT)
     def close_round(self, ctx: DispatchContext, origin: Origin, args: CloseRoundArgs) -> None:
         """Close the task's round in its closing phase: decide, pay and penalise (the caller
         earns the reporter share of the penalties). Its last block closes it otherwise."""
-        who = ensure_signed(origin)
-        task = get_active_task(ctx.state, args.task)
-        current = compute_round_phase(task.schedule, ctx.block.number)
-        if current is None or current[1] != PHASE_CLOSING or current[0] != task.next_round:
-            raise NotClosable()
-        self.close(ctx, args.task, task, who)
+        self.close_by(ctx, ensure_signed(origin), args.task)
 
     # --- checks -------------------------------------------------------------------------
 
-    def check_task(self, state: StateReader, args: CreateTaskArgs, parameters: AllianceParameters, start: int) -> None:
-        """The task is well formed, and its last round ends at a block number a u32 holds (a
-        later end would never come: its stakes and its slot among the active tasks for good)."""
-        least_round = compute_min_round_blocks(parameters.commit_blocks, parameters.reveal_blocks)
-        if (
-            not 1 <= args.rounds <= MAX_ROUNDS
-            or start + args.rounds * args.round_blocks - 1 > U32_MAX
-            or args.round_blocks < least_round
-            or not 2 <= args.min_participants <= args.max_participants <= MAX_PARTICIPANTS
-            or not 0 < args.proposer_ratio_parts < PERBILL_ACCURACY
-            or args.min_stake < max(1, self.currency.get_existential_deposit(state))
-            or args.budget < self.currency.get_existential_deposit(state)
-        ):
-            raise BadTask()
-
-    def check_usable(self, state: StateReader, who: bytes, amount: int) -> None:
-        """``who`` can hold or pay ``amount`` from its usable balance."""
-        if amount > self.currency.get_usable_balance(state, who):
-            raise InsufficientBalance()
+    def is_valid_task(self, state: StateReader, args: CreateTaskArgs) -> bool:
+        """2 to MAX_PARTICIPANTS participants, a proposer ratio strictly between 0 and 1, and a
+        least stake of at least the existential deposit (and 1)."""
+        return (
+            2 <= args.min_participants <= args.max_participants <= MAX_PARTICIPANTS
+            and 0 < args.proposer_ratio_parts < PERBILL_ACCURACY
+            and args.min_stake >= max(1, self.currency.get_existential_deposit(state))
+        )
 
     def get_participant_task(self, state: StateReader, task_id: int, who: bytes) -> FlTask:
         task = get_active_task(state, task_id)
         if who not in Participants.get(state, task_id):
             raise NotParticipant()
         return task
-
-    def check_work_proof(
-        self, ctx: DispatchContext, signed: SignedMlWorkProof, task_id: int, round_: int, who: bytes, parent: bytes
-    ) -> None:
-        proof = signed.proof
-        expected = (MARKET, task_id, round_, who, 0, parent)
-        actual = (proof.market, proof.task, proof.round, proof.worker, proof.slot, proof.parent_model_root)
-        if actual != expected or proof.update_chunks == 0 or proof.checkpoint_interval == 0:
-            raise BadProof()
-        try:
-            verify_work_proof(signed, ctx.genesis_hash)
-        except (InvalidKey, InvalidSignature):
-            raise BadProof() from None
 
     def check_checks(self, state: StateReader, task_id: int, round_: int, checks: tuple[Claim, ...]) -> None:
         """Checks name revealed updates the round spot-checks, each once."""
@@ -1203,35 +1083,9 @@ class Alliance(Pallet):
         total = sum(STAKES.get(state, task_id, member) for member in Participants.get(state, task_id))
         for check in checks:
             alpha = compute_vrf_input(MARKET, PURPOSE_CHECK, seed, task_id, round_, check.subject)
-            try:
-                value = verify_vrf_value(who, alpha, check.vrf_proof)
-            except (InvalidKey, InvalidVrfProof):
-                return False
-            if value >= compute_sortition_threshold(expected, stake, total):
+            if not is_seat_given(who, alpha, check.vrf_proof, expected, stake, total):
                 return False
         return True
-
-    # --- writes -------------------------------------------------------------------------
-
-    def put_update(self, ctx: DispatchContext, key: TaskRound, index: int, update: Update) -> None:
-        updates = Updates.get(ctx.state, key)
-        Updates.put(ctx.state, key, updates[:index] + (update,) + updates[index + 1 :])
-
-    def put_vote(self, ctx: DispatchContext, key: TaskRound, index: int, vote: Vote) -> None:
-        votes = Votes.get(ctx.state, key)
-        Votes.put(ctx.state, key, votes[:index] + (vote,) + votes[index + 1 :])
-
-    def report_fault(
-        self, ctx: DispatchContext, kind: int, offender: bytes, time: tuple[int, int, int], reporter: bytes | None
-    ) -> None:
-        """Report a proven fault to the offences pallet; a refusal (reported already, too many
-        slashes waiting) leaves the fault recorded here without a second slash."""
-        try:
-            self.offences.report_offence(ctx, kind, offender, time, reporter)
-        except DispatchError:
-            ctx.deposit_event(FaultRecorded(kind, offender, time[0], time[1], False))
-            return
-        ctx.deposit_event(FaultRecorded(kind, offender, time[0], time[1], True))
 
     # --- closing a round ----------------------------------------------------------------
 
@@ -1276,20 +1130,7 @@ class Alliance(Pallet):
         """Unrevealed updates cost their missed-reveal penalty; unanswered challenges void their
         update and are reported (the challenger's deposit is returned)."""
         key = TaskRound(task_id, round_)
-        updates = list(Updates.get(ctx.state, key))
-        for index, update in enumerate(updates):
-            if update.status == UPDATE_COMMITTED:
-                updates[index] = replace(update, status=UPDATE_UNREVEALED)
-                penalties[update.proposer] = parameters.missed_reveal_slash_parts
-        for challenge in Challenges.get(ctx.state, key):
-            if not challenge.answered:
-                if challenge.deposit:
-                    self.currency.release(ctx, HOLD_CHALLENGE, challenge.challenger, challenge.deposit)
-                withheld = updates[challenge.subject]
-                if withheld.status == UPDATE_REVEALED:
-                    updates[challenge.subject] = replace(withheld, status=UPDATE_WITHHELD)
-                time = (task_id, round_, challenge.subject)
-                self.report_fault(ctx, KIND_DATA_WITHHELD, withheld.proposer, time, challenge.challenger)
+        updates = self.settle_work(ctx, key, parameters, penalties)
         Updates.put(ctx.state, key, tuple(updates))
         return tuple(updates)
 
@@ -1303,10 +1144,8 @@ class Alliance(Pallet):
     ) -> tuple[Vote, ...]:
         key = TaskRound(task_id, round_)
         votes = list(Votes.get(ctx.state, key))
-        for index, vote in enumerate(votes):
-            if vote.status == VOTE_COMMITTED:
-                votes[index] = replace(vote, status=VOTE_UNREVEALED)
-                penalties[vote.voter] = parameters.missed_reveal_slash_parts
+        missed = parameters.missed_reveal_slash_parts
+        note_missed_reveals(votes, attrgetter("voter"), VOTE_COMMITTED, VOTE_UNREVEALED, missed, penalties)
         Votes.put(ctx.state, key, tuple(votes))
         return tuple(votes)
 
@@ -1372,7 +1211,8 @@ class Alliance(Pallet):
                 penalties[update.proposer] = max(
                     penalties.get(update.proposer, 0), parameters.rejected_proposer_slash_parts
                 )
-        self.count_outliers(ctx, task_id, parameters, [vote.voter for vote, _ in revealed], set(agreeing), penalties)
+        outliers = [(vote.voter, vote.voter not in agreeing) for vote, _ in revealed]
+        self.count_outliers(ctx, task_id, parameters, outliers, penalties)
         return replace(
             result,
             outcome=ROUND_ACCEPTED if accepted else ROUND_REJECTED,
@@ -1380,50 +1220,6 @@ class Alliance(Pallet):
             median_score=median,
             rewards=rewards,
         )
-
-    def pay(self, ctx: DispatchContext, task_id: int, round_: int, who: bytes, amount: int) -> bool:
-        """Pay from the task's pool; what the recipient cannot receive stays in the pool."""
-        if not is_receivable(self.currency, ctx.state, who, amount):
-            return False
-        self.currency.transfer(ctx, get_task_account(task_id), who, amount, keep_alive=True)
-        ctx.deposit_event(Rewarded(task_id, round_, who, amount))
-        return True
-
-    def count_outliers(
-        self,
-        ctx: DispatchContext,
-        task_id: int,
-        parameters: AllianceParameters,
-        voters: list[bytes],
-        agreeing: set[bytes],
-        penalties: dict[bytes, int],
-    ) -> None:
-        """A voter that disagreed counts one more round in a row, one that agreed starts over;
-        ``outlierRounds`` in a row cost it the outlier slash and start over."""
-        for who in voters:
-            key = TaskAccount(task_id, who)
-            streak = 0 if who in agreeing else OutlierStreaks.get(ctx.state, key) + 1
-            if streak >= parameters.outlier_rounds:
-                penalties[who] = max(penalties.get(who, 0), parameters.outlier_slash_parts)
-                streak = 0
-            if streak:
-                OutlierStreaks.put(ctx.state, key, streak)
-            else:
-                OutlierStreaks.remove(ctx.state, key)
-
-    def apply_penalties(
-        self, ctx: DispatchContext, task_id: int, round_: int, penalties: dict[bytes, int], reporter: bytes | None
-    ) -> tuple[Payout, ...]:
-        parameters = get_parameters(ctx.state)
-        share = None if reporter is None else (reporter, parameters.reporter_parts)
-        taken = []
-        for who, parts in penalties.items():
-            pool = get_task_account(task_id)
-            amount, to_reporter = STAKES.penalise(ctx, self.currency, task_id, who, parts, pool, share)
-            if amount:
-                taken.append(Payout(who, amount))
-                ctx.deposit_event(Penalised(task_id, round_, who, amount, to_reporter))
-        return tuple(taken)
 
     def finish_round(
         self, ctx: DispatchContext, task_id: int, task: FlTask, round_: int, result: FlRoundResult
@@ -1445,94 +1241,19 @@ class Alliance(Pallet):
         for who in (task.creator, *Participants.get(ctx.state, task_id)):
             STAKES.release(ctx, self.currency, task_id, who, era)
             OutlierStreaks.remove(ctx.state, TaskAccount(task_id, who))
-        STAKES.close_task(ctx, task_id)
-        returned = return_pool(ctx, self.currency, get_task_account(task_id))
-        Tasks.put(ctx.state, task_id, task)
-        ActiveTasks.put(ctx.state, tuple(active for active in get_active_tasks(ctx.state) if active != task_id))
-        ctx.deposit_event(TaskEnded(task_id, task.status, returned))
-
-    # --- the ML task registry (for emission) --------------------------------------------
-
-    def get_task_stakes(self, state: StateReader) -> tuple[tuple[bytes, int], ...]:
-        return tuple(
-            (get_task_account(task_id), STAKES.get_task_total(state, task_id)) for task_id in get_active_tasks(state)
-        )
+        self.retire_task(ctx, task_id, task)
 
     # --- the offender handler (its participants) ----------------------------------------
-
-    def get_stakes(self, state: StateReader, offender: bytes, era: int) -> tuple[tuple[bytes, int], ...] | None:
-        """Everything the offender stakes in this market."""
-        stake = STAKES.get_offender_stake(state, offender, get_active_tasks(state))
-        return ((offender, stake),) if stake else None
 
     def get_population(self, state: StateReader, era: int) -> int:
         return sum(len(Participants.get(state, task_id)) for task_id in get_active_tasks(state))
 
-    def on_offence(self, ctx: DispatchContext, offender: bytes) -> None:
-        """Its stake stays on hold until the era its slash applies in is over."""
-        era = self.staking.get_current_era(ctx.state) + self.slashing.get_slash_defer_eras(ctx.state)
-        STAKES.note_offence(ctx, offender, era)
-
-    def slash(self, ctx: DispatchContext, offender: bytes, who: bytes, amount: int, dest: bytes) -> int:
-        return STAKES.slash_offender(ctx, self.currency, who, amount, dest, get_active_tasks(ctx.state))
-
-    # --- hooks --------------------------------------------------------------------------
-
-    def on_initialize(self, ctx: DispatchContext) -> int:
-        """A round starting in this block takes the epoch randomness as its seed; its first
-        reveal block fixes its check seed (at most one write per active task). Weighs that and
-        the rounds ``on_finalize`` will close (``close_round``'s weight each)."""
-        now = ctx.block.number
-        weight = 0
-        for task_id in get_active_tasks(ctx.state):
-            task = get_task(ctx.state, task_id)
-            schedule = task.schedule
-            weight += READ_WEIGHT + WRITE_WEIGHT
-            if compute_round_end(schedule, task.next_round) == now:
-                weight += CLOSE_ROUND_WEIGHT
-            current = compute_round_phase(schedule, now)
-            if current is None:
-                continue
-            key = TaskRound(task_id, current[0])
-            offset = now - compute_round_start(schedule, current[0])
-            if offset == 0:
-                RoundSeeds.put(ctx.state, key, self.randomness.get_epoch_randomness(ctx.state))
-            elif offset == schedule.commit_blocks:
-                seed = compute_check_seed(get_round_seed(ctx.state, task_id, current[0]), ctx.block.parent_hash)
-                CheckSeeds.put(ctx.state, key, seed)
-        return weight
-
-    def on_finalize(self, ctx: DispatchContext) -> None:
-        """Close each round whose last block this is and that nobody closed (no reporter): at
-        most one round per active task."""
-        for task_id in get_active_tasks(ctx.state):
-            task = get_task(ctx.state, task_id)
-            if compute_round_end(task.schedule, task.next_round) == ctx.block.number:
-                self.close(ctx, task_id, task, None)
-
-    # --- genesis ------------------------------------------------------------------------
-
-    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
-        """The parameters (no section: ``DEFAULT_PARAMETERS``); no tasks at genesis."""
-        parameters = PARAMETERS.from_genesis(config)
-        check_parameters(parameters)
-        PARAMETERS.storage.put(ctx.state, parameters)
-
-    def export_genesis(self, state: StateReader) -> dict[str, Any]:
-        """The parameters only: tasks do not carry over."""
-        return PARAMETERS.to_genesis(get_parameters(state))
-
     # --- invariants ---------------------------------------------------------------------
 
-    def try_state(self, state: StateReader) -> list[str]:
-        return [*STAKES.find_problems(state, self.currency), *self._check_tasks(state)]
-
-    def _check_tasks(self, state: StateReader) -> list[str]:
-        problems = []
-        active = get_active_tasks(state)
+    def find_task_problems(self, state: StateReader) -> list[str]:
         tasks = dict(Tasks.iter(state))
-        if list(active) != sorted(task_id for task_id, task in tasks.items() if task.status == TASK_ACTIVE):
-            problems.append("the active task ids do not list exactly the active tasks")
+        problems = self.find_index_problems(state, tasks)
+        active = get_active_tasks(state)
         staked: dict[int, set[bytes]] = {}
         for key, _ in STAKES.staked.iter(state):
             staked.setdefault(key.task, set()).add(key.who)
@@ -1541,16 +1262,7 @@ class Alliance(Pallet):
             members = (task.creator, *Participants.get(state, task_id))
             if len(set(members)) != len(members) or not staked.get(task_id, set()) <= set(members):
                 problems.append(f"task {task_id}: a stake belongs to no creator or participant, or one has two")
-            pool = self.currency.get_free_balance(state, get_task_account(task_id))
-            if pool < self.currency.get_existential_deposit(state):
-                problems.append(f"task {task_id}: its pool holds less than the existential deposit")
-            if task.next_round >= task.schedule.rounds:
-                problems.append(f"task {task_id} is active after its last round")
+            problems += self.find_active_task_problems(state, task_id, task)
         if not set(staked) <= set(active):
             problems.append("an ended task keeps stakes")
         return problems
-
-
-def compute_fault_fraction(state: StateReader, offenders: int, population: int) -> Perbill:
-    """Every FL Alliance offence slashes ``faultSlashPerbill``, however many offend."""
-    return Perbill(get_parameters(state).fault_slash_parts)

@@ -61,12 +61,22 @@ trainers and evaluators by stake. ``docs/ml-work.md`` has the formulas and a wor
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Annotated, Any
+from operator import attrgetter
+from typing import Annotated
 
 from runtime.abc import StateReader
 from runtime.accounts import TREASURY_ACCOUNT
-from runtime.errors import InvalidKey, InvalidProof, InvalidSignature, InvalidVrfProof
-from runtime.framework.mlstakes import MarketStakes, get_pool_available, is_receivable, return_pool
+from runtime.framework.mlmarket import (
+    MarketErrors,
+    MarketEvents,
+    MarketParts,
+    MlMarket,
+    check_fractions,
+    check_windows,
+    note_missed_reveals,
+    put_at,
+)
+from runtime.framework.mlstakes import MarketStakes, get_pool_available
 from runtime.framework.mlwork import (
     ATTESTATION_OFFENCE_SUBJECT,
     KIND_DISTANCE,
@@ -77,7 +87,6 @@ from runtime.framework.mlwork import (
     MAX_PROOF_DEPTH,
     PHASE_ATTEST,
     PHASE_ATTEST_REVEAL,
-    PHASE_CLOSING,
     PHASE_COMMIT,
     PHASE_REVEAL,
     PURPOSE_CHECK,
@@ -93,42 +102,25 @@ from runtime.framework.mlwork import (
     TaskAccount,
     TaskRound,
     compute_backed_split,
-    compute_challenge_chunk,
-    compute_check_seed,
     compute_closeness_parts,
     compute_commitment,
     compute_consensus,
     compute_data_commitment,
     compute_evaluator_part,
-    compute_min_round_blocks,
     compute_pro_rata,
     compute_rank_weight,
     compute_ranking,
-    compute_round_end,
     compute_round_phase,
     compute_round_reward,
-    compute_round_start,
-    compute_sortition_threshold,
-    compute_task_account,
     compute_vrf_input,
     compute_weighted_median,
+    is_seat_given,
     is_spot_checked,
-    verify_vrf_value,
-    verify_work_proof,
 )
-from runtime.framework.pallet import DispatchContext, DispatchError, Origin, Pallet, call, ensure_signed
+from runtime.framework.pallet import DispatchContext, DispatchError, Origin, call, ensure_signed
 from runtime.framework.parameters import PalletParameters
 from runtime.framework.storage import StorageMap, StorageValue
-from runtime.framework.traits import (
-    Currency,
-    EpochRandomness,
-    OffenceKind,
-    OffenceReporter,
-    SlashingInterface,
-    StakingInterface,
-)
-from runtime.framework.weights import READ_WEIGHT, WRITE_WEIGHT
-from runtime.primitives.arithmetic import PERBILL_ACCURACY, U32_MAX, Perbill
+from runtime.primitives.arithmetic import PERBILL_ACCURACY
 from runtime.primitives.codec import (
     I64,
     U8,
@@ -146,7 +138,6 @@ from runtime.primitives.codec import (
     record,
 )
 from runtime.primitives.hashing import ZERO_HASH
-from runtime.primitives.merkle import verify_merkle_proof
 
 NAME = "arena"
 
@@ -855,7 +846,7 @@ def compute_duplicates(submissions: tuple[Submission, ...]) -> set[int]:
 def check_parameters(parameters: ArenaParameters) -> None:
     """Fractions in range, γ at most one half, windows of at least a block, an answer to a
     challenge due within a reveal window (ValueError)."""
-    for field in (
+    fractions = (
         "gamma_parts",
         "rho_parts",
         "spot_check_parts",
@@ -864,56 +855,91 @@ def check_parameters(parameters: ArenaParameters) -> None:
         "creator_slash_parts",
         "fault_slash_parts",
         "reporter_parts",
-    ):
-        if getattr(parameters, field) > PERBILL_ACCURACY:
-            raise ValueError(f"arena.{PARAMETERS.json_names[field]} is above {PERBILL_ACCURACY} (parts per 10^9)")
+    )
+    check_fractions(PARAMETERS, parameters, fractions)
     if 2 * parameters.gamma_parts > PERBILL_ACCURACY:
         raise ValueError("arena.gammaPerbill must be at most one half")
-    if parameters.commit_blocks == 0 or parameters.reveal_blocks == 0 or parameters.outlier_rounds == 0:
-        raise ValueError("arena.commitBlocks, revealBlocks and outlierRounds must be at least 1")
-    if not 1 <= parameters.challenge_response_blocks <= parameters.reveal_blocks:
-        raise ValueError("arena.challengeResponseBlocks must be 1 to revealBlocks")
+    check_windows(NAME, parameters)
     if parameters.committee_size == 0 or parameters.checker_committee_size == 0:
         raise ValueError("arena.committeeSize and checkerCommitteeSize must be at least 1")
     if parameters.trainer_min_stake == 0 or parameters.evaluator_min_stake == 0 or parameters.creator_min_stake == 0:
         raise ValueError("arena's minimum stakes must be at least 1")
 
 
+# --- the market's parts (runtime/framework/mlmarket.py) -----------------------------------
+
+PARTS: MarketParts[ArenaTask] = MarketParts(
+    market=MARKET,
+    task_account_prefix=TASK_ACCOUNT_PREFIX,
+    hold_challenge=HOLD_CHALLENGE,
+    max_active_tasks=MAX_ACTIVE_TASKS,
+    max_rounds=MAX_ROUNDS,
+    max_challenges_per_round=MAX_CHALLENGES_PER_ROUND,
+    close_round_weight=CLOSE_ROUND_WEIGHT,
+    task_active=TASK_ACTIVE,
+    offence_kinds=OFFENCE_KINDS,
+    kind_conflicting_proofs=KIND_CONFLICTING_PROOFS,
+    kind_data_withheld=KIND_DATA_WITHHELD,
+    parameters=PARAMETERS,
+    check_parameters=check_parameters,
+    stakes=STAKES,
+    next_task_id=NextTaskId,
+    active_tasks=ActiveTasks,
+    tasks=Tasks,
+    round_seeds=RoundSeeds,
+    check_seeds=CheckSeeds,
+    challenges=Challenges,
+    outlier_streaks=OutlierStreaks,
+    work=Submissions,
+    worker_of=attrgetter("trainer"),
+    work_committed=SUBMISSION_COMMITTED,
+    work_revealed=SUBMISSION_REVEALED,
+    work_unrevealed=SUBMISSION_UNREVEALED,
+    work_withheld=SUBMISSION_WITHHELD,
+    events=MarketEvents(
+        task_created=TaskCreated,
+        data_challenged=DataChallenged,
+        challenge_answered=ChallengeAnswered,
+        fault_recorded=FaultRecorded,
+        rewarded=Rewarded,
+        penalised=Penalised,
+        task_ended=TaskEnded,
+        withdrawn=Withdrawn,
+    ),
+    errors=MarketErrors(
+        no_such_task=NoSuchTask,
+        task_not_active=TaskNotActive,
+        too_many_tasks=TooManyTasks,
+        bad_task=BadTask,
+        stake_too_low=StakeTooLow,
+        insufficient_balance=InsufficientBalance,
+        wrong_phase=WrongPhase,
+        bad_proof=BadProof,
+        no_such_work=NoSuchSubmission,
+        not_worker=NotTrainer,
+        no_such_challenge=NoSuchChallenge,
+        challenge_expired=ChallengeExpired,
+        bad_chunk=BadChunk,
+        too_many_challenges=TooManyChallenges,
+        not_conflicting=NotConflicting,
+        nothing_to_withdraw=NothingToWithdraw,
+        not_closable=NotClosable,
+    ),
+)
+
 # --- state reads --------------------------------------------------------------------------
+
+get_task = PARTS.get_task
+get_active_task = PARTS.get_active_task
+get_active_tasks = PARTS.get_active_tasks
+get_task_account = PARTS.get_task_account
+get_phase = PARTS.get_phase
+get_round_seed = PARTS.get_round_seed
+get_check_seed = PARTS.get_check_seed
 
 
 def get_parameters(state: StateReader) -> ArenaParameters:
     return PARAMETERS.get(state)
-
-
-def get_task(state: StateReader, task_id: int) -> ArenaTask:
-    task = Tasks.get(state, task_id)
-    if task is None:
-        raise NoSuchTask()
-    return task
-
-
-def get_active_task(state: StateReader, task_id: int) -> ArenaTask:
-    task = get_task(state, task_id)
-    if task.status != TASK_ACTIVE:
-        raise TaskNotActive()
-    return task
-
-
-def get_active_tasks(state: StateReader) -> tuple[int, ...]:
-    return ActiveTasks.get(state)  # type: ignore[no-any-return]
-
-
-def get_task_account(task_id: int) -> bytes:
-    return compute_task_account(TASK_ACCOUNT_PREFIX, task_id)
-
-
-def get_phase(task: ArenaTask, now: int, phase: int) -> int:
-    """The current round if it is in ``phase``, else WrongPhase."""
-    current = compute_round_phase(task.schedule, now)
-    if current is None or current[1] != phase:
-        raise WrongPhase()
-    return current[0]
 
 
 def get_backing(state: StateReader, task_id: int, who: bytes) -> int:
@@ -936,20 +962,13 @@ def is_registration_open(task: ArenaTask, now: int) -> bool:
     return now < task.schedule.start or (current is not None and current[1] == PHASE_COMMIT)
 
 
-def get_round_seed(state: StateReader, task_id: int, round_: int) -> bytes:
-    return RoundSeeds.get(state, TaskRound(task_id, round_)) or ZERO_HASH
-
-
-def get_check_seed(state: StateReader, task_id: int, round_: int) -> bytes:
-    return CheckSeeds.get(state, TaskRound(task_id, round_)) or ZERO_HASH
-
-
 # --- the pallet ---------------------------------------------------------------------------
 
 
-class Arena(Pallet):
-    """Also an :class:`~runtime.framework.traits.OffenderHandler` (its workers' stakes), and
-    emission's :class:`~runtime.framework.traits.MlTaskRegistry`."""
+class Arena(MlMarket):
+    """An ML market (:class:`~runtime.framework.mlmarket.MlMarket`: its hooks, offender handler,
+    task registry, challenges, penalties and genesis are both markets'); its own are trainers,
+    evaluators and their committees, delegation, scoring, ranking and the γ/ρ rewards."""
 
     NAME = NAME
     STORAGE = (
@@ -1047,30 +1066,7 @@ class Arena(Pallet):
         "purposeCheck": PURPOSE_CHECK,
         **{f"offenceKind{index}": kind for index, kind in enumerate(OFFENCE_KINDS)},
     }
-
-    def configure(
-        self,
-        *,
-        currency: Currency,
-        randomness: EpochRandomness,
-        staking: StakingInterface,
-        slashing: SlashingInterface,
-        offences: OffenceReporter,
-    ) -> None:
-        """``currency`` holds stakes and pays; ``randomness`` seeds rounds; ``staking`` and
-        ``slashing`` tell the era a reported slash applies in; ``offences`` records faults."""
-        self.currency = currency
-        self.randomness = randomness
-        self.staking = staking
-        self.slashing = slashing
-        self.offences = offences
-
-    def offence_kinds(self) -> tuple[OffenceKind, ...]:
-        """This market's offence kinds, each slashing ``faultSlashPerbill`` (registered with
-        the offences pallet in ``runtime/construct.py``)."""
-        return tuple(
-            OffenceKind(kind, name, self, compute_fault_fraction) for kind, name in sorted(OFFENCE_KINDS.items())
-        )
+    PARTS = PARTS
 
     # --- calls: tasks and stakes --------------------------------------------------------
 
@@ -1080,17 +1076,10 @@ class Arena(Pallet):
         the next block."""
         who = ensure_signed(origin)
         parameters = get_parameters(ctx.state)
-        active = get_active_tasks(ctx.state)
-        if len(active) >= MAX_ACTIVE_TASKS:
-            raise TooManyTasks()
-        self.check_task(ctx.state, args, parameters, ctx.block.number + 1)
-        if args.stake < parameters.creator_min_stake:
-            raise StakeTooLow()
-        self.check_usable(ctx.state, who, args.stake + args.budget)
-        task_id = NextTaskId.get(ctx.state)
         schedule = Schedule(
             ctx.block.number + 1, args.rounds, args.round_blocks, parameters.commit_blocks, parameters.reveal_blocks
         )
+        self.check_new_task(ctx.state, who, args, parameters, schedule)
         task = ArenaTask(
             who,
             args.model_spec_root,
@@ -1106,12 +1095,7 @@ class Arena(Pallet):
             0,
             TASK_ACTIVE,
         )
-        self.currency.transfer(ctx, who, get_task_account(task_id), args.budget, keep_alive=True)
-        STAKES.add(ctx, self.currency, task_id, who, args.stake)
-        Tasks.put(ctx.state, task_id, task)
-        ActiveTasks.put(ctx.state, (*active, task_id))
-        NextTaskId.put(ctx.state, task_id + 1)
-        ctx.deposit_event(TaskCreated(task_id, who, get_task_account(task_id), schedule.start, args.rounds))
+        self.open_task(ctx, who, task, args.stake)
 
     @call(1, RegisterTrainerArgs, weight=300_000)
     def register_trainer(self, ctx: DispatchContext, origin: Origin, args: RegisterTrainerArgs) -> None:
@@ -1186,18 +1170,11 @@ class Arena(Pallet):
     @call(14, WithdrawUnbondedArgs, weight=200_000)
     def withdraw_unbonded(self, ctx: DispatchContext, origin: Origin, args: WithdrawUnbondedArgs) -> None:
         """Release stake kept on hold after its task ended, once no slash can apply to it."""
-        who = ensure_signed(origin)
-        era = self.staking.get_current_era(ctx.state)
-        if not STAKES.unbonding.contains(ctx.state, who) or STAKES.is_slash_pending(ctx.state, who, era):
-            raise NothingToWithdraw()
-        ctx.deposit_event(Withdrawn(who, STAKES.withdraw(ctx, self.currency, who)))
+        self.withdraw(ctx, ensure_signed(origin))
 
     # Governance: new parameters for tasks created from now on (running tasks keep their
     # windows; the fractions and fees apply at once).
     set_parameters = PARAMETERS.call(15, weight=100_000)
-
-    def check_parameters(self, state: StateReader, parameters: ArenaParameters) -> None:
-        check_parameters(parameters)
 
     # --- calls: a round -----------------------------------------------------------------
 
@@ -1233,13 +1210,15 @@ class Arena(Pallet):
         submission = submissions[args.index]
         if submission.trainer != who:
             raise NotTrainer()
-        self.check_work_proof(ctx, args.signed, args.task, round_, submission, task.model_spec_root)
+        self.check_work_proof(
+            ctx, args.signed, args.task, round_, submission.trainer, submission.slot, task.model_spec_root
+        )
         proof = args.signed.proof
         if compute_commitment(who, proof.encode(), args.salt) != submission.commitment:
-            self.put_submission(ctx, key, args.index, replace(submission, status=SUBMISSION_BAD_REVEAL))
+            put_at(ctx.state, Submissions, key, args.index, replace(submission, status=SUBMISSION_BAD_REVEAL))
             self.report_fault(ctx, KIND_BAD_REVEAL, who, (args.task, round_, args.index), None)
             return
-        self.put_submission(ctx, key, args.index, replace(submission, status=SUBMISSION_REVEALED, proof=proof))
+        put_at(ctx.state, Submissions, key, args.index, replace(submission, status=SUBMISSION_REVEALED, proof=proof))
         ctx.deposit_event(SubmissionRevealed(args.task, round_, args.index, proof.update_root))
 
     @call(7, RevealEvalDataArgs, weight=200_000)
@@ -1303,73 +1282,24 @@ class Arena(Pallet):
             raise BadValues()
         payload = AttestationPayload(MARKET, args.task, round_, attestation.items, args.values, ZERO_HASH)
         if compute_commitment(who, payload.encode(), args.salt) != attestation.commitment:
-            revealed = replace(attestation, status=ATTESTATION_BAD_REVEAL)
-            Attestations.put(ctx.state, key, attestations[:index] + (revealed,) + attestations[index + 1 :])
+            put_at(ctx.state, Attestations, key, index, replace(attestation, status=ATTESTATION_BAD_REVEAL))
             self.report_fault(ctx, KIND_BAD_REVEAL, who, (args.task, round_, ATTESTATION_OFFENCE_SUBJECT), None)
             return
         revealed = replace(attestation, status=ATTESTATION_REVEALED, values=tuple(args.values))
-        Attestations.put(ctx.state, key, attestations[:index] + (revealed,) + attestations[index + 1 :])
+        put_at(ctx.state, Attestations, key, index, revealed)
         ctx.deposit_event(ScoresRevealed(args.task, round_, who))
 
     @call(10, ChallengeDataArgs, weight=300_000)
     def challenge_data(self, ctx: DispatchContext, origin: Origin, args: ChallengeDataArgs) -> None:
         """Ask the trainer of a revealed submission to serve a chunk of its update on chain
         (drawn from this block's parent hash), holding the challenge deposit."""
-        who = ensure_signed(origin)
-        task = get_active_task(ctx.state, args.task)
-        round_ = get_phase(task, ctx.block.number, PHASE_ATTEST)
-        key = TaskRound(args.task, round_)
-        submissions = Submissions.get(ctx.state, key)
-        if args.subject >= len(submissions) or submissions[args.subject].status != SUBMISSION_REVEALED:
-            raise NoSuchSubmission()
-        submission = submissions[args.subject]
-        challenges = Challenges.get(ctx.state, key)
-        if (
-            len(challenges) >= MAX_CHALLENGES_PER_ROUND
-            or submission.trainer == who
-            or any(challenge.subject == args.subject for challenge in challenges)
-        ):
-            raise TooManyChallenges()
-        deposit = get_parameters(ctx.state).challenge_deposit
-        self.check_usable(ctx.state, who, deposit)
-        assert submission.proof is not None, "a revealed submission has its proof"
-        chunk = compute_challenge_chunk(
-            ctx.block.parent_hash, MARKET, args.task, round_, args.subject, submission.proof.update_chunks
-        )
-        deadline = ctx.block.number + get_parameters(ctx.state).challenge_response_blocks
-        if deposit:
-            self.currency.hold(ctx, HOLD_CHALLENGE, who, deposit)
-        Challenges.put(ctx.state, key, (*challenges, Challenge(who, args.subject, chunk, deadline, deposit, False)))
-        ctx.deposit_event(DataChallenged(args.task, round_, args.subject, who, chunk, deadline))
+        self.challenge(ctx, ensure_signed(origin), args.task, args.subject)
 
     @call(11, AnswerChallengeArgs, weight=1_000_000)
     def answer_challenge(self, ctx: DispatchContext, origin: Origin, args: AnswerChallengeArgs) -> None:
         """Serve the challenged chunk with its Merkle proof under the update root; the
         challenger's deposit goes to the trainer."""
-        who = ensure_signed(origin)
-        task = get_active_task(ctx.state, args.task)
-        current = compute_round_phase(task.schedule, ctx.block.number)
-        if current is None:
-            raise WrongPhase()
-        key = TaskRound(args.task, current[0])
-        challenges = Challenges.get(ctx.state, key)
-        if args.index >= len(challenges) or challenges[args.index].answered:
-            raise NoSuchChallenge()
-        challenge = challenges[args.index]
-        if ctx.block.number > challenge.deadline:
-            raise ChallengeExpired()
-        submission = Submissions.get(ctx.state, key)[challenge.subject]
-        if submission.trainer != who:
-            raise NotTrainer()
-        assert submission.proof is not None, "only revealed submissions are challenged"
-        self.check_chunk(submission.proof, challenge.chunk, args.chunk, args.proof)
-        if challenge.deposit:
-            self.currency.transfer_held(
-                ctx, HOLD_CHALLENGE, challenge.challenger, who, challenge.deposit, on_hold=False
-            )
-        answered = replace(challenge, answered=True)
-        Challenges.put(ctx.state, key, challenges[: args.index] + (answered,) + challenges[args.index + 1 :])
-        ctx.deposit_event(ChallengeAnswered(args.task, current[0], challenge.subject))
+        self.answer(ctx, ensure_signed(origin), args.task, args.index, args.chunk, args.proof)
 
     @call(12, ReportConflictingProofsArgs, weight=1_000_000)
     def report_conflicting_proofs(
@@ -1377,66 +1307,31 @@ class Arena(Pallet):
     ) -> None:
         """Prove that a worker signed two different work proofs for one slot of one round: an
         offence (the caller is its reporter); the worker's submission in that slot is void."""
-        reporter = ensure_signed(origin)
-        first, second = args.first.proof, args.second.proof
-        task = Tasks.get(ctx.state, first.task)
-        same_slot = (first.market, first.task, first.round, first.worker, first.slot) == (
-            second.market,
-            second.task,
-            second.round,
-            second.worker,
-            second.slot,
-        )
-        if first == second or not same_slot or first.market != MARKET or task is None or task.status != TASK_ACTIVE:
-            raise NotConflicting()
-        try:
-            verify_work_proof(args.first, ctx.genesis_hash)
-            verify_work_proof(args.second, ctx.genesis_hash)
-        except (InvalidKey, InvalidSignature):
-            raise NotConflicting() from None
-        self.offences.report_offence(
-            ctx, KIND_CONFLICTING_PROOFS, first.worker, (first.task, first.round, first.slot), reporter
-        )
-        ctx.deposit_event(FaultRecorded(KIND_CONFLICTING_PROOFS, first.worker, first.task, first.round, True))
+        task = self.report_conflict(ctx, ensure_signed(origin), args.first, args.second, per_slot=True)
+        first = args.first.proof
         key = TaskRound(first.task, first.round)
         if first.round >= task.next_round:
             submissions = Submissions.get(ctx.state, key)
             for index, submission in enumerate(submissions):
                 if submission.trainer == first.worker and submission.slot == first.slot:
-                    self.put_submission(ctx, key, index, replace(submission, status=SUBMISSION_CONFLICTING))
+                    put_at(ctx.state, Submissions, key, index, replace(submission, status=SUBMISSION_CONFLICTING))
 
     @call(13, CloseRoundArgs, weight=CLOSE_ROUND_WEIGHT)
     def close_round(self, ctx: DispatchContext, origin: Origin, args: CloseRoundArgs) -> None:
         """Close the task's round in its closing phase: score, rank, pay and penalise (the caller
         earns the reporter share of the penalties). Its last block closes it otherwise."""
-        who = ensure_signed(origin)
-        task = get_active_task(ctx.state, args.task)
-        current = compute_round_phase(task.schedule, ctx.block.number)
-        if current is None or current[1] != PHASE_CLOSING or current[0] != task.next_round:
-            raise NotClosable()
-        self.close(ctx, args.task, task, who)
+        self.close_by(ctx, ensure_signed(origin), args.task)
 
     # --- checks -------------------------------------------------------------------------
 
-    def check_task(self, state: StateReader, args: CreateTaskArgs, parameters: ArenaParameters, start: int) -> None:
-        """The task is well formed, and its last round ends at a block number a u32 holds (a
-        later end would never come: its stakes and its slot among the active tasks for good)."""
-        least_round = compute_min_round_blocks(parameters.commit_blocks, parameters.reveal_blocks)
-        if (
-            not 1 <= args.rounds <= MAX_ROUNDS
-            or start + args.rounds * args.round_blocks - 1 > U32_MAX
-            or len(args.eval_data_commitments) != args.rounds
-            or args.round_blocks < least_round
-            or not 1 <= args.max_submissions <= MAX_SUBMISSIONS_PER_TRAINER
-            or args.stake_per_submission == 0
-            or args.budget < self.currency.get_existential_deposit(state)
-        ):
-            raise BadTask()
-
-    def check_usable(self, state: StateReader, who: bytes, amount: int) -> None:
-        """``who`` can hold or pay ``amount`` from its usable balance."""
-        if amount > self.currency.get_usable_balance(state, who):
-            raise InsufficientBalance()
+    def is_valid_task(self, state: StateReader, args: CreateTaskArgs) -> bool:
+        """One evaluation-data commitment per round, 1 to MAX_SUBMISSIONS_PER_TRAINER submissions
+        per trainer, and a stake per submission."""
+        return (
+            len(args.eval_data_commitments) == args.rounds
+            and 1 <= args.max_submissions <= MAX_SUBMISSIONS_PER_TRAINER
+            and args.stake_per_submission != 0
+        )
 
     def check_registration(
         self,
@@ -1459,25 +1354,6 @@ class Arena(Pallet):
         if args.stake < max(minimum, self.currency.get_existential_deposit(ctx.state)):
             raise StakeTooLow()
         return current
-
-    def check_work_proof(
-        self,
-        ctx: DispatchContext,
-        signed: SignedMlWorkProof,
-        task_id: int,
-        round_: int,
-        submission: Submission,
-        parent: bytes,
-    ) -> None:
-        proof = signed.proof
-        expected = (MARKET, task_id, round_, submission.trainer, submission.slot, parent)
-        actual = (proof.market, proof.task, proof.round, proof.worker, proof.slot, proof.parent_model_root)
-        if actual != expected or proof.update_chunks == 0 or proof.checkpoint_interval == 0:
-            raise BadProof()
-        try:
-            verify_work_proof(signed, ctx.genesis_hash)
-        except (InvalidKey, InvalidSignature):
-            raise BadProof() from None
 
     def check_claims(self, state: StateReader, task_id: int, round_: int, claims: tuple[Claim, ...]) -> None:
         """Claims name revealed submissions, each item once; distances only spot-checked ones."""
@@ -1515,39 +1391,9 @@ class Arena(Pallet):
             purpose = PURPOSE_COMMITTEE if score else PURPOSE_CHECK
             expected = parameters.committee_size if score else parameters.checker_committee_size
             alpha = compute_vrf_input(MARKET, purpose, seed, task_id, round_, claim.subject)
-            try:
-                value = verify_vrf_value(who, alpha, claim.vrf_proof)
-            except (InvalidKey, InvalidVrfProof):
-                return False
-            if value >= compute_sortition_threshold(expected, stake, total):
+            if not is_seat_given(who, alpha, claim.vrf_proof, expected, stake, total):
                 return False
         return True
-
-    def check_chunk(self, proof: MlWorkProof, index: int, chunk: bytes, siblings: tuple[bytes, ...]) -> None:
-        try:
-            verify_merkle_proof(proof.update_root, chunk, index, proof.update_chunks, siblings)
-        except InvalidProof:
-            raise BadChunk() from None
-
-    # --- writes -------------------------------------------------------------------------
-
-    def put_submission(self, ctx: DispatchContext, key: TaskRound, index: int, submission: Submission) -> None:
-        submissions = Submissions.get(ctx.state, key)
-        Submissions.put(ctx.state, key, submissions[:index] + (submission,) + submissions[index + 1 :])
-
-    # --- faults and penalties -----------------------------------------------------------
-
-    def report_fault(
-        self, ctx: DispatchContext, kind: int, offender: bytes, time: tuple[int, int, int], reporter: bytes | None
-    ) -> None:
-        """Report a proven fault to the offences pallet; a refusal (reported already, too many
-        slashes waiting) leaves the fault recorded here without a second slash."""
-        try:
-            self.offences.report_offence(ctx, kind, offender, time, reporter)
-        except DispatchError:
-            ctx.deposit_event(FaultRecorded(kind, offender, time[0], time[1], False))
-            return
-        ctx.deposit_event(FaultRecorded(kind, offender, time[0], time[1], True))
 
     # --- closing a round ----------------------------------------------------------------
 
@@ -1573,7 +1419,8 @@ class Arena(Pallet):
             ctx.state, task_id, parameters, reward, [submissions[index].trainer for index in ranked], closeness
         )
         rewards = self.pay_round(ctx, task_id, round_, reward, evaluator_part, weights)
-        self.count_outliers(ctx, task_id, parameters, closeness, penalties)
+        clipped = [(who, any(part == 0 for part in parts)) for who, parts in closeness.items()]
+        self.count_outliers(ctx, task_id, parameters, clipped, penalties)
         penalties_paid = self.apply_penalties(ctx, task_id, round_, penalties, reporter)
         rank_of = {index: rank for rank, index in enumerate(ranked, 1)}
         result = RoundResult(
@@ -1605,20 +1452,7 @@ class Arena(Pallet):
         """Void what cannot count (unrevealed, withheld, duplicate) and report withheld data;
         the missed reveals' penalties are noted."""
         key = TaskRound(task_id, round_)
-        submissions = list(Submissions.get(ctx.state, key))
-        for index, submission in enumerate(submissions):
-            if submission.status == SUBMISSION_COMMITTED:
-                submissions[index] = replace(submission, status=SUBMISSION_UNREVEALED)
-                penalties[submission.trainer] = parameters.missed_reveal_slash_parts
-        for challenge in Challenges.get(ctx.state, key):
-            if not challenge.answered:
-                if challenge.deposit:
-                    self.currency.release(ctx, HOLD_CHALLENGE, challenge.challenger, challenge.deposit)
-                withheld = submissions[challenge.subject]
-                if withheld.status == SUBMISSION_REVEALED:
-                    submissions[challenge.subject] = replace(withheld, status=SUBMISSION_WITHHELD)
-                time = (task_id, round_, challenge.subject)
-                self.report_fault(ctx, KIND_DATA_WITHHELD, withheld.trainer, time, challenge.challenger)
+        submissions = self.settle_work(ctx, key, parameters, penalties)
         for index in sorted(compute_duplicates(tuple(submissions))):
             submissions[index] = replace(submissions[index], status=SUBMISSION_DUPLICATE)
         Submissions.put(ctx.state, key, tuple(submissions))
@@ -1628,10 +1462,8 @@ class Arena(Pallet):
         self, ctx: DispatchContext, key: TaskRound, parameters: ArenaParameters, penalties: dict[bytes, int]
     ) -> tuple[Attestation, ...]:
         attestations = list(Attestations.get(ctx.state, key))
-        for index, attestation in enumerate(attestations):
-            if attestation.status == ATTESTATION_COMMITTED:
-                attestations[index] = replace(attestation, status=ATTESTATION_UNREVEALED)
-                penalties[attestation.evaluator] = parameters.missed_reveal_slash_parts
+        evaluator, missed = attrgetter("evaluator"), parameters.missed_reveal_slash_parts
+        note_missed_reveals(attestations, evaluator, ATTESTATION_COMMITTED, ATTESTATION_UNREVEALED, missed, penalties)
         Attestations.put(ctx.state, key, tuple(attestations))
         return tuple(attestations)
 
@@ -1772,48 +1604,6 @@ class Arena(Pallet):
                     paid[recipient] = paid.get(recipient, 0) + part
         return tuple(Payout(who, amount) for who, amount in paid.items())
 
-    def pay(self, ctx: DispatchContext, task_id: int, round_: int, who: bytes, amount: int) -> bool:
-        """Pay from the task's pool; what the recipient cannot receive stays in the pool."""
-        if not is_receivable(self.currency, ctx.state, who, amount):
-            return False
-        self.currency.transfer(ctx, get_task_account(task_id), who, amount, keep_alive=True)
-        ctx.deposit_event(Rewarded(task_id, round_, who, amount))
-        return True
-
-    def count_outliers(
-        self,
-        ctx: DispatchContext,
-        task_id: int,
-        parameters: ArenaParameters,
-        closeness: dict[bytes, list[int]],
-        penalties: dict[bytes, int],
-    ) -> None:
-        """An evaluator clipped this round counts one more round in a row, else starts over;
-        ``outlierRounds`` in a row cost it the outlier slash and start over."""
-        for who, parts in closeness.items():
-            key = TaskAccount(task_id, who)
-            streak = OutlierStreaks.get(ctx.state, key) + 1 if any(part == 0 for part in parts) else 0
-            if streak >= parameters.outlier_rounds:
-                penalties[who] = max(penalties.get(who, 0), parameters.outlier_slash_parts)
-                streak = 0
-            if streak:
-                OutlierStreaks.put(ctx.state, key, streak)
-            else:
-                OutlierStreaks.remove(ctx.state, key)
-
-    def apply_penalties(
-        self, ctx: DispatchContext, task_id: int, round_: int, penalties: dict[bytes, int], reporter: bytes | None
-    ) -> tuple[Payout, ...]:
-        taken = []
-        for who, parts in penalties.items():
-            share = None if reporter is None else (reporter, get_parameters(ctx.state).reporter_parts)
-            pool = get_task_account(task_id)
-            amount, to_reporter = STAKES.penalise(ctx, self.currency, task_id, who, parts, pool, share)
-            if amount:
-                taken.append(Payout(who, amount))
-                ctx.deposit_event(Penalised(task_id, round_, who, amount, to_reporter))
-        return tuple(taken)
-
     def abandon(self, ctx: DispatchContext, task_id: int, task: ArenaTask, reporter: bytes | None) -> None:
         """The round's evaluation data never came: the creator loses ``creatorSlashPerbill`` of
         its stake into the pool, the pool is shared among trainers and evaluators by stake, and
@@ -1856,25 +1646,9 @@ class Arena(Pallet):
             STAKES.release(ctx, self.currency, task_id, who, era)
         for evaluator in evaluators:
             OutlierStreaks.remove(ctx.state, TaskAccount(task_id, evaluator))
-        STAKES.close_task(ctx, task_id)
-        returned = return_pool(ctx, self.currency, get_task_account(task_id))
-        Tasks.put(ctx.state, task_id, task)
-        ActiveTasks.put(ctx.state, tuple(active for active in get_active_tasks(ctx.state) if active != task_id))
-        ctx.deposit_event(TaskEnded(task_id, task.status, returned))
-
-    # --- the ML task registry (for emission) --------------------------------------------
-
-    def get_task_stakes(self, state: StateReader) -> tuple[tuple[bytes, int], ...]:
-        return tuple(
-            (get_task_account(task_id), STAKES.get_task_total(state, task_id)) for task_id in get_active_tasks(state)
-        )
+        self.retire_task(ctx, task_id, task)
 
     # --- the offender handler (its workers) ---------------------------------------------
-
-    def get_stakes(self, state: StateReader, offender: bytes, era: int) -> tuple[tuple[bytes, int], ...] | None:
-        """Everything the offender stakes in this market (its delegators are not slashed)."""
-        stake = STAKES.get_offender_stake(state, offender, get_active_tasks(state))
-        return ((offender, stake),) if stake else None
 
     def get_population(self, state: StateReader, era: int) -> int:
         return sum(
@@ -1882,71 +1656,12 @@ class Arena(Pallet):
             for task_id in get_active_tasks(state)
         )
 
-    def on_offence(self, ctx: DispatchContext, offender: bytes) -> None:
-        """Its stake stays on hold until the era its slash applies in is over."""
-        era = self.staking.get_current_era(ctx.state) + self.slashing.get_slash_defer_eras(ctx.state)
-        STAKES.note_offence(ctx, offender, era)
-
-    def slash(self, ctx: DispatchContext, offender: bytes, who: bytes, amount: int, dest: bytes) -> int:
-        return STAKES.slash_offender(ctx, self.currency, who, amount, dest, get_active_tasks(ctx.state))
-
-    # --- hooks --------------------------------------------------------------------------
-
-    def on_initialize(self, ctx: DispatchContext) -> int:
-        """A round starting in this block takes the epoch randomness as its seed; its first
-        reveal block fixes its check seed (at most one write per active task). Weighs that and
-        the rounds ``on_finalize`` will close (``close_round``'s weight each)."""
-        now = ctx.block.number
-        weight = 0
-        for task_id in get_active_tasks(ctx.state):
-            task = get_task(ctx.state, task_id)
-            schedule = task.schedule
-            weight += READ_WEIGHT + WRITE_WEIGHT
-            if compute_round_end(schedule, task.next_round) == now:
-                weight += CLOSE_ROUND_WEIGHT
-            current = compute_round_phase(schedule, now)
-            if current is None:
-                continue
-            key = TaskRound(task_id, current[0])
-            offset = now - compute_round_start(schedule, current[0])
-            if offset == 0:
-                RoundSeeds.put(ctx.state, key, self.randomness.get_epoch_randomness(ctx.state))
-            elif offset == schedule.commit_blocks:
-                seed = compute_check_seed(get_round_seed(ctx.state, task_id, current[0]), ctx.block.parent_hash)
-                CheckSeeds.put(ctx.state, key, seed)
-        return weight
-
-    def on_finalize(self, ctx: DispatchContext) -> None:
-        """Close each round whose last block this is and that nobody closed (no reporter): at
-        most one round per active task."""
-        for task_id in get_active_tasks(ctx.state):
-            task = get_task(ctx.state, task_id)
-            if compute_round_end(task.schedule, task.next_round) == ctx.block.number:
-                self.close(ctx, task_id, task, None)
-
-    # --- genesis ------------------------------------------------------------------------
-
-    def build_genesis(self, ctx: DispatchContext, config: dict[str, Any]) -> None:
-        """The parameters (no section: ``DEFAULT_PARAMETERS``); no tasks at genesis."""
-        parameters = PARAMETERS.from_genesis(config)
-        check_parameters(parameters)
-        PARAMETERS.storage.put(ctx.state, parameters)
-
-    def export_genesis(self, state: StateReader) -> dict[str, Any]:
-        """The parameters only: tasks do not carry over."""
-        return PARAMETERS.to_genesis(get_parameters(state))
-
     # --- invariants ---------------------------------------------------------------------
 
-    def try_state(self, state: StateReader) -> list[str]:
-        return [*STAKES.find_problems(state, self.currency), *self._check_tasks(state)]
-
-    def _check_tasks(self, state: StateReader) -> list[str]:
-        problems = []
-        active = get_active_tasks(state)
+    def find_task_problems(self, state: StateReader) -> list[str]:
         tasks = dict(Tasks.iter(state))
-        if list(active) != sorted(task_id for task_id, task in tasks.items() if task.status == TASK_ACTIVE):
-            problems.append("the active task ids do not list exactly the active tasks")
+        problems = self.find_index_problems(state, tasks)
+        active = get_active_tasks(state)
         for task_id in active:
             problems += self._check_task(state, task_id, tasks[task_id])
         for key, _ in STAKES.staked.iter(state):
@@ -1965,20 +1680,9 @@ class Arena(Pallet):
         staked = {key.who for key, _ in STAKES.staked.iter(state) if key.task == task_id}
         if not staked <= set(members):
             problems.append(f"{where}: a stake belongs to no creator, trainer, evaluator or delegator")
-        if self.currency.get_free_balance(state, get_task_account(task_id)) < self.currency.get_existential_deposit(
-            state
-        ):
-            problems.append(f"{where}: its pool holds less than the existential deposit")
-        if task.next_round >= task.schedule.rounds:
-            problems.append(f"{where} is active after its last round")
-        return problems
+        return problems + self.find_active_task_problems(state, task_id, task)
 
 
 def compute_mean_closeness(parts: list[int]) -> int:
     """The mean of an evaluator's closeness over its scores, rounded down (0 without scores)."""
     return sum(parts) // len(parts) if parts else 0
-
-
-def compute_fault_fraction(state: StateReader, offenders: int, population: int) -> Perbill:
-    """Every arena offence slashes ``faultSlashPerbill``, however many offend."""
-    return Perbill(get_parameters(state).fault_slash_parts)
