@@ -431,6 +431,8 @@ def test_error_messages_name_what_is_wrong(executive: Executive, genesis: DictSt
         execute_block(executive, genesis, [sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=3)])
     with pytest.raises(BadInherent, match="^unsigned extrinsics are made by block authors, not submitted$"):
         executive.validate_transaction(genesis, timestamp_inherent(1), 1)
+    with pytest.raises(BlockExecutionError, match="^the block has no timestamp inherent$"):
+        executive.execute_block(genesis, block_env(1), ())
     wrong_set = Justification(1, 0, compute_test_block_hash(0), 0, ())
     note = encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(finality.NoteFinalityArgs(wrong_set))))
     with pytest.raises(BadInherent, match="^inherent finality.note_finality failed: "):
@@ -455,3 +457,28 @@ def test_each_signature_of_an_imported_block_is_checked_once(
     verifies = count_verifies(monkeypatch)
     execute_block(executive, genesis, transfers)
     assert verifies[0] == len(transfers)
+
+
+def test_block_codec_edges_and_messages() -> None:
+    """Extrinsics and blocks are refused above their size limits; a mortal transaction needs its
+    birth hash; the signing payload of anything else is refused by name."""
+    from runtime.block import (
+        MAX_BLOCK_SIZE,
+        MAX_EXTRINSIC_SIZE,
+        compute_extrinsics_root,
+        decode_block,
+        sign_extrinsic,
+    )
+    from runtime.errors import EncodingError
+    from runtime.primitives.merkle import compute_merkle_root
+
+    with pytest.raises(EncodingError, match=f"exceeds the limit of {MAX_EXTRINSIC_SIZE}"):
+        decode_extrinsic(b"\x00" * (MAX_EXTRINSIC_SIZE + 1))
+    with pytest.raises(EncodingError, match=f"exceeds the limit of {MAX_BLOCK_SIZE}"):
+        decode_block(b"\x00" * (MAX_BLOCK_SIZE + 1))
+    with pytest.raises(ValueError, match="^a mortal transaction signs the hash of its birth block$"):
+        sign_extrinsic(ALICE, TEST_GENESIS_HASH, nonce=0, call=b"\x90", mortality=Mortality(1, 4))
+    assert sign_extrinsic(ALICE, TEST_GENESIS_HASH, nonce=0, call=b"\x90").tip == 0
+    with pytest.raises(ValueError, match="^not the canonical bytes of a signed extrinsic, or not a 32-byte hash$"):
+        compute_signing_payload_of_encoded(encode_extrinsic(UnsignedExtrinsic(b"\x90")), bytes(32))
+    assert compute_extrinsics_root([b"a", b"b"]) == compute_merkle_root([b"a", b"b"]) != compute_extrinsics_root([])
