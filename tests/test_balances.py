@@ -425,13 +425,14 @@ def test_held_transfers_count_the_destinations_holds_only_when_held_there() -> N
     free, but not BOND on hold; alice, slashed into bob, is paid free."""
     ctx = new_ext(alice=10 * ED, bob=10 * ED)
     BALANCES.hold(ctx, STAKE, ALICE, 6 * ED)
-    BALANCES.hold(ctx, BOND, ALICE, ED)
+    BALANCES.hold(ctx, BOND, ALICE, 2 * ED)
     for index in range(balances.MAX_HOLDS - 1):
         BALANCES.hold(ctx, b"hold%04d" % index, BOB, 1)
     BALANCES.hold(ctx, STAKE, BOB, 1)
     BALANCES.transfer_held(ctx, STAKE, ALICE, BOB, ED, on_hold=True)
     BALANCES.transfer_held(ctx, STAKE, ALICE, BOB, ED, on_hold=False)
     assert BALANCES.slash_held(ctx, STAKE, ALICE, ED, BOB) == ED
+    BALANCES.transfer_held(ctx, BOND, ALICE, BOB, ED, on_hold=False)  # a reason bob does not hold
     refuses(ctx, TooManyHolds, lambda: BALANCES.transfer_held(ctx, BOND, ALICE, BOB, ED, on_hold=True))
     assert BALANCES.get_held(ctx.state, BOB, STAKE) == ED + 1
     assert RUNTIME.try_state(ctx.state) == []
@@ -510,6 +511,9 @@ def test_invariants_report_dust_but_not_a_held_or_frozen_small_account() -> None
     put_account(ctx, ALICE, free=ED - 1, reserved=0)
     balances.Holds.remove(ctx.state, ALICE)
     assert balances_problems(ctx) == [f"account {ALICE.hex()} holds {ED - 1}, below the existential deposit"]
+    put_account(ctx, ALICE, free=0)  # an empty account is system's invariant, not dust
+    balances.TotalIssuance.put(ctx.state, issuance - 10 * ED)
+    assert balances_problems(ctx) == []
 
 
 def test_invariants_report_each_broken_lock_and_hold() -> None:

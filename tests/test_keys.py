@@ -165,6 +165,14 @@ def test_verify_raw_refuses_wrong_sizes() -> None:
     assert not verify_raw(keypair.public_key, message, signature[:63])
     assert not verify_raw(keypair.public_key[:31], message, signature)
     assert not verify_raw(keypair.public_key, message, signature + b"\x00")
+    # A short signature must not borrow the message's first byte: libsodium reads a signed
+    # message as signature then message, so the size is checked before it sees them.
+    import nacl.signing
+
+    signer = nacl.signing.SigningKey(b"\x07" * 32)
+    full = signer.sign(b"tail").signature
+    assert verify_raw(signer.verify_key.encode(), b"tail", full)
+    assert not verify_raw(signer.verify_key.encode(), full[63:] + b"tail", full[:63])
 
 
 def test_key_and_signature_messages() -> None:

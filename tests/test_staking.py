@@ -814,6 +814,14 @@ def test_genesis_stake_limits_are_inclusive() -> None:
     new_ext(stakers=((ALICE, ED, 0),), minValidatorBond=0, maxCommissionPerbill=10**9)
     with pytest.raises(ValueError, match="bonds 999, below the minimum validator bond"):
         new_ext(stakers=((ALICE, ED - 1, 0),), minValidatorBond=0)
+    with pytest.raises(ValueError, match="bonds 0, below the minimum validator bond"):  # even with no ED
+        new_test_ext(
+            endowed=(ALICE,),
+            existential_deposit=0,
+            stakers=((ALICE, 0, 0),),
+            authorities=(ALICE,),
+            config={"staking": {**PARAMETERS, "minValidatorBond": 0}},
+        )
     ctx = new_test_ext(
         endowed=(ALICE,),
         existential_deposit=1,
@@ -890,6 +898,9 @@ def test_invariants_report_each_broken_ledger() -> None:
     assert staking_problems(ctx) == [f"{charlie} delegates 5, more than its active 0"]
     staking.Delegations.put(ctx.state, CHARLIE, (Delegation(ALICE, 0),))
     assert staking_problems(ctx) == [f"{charlie} delegates 0, more than its active 0"]
+    staking.Delegations.remove(ctx.state, CHARLIE)
+    staking.Delegations.put(ctx.state, ALICE, (Delegation(BOB, 20_001),))
+    assert staking_problems(ctx) == [f"{encode_address(ALICE)} delegates 20001, more than its active 20000"]
 
 
 def test_invariants_report_each_broken_exposure() -> None:
