@@ -78,3 +78,27 @@ def test_pow_floor_never_exceeds_exact_power(fraction: Perbill, exponent: int) -
     result = fraction.pow_floor(exponent)
     assert result.parts * PERBILL_ACCURACY ** max(exponent - 1, 0) <= fraction.parts**exponent or exponent == 0
     assert ZERO <= result <= ONE
+
+
+# --- edges and messages the mutation pass found unpinned (docs/testing.md) ------------------
+
+
+def test_multiply_divide_edges_and_messages() -> None:
+    for compute in (compute_multiply_divide_floor, compute_multiply_divide_ceil):
+        assert compute(5, 3, 1) == 15
+        with pytest.raises(ArithmeticOverflow, match="^division by zero$"):
+            compute(1, 1, 0)
+        for operands in ((-1, 1, 1), (1, -1, 1), (1, 1, -1)):
+            with pytest.raises(ArithmeticOverflow, match="^operands must be non-negative$"):
+                compute(*operands)
+    with pytest.raises(ArithmeticOverflow, match="^division by zero$"):
+        checked_div_floor(1, 0)
+
+
+def test_perbill_messages() -> None:
+    with pytest.raises(
+        ArithmeticOverflow, match=f"^Perbill parts {PERBILL_ACCURACY + 1} outside 0..{PERBILL_ACCURACY}$"
+    ):
+        Perbill(PERBILL_ACCURACY + 1)
+    with pytest.raises(ArithmeticOverflow, match="^negative exponent$"):
+        Perbill(1).pow_floor(-1)

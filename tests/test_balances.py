@@ -378,3 +378,183 @@ def test_the_fee_budget_is_exactly_what_a_keep_alive_withdrawal_allows(free: int
         BALANCES.compute_withdrawn(ctx.state, info, budget, keep_alive=True)
     with pytest.raises(DispatchError):
         BALANCES.compute_withdrawn(ctx.state, info, budget + 1, keep_alive=True)
+
+
+# --- boundaries and invariants the mutation pass found unpinned (docs/testing.md) ---------
+
+U64_MAX = 2**64 - 1
+
+
+def put_account(ctx: DispatchContext, who: bytes, **fields: int) -> None:
+    """Write ``who``'s account straight into storage (to reach edges no transfer reaches)."""
+    system.Account.put(ctx.state, who, replace(system.get_account(ctx.state, who), **fields))
+
+
+def test_withdraw_and_deposit_edges() -> None:
+    info = replace(EMPTY_ACCOUNT, free=10)
+    assert balances.compute_withdrawn(info, 10, keep_alive=False, existential_deposit=1).free == 0
+    with pytest.raises(KeepAlive):
+        balances.compute_withdrawn(info, 10, keep_alive=True, existential_deposit=1)
+    assert balances.compute_deposited(info, U64_MAX - 10, existential_deposit=1).free == U64_MAX
+    with pytest.raises(balances.Overflow):
+        balances.compute_deposited(info, U64_MAX - 9, existential_deposit=1)
+    ctx = new_ext(alice=10 * ED)
+    with pytest.raises(KeepAlive):
+        BALANCES.check_withdraw(ctx.state, ALICE, 10 * ED, keep_alive=True)
+    with pytest.raises(KeepAlive):
+        BALANCES.compute_withdrawn(ctx.state, system.get_account(ctx.state, ALICE), 10 * ED, keep_alive=True)
+    BALANCES.check_withdraw(ctx.state, ALICE, 10 * ED, keep_alive=False)
+
+
+def test_a_lock_may_be_replaced_on_an_account_with_the_most_locks() -> None:
+    ctx = new_ext(alice=10 * ED)
+    for index in range(balances.MAX_LOCKS - 1):
+        BALANCES.set_lock(ctx, ALICE, b"lock%04d" % index, 1)
+    BALANCES.check_lock(ctx.state, ALICE, b"lock9999", 1)  # the last free place
+    BALANCES.set_lock(ctx, ALICE, b"lock9999", 1)
+    BALANCES.check_lock(ctx.state, ALICE, b"lock0000", 2)  # replacing one
+    with pytest.raises(balances.TooManyLocks):
+        BALANCES.check_lock(ctx.state, ALICE, b"lockNEW!", 1)
+
+
+def test_release_up_to_the_largest_balance() -> None:
+    ctx = new_ext(alice=10 * ED)
+    BALANCES.hold(ctx, STAKE, ALICE, 10)
+    put_account(ctx, ALICE, free=U64_MAX - 10)
+    BALANCES.release(ctx, STAKE, ALICE, 10)
+    assert account(ctx, ALICE) == (U64_MAX, 0)
+    BALANCES.hold(ctx, STAKE, ALICE, 10)
+    put_account(ctx, ALICE, free=U64_MAX - 9)
+    refuses(ctx, balances.Overflow, lambda: BALANCES.release(ctx, STAKE, ALICE, 10))
+
+
+def test_receiving_on_hold_up_to_the_largest_reserved_balance() -> None:
+    ctx = new_ext(alice=10 * ED, bob=10 * ED)
+    BALANCES.hold(ctx, STAKE, ALICE, 20)
+    BALANCES.hold(ctx, STAKE, BOB, 10)
+    put_account(ctx, BOB, reserved=U64_MAX - 10)
+    balances.Holds.put(ctx.state, BOB, (balances.Hold(STAKE, U64_MAX - 10),))
+    BALANCES.transfer_held(ctx, STAKE, ALICE, BOB, 10, on_hold=True)
+    assert account(ctx, BOB)[1] == U64_MAX
+    refuses(ctx, balances.Overflow, lambda: BALANCES.transfer_held(ctx, STAKE, ALICE, BOB, 1, on_hold=True))
+
+
+def test_held_transfers_count_the_destinations_holds_only_when_held_there() -> None:
+    """Bob holds MAX_HOLDS reasons, STAKE among them: he may receive STAKE on hold and anything
+    free, but not BOND on hold; alice, slashed into bob, is paid free."""
+    ctx = new_ext(alice=10 * ED, bob=10 * ED)
+    BALANCES.hold(ctx, STAKE, ALICE, 6 * ED)
+    BALANCES.hold(ctx, BOND, ALICE, 2 * ED)
+    for index in range(balances.MAX_HOLDS - 1):
+        BALANCES.hold(ctx, b"hold%04d" % index, BOB, 1)
+    BALANCES.hold(ctx, STAKE, BOB, 1)
+    BALANCES.transfer_held(ctx, STAKE, ALICE, BOB, ED, on_hold=True)
+    BALANCES.transfer_held(ctx, STAKE, ALICE, BOB, ED, on_hold=False)
+    assert BALANCES.slash_held(ctx, STAKE, ALICE, ED, BOB) == ED
+    BALANCES.transfer_held(ctx, BOND, ALICE, BOB, ED, on_hold=False)  # a reason bob does not hold
+    refuses(ctx, TooManyHolds, lambda: BALANCES.transfer_held(ctx, BOND, ALICE, BOB, ED, on_hold=True))
+    assert BALANCES.get_held(ctx.state, BOB, STAKE) == ED + 1
+    assert RUNTIME.try_state(ctx.state) == []
+
+
+def test_held_transfer_and_slash_messages() -> None:
+    ctx = new_ext(alice=10 * ED)
+    BALANCES.hold(ctx, STAKE, ALICE, 6 * ED)
+    with pytest.raises(InsufficientHeld, match="^a held amount cannot be transferred to its own holder$"):
+        BALANCES.transfer_held(ctx, STAKE, ALICE, ALICE, ED, on_hold=False)
+    with pytest.raises(InsufficientHeld, match="^a slash cannot pay the slashed account$"):
+        BALANCES.slash_held(ctx, STAKE, ALICE, ED, ALICE)
+
+
+def test_slashing_nothing_needs_no_receivable_destination() -> None:
+    ctx = new_ext(alice=10 * ED)
+    before = len(ctx.events)
+    assert BALANCES.slash_held(ctx, STAKE, ALICE, ED, CHARLIE) == 0  # charlie has no account
+    assert len(ctx.events) == before
+
+
+def test_receiving_on_hold_endows_only_a_new_account() -> None:
+    ctx = new_ext(alice=10 * ED, bob=10 * ED)
+    BALANCES.hold(ctx, STAKE, ALICE, 6 * ED)
+    BALANCES.transfer_held(ctx, STAKE, ALICE, BOB, ED, on_hold=True)
+    assert not [event for event in events(ctx) if isinstance(event, balances.Endowed)]
+    BALANCES.transfer_held(ctx, STAKE, ALICE, CHARLIE, ED, on_hold=True)
+    assert [event for event in events(ctx) if isinstance(event, balances.Endowed)] == [balances.Endowed(CHARLIE, ED)]
+
+
+def test_sending_a_whole_balance_leaves_no_dust_event() -> None:
+    ctx = new_ext(alice=10 * ED)
+    BALANCES.transfer(ctx, ALICE, BOB, 10 * ED, keep_alive=False)
+    assert not system.is_account(ctx.state, ALICE)
+    assert not [event for event in events(ctx) if isinstance(event, balances.DustLost)]
+
+
+def test_genesis_reads_the_dust_receiver_and_needs_a_balances_list() -> None:
+    ctx = new_test_ext(
+        accounts=[(TREASURY_ACCOUNT, ED), (BOB, ED)],
+        existential_deposit=ED,
+        config={
+            "balances": {
+                "existentialDeposit": ED,
+                "dustReceiver": encode_address(BOB),
+                "balances": [[encode_address(TREASURY_ACCOUNT), ED], [encode_address(BOB), ED]],
+            }
+        },
+    )
+    assert balances.DustReceiver.get(ctx.state) == BOB
+    with pytest.raises(ValueError, match="must be endowed at genesis"):
+        RUNTIME.build_genesis(
+            {"balances": {"existentialDeposit": ED}, "session": {"authorities": [encode_address(ALICE)]}}
+        )
+
+
+def balances_problems(ctx: DispatchContext) -> list[str]:
+    return BALANCES.try_state(ctx.state)
+
+
+def test_invariants_report_dust_but_not_a_held_or_frozen_small_account() -> None:
+    """An account below the ED is dust unless something holds or freezes it; 1 unit is dust."""
+    ctx = new_ext(alice=10 * ED, bob=10 * ED)
+    issuance = BALANCES.get_total_issuance(ctx.state)
+    put_account(ctx, ALICE, free=1)
+    balances.TotalIssuance.put(ctx.state, issuance - 10 * ED + 1)
+    assert balances_problems(ctx) == [f"account {ALICE.hex()} holds 1, below the existential deposit"]
+    put_account(ctx, ALICE, free=ED - 1, frozen=1)
+    balances.Locks.put(ctx.state, ALICE, (balances.BalanceLock(b"lock0000", 1),))
+    balances.TotalIssuance.put(ctx.state, issuance - 10 * ED + ED - 1)
+    assert balances_problems(ctx) == []
+    balances.Locks.remove(ctx.state, ALICE)
+    put_account(ctx, ALICE, free=0, reserved=ED - 1, frozen=0)
+    balances.Holds.put(ctx.state, ALICE, (balances.Hold(STAKE, ED - 1),))
+    assert balances_problems(ctx) == []
+    put_account(ctx, ALICE, free=ED - 1, reserved=0)
+    balances.Holds.remove(ctx.state, ALICE)
+    assert balances_problems(ctx) == [f"account {ALICE.hex()} holds {ED - 1}, below the existential deposit"]
+    put_account(ctx, ALICE, free=0)  # an empty account is system's invariant, not dust
+    balances.TotalIssuance.put(ctx.state, issuance - 10 * ED)
+    assert balances_problems(ctx) == []
+
+
+def test_invariants_report_each_broken_lock_and_hold() -> None:
+    ctx = new_ext(alice=10 * ED, bob=10 * ED)
+    BALANCES.set_lock(ctx, ALICE, b"lock0000", ED)
+    BALANCES.hold(ctx, STAKE, BOB, ED)
+    BALANCES.hold(ctx, BOND, BOB, ED)
+    assert balances_problems(ctx) == []
+    put_account(ctx, ALICE, frozen=ED + 1)
+    assert balances_problems(ctx) == [f"account {ALICE.hex()}: frozen {ED + 1} does not match its locks"]
+    put_account(ctx, ALICE, frozen=ED)
+    balances.Holds.put(ctx.state, BOB, (balances.Hold(STAKE, ED), balances.Hold(BOND, ED)))
+    assert balances_problems(ctx) == [f"account {BOB.hex()}: holds are unsorted, repeated or empty"]
+    balances.Holds.put(ctx.state, BOB, (balances.Hold(BOND, 2 * ED), balances.Hold(STAKE, 0)))
+    assert balances_problems(ctx) == [f"account {BOB.hex()}: holds are unsorted, repeated or empty"]
+    balances.Holds.remove(ctx.state, BOB)
+    balances.Holds.put(ctx.state, CHARLIE, (balances.Hold(STAKE, 1),))
+    assert balances_problems(ctx) == [
+        f"account {BOB.hex()}: reserved {2 * ED} is not the sum of its holds",
+        f"account {CHARLIE.hex()} holds funds but has no account",
+    ]
+    balances.Holds.put(ctx.state, BOB, (balances.Hold(BOND, ED), balances.Hold(STAKE, ED)))
+    balances.Holds.remove(ctx.state, CHARLIE)
+    balances.TotalIssuance.put(ctx.state, 1)
+    assert balances_problems(ctx) == [f"accounts hold {21 * ED} but total issuance is 1"]

@@ -214,3 +214,67 @@ def test_record_declares_a_frozen_dataclass_with_a_fast_init() -> None:
         pair.first = 3  # type: ignore[misc]
     with pytest.raises(TypeError):
         Pair(1)  # type: ignore[call-arg]
+
+
+# --- bounds and messages the mutation pass found unpinned (docs/testing.md) -----------------
+
+
+def exactly(text: str) -> str:
+    import re
+
+    return f"^{re.escape(text)}$"
+
+
+def test_signed_integer_bounds_are_inclusive() -> None:
+    assert decode_value(I64, encode_value(I64, -(2**63))) == -(2**63)
+    assert decode_value(I64, encode_value(I64, 2**63 - 1)) == 2**63 - 1
+    for bad in (2**63, -(2**63) - 1, True, "1"):
+        with pytest.raises(EncodingError, match=exactly(f"expected i64, got {bad!r}")):
+            encode_value(I64, bad)
+
+
+def test_scalar_messages_describe_what_they_got() -> None:
+    with pytest.raises(EncodingError, match=exactly("expected bool, got 1")):
+        encode_value(Boolean, 1)
+    bounded = Annotated[bytes, VarBytes(2)]
+    assert encode_value(bounded, b"ab") == encode_value(bounded, b"ab")
+    with pytest.raises(EncodingError, match=exactly("expected at most 2 bytes, got bytes of length 3")):
+        encode_value(bounded, b"abc")
+    with pytest.raises(EncodingError, match=exactly("expected at most 2 bytes, got None")):
+        encode_value(bounded, None)
+    text = Annotated[str, Text(3)]
+    assert decode_value(text, encode_value(text, "aé")) == "aé"  # 3 bytes in UTF-8
+    for bad, shown in (("aéb", "str of length 3"), (b"ab", "bytes of length 2"), (3.5, "float")):
+        with pytest.raises(EncodingError, match=exactly(f"expected text of at most 3 bytes, got {shown}")):
+            encode_value(text, bad)
+
+
+def test_type_descriptions_of_ints_text_and_options() -> None:
+    from runtime.primitives.codec import SInt, codec_type_of
+
+    names: list[str] = []
+
+    def name_record(cls: type) -> str:
+        names.append(cls.__name__)
+        return cls.__name__
+
+    assert SInt(16).describe(name_record) == {"kind": "int", "bits": 16}
+    assert Text(9).describe(name_record) == {"kind": "text", "maxSize": 9}
+    option = codec_type_of(Annotated[object, OptionOf(Transfer)])
+    assert option.describe(name_record) == {"kind": "option", "item": "Transfer"}
+    assert names == ["Transfer"]  # the item's record is named through the caller's table
+
+
+def test_decoding_messages() -> None:
+    with pytest.raises(EncodingError, match=exactly("expected bytes to decode, got bytearray")):
+        decode_value(U8, bytearray(b"\x01"))
+    with pytest.raises(EncodingError, match=exactly("msgpack maps are not allowed on the consensus path")):
+        decode_value(U8, msgpack.packb({"a": 2}))
+    with pytest.raises(
+        EncodingError, match=exactly("non-canonical encoding (a value is not in its shortest msgpack form)")
+    ):
+        decode_value(U64, b"\xcc\x01")
+    with pytest.raises(EncodingError, match=exactly("expected a sequence of at most 1 items, got 2")):
+        encode_list_of_encoded([b"\x01", b"\x02"], 1)
+    with pytest.raises(EncodingError, match="exceeds the limit of 3"):
+        Transfer.decode(encode(Transfer(bytes(32), 1)), max_size=3)

@@ -25,6 +25,7 @@ from runtime.accounts import (
 )
 from runtime.block import UnsignedExtrinsic, encode_extrinsic
 from runtime.construct import PALLET_INDICES, construct_runtime
+from runtime.errors import ArithmeticOverflow
 from runtime.executive import Executive
 from runtime.framework.pallet import BlockEnvironment, DispatchContext
 from runtime.framework.runtime import GENESIS_ENVIRONMENT
@@ -589,3 +590,39 @@ def test_the_reserve_is_exhausted_exactly_when_what_is_due_reaches_what_it_has(
     assert paid_in_block(state) == daily
     assert emission.Exhausted.get(state) is exhausted
     assert (emission.ReserveExhausted(daily) in emission_events(state)) is exhausted
+
+
+# --- boundaries the mutation pass found unpinned (docs/testing.md) -------------------------
+
+
+def test_daily_emission_decays_from_one_unit_to_nothing_and_stays_there() -> None:
+    assert emission.compute_daily_emission(schedule(1, TEN_PERCENT), 1) == 0
+    assert emission.compute_daily_emission(schedule(0, TEN_PERCENT), 3) == 0
+    assert emission.compute_daily_emission(schedule(1), 3) == 1
+
+
+def test_time_going_back_is_refused_with_its_span() -> None:
+    with pytest.raises(ArithmeticOverflow, match="^time went back 5 ms before the emission start$"):
+        emission.compute_emitted_by(schedule(FLOCK), -5)
+    with pytest.raises(ArithmeticOverflow, match=r"^the span 5\.\.3 ends before it starts$"):
+        emission.compute_emission_between(schedule(FLOCK), 5, 3)
+
+
+def test_a_due_of_one_unit_can_exhaust_the_reserve() -> None:
+    """One unit per ms, a reserve of the ED + 1: the block 1 ms after the start pays the last
+    unit and stops emission."""
+    state = execute_block_at(new_chain(daily=DAY_MS, reserve=2), T0)
+    state = execute_block_at(state, T0 + 1)
+    assert emission_events(state) == [emission.Emitted(1, 1, 0), emission.ReserveExhausted(1)]
+    assert emission.Exhausted.get(state)
+
+
+def test_invariants_report_issuance_above_the_fixed_supply() -> None:
+    state = new_chain()
+    issuance = BALANCES.get_total_issuance(state)
+    broken = Overlay(state)
+    balances.TotalIssuance.put(broken, TOTAL_SUPPLY + 1)
+    assert RUNTIME.pallet("emission").try_state(broken) == [
+        f"total issuance is {TOTAL_SUPPLY + 1}, but was {issuance} at genesis",
+        f"total issuance {TOTAL_SUPPLY + 1} exceeds the fixed supply {TOTAL_SUPPLY}",
+    ]

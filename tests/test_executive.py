@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from runtime.accounts import FLOCK, TREASURY_ACCOUNT
 from runtime.block import (
+    Justification,
     Mortality,
     SignedExtrinsic,
     UnsignedExtrinsic,
@@ -31,7 +32,7 @@ from runtime.errors import (
 from runtime.executive import Executive
 from runtime.framework.pallet import BlockEnvironment
 from runtime.framework.weights import TRANSFER_WEIGHT
-from runtime.pallets import balances, system, transaction_payment
+from runtime.pallets import balances, finality, system, transaction_payment
 from runtime.pallets.timestamp import SetArgs
 from runtime.pallets.treasury import SpendArgs
 from runtime_helpers import (
@@ -342,3 +343,161 @@ def test_a_nonce_exactly_one_ahead_is_invalid_in_a_block(executive: Executive, g
     after = execute_block(executive, genesis, [current])
     with pytest.raises(StaleTransaction):
         execute_block(executive, after, [current])
+
+
+# --- boundaries and bookkeeping the mutation pass found unpinned (docs/testing.md) ---------
+
+
+def timestamp_inherent(number: int) -> bytes:
+    return encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(SetArgs(number * 1_000))))
+
+
+def block_env(number: int) -> BlockEnvironment:
+    return BlockEnvironment(
+        number, compute_test_block_hash(number - 1), number, number * 1_000, TEST_AUTHORITY.public_key
+    )
+
+
+def test_a_block_filled_exactly_to_its_weight_and_length_budget_is_valid(executive: Executive) -> None:
+    """Both limits are inclusive: a block that uses all of its budget, and not one unit more."""
+    transfer = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
+    exact_length = len(timestamp_inherent(1)) + len(transfer)
+    exact = {"maxBlockWeight": 101_000, "maxBlockLength": exact_length, "blockHashCount": 10}
+    after = execute_block(
+        executive, build_genesis_state(RUNTIME, [ALICE.public_key], config={"system": exact}), [transfer]
+    )
+    assert (system.BlockWeight.get(after), system.BlockLength.get(after)) == (101_000, exact_length)
+    for over in ({"maxBlockWeight": 100_999}, {"maxBlockLength": exact_length - 1}):
+        state = build_genesis_state(RUNTIME, [ALICE.public_key], config={"system": {**exact, **over}})
+        with pytest.raises(ExhaustsResources):
+            execute_block(executive, state, [transfer])
+        block = executive.initialize_block(state, block_env(1))  # an author's block is held to it too
+        executive.apply_extrinsic(block, timestamp_inherent(1))
+        with pytest.raises(ExhaustsResources, match="^the block has no room left for this extrinsic$"):
+            executive.apply_extrinsic(block, transfer)
+
+
+def test_an_author_counts_the_whole_block_against_its_budget(executive: Executive, genesis: DictState) -> None:
+    """Weight, length, extrinsics and transactions add up over the block (the author's view):
+    the room check adds the next extrinsic to what the block already holds."""
+    transfers = [sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=nonce) for nonce in range(2)]
+    inherent = timestamp_inherent(1)
+    block = executive.initialize_block(genesis, block_env(1))
+    assert executive.apply_extrinsic(block, inherent) is True
+    assert [executive.apply_extrinsic(block, xt) for xt in transfers] == [True, True]
+    assert (block.weight, block.length) == (201_000, len(inherent) + sum(map(len, transfers)))
+    assert (block.extrinsic_count, block.transactions) == (3, 2)
+    assert [r.extrinsic_index for r in block.ctx.event_records()][-1] == 2
+    # The timestamp and one transfer fit; a second does not, by weight alone or by length alone
+    # (and only counting what the block already holds).
+    one_in = len(inherent) + len(transfers[0])
+    for limits in (
+        {"maxBlockWeight": 101_500, "maxBlockLength": 1 << 20},
+        {"maxBlockWeight": 10**9, "maxBlockLength": one_in + len(transfers[1]) // 2},
+    ):
+        tight = build_genesis_state(RUNTIME, [ALICE.public_key], config={"system": {**limits, "blockHashCount": 10}})
+        block = executive.initialize_block(tight, block_env(1))
+        executive.apply_extrinsic(block, inherent)
+        assert executive.apply_extrinsic(block, transfers[0]) is True
+        with pytest.raises(ExhaustsResources):
+            executive.apply_extrinsic(block, transfers[1])
+
+
+def test_apply_extrinsic_reports_whether_the_call_succeeded(executive: Executive, genesis: DictState) -> None:
+    block = executive.initialize_block(genesis, block_env(1))
+    assert executive.apply_extrinsic(block, timestamp_inherent(1)) is True
+    too_much = sign_transfer(RUNTIME, ALICE, BOB.public_key, free(genesis, ALICE.public_key) * 2, nonce=0)
+    assert executive.apply_extrinsic(block, too_much) is False
+    assert executive.apply_extrinsic(block, sign_transfer(RUNTIME, ALICE, BOB.public_key, 1, nonce=1)) is True
+
+
+def test_finalization_events_carry_extrinsic_index_zero(executive: Executive, genesis: DictState) -> None:
+    after = execute_block(executive, genesis, [sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)])
+    records = RUNTIME.decode_events(system.Events.get(after))
+    finalization = [r for r in records if r.phase == system.PHASE_FINALIZATION]
+    assert finalization and {r.extrinsic_index for r in finalization} == {0}
+    assert {r.extrinsic_index for r in records if r.phase == system.PHASE_APPLY_EXTRINSIC} == {1}
+
+
+def test_a_mortal_transaction_is_not_valid_in_its_birth_block(executive: Executive, genesis: DictState) -> None:
+    """Mortality(birth, period) is valid in blocks birth+1 .. birth+period, both ends included,
+    on the import path, the author's path and in the pool."""
+    state = genesis
+    for _ in range(4):
+        state = execute_block(executive, state)  # blocks 1..4: block 3's hash is known
+    xt = sign_transfer(
+        RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0, mortality=Mortality(3, 4), birth_hash=compute_test_block_hash(3)
+    )
+    with pytest.raises(ExpiredTransaction, match="^valid in blocks 4..7, not in block 3$"):
+        executive.validate_transaction(state, xt, 3)
+    with pytest.raises(ExpiredTransaction, match="^valid in blocks 4..7, not in block 8$"):
+        executive.validate_transaction(state, xt, 8)
+    assert executive.validate_transaction(state, xt, 7).valid_until == 7
+    block = executive.initialize_block(state, block_env(5))
+    executive.apply_extrinsic(block, timestamp_inherent(5))
+    assert executive.apply_extrinsic(block, xt) is True  # the author checks mortality against its block number
+
+
+def test_an_immortal_transaction_has_no_last_block(executive: Executive, genesis: DictState) -> None:
+    xt = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
+    assert executive.validate_transaction(genesis, xt, 1).valid_until is None
+
+
+def test_error_messages_name_what_is_wrong(executive: Executive, genesis: DictState) -> None:
+    with pytest.raises(MalformedTransaction, match="^extrinsic does not decode: "):
+        executive.validate_transaction(genesis, b"\x92\x00", 1)
+    with pytest.raises(FutureTransaction, match="^nonce 3 is ahead of the next nonce 0$"):
+        execute_block(executive, genesis, [sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=3)])
+    with pytest.raises(BadInherent, match="^unsigned extrinsics are made by block authors, not submitted$"):
+        executive.validate_transaction(genesis, timestamp_inherent(1), 1)
+    with pytest.raises(BlockExecutionError, match="^the block has no timestamp inherent$"):
+        executive.execute_block(genesis, block_env(1), ())
+    wrong_set = Justification(1, 0, compute_test_block_hash(0), 0, ())
+    note = encode_extrinsic(UnsignedExtrinsic(RUNTIME.encode_call(finality.NoteFinalityArgs(wrong_set))))
+    with pytest.raises(BadInherent, match="^inherent finality.note_finality failed: "):
+        executive.execute_block(genesis, block_env(1), (timestamp_inherent(1), note))
+    transfer = sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)
+    with pytest.raises(BadInherent, match="^an inherent may not follow a signed transaction$"):
+        executive.execute_block(genesis, block_env(1), (transfer, timestamp_inherent(1)))
+    block = executive.initialize_block(genesis, block_env(1))
+    executive.apply_extrinsic(block, timestamp_inherent(1))
+    executive.apply_extrinsic(block, transfer)
+    with pytest.raises(BadInherent, match="^an inherent may not follow a signed transaction$"):
+        executive.apply_extrinsic(block, timestamp_inherent(1))
+
+
+def test_each_signature_of_an_imported_block_is_checked_once(
+    executive: Executive, genesis: DictState, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs of SIGNATURE_RUN checks cover the block once: no run re-checks an earlier one's."""
+    from runtime.executive import SIGNATURE_RUN
+
+    transfers = [sign_transfer(RUNTIME, ALICE, BOB.public_key, 1, nonce=nonce) for nonce in range(SIGNATURE_RUN + 2)]
+    verifies = count_verifies(monkeypatch)
+    execute_block(executive, genesis, transfers)
+    assert verifies[0] == len(transfers)
+
+
+def test_block_codec_edges_and_messages() -> None:
+    """Extrinsics and blocks are refused above their size limits; a mortal transaction needs its
+    birth hash; the signing payload of anything else is refused by name."""
+    from runtime.block import (
+        MAX_BLOCK_SIZE,
+        MAX_EXTRINSIC_SIZE,
+        compute_extrinsics_root,
+        decode_block,
+        sign_extrinsic,
+    )
+    from runtime.errors import EncodingError
+    from runtime.primitives.merkle import compute_merkle_root
+
+    with pytest.raises(EncodingError, match=f"exceeds the limit of {MAX_EXTRINSIC_SIZE}"):
+        decode_extrinsic(b"\x00" * (MAX_EXTRINSIC_SIZE + 1))
+    with pytest.raises(EncodingError, match=f"exceeds the limit of {MAX_BLOCK_SIZE}"):
+        decode_block(b"\x00" * (MAX_BLOCK_SIZE + 1))
+    with pytest.raises(ValueError, match="^a mortal transaction signs the hash of its birth block$"):
+        sign_extrinsic(ALICE, TEST_GENESIS_HASH, nonce=0, call=b"\x90", mortality=Mortality(1, 4))
+    assert sign_extrinsic(ALICE, TEST_GENESIS_HASH, nonce=0, call=b"\x90").tip == 0
+    with pytest.raises(ValueError, match="^not the canonical bytes of a signed extrinsic, or not a 32-byte hash$"):
+        compute_signing_payload_of_encoded(encode_extrinsic(UnsignedExtrinsic(b"\x90")), bytes(32))
+    assert compute_extrinsics_root([b"a", b"b"]) == compute_merkle_root([b"a", b"b"]) != compute_extrinsics_root([])

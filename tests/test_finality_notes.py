@@ -166,3 +166,32 @@ def test_nodes_put_their_justifications_in_blocks_and_voters_earn_points() -> No
         cursor = engine.chain.get_header(cursor.parent_hash)  # type: ignore[assignment]
     for key in KEYS:  # every validator earned points for votes, beyond its own blocks
         assert staking.RewardPoints.get(state, key.public_key) > blocks_by[key.public_key] + 10
+
+
+# --- boundaries the mutation pass found unpinned (docs/testing.md) -------------------------
+
+
+def test_a_note_carrying_exactly_the_supermajority_weight_is_enough() -> None:
+    """Four authorities of weight 1: the supermajority is 3, and 3 precommits make a note."""
+    ctx = new_context()
+    for key in KEYS:
+        staking.Exposures.put(ctx.state, key.public_key, staking.Exposure(1, 1, (), 0))
+    assert finality.compute_supermajority(4) == 3
+    dispatch(ctx, NONE, finality.NoteFinalityArgs(justification(tuple(precommit(i, 3) for i in range(3)))))
+    assert finality.LastNoted.get(ctx.state) == 3
+
+
+def test_without_exposures_every_authority_weighs_one() -> None:
+    """The weights are public (the BABE epoch and the finality voters of runtime/api.py)."""
+    from runtime import api
+    from runtime_helpers import TEST_AUTHORITY, build_genesis_state
+
+    state = build_genesis_state()
+    assert api.get_finality_authorities(state).voters == ((TEST_AUTHORITY.public_key, 1),)
+    assert [authority.weight for authority in api.get_babe_epoch(state).authorities] == [1]
+
+
+def test_try_state_reports_a_note_ahead_of_the_chain() -> None:
+    ctx = new_context()
+    finality.LastNoted.put(ctx.state, CHAIN_LENGTH + 1)
+    assert FINALITY.try_state(ctx.state) == ["the last note is ahead of the chain"]

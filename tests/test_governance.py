@@ -780,3 +780,198 @@ def test_a_due_deadline_weighs_its_releases_and_the_call_it_may_enact() -> None:
     call_weight = RUNTIME.decode_call(RUNTIME.encode_call(call)).definition.weight
     assert due > idle + call_weight + 2 * 2 * CURRENCY_WEIGHT  # two votes released, the call enacted
     assert GOVERNANCE.on_initialize(at_block(ctx.state, 5)) == idle
+
+
+# --- boundaries and invariants the mutation pass found unpinned (docs/testing.md) ---------
+
+
+def full_message(text: str) -> str:
+    """A ``match=`` pattern for exactly ``text``."""
+    import re
+
+    return f"^{re.escape(text)}$"
+
+
+def test_a_single_aye_unit_and_a_full_threshold() -> None:
+    parameters = GovernanceParameters(1, 1, 0, False, 1, 0, 50 * PERCENT, 0, 0)
+    assert governance.is_approved(parameters, 1, 0)
+    governance.check_parameters(replace(parameters, approval_threshold_parts=PERBILL_ACCURACY))
+
+
+def test_a_slash_exactly_as_late_as_governance_is_fast_can_be_cancelled() -> None:
+    """flag 2 + voting 3 + enactment 1 + 2 = 8 blocks: a slash 8 blocks after its offence is in
+    time, 7 is not."""
+    parameters = GovernanceParameters(1, 2, 0, False, 3, 0, 50 * PERCENT, 1, 0)
+    governance.check_cancellable(parameters, 8, 1)
+    governance.check_cancellable(parameters, 4, 2)
+    with pytest.raises(
+        ValueError,
+        match=full_message(
+            "governance cannot cancel a deferred slash in time: it takes at least 8 blocks "
+            "(flagPeriodBlocks + votingPeriodBlocks + enactmentDelayBlocks + 2), but a slash applies "
+            "7 blocks after its offence (offences.slashDeferEras × staking.eraLengthBlocks)"
+        ),
+    ):
+        governance.check_cancellable(parameters, 7, 1)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"proposalStake": 0}, "governance.proposalStake must be at least 1"),
+        ({"flagPeriodBlocks": 0}, "governance.flagPeriodBlocks and votingPeriodBlocks must be at least 1"),
+        ({"votingPeriodBlocks": 0}, "governance.flagPeriodBlocks and votingPeriodBlocks must be at least 1"),
+        (
+            {"approvalThresholdPerbill": PERBILL_ACCURACY + 1},
+            "governance.approvalThresholdPerbill is 1000000001, outside 0..1000000000 (parts per 10^9)",
+        ),
+    ],
+)
+def test_genesis_messages_name_the_field(overrides: dict[str, int], message: str) -> None:
+    with pytest.raises(ValueError, match=full_message(message)):
+        build_genesis_state(RUNTIME, [], config={"governance": {**GOVERNANCE_SECTION, **overrides}})
+
+
+def test_a_refused_call_is_named_in_the_error() -> None:
+    ctx = new_ext()
+    with pytest.raises(
+        governance.CallNotAllowed,
+        match=full_message(
+            "governance may not call balances.transfer_allow_death "
+            "(only parameter changes, cancelling a deferred slash and treasury spends)"
+        ),
+    ):
+        dispatch(ctx, BOB, ProposeArgs(RUNTIME.encode_call(TransferArgs(BOB, 1)), DESCRIPTION, STAKE))
+
+
+def test_one_proposer_holds_the_stakes_of_all_its_open_proposals() -> None:
+    ctx = new_ext()
+    propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
+    propose(ctx, treasury.SpendArgs(DAVE, 1))
+    assert held(ctx, BOB, HOLD_PROPOSAL) == 2 * STAKE
+    assert GOVERNANCE.try_state(ctx.state) == []
+
+
+def test_a_vote_lock_falls_to_the_largest_remaining_vote() -> None:
+    """V1 votes 40,000 on the first proposal and 30,000 on the second, whose voting ends a block
+    later: when the first's ends the lock falls to 30,000, then to nothing."""
+    ctx = new_ext()
+    first = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
+    ctx, _ = finish_blocks(ctx, 1)
+    second = propose(ctx, treasury.SpendArgs(DAVE, 1), who=CHARLIE)
+    ctx, _ = finish_blocks(ctx, 4)  # block 5: both in their voting periods
+    dispatch(ctx, V1, VoteArgs(first, VOTE_AYE, 40_000))
+    dispatch(ctx, V1, VoteArgs(second, VOTE_NAY, 30_000))
+    ctx, _ = finish_blocks(ctx, 6)  # the first's voting ends with block 6
+    assert vote_lock(ctx, V1) == 30_000
+    assert governance.VoteLocks.get(ctx.state, V1) == (governance.VoteLock(second, 30_000),)
+    ctx, _ = finish_blocks(ctx, 7)
+    assert vote_lock(ctx, V1) == 0 and not governance.VoteLocks.contains(ctx.state, V1)
+
+
+def test_a_turnout_exactly_at_the_quorum_is_enough() -> None:
+    ctx = new_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
+    dispatch(ctx, V1, VoteArgs(proposal_id, VOTE_AYE, GOVERNANCE_SECTION["quorum"]))
+    ctx, events = finish_blocks(ctx, 6)
+    assert not [event for event in events if isinstance(event, governance.QuorumNotReached)]
+    assert [event for event in events if isinstance(event, governance.Approved)]
+
+
+def enact_new_fees(ctx: DispatchContext) -> list[Any]:
+    ctx, proposal_id = to_voting(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
+    dispatch(ctx, V1, VoteArgs(proposal_id, VOTE_AYE, 40_000))
+    ctx, events = finish_blocks(ctx, 7)
+    assert governance.Enacted(proposal_id) in events
+    return events
+
+
+def test_a_reward_of_one_unit_is_paid() -> None:
+    events = enact_new_fees(ctx := new_ext(proposalReward=1))
+    assert [event for event in events if isinstance(event, governance.ProposerRewarded)] == [
+        governance.ProposerRewarded(0, BOB, 1)
+    ]
+    assert free(ctx, TREASURY_ACCOUNT) == BALANCE - 1
+
+
+def test_a_reward_that_would_empty_the_treasury_is_not_paid() -> None:
+    events = enact_new_fees(ctx := new_ext(proposalReward=BALANCE))
+    assert not [event for event in events if isinstance(event, governance.ProposerRewarded)]
+    assert free(ctx, TREASURY_ACCOUNT) == BALANCE
+
+
+def test_invariants_report_vote_locks_that_do_not_list_the_votes() -> None:
+    ctx = new_ext()
+    ctx, proposal_id = to_voting(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
+    dispatch(ctx, CHARLIE, VoteArgs(proposal_id, VOTE_AYE, 10_000))
+    governance.VoteLocks.put(ctx.state, CHARLIE, (governance.VoteLock(proposal_id, 9_000),))
+    assert GOVERNANCE.try_state(ctx.state) == [
+        "the vote locks do not list exactly the votes on open proposals",
+        f"{CHARLIE.hex()}'s vote lock is 10000, not its largest vote",
+    ]
+
+
+def test_invariants_report_each_misfiled_proposal_record() -> None:
+    ctx = new_ext()
+    proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
+    proposal = governance.Proposals.get(ctx.state, proposal_id)
+    flag = governance.FlagRecord(CHARLIE, 0, 1)
+    governance.Flags.put(ctx.state, 5, (flag,))
+    assert GOVERNANCE.try_state(ctx.state) == ["flags are kept for proposal 5, which is not open"]
+    governance.Flags.remove(ctx.state, 5)
+    governance.Votes.put(ctx.state, 5, (governance.VoteRecord(CHARLIE, VOTE_AYE, 0),))
+    assert GOVERNANCE.try_state(ctx.state) == [
+        "the vote locks do not list exactly the votes on open proposals",
+        "votes are kept for proposal 5, which is not open",
+    ]
+    governance.Votes.remove(ctx.state, 5)
+    governance.Outcomes.put(ctx.state, 1, governance.OUTCOME_REJECTED)  # next id is 1
+    assert GOVERNANCE.try_state(ctx.state) == ["proposal 1 has an outcome but was never made"]
+    governance.Outcomes.remove(ctx.state, 1)
+    unstaked = replace(proposal, stake=0)
+    governance.Proposals.put(ctx.state, 1, unstaked)
+    governance.OpenProposalIds.put(ctx.state, (proposal_id, 1))
+    assert GOVERNANCE.try_state(ctx.state) == ["proposal 1 is open but was never made or is decided already"]
+
+
+def test_invariants_allow_at_most_max_open_proposals() -> None:
+    ctx = new_ext()
+    proposal_id = propose(ctx, transaction_payment.PARAMETERS.call_args(NEW_FEES))
+    unstaked = replace(governance.Proposals.get(ctx.state, proposal_id), stake=0)
+    for extra in range(1, governance.MAX_OPEN_PROPOSALS):
+        governance.Proposals.put(ctx.state, extra, unstaked)
+    governance.NextProposalId.put(ctx.state, governance.MAX_OPEN_PROPOSALS + 1)
+    governance.OpenProposalIds.put(ctx.state, tuple(range(governance.MAX_OPEN_PROPOSALS)))
+    assert GOVERNANCE.try_state(ctx.state) == []
+    governance.Proposals.put(ctx.state, governance.MAX_OPEN_PROPOSALS, unstaked)
+    assert GOVERNANCE.try_state(ctx.state) == [
+        f"{governance.MAX_OPEN_PROPOSALS + 1} proposals are open, more than {governance.MAX_OPEN_PROPOSALS}",
+        "the open proposal ids do not list exactly the open proposals",
+    ]
+
+
+def test_proposal_problems_one_at_a_time() -> None:
+    proposal = governance.Proposal(BOB, b"", bytes(32), 0, 1, governance.STATUS_FLAGGING, 3, 1, 0, 0, 0)
+    flag, vote = governance.FlagRecord(CHARLIE, 0, 1), governance.VoteRecord(CHARLIE, VOTE_AYE, 1)
+    problems = governance.compute_proposal_problems
+    assert problems(7, proposal, (flag,), ()) == []
+    assert problems(7, proposal, (flag, flag), ()) == [
+        "proposal 7 counts one account's flag or vote twice",
+        "proposal 7: flag weight 1 does not match its flags",
+    ]
+    assert problems(7, replace(proposal, flag_weight=2), (flag,), ()) == [
+        "proposal 7: flag weight 2 does not match its flags"
+    ]
+    voting = replace(proposal, status=governance.STATUS_VOTING, aye=1)
+    assert problems(7, voting, (), (vote,)) == []
+    assert problems(7, voting, (flag,), (vote,)) == ["proposal 7 keeps flags or votes outside their period"]
+    assert problems(7, voting, (), (vote, vote)) == [
+        "proposal 7 counts one account's flag or vote twice",
+        "proposal 7: the tally does not match its votes",
+    ]
+    assert problems(7, replace(proposal, flag_weight=0), (), (vote,)) == [
+        "proposal 7 keeps flags or votes outside their period"
+    ]
+    approved = replace(proposal, status=governance.STATUS_APPROVED, flag_weight=0)
+    assert problems(7, approved, (), ()) == []
+    assert problems(7, replace(approved, stake=1), (), ()) == ["proposal 7 is approved but its stake was not returned"]

@@ -151,3 +151,36 @@ def test_vrf_seed_is_derived_and_distinct() -> None:
 def test_bad_seed_rejected() -> None:
     with pytest.raises(InvalidKey):
         Keypair.from_seed(b"short")
+
+
+# --- edges and messages the mutation pass found unpinned (docs/testing.md) ------------------
+
+
+def test_verify_raw_refuses_wrong_sizes() -> None:
+    from runtime.primitives.keys import verify_raw
+
+    keypair = Keypair.from_seed(b"\x07" * 32)
+    message = b"flock"
+    signature = keypair.sign(DOMAIN_TRANSACTION, GENESIS_A, message)
+    assert not verify_raw(keypair.public_key, message, signature[:63])
+    assert not verify_raw(keypair.public_key[:31], message, signature)
+    assert not verify_raw(keypair.public_key, message, signature + b"\x00")
+    # A short signature must not borrow the message's first byte: libsodium reads a signed
+    # message as signature then message, so the size is checked before it sees them.
+    import nacl.signing
+
+    signer = nacl.signing.SigningKey(b"\x07" * 32)
+    full = signer.sign(b"tail").signature
+    assert verify_raw(signer.verify_key.encode(), b"tail", full)
+    assert not verify_raw(signer.verify_key.encode(), full[63:] + b"tail", full[:63])
+
+
+def test_key_and_signature_messages() -> None:
+    with pytest.raises(InvalidKey, match="^public key must be 32 bytes$"):
+        verify(b"\x00" * 31, DOMAIN_TRANSACTION, GENESIS_A, b"", bytes(64))
+    with pytest.raises(InvalidKey, match="^seed must be 32 bytes$"):
+        Keypair.from_seed(b"short")
+    keypair = Keypair.from_seed(b"\x07" * 32)
+    # A domain that is not UTF-8 is still named (with replacement characters).
+    with pytest.raises(InvalidSignature, match="^signature does not verify for domain 'x\ufffd'$"):
+        verify(keypair.public_key, b"x\xff", GENESIS_A, b"", bytes(64))

@@ -72,3 +72,28 @@ def test_index_outside_list_rejected() -> None:
         verify_merkle_proof(compute_merkle_root([b"a"]), b"a", 1, 1, ())
     with pytest.raises(IndexError):
         compute_merkle_proof([b"a"], 1)
+
+
+# --- every shape up to 17 leaves (the right-edge climb), and messages ------------------------
+
+
+def test_every_proof_of_every_small_tree_verifies() -> None:
+    """Unbalanced trees make right-edge nodes climb several levels without a sibling."""
+    for count in range(1, 18):
+        items = [bytes([index]) for index in range(count)]
+        root = compute_merkle_root(items)
+        for index in range(count):
+            verify_merkle_proof(root, items[index], index, count, compute_merkle_proof(items, index))
+
+
+def test_proof_messages() -> None:
+    items = [b"a", b"b", b"c"]
+    root, proof = compute_merkle_root(items), compute_merkle_proof(items, 2)
+    with pytest.raises(IndexError, match="^index 3 outside a list of 3 items$"):
+        compute_merkle_proof(items, 3)
+    with pytest.raises(InvalidProof, match="^index 3 outside a list of 3 items$"):
+        verify_merkle_proof(root, b"c", 3, 3, proof)
+    with pytest.raises(InvalidProof, match="^proof is longer than the tree is deep$"):
+        verify_merkle_proof(root, b"c", 2, 3, (*proof, root, root))
+    with pytest.raises(InvalidProof, match="^Merkle proof does not lead to the expected root$"):
+        verify_merkle_proof(root, b"x", 2, 3, proof)

@@ -48,6 +48,7 @@ from runtime.primitives.arithmetic import PERBILL_ACCURACY, Perbill
 from runtime.primitives.keys import Keypair
 from runtime_helpers import (
     BALANCES,
+    OFFENCES,
     RUNTIME,
     TEST_GENESIS_HASH,
     DictState,
@@ -634,3 +635,257 @@ def test_a_pending_slash_cannot_be_escaped_by_shortening_the_bonding_duration() 
     run_era(ctx)
     run_era(ctx)  # the slash has applied: now the duration may shrink
     dispatch(ctx, ROOT, shorter)
+
+
+# --- boundaries and invariants the mutation pass found unpinned (docs/testing.md) ---------
+
+
+def full_message(text: str) -> str:
+    """A ``match=`` pattern for exactly ``text``."""
+    import re
+
+    return f"^{re.escape(text)}$"
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "reporterRewardPerbill",
+        "minBlockEquivocationPerbill",
+        "minVoteEquivocationPerbill",
+        "minUnresponsivenessPerbill",
+        "maxUnresponsivenessPerbill",
+    ],
+)
+def test_genesis_messages_name_the_perbill_field(field: str) -> None:
+    with pytest.raises(
+        ValueError, match=full_message(f"offences.{field} is 1000000001, outside 0..1000000000 (parts per 10^9)")
+    ):
+        new_ext(**{field: PERBILL_ACCURACY + 1})
+
+
+def test_unresponsiveness_minimum_may_equal_its_cap() -> None:
+    new_ext(minUnresponsivenessPerbill=5, maxUnresponsivenessPerbill=5)
+    with pytest.raises(
+        ValueError, match=full_message("offences.minUnresponsivenessPerbill exceeds maxUnresponsivenessPerbill")
+    ):
+        new_ext(minUnresponsivenessPerbill=6, maxUnresponsivenessPerbill=5)
+
+
+def test_correlated_fraction_edges() -> None:
+    assert offences.compute_correlated_fraction(0, 1).parts == 0
+    assert offences.compute_correlated_fraction(1, 0).parts == PERBILL_ACCURACY
+
+
+def test_is_reported_reads_the_recorded_offences() -> None:
+    ctx = new_ext()
+    offence = OffenceId(offences.KIND_BLOCK_EQUIVOCATION, ALICE, (2,))
+    assert not offences.is_reported(ctx.state, offence)
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    assert offences.is_reported(ctx.state, offence)
+
+
+def test_the_slashing_window_is_at_least_the_current_era() -> None:
+    """Bonding 2, deferral 1: a window of 1 era; evidence from the era before is too old."""
+    ctx = new_ext(slashDeferEras=1)
+    assert OFFENCES.get_slashing_window(ctx.state) == 1
+    run_era(ctx)
+    assert_noop(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 3), offences.OutsideSlashingWindow)
+
+
+def test_evidence_straddling_the_window_is_refused_and_counts_in_the_first_ones_era() -> None:
+    """Two headers for one slot with numbers in different eras: both must be in the window (bonding
+    3, deferral 1: the current era and the one before), and the offence is the first's era's."""
+    ctx = new_ext(slashDeferEras=1)
+    staking.PARAMETERS.storage.put(ctx.state, replace(staking.get_parameters(ctx.state), bonding_duration_eras=3))
+    run_era(ctx)  # era 1 now; eras 0 and 1 in the window
+    future = ERA_LENGTH * 2 + 1  # a block of era 2
+    for first, second in ((7, future), (future, 7)):
+        evidence = BlockEquivocation(
+            make_header(ALICE_KEY, first, slot=7), make_header(ALICE_KEY, second, slot=7, root=2)
+        )
+        assert_noop(ctx, Origin.signed(DAVE), ReportEquivocationArgs(evidence), offences.OutsideSlashingWindow)
+    for first, second in ((future, 7), (7, future)):
+        vote = FinalityVote(0, 3, VOTE_STAGE_PRECOMMIT, bytes([1]) * 32, first)
+        other = FinalityVote(0, 3, VOTE_STAGE_PRECOMMIT, bytes([2]) * 32, second)
+        evidence = VoteEquivocation(
+            sign_finality_vote(vote, ALICE_KEY, TEST_GENESIS_HASH),
+            sign_finality_vote(other, ALICE_KEY, TEST_GENESIS_HASH),
+        )
+        assert_noop(ctx, Origin.signed(DAVE), ReportEquivocationArgs(evidence), offences.OutsideSlashingWindow)
+    evidence = BlockEquivocation(make_header(ALICE_KEY, 3, slot=7), make_header(ALICE_KEY, 7, slot=7, root=2))
+    dispatch(ctx, Origin.signed(DAVE), ReportEquivocationArgs(evidence))
+    assert events_of(ctx)[-1].era == 0  # block 3 is in era 0, block 7 in era 1
+
+
+def test_a_vote_equivocation_punishes_the_validator_owning_the_signing_key() -> None:
+    """Votes are signed with session keys: with keys distinct from the validators' accounts, the
+    offender is the key's owner."""
+    signing = [named_keypair(f"signing-{index}") for index in range(len(VALIDATORS))]
+    authorities = [
+        [encode_address(validator), encode_address(key.public_key), "0x" + key.public_key.hex()]
+        for validator, key in zip(VALIDATORS, signing, strict=True)
+    ]
+    ctx = new_test_ext(
+        accounts=[(TREASURY_ACCOUNT, ED), (CONSENSUS_REWARD_POOL_ACCOUNT, ED)],
+        endowed=(*VALIDATORS, DAVE),
+        balance=BALANCE,
+        existential_deposit=ED,
+        authorities=authorities,
+        stakers=tuple((who, OWN_BOND, 0) for who in VALIDATORS),
+        config={"staking": {**STAKING_SECTION}, "offences": OFFENCES_SECTION},
+        author=ALICE,
+    )
+    vote = FinalityVote(0, 3, VOTE_STAGE_PRECOMMIT, bytes([1]) * 32, 2)
+    other = FinalityVote(0, 3, VOTE_STAGE_PRECOMMIT, bytes([2]) * 32, 3)
+    evidence = VoteEquivocation(
+        sign_finality_vote(vote, signing[1], TEST_GENESIS_HASH),
+        sign_finality_vote(other, signing[1], TEST_GENESIS_HASH),
+    )
+    dispatch(ctx, Origin.signed(DAVE), ReportEquivocationArgs(evidence))
+    assert events_of(ctx)[-1] == offences.OffenceRecorded(offences.KIND_VOTE_EQUIVOCATION, V1, 0, 9 * PERCENT, 1)
+
+
+def test_another_pallets_report_is_checked_against_the_current_era() -> None:
+    ctx = new_ext()
+    run_era(ctx)
+    OFFENCES.report_offence(ctx, offences.KIND_BLOCK_EQUIVOCATION, V1, (7,), DAVE)
+    assert events_of(ctx)[-1] == offences.OffenceRecorded(offences.KIND_BLOCK_EQUIVOCATION, V1, 1, 10 * PERCENT, 2)
+    with pytest.raises(offences.NotPunishable):
+        OFFENCES.report_offence(ctx, offences.KIND_BLOCK_EQUIVOCATION, BOB, (7,), DAVE)
+
+
+def filler(count: int, era: int) -> tuple[tuple[offences.UnappliedSlash, ...], tuple[offences.KindOffender, ...]]:
+    """``count`` unresponsiveness slashes of made-up offenders in ``era``, and their entries."""
+    offenders = [(1_000_000 + index).to_bytes(32, "big") for index in range(count)]
+    slashes = tuple(offences.UnappliedSlash(who, offences.KIND_UNRESPONSIVENESS, era, 0, None, ()) for who in offenders)
+    return slashes, tuple(offences.KindOffender(offences.KIND_UNRESPONSIVENESS, who) for who in offenders)
+
+
+def test_at_most_max_slashes_per_era_wait_and_are_recorded() -> None:
+    """Either list reaching MAX_SLASHES_PER_ERA refuses a further slash; one below admits it."""
+    limit = offences.MAX_SLASHES_PER_ERA
+    for waiting, recorded in ((limit, 0), (0, limit), (limit - 1, limit - 1)):
+        ctx = new_ext(slashDeferEras=1)
+        slashes, entries = filler(max(waiting, recorded), 0)
+        if waiting:
+            offences.UnappliedSlashes.put(ctx.state, 1, slashes[:waiting])
+        if recorded:
+            offences.SlashedInEra.put(ctx.state, 0, entries[:recorded])
+        if waiting == limit or recorded == limit:
+            assert_noop(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2), offences.TooManySlashes)
+        else:
+            dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+            assert len(offences.UnappliedSlashes.get(ctx.state, 1)) == limit
+
+
+def test_a_new_offender_raises_only_the_waiting_slashes_of_its_kind_and_era() -> None:
+    """A vote equivocation and a block equivocation of era 0 keep their fractions when two block
+    equivocations of era 1 come in (of the 8 validators elected for era 1, the two era-0
+    offenders chilled: (3 × 2 / 8)² = 56.25 %)."""
+    ctx = new_ext(slashDeferEras=1, minBlockEquivocationPerbill=0, minVoteEquivocationPerbill=0)
+    staking.PARAMETERS.storage.put(ctx.state, replace(staking.get_parameters(ctx.state), bonding_duration_eras=3))
+    vote = FinalityVote(0, 3, VOTE_STAGE_PRECOMMIT, bytes([1]) * 32, 2)
+    other = FinalityVote(0, 3, VOTE_STAGE_PRECOMMIT, bytes([2]) * 32, 3)
+    votes = VoteEquivocation(
+        sign_finality_vote(vote, ALICE_KEY, TEST_GENESIS_HASH), sign_finality_vote(other, ALICE_KEY, TEST_GENESIS_HASH)
+    )
+    dispatch(ctx, Origin.signed(DAVE), ReportEquivocationArgs(votes))  # vote, era 0: 9 %
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(VALIDATOR_KEYS[1], 2))  # block, era 0: 9 %
+    run_era(ctx)
+    for index in (2, 3):  # block, era 1: two offenders
+        dispatch(ctx, Origin.signed(DAVE), block_equivocation(VALIDATOR_KEYS[index], ERA_LENGTH + 2))
+    fractions = {
+        (slash.kind, slash.offence_era, slash.offender): slash.fraction_parts
+        for _, slashes in offences.UnappliedSlashes.iter(ctx.state)
+        for slash in slashes
+    }
+    assert fractions == {
+        (offences.KIND_VOTE_EQUIVOCATION, 0, ALICE): 9 * PERCENT,
+        (offences.KIND_BLOCK_EQUIVOCATION, 0, V1): 9 * PERCENT,
+        (offences.KIND_BLOCK_EQUIVOCATION, 1, VALIDATORS[2]): 562_500_000,
+        (offences.KIND_BLOCK_EQUIVOCATION, 1, VALIDATORS[3]): 562_500_000,
+    }
+
+
+def test_no_reward_event_when_the_reward_rounds_to_zero() -> None:
+    ctx = new_ext(slashDeferEras=0, reporterRewardPerbill=0)
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    events = run_era(ctx)
+    assert any(isinstance(event, offences.SlashApplied) for event in events)
+    assert not any(isinstance(event, offences.ReporterRewarded) for event in events)
+
+
+def test_unresponsiveness_skips_who_has_no_stake_or_is_recorded_already() -> None:
+    ctx = new_ext(minUnresponsivenessPerbill=PERCENT, maxUnresponsivenessPerbill=PERCENT)
+    OFFENCES.record_unresponsive(ctx, 0, [BOB])  # not elected: nothing at stake
+    OFFENCES.record_unresponsive(ctx, 0, [V1])
+    OFFENCES.record_unresponsive(ctx, 0, [V1])  # recorded already
+    recorded = [event for event in events_of(ctx) if isinstance(event, offences.OffenceRecorded)]
+    assert [event.offender for event in recorded] == [V1]
+
+
+def test_an_era_leaves_the_slashed_record_as_it_leaves_the_window() -> None:
+    """Window 2 (bonding 3, deferral 1): era 0's record goes at the end of era 1, not before."""
+    ctx = new_ext(slashDeferEras=1)
+    staking.PARAMETERS.storage.put(ctx.state, replace(staking.get_parameters(ctx.state), bonding_duration_eras=3))
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    run_era(ctx)
+    assert [era for era, _ in offences.SlashedInEra.iter(ctx.state)] == [0]
+    run_era(ctx)
+    assert list(offences.SlashedInEra.iter(ctx.state)) == []
+
+
+def offences_problems(ctx: DispatchContext) -> list[str]:
+    return OFFENCES.try_state(ctx.state)
+
+
+def test_invariants_report_each_malformed_slash_exactly() -> None:
+    ctx = new_ext(slashDeferEras=1)
+    dispatch(ctx, Origin.signed(DAVE), block_equivocation(ALICE_KEY, 2))
+    (slash,) = offences.UnappliedSlashes.get(ctx.state, 1)
+    where = f"the slash of {ALICE.hex()} (kind 0, era 0)"
+    for broken, problem in (
+        (replace(slash, fraction_parts=PERBILL_ACCURACY + 1), f"{where} is malformed"),
+        (replace(slash, stakes=()), f"{where} does not start with the offender's own stake"),
+        (replace(slash, stakes=(StakeSlash(BOB, 10, 1),)), f"{where} does not start with the offender's own stake"),
+        (
+            replace(slash, stakes=(StakeSlash(ALICE, OWN_BOND, 1),)),
+            f"{where} takes 1 of 20000 exposed by {ALICE.hex()}",
+        ),
+    ):
+        offences.UnappliedSlashes.put(ctx.state, 1, (broken,))
+        assert offences_problems(ctx) == [problem]
+    # An unknown kind is also missing from its era's record.
+    offences.UnappliedSlashes.put(ctx.state, 1, (replace(slash, kind=9),))
+    assert offences_problems(ctx) == [
+        f"a waiting slash of {ALICE.hex()} is not recorded for its era",
+        f"the slash of {ALICE.hex()} (kind 9, era 0) is malformed",
+    ]
+    # An offence in the era it applies at the end of (no deferral) is well formed.
+    offences.UnappliedSlashes.put(ctx.state, 0, (slash,))
+    offences.UnappliedSlashes.remove(ctx.state, 1)
+    assert offences_problems(ctx) == []
+    offences.UnappliedSlashes.put(ctx.state, 0, (replace(slash, offence_era=1),))
+    assert offences_problems(ctx) == [
+        f"a waiting slash of {ALICE.hex()} is not recorded for its era",
+        f"the slash of {ALICE.hex()} (kind 0, era 1) is malformed",
+    ]
+
+
+def test_invariants_report_a_waiting_slash_missing_from_its_eras_record() -> None:
+    """From the oldest era of the window on, a waiting slash must be in its era's record."""
+    ctx = new_ext(slashDeferEras=1)
+    staking.PARAMETERS.storage.put(ctx.state, replace(staking.get_parameters(ctx.state), bonding_duration_eras=3))
+    run_era(ctx)  # era 1: the window holds eras 0 and 1
+    OFFENCES.report_offence(ctx, offences.KIND_BLOCK_EQUIVOCATION, V1, (7,), None)
+    (slash,) = offences.UnappliedSlashes.get(ctx.state, 2)
+    assert offences_problems(ctx) == []
+    in_oldest = replace(slash, offence_era=0, stakes=())
+    offences.UnappliedSlashes.put(ctx.state, 2, (in_oldest,))
+    problems = offences_problems(ctx)
+    assert f"a waiting slash of {V1.hex()} is not recorded for its era" in problems
+    staking.CurrentEra.put(ctx.state, 2)  # era 0 has left the window: no record needed
+    offences.UnappliedSlashes.put(ctx.state, 2, (replace(slash, offence_era=0),))
+    offences.SlashedInEra.remove(ctx.state, 1)
+    assert offences_problems(ctx) == []

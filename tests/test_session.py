@@ -377,3 +377,124 @@ def test_a_signing_key_belongs_to_its_validator_for_good() -> None:
     assert SESSION.get_validator_of(ctx.state, old.public_key) is None  # no longer in the set
     assert SESSION.get_key_owner(ctx.state, old.public_key) == ALICE
     assert_noop(ctx, BOB, SetKeysArgs(old_keys), session.DuplicateSigningKey)
+
+
+# --- boundaries and invariants the mutation pass found unpinned (docs/testing.md) ---------
+
+
+def full_message(text: str) -> str:
+    """A ``match=`` pattern for exactly ``text``."""
+    import re
+
+    return f"^{re.escape(text)}$"
+
+
+def test_epoch_randomness_is_the_tagged_hash_of_the_spec() -> None:
+    """At the end of epoch 0 the runtime computes epoch 2's randomness: the tagged hash of
+    epoch 0's randomness, the target epoch as 8 big-endian bytes and the epoch's VRF outputs
+    digest (pinned as bytes, independent of compute_epoch_randomness)."""
+    from runtime.primitives.hashing import tagged_hash
+
+    tag = b"flock/babe-rand"
+    ctx = new_ext()
+    run_blocks(ctx, 1, EPOCH_LENGTH)
+    expected = tagged_hash(tag, bytes(32) + bytes([0, 0, 0, 0, 0, 0, 0, 2]) + bytes(32))
+    assert session.NextRandomness.get(ctx.state) == expected
+    assert session.compute_epoch_randomness(b"\x01" * 32, 258, b"\x02" * 32) == tagged_hash(
+        tag, b"\x01" * 32 + b"\x00\x00\x00\x00\x00\x00\x01\x02" + b"\x02" * 32
+    )
+
+
+def test_two_validators_with_one_signing_key_make_one_authority() -> None:
+    ctx = new_ext()
+    session.ValidatorKeys.put(ctx.state, BOB, session.get_keys(ctx.state, ALICE))
+    authorities = session.compute_authorities(ctx.state, [ALICE, BOB, CHARLIE])
+    assert [authority.validator for authority in authorities] == [ALICE, CHARLIE]
+
+
+def test_a_signing_key_in_the_next_set_is_taken() -> None:
+    ctx = new_ext()
+    signing, keys = session_keys("unrecorded")
+    session.NextAuthorities.put(ctx.state, (Authority(BOB, keys),))
+    assert session.is_signing_key_taken(ctx.state, signing.public_key, ALICE, signing_is_staker=False)
+    assert not session.is_signing_key_taken(ctx.state, signing.public_key, BOB, signing_is_staker=False)
+
+
+def genesis_with_session(**overrides: Any) -> Any:
+    config = genesis_config(**overrides)
+    del config["staking"]
+    return RUNTIME.build_genesis(config)
+
+
+def test_genesis_epoch_length_and_probability_bounds() -> None:
+    genesis_with_session(epochLengthBlocks=2**32 - 1)
+    with pytest.raises(ValueError, match=full_message("session.epochLengthBlocks must be at least 1, got 4294967296")):
+        genesis_with_session(epochLengthBlocks=2**32)
+    for good in ([0, 1], [1, 1_000], [2**64 - 2, 2**64 - 1]):
+        genesis_with_session(primaryProbability=good)
+    for bad in ([1, 1], [0, 2**64], [1, 0], [-1, 1], [0.5, 1], [1], "1/2"):
+        with pytest.raises(
+            ValueError,
+            match=full_message(f"session.primaryProbability must be [numerator, denominator] in [0, 1): {bad!r}"),
+        ):
+            genesis_with_session(primaryProbability=bad)
+
+
+def test_genesis_authority_messages() -> None:
+    config = genesis_config()
+    del config["session"]["authorities"], config["staking"]
+    with pytest.raises(ValueError, match=full_message("genesis needs at least one authority")):
+        RUNTIME.build_genesis(config)
+    alice = encode_address(ALICE)
+    for authorities, message in (
+        ([alice, alice], "genesis lists an authority twice"),
+        (
+            [authority_entry(ALICE_KEY), [encode_address(BOB), alice, authority_entry(ALICE_KEY)[2]]],
+            "genesis uses a signing key for two authorities",
+        ),
+        (
+            [[alice, encode_address(bytes(32)), authority_entry(ALICE_KEY)[2]]],
+            f"authority {alice}: the signing key is not a valid ed25519 key",
+        ),
+        ([[alice, alice, "0x" + "00" * 32]], f"authority {alice}: the VRF key is not a valid public key"),
+        ([encode_address(bytes(32))], f"authority {encode_address(bytes(32))} is not a valid ed25519 key"),
+        (
+            [[alice, alice, "ab" + "00" * 32]],
+            "session.authorities: the VRF key 'ab" + "00" * 32 + "' is not 0x and 64 hex digits",
+        ),
+    ):
+        with pytest.raises(ValueError, match=full_message(message)):
+            genesis_with_session(authorities=authorities)
+
+
+def test_genesis_takes_at_most_max_authorities() -> None:
+    from runtime.block import MAX_AUTHORITIES
+
+    keys = [named_keypair(f"authority {index}").public_key for index in range(MAX_AUTHORITIES + 1)]
+    genesis_with_session(authorities=[encode_address(who) for who in keys[:-1]])
+    with pytest.raises(ValueError, match=full_message(f"genesis lists more than {MAX_AUTHORITIES} authorities")):
+        genesis_with_session(authorities=[encode_address(who) for who in keys])
+
+
+def test_try_state_reports_each_broken_set_or_key_exactly() -> None:
+    ctx = new_ext()
+    current = session.CurrentAuthorities.get(ctx.state)
+    problems = lambda: SESSION.try_state(ctx.state)  # noqa: E731
+    assert problems() == []
+    session.NextAuthorities.put(ctx.state, (current[0], Authority(CHARLIE, current[0].keys)))
+    assert problems() == ["the next set uses a signing key twice"]
+    session.NextAuthorities.put(ctx.state, (current[0], Authority(ALICE, current[1].keys)))
+    assert problems() == ["the next set lists a validator twice"]
+    session.NextAuthorities.put(ctx.state, current)
+    _, charlie_keys = session_keys("charlie")
+    session.QueuedKeys.put(ctx.state, CHARLIE, SessionKeys(charlie_keys.signing, bytes(32)))
+    assert problems() == [f"{encode_address(CHARLIE)} has malformed session keys"]
+    session.QueuedKeys.put(ctx.state, CHARLIE, charlie_keys)
+    session.QueuedKeys.put(ctx.state, DAVE, charlie_keys)
+    assert problems() == ["two validators queued the same signing key"]
+    session.QueuedKeys.remove(ctx.state, DAVE)
+    session.KeyOwners.put(ctx.state, current[0].keys.signing, BOB)
+    assert problems() == [f"{encode_address(ALICE)}'s enacted signing key is not recorded as its own"]
+    session.KeyOwners.put(ctx.state, current[0].keys.signing, ALICE)
+    session.EpochLength.put(ctx.state, 0)
+    assert problems() == ["the epoch length is 0"]

@@ -9,6 +9,7 @@ most 5 % within one era.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -22,7 +23,7 @@ from runtime.construct import PALLET_INDICES
 from runtime.executive import Executive
 from runtime.framework.pallet import DispatchContext, Origin
 from runtime.framework.weights import CURRENCY_WEIGHT, READ_WEIGHT, WRITE_WEIGHT
-from runtime.pallets import balances, session, staking, system
+from runtime.pallets import balances, offences, session, staking, system
 from runtime.pallets.staking import (
     BondArgs,
     BondExtraArgs,
@@ -635,3 +636,331 @@ def test_an_eras_end_weighs_its_election_and_every_delegation_it_reads() -> None
     dispatch(ctx, DAVE, DelegateArgs((Delegation(ALICE, 10_000),)))
     assert STAKING.get_end_session_weight(ctx.state, ERA_LENGTH) == era_end + READ_WEIGHT
     assert STAKING.get_end_session_weight(ctx.state, ERA_LENGTH - 1) == ordinary
+
+
+# --- boundaries, history and invariants the mutation pass found unpinned (docs/testing.md) -
+
+
+def test_history_keeps_exactly_the_last_history_depth_eras() -> None:
+    """At the end of era e the runtime files e and forgets e - HISTORY_DEPTH: after 28 eras
+    eras 0..27 are kept, after 29 eras era 0 is gone (and try_state agrees each era)."""
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    for _ in range(staking.HISTORY_DEPTH):
+        run_era(ctx, [ALICE])
+    assert sorted(era for era, _ in staking.ErasElected.iter(ctx.state)) == list(range(staking.HISTORY_DEPTH))
+    run_era(ctx, [ALICE])
+    kept = list(range(1, staking.HISTORY_DEPTH + 1))
+    assert sorted(era for era, _ in staking.ErasElected.iter(ctx.state)) == kept
+    assert sorted(key.era for key, _ in staking.ErasExposures.iter(ctx.state)) == kept
+    assert staking.get_exposure_at(ctx.state, ALICE, 0) is None
+    assert staking.get_exposure_at(ctx.state, ALICE, 1) == staking.Exposure(20_000, 20_000, (), 0)
+
+
+def test_a_past_eras_elected_set_is_read_from_history() -> None:
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    dispatch(ctx, BOB, BondArgs(15_000))
+    dispatch(ctx, BOB, ValidateArgs(0))
+    run_era(ctx, [ALICE])
+    run_era(ctx, [ALICE])
+    assert staking.get_elected_at(ctx.state, 0) == (ALICE,)
+    assert staking.get_elected_at(ctx.state, 2) == (ALICE, BOB)
+    assert STAKING.get_population(ctx.state, 0) == 1
+    assert staking.get_elected_at(ctx.state, 5) == ()
+
+
+def test_bonded_through_counts_active_and_chunks_until_they_mature() -> None:
+    """Era 0, bonding duration 2: bob unbonds 4,000 of 10,000 (withdrawable from era 2). Through
+    a block of era 1 all 10,000 stay locked; from era 2 on neither the chunk nor the active bond
+    is (an active bond unbonded now would mature then too)."""
+    ctx = new_ext()
+    dispatch(ctx, BOB, BondArgs(10_000))
+    dispatch(ctx, BOB, UnbondArgs(4_000))
+    assert STAKING.get_bonded_through(ctx.state, BOB, 2 * ERA_LENGTH) == 10_000  # last block of era 1
+    assert STAKING.get_bonded_through(ctx.state, BOB, 2 * ERA_LENGTH + 1) == 0  # first block of era 2
+    assert STAKING.get_bonded_through(ctx.state, CHARLIE, 1) == 0
+
+
+def test_block_era_edges() -> None:
+    assert [staking.compute_block_era(number, 5) for number in (0, 1, 5, 6, 10, 11)] == [0, 0, 0, 1, 1, 2]
+    assert staking.compute_block_era(7, 1) == 6
+    assert staking.compute_block_era(7, 0) == 0
+
+
+def test_slashed_delegations_lower_only_the_offenders() -> None:
+    delegations = (Delegation(ALICE, 100), Delegation(BOB, 100))
+    assert staking.compute_slashed_delegations(delegations, ALICE, 30, 1_000) == (
+        Delegation(ALICE, 70),
+        Delegation(BOB, 100),
+    )
+    # The rest must fit the active bond: the last delegations shrink first.
+    assert staking.compute_slashed_delegations(delegations, ALICE, 30, 120) == (
+        Delegation(ALICE, 70),
+        Delegation(BOB, 50),
+    )
+
+
+def test_rebonding_a_whole_chunk_leaves_no_empty_chunk() -> None:
+    ledger = StakingLedger(0, (UnlockChunk(5, 1), UnlockChunk(5, 2)))
+    assert staking.compute_rebonded(ledger, 5) == StakingLedger(5, (UnlockChunk(5, 1),))
+    assert staking.compute_rebonded(ledger, 7) == StakingLedger(7, (UnlockChunk(3, 1),))
+
+
+def test_election_exposes_the_largest_delegations_and_breaks_ties_by_account() -> None:
+    """Over MAX_EXPOSED_DELEGATORS backers the smallest is left out; equal totals go to the
+    lower account id whatever the commission."""
+    backers = [
+        staking.IndividualExposure(i.to_bytes(32, "big"), 1_000 + i) for i in range(staking.MAX_EXPOSED_DELEGATORS + 1)
+    ]
+    [(validator, exposure)] = staking.compute_election([(ALICE, 10, 0)], {ALICE: backers}, 1)
+    assert validator == ALICE and len(exposure.others) == staking.MAX_EXPOSED_DELEGATORS
+    assert backers[0] not in exposure.others and exposure.total == 10 + sum(b.value for b in backers[1:])
+    low, high = sorted((ALICE, BOB))
+    elected = staking.compute_election([(high, 10, 0), (low, 10, 5)], {}, 1)
+    assert [who for who, _ in elected] == [low]
+
+
+def test_payouts_with_a_single_point_or_a_unit_exposure() -> None:
+    assert staking.compute_validator_payouts(1_000, {ALICE: 1}, {ALICE: 0}) == {ALICE: (1_000, 0)}
+    assert staking.compute_exposure_shares(staking.Exposure(1, 1, (), 0), ALICE, 100) == [(ALICE, 100)]
+
+
+def test_a_reward_the_payee_cannot_receive_stays_in_the_pool() -> None:
+    ctx = new_ext()
+    fund_pool(ctx, 10_000)
+    nobody = named_keypair("nobody").public_key
+    assert STAKING.pay_reward(ctx, nobody, ED - 1) == 0
+    assert STAKING.pay_reward(ctx, nobody, 0) == 0
+    assert free(ctx, nobody) == 0 and free(ctx, CONSENSUS_REWARD_POOL_ACCOUNT) == ED + 10_000
+
+
+def test_validator_weight_is_the_exposure_or_zero() -> None:
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    assert STAKING.get_validator_weight(ctx.state, ALICE) == 20_000
+    assert STAKING.get_validator_weight(ctx.state, BOB) == 0
+
+
+def test_points_mark_the_validator_active_in_the_epoch() -> None:
+    """The stored marker is part of the state root: one byte pattern, the value 1."""
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    STAKING.award_point(ctx, ALICE)
+    assert dict(staking.ActiveInEpoch.iter(ctx.state)) == {ALICE: 1}
+
+
+def test_slash_of_a_single_unit_and_of_a_whole_account() -> None:
+    """A slash of 1 takes 1; a validator without delegations keeps none stored; a slash of an
+    account's whole balance (all of it bonded) empties and removes the account."""
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    assert STAKING.slash(ctx, ALICE, ALICE, 1, TREASURY_ACCOUNT) == 1
+    assert staking.Ledger.get(ctx.state, ALICE) == StakingLedger(19_999, ())
+    assert not staking.Delegations.contains(ctx.state, ALICE)
+    dispatch(ctx, BOB, BondArgs(100_000))
+    assert STAKING.slash(ctx, ALICE, BOB, 100_000, TREASURY_ACCOUNT) == 100_000
+    assert not staking.Ledger.contains(ctx.state, BOB) and not system.Account.contains(ctx.state, BOB)
+    assert RUNTIME.try_state(ctx.state) == []
+
+
+def test_chill_offender_ignores_who_is_not_validating() -> None:
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    dispatch(ctx, BOB, BondArgs(15_000))
+    events = len(ctx.events)
+    STAKING.on_offence(ctx, BOB)  # bonded, never validated
+    STAKING.on_offence(ctx, CHARLIE)  # not even bonded
+    STAKING.on_offence(ctx, ALICE)
+    assert [record.event for record in ctx.event_records()[events:]] == [staking.Chilled(ALICE)]
+    STAKING.on_offence(ctx, ALICE)  # chilled already: no second event
+    assert len(ctx.events) == events + 1
+
+
+def test_bond_extra_on_an_account_with_the_most_locks_replaces_the_staking_lock() -> None:
+    ctx = new_ext()
+    dispatch(ctx, BOB, BondArgs(ED))
+    for index in range(balances.MAX_LOCKS - 1):
+        BALANCES.set_lock(ctx, BOB, b"lock%04d" % index, 1)
+    dispatch(ctx, BOB, BondExtraArgs(ED))
+    assert BALANCES.get_lock(ctx.state, BOB, staking.STAKING_LOCK_ID) == 2 * ED
+
+
+def full_message(text: str) -> str:
+    """A ``match=`` pattern for exactly ``text``."""
+    import re
+
+    return f"^{re.escape(text)}$"
+
+
+@pytest.mark.parametrize(
+    ("stakers", "overrides", "message"),
+    [
+        (
+            ((ALICE, 20_000, 0),),
+            {"eraLengthBlocks": 0},
+            "staking.eraLengthBlocks must be at least 1 when there are stakers",
+        ),
+        (
+            ((ALICE, 20_000, 0),),
+            {"validatorCount": 0},
+            "staking.validatorCount must be at least 1 when there are stakers",
+        ),
+        (
+            (),
+            {"maxCommissionPerbill": 10**9 + 1},
+            "staking.maxCommissionPerbill is 1000000001, outside 0..1000000000 (parts per 10^9)",
+        ),
+        (
+            (),
+            {"maxCommissionChangePerbill": 10**9 + 1},
+            "staking.maxCommissionChangePerbill is 1000000001, outside 0..1000000000 (parts per 10^9)",
+        ),
+    ],
+)
+def test_genesis_messages_name_the_field(
+    stakers: tuple[tuple[bytes, int, int], ...], overrides: dict[str, int], message: str
+) -> None:
+    with pytest.raises(ValueError, match=full_message(message)):
+        new_ext(stakers=stakers, **overrides)
+
+
+def test_genesis_stake_limits_are_inclusive() -> None:
+    """A staker may bond its whole balance, and exactly max(minValidatorBond, ED); a commission
+    of exactly 100 % may be the cap. Below the existential deposit is refused even when the
+    minimum validator bond is lower."""
+    new_ext(stakers=((ALICE, 100_000, 0),))
+    new_ext(stakers=((ALICE, ED, 0),), minValidatorBond=0, maxCommissionPerbill=10**9)
+    with pytest.raises(ValueError, match="bonds 999, below the minimum validator bond"):
+        new_ext(stakers=((ALICE, ED - 1, 0),), minValidatorBond=0)
+    with pytest.raises(ValueError, match="bonds 0, below the minimum validator bond"):  # even with no ED
+        new_test_ext(
+            endowed=(ALICE,),
+            existential_deposit=0,
+            stakers=((ALICE, 0, 0),),
+            authorities=(ALICE,),
+            config={"staking": {**PARAMETERS, "minValidatorBond": 0}},
+        )
+    ctx = new_test_ext(
+        endowed=(ALICE,),
+        existential_deposit=1,
+        stakers=((ALICE, 1, 0),),
+        authorities=(ALICE,),
+        config={"staking": {**PARAMETERS, "minValidatorBond": 0}},
+    )
+    assert staking.Ledger.get(ctx.state, ALICE) == StakingLedger(1, ())
+    with pytest.raises(
+        ValueError,
+        match=full_message(
+            f"staking.stakers elect {[encode_address(BOB)]}, but session.authorities are "
+            f"{[encode_address(ALICE)]}: they must be the same set"
+        ),
+    ):
+        new_ext(stakers=((BOB, 20_000, 0),))
+
+
+def test_parameter_changes_are_checked_against_the_running_chain() -> None:
+    ctx = new_ext()  # no stakers
+    current = staking.get_parameters(ctx.state)
+    STAKING.check_parameters(ctx.state, replace(current, validator_count=staking.MAX_VALIDATORS))
+    for change, message in (
+        ({"era_length_blocks": ERA_LENGTH + 1}, "staking.eraLengthBlocks cannot change on a running chain"),
+        ({"validator_count": staking.MAX_VALIDATORS + 1}, "staking.validatorCount is 1001, above 1000"),
+    ):
+        with pytest.raises(ValueError, match=full_message(message)):
+            STAKING.check_parameters(ctx.state, replace(current, **change))
+    offences.PARAMETERS.storage.put(ctx.state, replace(offences.get_parameters(ctx.state), slash_defer_eras=2))
+    with pytest.raises(
+        ValueError,
+        match=full_message(
+            "staking.bondingDurationEras (2) must exceed offences.slashDeferEras (2): stake unbonded in an "
+            "offence's era must still be there when it is slashed"
+        ),
+    ):
+        STAKING.check_parameters(ctx.state, current)
+    offences.PARAMETERS.storage.put(ctx.state, replace(offences.get_parameters(ctx.state), slash_defer_eras=0))
+    offences.UnappliedSlashes.put(ctx.state, 3, (offences.UnappliedSlash(ALICE, 0, 0, 0, None, ()),))
+    STAKING.check_parameters(ctx.state, replace(current, bonding_duration_eras=4))  # era 0 + 4 > 3
+    with pytest.raises(
+        ValueError,
+        match=full_message(
+            "staking.bondingDurationEras (3) would let stake unbonded now be withdrawn before the slash "
+            "waiting for the end of era 3 applies"
+        ),
+    ):
+        STAKING.check_parameters(ctx.state, replace(current, bonding_duration_eras=3))
+
+
+# Invariants: each breach written straight into storage, one at a time, is reported exactly.
+
+
+def staking_problems(ctx: DispatchContext) -> list[str]:
+    return STAKING.try_state(ctx.state)
+
+
+def test_invariants_report_each_broken_ledger() -> None:
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    dispatch(ctx, BOB, BondArgs(10_000))
+    assert staking_problems(ctx) == []
+    charlie = encode_address(CHARLIE)
+    staking.Ledger.put(ctx.state, CHARLIE, StakingLedger(0, ()))
+    assert staking_problems(ctx) == [f"{charlie} keeps an empty ledger"]
+    staking.Ledger.remove(ctx.state, CHARLIE)
+    # (More than MAX_UNLOCKING_CHUNKS chunks cannot be stored: the codec refuses the list.)
+    chunks = (*(UnlockChunk(300, era) for era in range(31)), UnlockChunk(700, 31))
+    staking.Ledger.put(ctx.state, BOB, StakingLedger(0, chunks))
+    assert staking_problems(ctx) == []
+    staking.Validators.put(ctx.state, CHARLIE, staking.ValidatorPrefs(0, 0, 0, True))
+    assert staking_problems(ctx) == [f"validator {charlie} has no ledger"]
+    staking.Validators.remove(ctx.state, CHARLIE)
+    staking.Delegations.put(ctx.state, CHARLIE, (Delegation(ALICE, 5),))
+    assert staking_problems(ctx) == [f"{charlie} delegates 5, more than its active 0"]
+    staking.Delegations.put(ctx.state, CHARLIE, (Delegation(ALICE, 0),))
+    assert staking_problems(ctx) == [f"{charlie} delegates 0, more than its active 0"]
+    staking.Delegations.remove(ctx.state, CHARLIE)
+    staking.Delegations.put(ctx.state, ALICE, (Delegation(BOB, 20_001),))
+    assert staking_problems(ctx) == [f"{encode_address(ALICE)} delegates 20001, more than its active 20000"]
+
+
+def test_invariants_report_each_broken_exposure() -> None:
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    alice, bob = encode_address(ALICE), encode_address(BOB)
+    staking.Exposures.put(ctx.state, ALICE, staking.Exposure(20_001, 20_000, (), 0))
+    assert staking_problems(ctx) == [f"the exposure of {alice} does not add up"]
+    staking.Exposures.put(ctx.state, ALICE, staking.Exposure(20_000, 20_000, (), 0))
+    staking.RewardPoints.put(ctx.state, BOB, 1)
+    assert staking_problems(ctx) == [f"{bob} has reward points but is not elected"]
+    staking.RewardPoints.remove(ctx.state, BOB)
+    staking.ActiveInEpoch.put(ctx.state, BOB, 1)
+    assert staking_problems(ctx) == [f"{bob} is active in the epoch but not elected"]
+    staking.ActiveInEpoch.remove(ctx.state, BOB)
+    staking.IdleInEra.put(ctx.state, (BOB,))
+    assert staking_problems(ctx) == ["a validator is idle in the era but not elected"]
+    staking.IdleInEra.put(ctx.state, ())
+    staking.Elected.put(ctx.state, (ALICE, ALICE))
+    assert staking_problems(ctx) == ["the exposure snapshot does not match the elected set"]
+
+
+def test_invariants_allow_exactly_max_validators_elected() -> None:
+    """(More than MAX_VALIDATORS cannot be stored: the codec refuses the list.)"""
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    many = [ALICE, *(i.to_bytes(32, "big") for i in range(1, staking.MAX_VALIDATORS))]
+    for who in many[1:]:
+        staking.Exposures.put(ctx.state, who, staking.Exposure(0, 0, (), 0))
+    staking.Elected.put(ctx.state, tuple(many))
+    assert staking_problems(ctx) == []
+
+
+def test_invariants_report_each_broken_history() -> None:
+    """Kept eras are exactly the last HISTORY_DEPTH before the current one, each with the
+    exposures of its set and no other."""
+    ctx = new_ext(stakers=((ALICE, 20_000, 0),))
+    run_era(ctx, [ALICE])
+    run_era(ctx, [ALICE])  # current era 2; eras 0 and 1 kept
+    alice, bob = encode_address(ALICE), encode_address(BOB)
+    exposure = staking.Exposure(20_000, 20_000, (), 0)
+    staking.ErasElected.put(ctx.state, 2, (ALICE,))
+    staking.ErasExposures.put(ctx.state, staking.EraValidator(2, ALICE), exposure)
+    assert staking_problems(ctx) == [f"era 2's elected set is kept, outside the last {staking.HISTORY_DEPTH} past eras"]
+    staking.ErasElected.remove(ctx.state, 2)
+    assert staking_problems(ctx) == [f"era 2 keeps the exposure of {alice}, not elected"]
+    staking.ErasExposures.remove(ctx.state, staking.EraValidator(2, ALICE))
+    staking.ErasElected.put(ctx.state, 1, (ALICE, BOB))
+    assert staking_problems(ctx) == ["era 1 keeps no exposure of 1 of its elected validators"]
+    staking.ErasElected.put(ctx.state, 1, (ALICE,))
+    staking.ErasExposures.put(ctx.state, staking.EraValidator(1, BOB), exposure)
+    assert staking_problems(ctx) == [f"era 1 keeps the exposure of {bob}, not elected"]

@@ -77,3 +77,28 @@ def test_transfer_through_a_block_matches_direct_dispatch() -> None:
         [sign_transfer(RUNTIME, ALICE, BOB.public_key, 3 * FLOCK, nonce=0)],
     )
     assert system.get_account(after, BOB.public_key).free == 3 * FLOCK
+
+
+# --- bookkeeping and invariants the mutation pass found unpinned (docs/testing.md) ----------
+
+
+def test_a_block_starts_with_no_weight_and_no_length() -> None:
+    executive = Executive(RUNTIME, TEST_GENESIS_HASH)
+    state = build_genesis_state(RUNTIME, [ALICE.public_key])
+    state = execute_block(executive, state, [sign_transfer(RUNTIME, ALICE, BOB.public_key, FLOCK, nonce=0)])
+    assert system.BlockWeight.get(state) > 0 and system.BlockLength.get(state) > 0
+    block = executive.initialize_block(state, BlockEnvironment(2, b"\x02" * 32, 2, 2_000, ALICE.public_key))
+    assert (system.BlockWeight.get(block.ctx.state), system.BlockLength.get(block.ctx.state)) == (0, 0)
+
+
+def test_try_state_reports_an_empty_account_and_more_frozen_than_held() -> None:
+    from runtime.accounts import EMPTY_ACCOUNT, AccountInfo
+
+    ctx = new_test_ext(endowed=[ALICE.public_key])
+    pallet = RUNTIME.pallet("system")
+    system.Account.put(ctx.state, BOB.public_key, EMPTY_ACCOUNT)
+    assert pallet.try_state(ctx.state) == [f"empty account {BOB.public_key.hex()} was not removed"]
+    system.Account.put(ctx.state, BOB.public_key, AccountInfo(0, 0, 0, 1))
+    assert pallet.try_state(ctx.state) == [f"account {BOB.public_key.hex()} has more frozen than it holds"]
+    system.Account.put(ctx.state, BOB.public_key, AccountInfo(0, 5, 0, 5))
+    assert pallet.try_state(ctx.state) == []
