@@ -13,7 +13,7 @@ import pytest
 
 from flockchain.chain.chain import Chain
 from flockchain.db.memory import MemoryStore
-from flockchain.node.engine import MAX_DRIFT_MS, ConsensusEngine
+from flockchain.node.engine import MAX_DRIFT_MS, ChainView, ConsensusEngine
 from flockchain.node.inbox import (
     ACCEPT,
     Ignore,
@@ -360,3 +360,21 @@ def test_an_authored_block_takes_the_pools_transactions_and_the_pool_drops_them(
     engine.handle(SlotStarted(slot), slot * SLOT_MS)
     head = engine.chain.blocks.get_block(engine.chain.head_hash)
     assert head is not None and tx in head.extrinsics and len(engine.pool) == 0
+
+
+# --- the finality voter's view of the chain ---------------------------------------------------
+
+
+def test_votes_of_a_set_stop_at_its_change_block_even_when_based_on_it(
+    engine: ConsensusEngine, source: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b1, b2, b3 = build(source, 1), build(source, 2), build(source, 3)
+    for block in (b1, b2, b3):
+        deliver(engine, block)
+    # b2's state starts set 1: set 0 must finalize b2 itself and vote no further.
+    next_set = {b2.hash, b3.hash}
+    monkeypatch.setattr(engine, "_get_set_id", lambda block_hash: 1 if block_hash in next_set else 0)
+    view = ChainView(engine)
+    assert view.best_chain_containing(GENESIS.header.hash) == (b2.hash, 2)
+    assert view.best_chain_containing(b1.hash) == (b2.hash, 2)
+    assert view.best_chain_containing(b2.hash) == (b2.hash, 2)  # not its child b3

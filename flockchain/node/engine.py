@@ -609,7 +609,9 @@ class ChainView:
         assert route is not None
         set_id = engine.voter.voter_set.set_id
         target = best
-        for block_hash in reversed(route):  # lowest first: stop at the first set change
+        # Lowest first, from ``base`` itself: when ``base`` is the change block, its children
+        # already belong to the next set, so the chain of set ``set_id`` ends at ``base``.
+        for block_hash in (base, *reversed(route)):
             if engine._get_set_id(block_hash) != set_id:
                 target = block_hash
                 break
