@@ -11,7 +11,9 @@ from dataclasses import replace
 
 import pytest
 
+from flockchain.abc import WriteBatch
 from flockchain.chain.chain import Chain
+from flockchain.db import schema
 from flockchain.db.memory import MemoryStore
 from flockchain.node.engine import MAX_DRIFT_MS, ChainView, ConsensusEngine
 from flockchain.node.inbox import (
@@ -378,3 +380,39 @@ def test_votes_of_a_set_stop_at_its_change_block_even_when_based_on_it(
     assert view.best_chain_containing(GENESIS.header.hash) == (b2.hash, 2)
     assert view.best_chain_containing(b1.hash) == (b2.hash, 2)
     assert view.best_chain_containing(b2.hash) == (b2.hash, 2)  # not its child b3
+
+
+# --- slashing protection --------------------------------------------------------------------
+
+
+class RecordingStore(MemoryStore):
+    """Writes in order: the keys each batch puts, and whether it asked for a synchronous write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[tuple[set[bytes], bool]] = []
+
+    def write(self, batch: WriteBatch, *, sync: bool = False) -> None:
+        self.writes.append(({key for key, value in batch if value is not None}, sync))
+        super().write(batch, sync=sync)
+
+
+def test_the_signing_record_is_written_synchronously_before_a_block_is_sealed_or_a_vote_sent() -> None:
+    store = RecordingStore()
+    engine = ConsensusEngine(
+        Chain(store, GENESIS.runtime, GENESIS.header, GENESIS.state), KEYS[0], gossip_duration_ms=200
+    )
+    slot = own_slot(engine)
+    store.writes.clear()
+    engine.handle(SlotStarted(slot), slot * SLOT_MS)
+    block_key = schema.header_key(engine.chain.head_hash)
+    record_write = next(i for i, (keys, _) in enumerate(store.writes) if schema.SIGNING_RECORD in keys)
+    block_write = next(i for i, (keys, _) in enumerate(store.writes) if block_key in keys)
+    assert record_write < block_write and store.writes[record_write][1] is True
+    assert all(not sync for keys, sync in store.writes if schema.SIGNING_RECORD not in keys)  # only the record
+    store.writes.clear()
+    voted = []
+    for tick in range(1, 20):
+        outcome = engine.handle(TimerTick(), slot * SLOT_MS + tick * 200)
+        voted += [item for item in outcome.outgoing if isinstance(item.message, VoteMessage)]
+    assert voted and store.writes and all(sync for keys, sync in store.writes if schema.SIGNING_RECORD in keys)

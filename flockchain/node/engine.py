@@ -581,9 +581,11 @@ class ConsensusEngine:
             self._reports[encoded] = encoded
 
     def _save_record(self, record: SigningRecord) -> None:
+        """Write the record synchronously: what we sign next must be on disk even if the machine
+        loses power the moment after (a write the OS still buffers would survive only a crash)."""
         batch = WriteBatch()
         batch.put(schema.SIGNING_RECORD, record.encode())
-        self.chain.store.write(batch)
+        self.chain.store.write(batch, sync=True)
         self._record = record
 
 
