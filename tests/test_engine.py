@@ -11,11 +11,19 @@ from dataclasses import replace
 
 import pytest
 
+from consensus.grandpa import justification as justification_module
 from flockchain.abc import WriteBatch
 from flockchain.chain.chain import Chain
 from flockchain.db import schema
 from flockchain.db.memory import MemoryStore
-from flockchain.node.engine import MAX_DRIFT_MS, ChainView, ConsensusEngine
+from flockchain.node.engine import (
+    MAX_ANSWERS_PER_PEER,
+    MAX_DRIFT_MS,
+    MAX_WANTED_PER_SOURCE,
+    MAX_WANTED_REQUESTS_PER_TICK,
+    ChainView,
+    ConsensusEngine,
+)
 from flockchain.node.inbox import (
     ACCEPT,
     Ignore,
@@ -43,6 +51,7 @@ from runtime.block import (
 )
 from runtime.errors import BadInherent
 from runtime.primitives import vrf
+from runtime.primitives.hashing import blake2b_256
 from runtime_helpers import named_keypair, sign_transfer
 
 SLOT_MS = 1_000
@@ -416,3 +425,114 @@ def test_the_signing_record_is_written_synchronously_before_a_block_is_sealed_or
         outcome = engine.handle(TimerTick(), slot * SLOT_MS + tick * 200)
         voted += [item for item in outcome.outgoing if isinstance(item.message, VoteMessage)]
     assert voted and store.writes and all(sync for keys, sync in store.writes if schema.SIGNING_RECORD in keys)
+
+
+# --- bounded under floods -----------------------------------------------------------------------
+
+
+def signed_vote(signer: int, round_: int, target_hash: bytes, number: int, stage: int = VOTE_STAGE_PREVOTE):  # type: ignore[no-untyped-def]
+    return sign_finality_vote(FinalityVote(0, round_, stage, target_hash, number), KEYS[signer], GENESIS.header.hash)
+
+
+def relayed_votes(outcome: Outcome) -> list[VoteMessage]:
+    return [
+        item.message
+        for item in outcome.outgoing
+        if isinstance(item, Broadcast) and isinstance(item.message, VoteMessage)
+    ]
+
+
+def random_hash(index: int) -> bytes:
+    return blake2b_256(b"no such block" + index.to_bytes(4, "big"))
+
+
+def test_votes_for_rounds_the_voter_ignores_are_neither_kept_nor_relayed(engine: ConsensusEngine) -> None:
+    relayed = 0
+    for round_ in range(6, 5_006):  # one key, 5,000 rounds beyond the four buffered ahead
+        outcome = engine.handle(PeerMessage(PEER, VoteMessage(signed_vote(1, round_, GENESIS.header.hash, 0))), LATE)
+        assert outcome.verdict == Ignore(IgnoreReason.AHEAD)
+        relayed += len(relayed_votes(outcome))
+    assert relayed == 0
+    assert engine.held_counts()["future votes"] == 0
+
+
+def test_one_voter_naming_random_blocks_is_kept_to_its_share(engine: ConsensusEngine) -> None:
+    relayed, verdicts = 0, set()
+    for index in range(2_000):  # rounds 1 (live) to 5 (buffered), each stage, random block hashes
+        round_, stage = 1 + index % 5, (VOTE_STAGE_PREVOTE, VOTE_STAGE_PRECOMMIT)[index // 5 % 2]
+        vote = signed_vote(1, round_, random_hash(index), 1 + index % 7, stage)
+        outcome = engine.handle(PeerMessage(PEER, VoteMessage(vote)), LATE)
+        relayed += len(relayed_votes(outcome))
+        verdicts.add(outcome.verdict)
+    assert relayed == 5 * 2 * 2  # two votes (an equivocation) per round and stage: the rest are surplus
+    assert verdicts == {ACCEPT, Ignore(IgnoreReason.SURPLUS)}
+    counts = engine.held_counts()
+    assert counts["future votes"] == 4 * 2 * 2 and counts["wanted blocks"] <= MAX_WANTED_PER_SOURCE
+    requests = [
+        item
+        for tick in range(1, 30)
+        for item in engine.handle(TimerTick(), LATE + tick * 100).outgoing
+        if isinstance(item, Broadcast) and isinstance(item.message, BlockRequest)
+    ]
+    assert len(requests) <= MAX_WANTED_PER_SOURCE * 3  # each wanted block asked for at most once a second
+
+
+def test_the_wanted_blocks_and_the_requests_for_them_are_bounded(engine: ConsensusEngine) -> None:
+    for signer in (1, 2, 3):
+        for index in range(2_000):
+            vote = signed_vote(signer, 1 + index % 5, random_hash(signer * 10_000 + index), 1, VOTE_STAGE_PREVOTE)
+            engine.handle(PeerMessage(PEER, VoteMessage(vote)), LATE)
+    assert engine.held_counts()["wanted blocks"] <= 3 * MAX_WANTED_PER_SOURCE
+    outcome = engine.handle(TimerTick(), LATE + 5_000)
+    requests = [
+        item for item in outcome.outgoing if isinstance(item, Broadcast) and isinstance(item.message, BlockRequest)
+    ]
+    assert len(requests) == MAX_WANTED_REQUESTS_PER_TICK
+
+
+def test_a_flooding_voter_cannot_push_out_an_honest_vote_for_a_later_round(engine: ConsensusEngine) -> None:
+    for index in range(500):  # round 3: buffered, two rounds ahead
+        engine.handle(PeerMessage(PEER, VoteMessage(signed_vote(1, 3, random_hash(index), 1))), LATE)
+    honest = VoteMessage(signed_vote(2, 3, GENESIS.header.hash, 0))
+    outcome = engine.handle(PeerMessage(8, honest), LATE)
+    assert outcome.verdict == ACCEPT and Broadcast(honest) in outcome.outgoing
+    assert honest.vote in engine.voter.future_votes[3]
+    assert engine.handle(PeerMessage(8, honest), LATE).verdict == Ignore(IgnoreReason.DUPLICATE)
+
+
+def test_a_re_sent_commit_has_its_signatures_checked_once(
+    engine: ConsensusEngine, source: Chain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    b1 = build(source, 1)
+    b2 = build(source, 2)
+    deliver(engine, b1)
+    checked = []
+    verify = justification_module.verify_finality_vote
+
+    def counting_verify(*args: object) -> None:
+        checked.append(args)
+        verify(*args)
+
+    monkeypatch.setattr(justification_module, "verify_finality_vote", counting_verify)
+    precommits = tuple(signed_vote(i, 1, b2.hash, 2, VOTE_STAGE_PRECOMMIT) for i in (1, 2, 3))
+    message = CommitMessage(Justification(0, 1, b1.hash, 1, precommits).encode())  # names b2, which we lack
+    for _ in range(10):
+        assert engine.handle(PeerMessage(PEER, message), LATE).verdict in (
+            Ignore(IgnoreReason.AWAITING_BLOCKS),
+            Ignore(IgnoreReason.DUPLICATE),
+        )
+    assert len(checked) == 3
+    outcome = deliver(engine, b2)
+    assert PeerVerdict(PEER, ACCEPT) in outcome.resolved and engine.chain.finalized_hash == b1.hash
+    assert len(checked) == 3
+
+
+def test_block_requests_are_answered_within_a_budget_per_peer(engine: ConsensusEngine, source: Chain) -> None:
+    block = build(source, 1)
+    deliver(engine, block)
+    answered = sum(
+        engine.handle(PeerMessage(PEER, BlockRequest(block.hash)), LATE).verdict == ACCEPT for _ in range(1_000)
+    )
+    assert answered == MAX_ANSWERS_PER_PEER
+    assert engine.handle(PeerMessage(8, BlockRequest(block.hash)), LATE).verdict == ACCEPT  # another peer's share
+    assert engine.handle(PeerMessage(PEER, BlockRequest(block.hash)), LATE + 1_000).verdict == ACCEPT  # next window

@@ -1,8 +1,10 @@
-"""Blocks the engine holds aside: orphans (parent unknown) and early blocks (slot not started).
+"""What the engine holds aside until it can use it: orphans (parent unknown), early blocks (slot
+not started) and commits whose blocks have not arrived.
 
-Both are bounded in count, in bytes and per sending peer, so no peer can make a node hold more
-than its share; when full, a newcomer pushes out its own peer's oldest block, then the oldest
-of all. Held blocks are unchecked: a block gets its verdict when the engine imports it.
+Each is bounded in count and per sending peer (blocks also in bytes), so no peer can make a node
+hold more than its share; when full, a newcomer pushes out its own peer's oldest, then the oldest
+of all. Held blocks are unchecked: a block gets its verdict when the engine imports it. A held
+commit's signatures were checked: only its weight waits for the blocks its precommits name.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flockchain.node.inbox import PeerId
-from runtime.block import Header
+from runtime.block import Header, Justification
 
 
 @dataclass(frozen=True)
@@ -99,3 +101,42 @@ class EarlyBlocks(HeldBlocks):
         for held in due:
             self.remove(held.hash)
         return due
+
+
+@dataclass(frozen=True)
+class HeldCommit:
+    justification: Justification
+    peer: PeerId
+    since_ms: int
+
+
+class HeldCommits:
+    """Commits naming blocks we lack, oldest first, within ``max_count`` and ``max_per_peer``."""
+
+    def __init__(self, *, max_count: int, max_per_peer: int) -> None:
+        self.max_count = max_count
+        self.max_per_peer = max_per_peer
+        self._commits: dict[Justification, HeldCommit] = {}
+
+    def __len__(self) -> int:
+        return len(self._commits)
+
+    def __contains__(self, justification: object) -> bool:
+        return justification in self._commits
+
+    def add(self, held: HeldCommit) -> None:
+        if held.justification in self._commits:
+            return
+        own = [commit for commit, other in self._commits.items() if other.peer == held.peer]
+        if len(own) >= self.max_per_peer:
+            del self._commits[own[0]]
+        elif len(self._commits) >= self.max_count:
+            del self._commits[next(iter(self._commits))]
+        self._commits[held.justification] = held
+
+    def pop_all(self) -> list[HeldCommit]:
+        """Every held commit, oldest first, no longer held (the engine holds again those still waiting)."""
+        held = list(self._commits.values())
+        self._commits.clear()
+        return held
+

@@ -35,19 +35,21 @@ from consensus.authority_sets import get_voter_set
 from consensus.babe.equivocation import BlockEquivocationDetector
 from consensus.grandpa.errors import InsufficientWeight
 from consensus.grandpa.voter import (
+    KEPT_VOTE_USES,
     BroadcastCommit,
     BroadcastVote,
     Finalize,
     ReportVoteEquivocation,
     Voter,
     VoterState,
+    VoteUse,
 )
 from consensus.signing_record import SigningRecord
 from flockchain.abc import WriteBatch
 from flockchain.chain.chain import AuthoredBlock, Chain
 from flockchain.db import schema
 from flockchain.errors import BelowFinalized, FutureBlock, InvalidBlock, StorageError, UnknownParent
-from flockchain.node.buffers import EarlyBlocks, HeldBlock, OrphanBlocks
+from flockchain.node.buffers import EarlyBlocks, HeldBlock, HeldCommit, HeldCommits, OrphanBlocks
 from flockchain.node.inbox import (
     ACCEPT,
     Event,
@@ -62,6 +64,7 @@ from flockchain.node.inbox import (
     TimerTick,
     Verdict,
 )
+from flockchain.node.limits import AnswerBudget, WantedBlocks
 from flockchain.node.messages import (
     MAX_BLOCKS_PER_RESPONSE,
     BlockAnnounce,
@@ -93,11 +96,23 @@ from runtime.primitives.keys import Keypair
 
 log = logging.getLogger("flockchain.node")
 
+_IGNORED_VOTE_REASONS = {
+    VoteUse.DUPLICATE: IgnoreReason.DUPLICATE,
+    VoteUse.SURPLUS: IgnoreReason.SURPLUS,
+    VoteUse.STALE: IgnoreReason.STALE,
+    VoteUse.AHEAD: IgnoreReason.AHEAD,
+}
+
 MAX_PENDING_REPORTS = 64
-MAX_SEEN_VOTES = 4_096
 MAX_PENDING_REQUESTS = 256
 REQUEST_RETRY_MS = 1_000
 WANTED_TIMEOUT_MS = 60_000  # stop asking for a block no peer sends
+MAX_WANTED = 128
+MAX_WANTED_PER_SOURCE = 8  # blocks one voter's votes (or one peer's commits) make us ask for
+MAX_WANTED_REQUESTS_PER_TICK = 8
+MAX_ANSWERS_PER_PEER = 32  # requests answered per peer and second: an answer may carry 64 blocks
+ANSWER_WINDOW_MS = 1_000
+MAX_TRACKED_PEERS = 1_024
 NEIGHBOUR_INTERVAL_MS = 2_000  # re-send our head and latest finality proof this often: gossip is lossy
 MAX_DRIFT_MS = 2_000  # a block whose slot starts up to this far ahead of our clock is held, further is refused
 MAX_ORPHANS = 256
@@ -106,6 +121,8 @@ MAX_ORPHAN_BYTES = 64 * 1024 * 1024
 MAX_EARLY_BLOCKS = 64
 MAX_EARLY_BLOCKS_PER_PEER = 8
 MAX_EARLY_BYTES = 16 * 1024 * 1024
+MAX_HELD_COMMITS = 8
+MAX_HELD_COMMITS_PER_PEER = 2
 
 
 @dataclass(frozen=True)
@@ -138,16 +155,22 @@ class ConsensusEngine:
         self._detector = BlockEquivocationDetector()
         self._reports: dict[bytes, bytes] = {}  # unsigned report extrinsics to include (insertion order)
         self._set_ids: dict[bytes, int] = {}
-        self._seen_votes: dict[bytes, int] = {}  # encoded vote -> round (what we gossiped on)
-        self._requested: dict[bytes, int] = {}  # request key (a block hash, ...) -> when we last sent it
-        self._wanted: dict[bytes, int] = {}  # blocks votes or commits named that we lack -> since when
+        self._requested: dict[bytes, int] = {}  # request key (a block hash, ...) -> when we last sent it, oldest first
+        self._wanted = WantedBlocks(
+            max_count=MAX_WANTED, max_per_source=MAX_WANTED_PER_SOURCE, timeout_ms=WANTED_TIMEOUT_MS
+        )
+        self._answers = AnswerBudget(
+            per_window=MAX_ANSWERS_PER_PEER, window_ms=ANSWER_WINDOW_MS, max_peers=MAX_TRACKED_PEERS
+        )
         self._orphans = OrphanBlocks(
             max_count=MAX_ORPHANS, max_bytes=MAX_ORPHAN_BYTES, max_per_peer=MAX_ORPHANS_PER_PEER
         )
         self._early = EarlyBlocks(
             max_count=MAX_EARLY_BLOCKS, max_bytes=MAX_EARLY_BYTES, max_per_peer=MAX_EARLY_BLOCKS_PER_PEER
         )
-        self._resolved: list[PeerVerdict] = []  # verdicts on held blocks, during one event
+        self._held_commits = HeldCommits(max_count=MAX_HELD_COMMITS, max_per_peer=MAX_HELD_COMMITS_PER_PEER)
+        self._resolved: list[PeerVerdict] = []  # verdicts on held blocks and commits, during one event
+        self._blocks_arrived = False  # during one event: held commits may be complete now
         self._pool_head = chain.head_hash  # the head the pool last followed
         self._last_neighbour_ms: int | None = None
         self._now_ms = 0
@@ -160,6 +183,7 @@ class ConsensusEngine:
         that changes the chain."""
         self._now_ms = now_ms
         self._resolved = []
+        self._blocks_arrived = False
         verdict: Verdict | None = None
         answer: bytes | InvalidTransaction | None = None
         if isinstance(event, SlotStarted):
@@ -171,8 +195,24 @@ class ConsensusEngine:
         else:
             answer, out = self._submit(event.encoded), []
         out += self._import_orphans()
+        if self._blocks_arrived:
+            out += self._retry_held_commits()
         self._follow_head()
         return Outcome(tuple(out), verdict, tuple(self._resolved), answer)
+
+    def held_counts(self) -> dict[str, int]:
+        """How many entries each bounded collection holds now (metrics; tests that measure
+        memory under floods count these)."""
+        return {
+            "orphans": len(self._orphans),
+            "early blocks": len(self._early),
+            "held commits": len(self._held_commits),
+            "wanted blocks": len(self._wanted),
+            "requests sent": len(self._requested),
+            "peers answered": len(self._answers),
+            "reports": len(self._reports),
+            "future votes": sum(len(votes) for votes in self.voter.future_votes.values()),
+        }
 
     # --- events (a Byzantine test node overrides these; callers use ``handle``) -------------
 
@@ -220,7 +260,9 @@ class ConsensusEngine:
         if isinstance(message, VoteMessage):
             return self._on_vote(message.vote)
         if isinstance(message, CommitMessage):
-            return self._on_commit(message.justification)
+            return self._on_commit(peer, message.justification)
+        if not self._answers.spend(peer, self._now_ms):
+            return Ignore(IgnoreReason.RATE_LIMITED), []
         if isinstance(message, SetChangeRequest):
             return self._on_set_change_request(message.set_id)
         return self._on_block_request(message.block_hash)
@@ -331,6 +373,7 @@ class ConsensusEngine:
     def _on_imported(self, block: Block, data: bytes, peer: PeerId) -> list[Outgoing]:
         """A peer's block joined the tree: watch for equivocation, relay it (peers may not have
         it), and let the voter place votes that named it."""
+        self._blocks_arrived = True
         self._observe_header(block.header)
         header = block.header
         log.info("Imported #%d (0x%s…) slot %d from peer %s", header.number, block.hash.hex()[:12], header.slot, peer)
@@ -386,11 +429,12 @@ class ConsensusEngine:
 
     def _is_request_due(self, key: bytes) -> bool:
         """Whether to (re)send the request named ``key`` now: once per retry interval."""
-        asked = self._requested.get(key)
+        asked = self._requested.pop(key, None)
         if asked is not None and self._now_ms - asked < REQUEST_RETRY_MS:
+            self._requested[key] = asked
             return False
         if len(self._requested) >= MAX_PENDING_REQUESTS:
-            self._requested.clear()
+            del self._requested[next(iter(self._requested))]
         self._requested[key] = self._now_ms
         return True
 
@@ -410,20 +454,19 @@ class ConsensusEngine:
             return Ignore(IgnoreReason.NOT_FOUND), []
         return ACCEPT, [Reply((CommitMessage(justification),))]
 
-    def _want(self, block_hash: bytes) -> None:
-        """Ask every peer for ``block_hash`` on the next ticks, until it arrives or no one sends it."""
-        self._wanted.setdefault(block_hash, self._now_ms)
-
     def _request_wanted(self) -> list[Outgoing]:
-        """Ask every peer again for the blocks votes and commits named that we still lack."""
+        """Ask every peer again for the blocks votes and commits named that we still lack: a few
+        per tick, each at most once per retry interval."""
         out: list[Outgoing] = []
-        for block_hash, since in list(self._wanted.items()):
-            if self.chain.get_header(block_hash) is not None or self._now_ms - since > WANTED_TIMEOUT_MS:
-                del self._wanted[block_hash]
-                continue
+        for block_hash in self._wanted.get_lacking(self._now_ms, self._is_known_block):
+            if len(out) == MAX_WANTED_REQUESTS_PER_TICK:
+                break
             if self._is_request_due(block_hash):
                 out.append(Broadcast(BlockRequest(block_hash)))
         return out
+
+    def _is_known_block(self, block_hash: bytes) -> bool:
+        return self.chain.get_header(block_hash) is not None
 
     def _on_block_request(self, block_hash: bytes) -> tuple[Verdict, list[Outgoing]]:
         found: list[bytes] = []
@@ -448,35 +491,29 @@ class ConsensusEngine:
 
     def _on_vote(self, vote: SignedFinalityVote) -> tuple[Verdict, list[Outgoing]]:
         """Count a vote and gossip it on once, so that every voter sees every vote (and so both
-        halves of an equivocation)."""
-        encoded = vote.encode()
-        if encoded in self._seen_votes:
-            return Ignore(IgnoreReason.DUPLICATE), []
+        halves of an equivocation). Only a vote the voter keeps is checked, kept and relayed: the
+        voter's rounds are the record of what we have seen, bounded per voter."""
         set_id = self.voter.voter_set.set_id
         if vote.vote.set_id > set_id:
             return Ignore(IgnoreReason.LATER_SET), self._request_set_change()
         if vote.vote.set_id < set_id:
             return Ignore(IgnoreReason.STALE), []
+        use = self.voter.get_vote_use(vote)
+        if use not in KEPT_VOTE_USES:
+            return Ignore(_IGNORED_VOTE_REASONS[use]), []
         try:
             actions = self.voter.on_vote(vote, self._now_ms, self._tree())
         except FlockError as error:
             return Reject.from_error(error), []
-        self._remember_vote(encoded, vote.vote.round)
         out: list[Outgoing] = [Broadcast(VoteMessage(vote)), *self._voter_actions(actions)]
         if self.chain.get_header(vote.vote.target_hash) is None:
             # The voter holds the vote until it can place it: fetch what it voted for, from the
             # sender now and from every peer on later ticks until it arrives.
-            self._want(vote.vote.target_hash)
+            self._wanted.add(vote.vote.target_hash, vote.voter, self._now_ms)
             out.extend(self._request(vote.vote.target_hash))
         return ACCEPT, out
 
-    def _remember_vote(self, encoded: bytes, round_number: int) -> None:
-        self._seen_votes[encoded] = round_number
-        if len(self._seen_votes) > MAX_SEEN_VOTES:
-            oldest = self.voter.round_number - 2
-            self._seen_votes = {vote: r for vote, r in self._seen_votes.items() if r >= oldest}
-
-    def _on_commit(self, encoded: bytes) -> tuple[Verdict, list[Outgoing]]:
+    def _on_commit(self, peer: PeerId, encoded: bytes) -> tuple[Verdict, list[Outgoing]]:
         try:
             justification = Justification.decode(encoded)
         except FlockError as error:
@@ -486,26 +523,56 @@ class ConsensusEngine:
             return Ignore(IgnoreReason.LATER_SET), self._request_set_change()
         if justification.set_id < set_id:
             return Ignore(IgnoreReason.STALE), []
-        if not self.chain.is_unfinalized_tree_block(justification.target_hash):
-            if self.chain.get_header(justification.target_hash) is None:
-                return Ignore(IgnoreReason.AWAITING_BLOCKS), self._request(justification.target_hash)
+        if justification in self._held_commits:
+            return Ignore(IgnoreReason.DUPLICATE), []
+        target = justification.target_hash
+        if not self.chain.is_unfinalized_tree_block(target) and self.chain.get_header(target) is not None:
             return Ignore(IgnoreReason.ALREADY_FINAL), []
+        verdict, out = self._apply_commit(justification, peer, self._now_ms)
+        if verdict == Ignore(IgnoreReason.AWAITING_BLOCKS) and self.chain.get_header(target) is None:
+            out += self._request(target)
+        return verdict, out
+
+    def _apply_commit(
+        self, justification: Justification, peer: PeerId, since_ms: int
+    ) -> tuple[Verdict, list[Outgoing]]:
+        """Finalize a commit's target; hold a commit that names blocks we lack until they arrive."""
         try:
             actions = self.voter.on_commit(justification, self._now_ms, self._tree())
         except InsufficientWeight as error:
             # Precommits for blocks we lack count for nothing yet: an honest commit fails until
             # they arrive, so only a commit that fails with all of them known is a bad one.
-            missing = [
-                signed.vote.target_hash
-                for signed in justification.precommits
-                if self.chain.get_header(signed.vote.target_hash) is None
-            ]
+            named = (justification.target_hash, *(signed.vote.target_hash for signed in justification.precommits))
+            missing = [block_hash for block_hash in dict.fromkeys(named) if not self._is_known_block(block_hash)]
+            if not missing:
+                return Reject.from_error(error), []
             for block_hash in missing:
-                self._want(block_hash)
-            return (Ignore(IgnoreReason.AWAITING_BLOCKS) if missing else Reject.from_error(error)), []
+                self._wanted.add(block_hash, peer, self._now_ms)
+            self._held_commits.add(HeldCommit(justification, peer, since_ms))
+            return Ignore(IgnoreReason.AWAITING_BLOCKS), []
         except FlockError as error:
             return Reject.from_error(error), []
         return ACCEPT, self._voter_actions(actions)
+
+    def _retry_held_commits(self) -> list[Outgoing]:
+        """Blocks arrived: apply the held commits they complete; drop those finality or a set
+        change made stale, or held too long."""
+        out: list[Outgoing] = []
+        for held in self._held_commits.pop_all():
+            justification = held.justification
+            if self._now_ms - held.since_ms > WANTED_TIMEOUT_MS:
+                continue
+            if justification.set_id != self.voter.voter_set.set_id or not self._is_above_finalized(justification):
+                self._resolved.append(PeerVerdict(held.peer, Ignore(IgnoreReason.STALE)))
+                continue
+            verdict, actions = self._apply_commit(justification, held.peer, held.since_ms)
+            if verdict != Ignore(IgnoreReason.AWAITING_BLOCKS):
+                self._resolved.append(PeerVerdict(held.peer, verdict))
+            out += actions
+        return out
+
+    def _is_above_finalized(self, justification: Justification) -> bool:
+        return justification.target_number > self.chain.finalized_header.number
 
     def _voter_actions(self, actions: list) -> list[Outgoing]:
         out: list[Outgoing] = []
