@@ -36,9 +36,19 @@ from flockchain.node.inbox import (
     SubmitTransaction,
     TimerTick,
 )
-from flockchain.node.messages import BlockAnnounce, BlockRequest, Broadcast, CommitMessage, Reply, VoteMessage
+from flockchain.node.messages import (
+    BlockAnnounce,
+    BlockRequest,
+    Broadcast,
+    CatchUpMessage,
+    CommitMessage,
+    EquivocationMessage,
+    Reply,
+    VoteMessage,
+)
 from flockchain.simulator.genesis import build_sim_genesis
 from flockchain.txpool import AlreadyInPool
+from runtime import api
 from runtime.block import (
     VOTE_STAGE_PRECOMMIT,
     VOTE_STAGE_PREVOTE,
@@ -536,3 +546,158 @@ def test_block_requests_are_answered_within_a_budget_per_peer(engine: ConsensusE
     assert answered == MAX_ANSWERS_PER_PEER
     assert engine.handle(PeerMessage(8, BlockRequest(block.hash)), LATE).verdict == ACCEPT  # another peer's share
     assert engine.handle(PeerMessage(PEER, BlockRequest(block.hash)), LATE + 1_000).verdict == ACCEPT  # next window
+
+
+# --- evidence lands -------------------------------------------------------------------------
+
+
+def build_by(
+    source: Chain, author: int, parent: bytes, after_slot: int = 0, candidates: tuple[bytes, ...] = ()
+) -> Block:
+    """A block on ``parent`` by ``KEYS[author]``, in the first slot after ``after_slot`` it may author there."""
+    slot = next(s for s in range(after_slot + 1, after_slot + 500) if source.claim_slot(KEYS[author], s, parent))
+    claim = source.claim_slot(KEYS[author], slot, parent)
+    assert claim is not None
+    return source.author_block(KEYS[author], claim, candidates, parent_hash=parent).block
+
+
+def equivocation(source: Chain, author: int, parent: bytes) -> tuple[Block, Block]:
+    """Two blocks by one author for one slot on one parent (one carries a transfer)."""
+    first = build_by(source, author, parent)
+    second = build_by(source, author, parent, candidates=(transfer(),))
+    assert first.header.slot == second.header.slot and first.hash != second.hash
+    return first, second
+
+
+def test_evidence_a_peer_sends_is_checked_kept_relayed_and_put_in_our_next_block(
+    engine: ConsensusEngine, source: Chain
+) -> None:
+    first, second = equivocation(source, 1, GENESIS.header.hash)
+    message = EquivocationMessage(first.header, second.header)
+    outcome = engine.handle(PeerMessage(PEER, message), LATE)
+    assert outcome.verdict == ACCEPT and Broadcast(message) in outcome.outgoing
+    assert engine.handle(PeerMessage(8, message), LATE).verdict == Ignore(IgnoreReason.DUPLICATE)
+    slot = own_slot(engine)
+    engine.handle(SlotStarted(slot), slot * SLOT_MS)
+    head = engine.chain.blocks.get_block(engine.chain.head_hash)
+    assert head is not None and head.header.author == KEYS[0].public_key
+    assert api.build_block_equivocation_report(first.header, second.header) in head.extrinsics
+
+
+@pytest.mark.parametrize(
+    ("second", "rule"),
+    [
+        (lambda first, second: first, "NotAnEquivocation"),
+        (lambda first, second: replace(second, seal=bytes(64)), "BadEvidenceSignature"),
+    ],
+)
+def test_evidence_that_proves_nothing_is_rejected(engine: ConsensusEngine, source: Chain, second, rule) -> None:  # type: ignore[no-untyped-def]
+    first, other = equivocation(source, 1, GENESIS.header.hash)
+    outcome = engine.handle(
+        PeerMessage(PEER, EquivocationMessage(first.header, second(first.header, other.header))), LATE
+    )
+    assert isinstance(outcome.verdict, Reject) and outcome.verdict.rule == rule and outcome.outgoing == ()
+
+
+def test_a_report_stays_pending_until_a_finalized_block_carries_it(engine: ConsensusEngine, source: Chain) -> None:
+    genesis = GENESIS.header.hash
+    first, second = equivocation(source, 1, genesis)
+    report = api.build_block_equivocation_report(first.header, second.header)
+    deliver(engine, first)
+    assert any(isinstance(item.message, EquivocationMessage) for item in deliver(engine, second).outgoing)
+    slot = own_slot(engine)
+    engine.handle(SlotStarted(slot), slot * SLOT_MS)
+    ours = engine.chain.blocks.get_block(engine.chain.head_hash)
+    assert ours is not None and report in ours.extrinsics
+    other = build_by(source, 2, genesis, after_slot=slot)  # finality goes another way: our block is abandoned
+    deliver(engine, other)
+    engine.handle(PeerMessage(PEER, commit(other, range(1, 4))), LATE)
+    assert engine.chain.finalized_hash == other.hash and engine.chain.blocks.get_block(ours.hash) is None
+    later = next(s for s in range(other.header.slot + 1, 500) if engine.chain.claim_slot(KEYS[0], s))
+    engine.handle(SlotStarted(later), later * SLOT_MS)
+    again = engine.chain.blocks.get_block(engine.chain.head_hash)
+    assert again is not None and again.header.parent_hash == other.hash and report in again.extrinsics
+    engine.handle(PeerMessage(PEER, commit(again, range(1, 4), round_=2)), LATE)
+    assert engine.chain.finalized_hash == again.hash and engine.held_counts()["reports"] == 0
+
+
+def test_an_equivocation_on_a_fork_finality_abandoned_is_still_caught(engine: ConsensusEngine, source: Chain) -> None:
+    genesis = GENESIS.header.hash
+    first, second = equivocation(source, 1, genesis)
+    deliver(engine, first)
+    kept = build_by(source, 2, genesis, after_slot=first.header.slot)
+    above = build_by(source, 3, kept.hash, after_slot=kept.header.slot)
+    for block in (kept, above):
+        deliver(engine, block)
+    engine.handle(PeerMessage(PEER, commit(above, range(1, 4))), LATE)
+    assert engine.chain.finalized_hash == above.hash  # ``first``'s fork is abandoned
+    outcome = deliver(engine, second)  # below finality: never imported, still watched
+    assert outcome.verdict == Ignore(IgnoreReason.STALE)
+    assert Broadcast(EquivocationMessage(first.header, second.header)) in outcome.outgoing
+    assert engine.equivocations_seen == [(api.OFFENCE_BLOCK_EQUIVOCATION, KEYS[1].public_key)]
+
+
+def test_a_commit_for_a_block_not_yet_known_is_held_until_the_block_arrives(
+    engine: ConsensusEngine, source: Chain
+) -> None:
+    block = build(source, 1)
+    outcome = engine.handle(PeerMessage(PEER, commit(block, range(1, 4))), LATE)
+    assert outcome.verdict == Ignore(IgnoreReason.AWAITING_BLOCKS) and engine.held_counts()["held commits"] == 1
+    outcome = deliver(engine, block, peer=8)
+    assert PeerVerdict(PEER, ACCEPT) in outcome.resolved and engine.chain.finalized_hash == block.hash
+
+
+def test_a_valid_commit_for_a_fork_our_finality_abandoned_raises_the_alarm(
+    engine: ConsensusEngine, source: Chain, caplog: pytest.LogCaptureFixture
+) -> None:
+    genesis = GENESIS.header.hash
+    ours = build_by(source, 1, genesis)
+    theirs = build_by(source, 2, genesis)
+    deliver(engine, ours)
+    engine.handle(PeerMessage(PEER, commit(ours, range(1, 4))), LATE)
+    assert engine.chain.finalized_hash == ours.hash
+    conflicting = commit(theirs, range(1, 4), round_=2)  # voters 1-3 (> 2/3) finalized both
+    assert engine.handle(PeerMessage(PEER, conflicting), LATE).verdict == Ignore(IgnoreReason.AWAITING_BLOCKS)
+    with caplog.at_level(logging.ERROR, logger="flockchain.node"):
+        outcome = deliver(engine, theirs)
+    assert PeerVerdict(PEER, Ignore(IgnoreReason.CONFLICTING)) in outcome.resolved
+    assert engine.conflicting_justifications == 1 and "SAFETY ALARM" in caplog.text
+    assert engine.finality_conflicts == [(engine.chain.get_justification(ours.hash), conflicting.justification)]
+    assert engine.handle(PeerMessage(PEER, conflicting), LATE).verdict == Ignore(IgnoreReason.DUPLICATE)
+    assert engine.conflicting_justifications == 1
+
+
+# --- catch-up ---------------------------------------------------------------------------------
+
+
+def test_a_lagging_node_catches_up_from_a_peers_completed_round_and_helps_the_next(
+    engine: ConsensusEngine, source: Chain
+) -> None:
+    block = build(source, 1)
+    deliver(engine, block)
+    votes = tuple(
+        signed_vote(signer, 2, block.hash, 1, stage)
+        for stage in (VOTE_STAGE_PREVOTE, VOTE_STAGE_PRECOMMIT)
+        for signer in (1, 2, 3)
+    )
+    outcome = engine.handle(PeerMessage(PEER, CatchUpMessage(0, 2, votes)), LATE)
+    assert outcome.verdict == ACCEPT and engine.voter.round_number == 3
+    assert engine.chain.finalized_hash == block.hash  # round 2's precommits finalize the block
+    lagging_vote = VoteMessage(signed_vote(1, 1, block.hash, 1))  # from a voter still in round 1
+    outcome = engine.handle(PeerMessage(8, lagging_vote), LATE)
+    assert outcome.verdict == Ignore(IgnoreReason.STALE)
+    assert outcome.outgoing == (Reply((CatchUpMessage(0, 2, votes),)),)
+    assert engine.handle(PeerMessage(8, lagging_vote), LATE + 10).outgoing == ()  # once per retry interval
+
+
+def test_a_catch_up_for_an_earlier_round_is_stale_and_one_with_a_forged_vote_is_rejected(
+    engine: ConsensusEngine, source: Chain
+) -> None:
+    block = build(source, 1)
+    deliver(engine, block)
+    vote = signed_vote(1, 2, block.hash, 1)
+    forged = replace(vote, signature=bytes(64))
+    assert engine.handle(PeerMessage(PEER, CatchUpMessage(0, 0, ())), LATE).verdict == Ignore(IgnoreReason.STALE)
+    outcome = engine.handle(PeerMessage(PEER, CatchUpMessage(0, 2, (vote, forged))), LATE)
+    assert isinstance(outcome.verdict, Reject) and outcome.verdict.rule == "BadVoteSignature"
+    assert engine.voter.round_number == 1

@@ -369,3 +369,31 @@ def test_a_commit_has_its_signatures_checked_once_however_often_it_comes(monkeyp
     grow(network, ["A2"], "A1")
     assert any(isinstance(action, Finalize) for action in voter.on_commit(commit, 0, network.tree))
     assert len(checked) == 3
+
+
+def test_a_voter_two_rounds_behind_joins_the_round_after_a_peers_completed_one() -> None:
+    network = Network(4)
+    network.online = {0, 1, 2}  # voter 3 hears nothing while the others go on
+    grow(network, ["A1", "A2"], "G")
+    network.run(20 * T)
+    lagging, ahead = network.voters[3], network.voters[0]
+    assert lagging.round_number == 1 and ahead.round_number >= 3
+    catch_up = ahead.get_catch_up()
+    assert catch_up is not None and catch_up[0] == ahead.round_number - 1
+    number, votes = catch_up
+    assert lagging.on_catch_up(number, votes[:1], network.now, network.tree) == []  # not completable: no jump
+    assert lagging.round_number == 1
+    actions = lagging.on_catch_up(number, votes, network.now, network.tree)
+    assert lagging.round_number == number + 1
+    assert any(isinstance(action, Finalize) and action.number == 2 for action in actions)
+    assert not any(isinstance(action, BroadcastVote) and action.signed_vote.vote.round <= number for action in actions)
+
+
+def test_a_catch_up_with_a_vote_of_another_round_is_refused() -> None:
+    from consensus.grandpa.errors import WrongRound
+
+    network = Network(4)
+    grow(network, ["A1"], "G")
+    vote = sign_finality_vote(FinalityVote(0, 5, VOTE_STAGE_PREVOTE, h("A1"), 1), network.keys[1], GENESIS_HASH)
+    with pytest.raises(WrongRound):
+        network.voters[0].on_catch_up(4, (vote,), 0, network.tree)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated
 
-from consensus.grandpa.chain import BlockRef, BlockTree, is_descendant_or_equal
-from consensus.grandpa.errors import BadVoteSignature, GrandpaError, UnknownVoter, WrongSetId, WrongStage
+from consensus.grandpa.chain import AncestryFn, BlockRef, BlockTree, is_descendant_or_equal
+from consensus.grandpa.errors import BadVoteSignature, GrandpaError, UnknownVoter, WrongRound, WrongSetId, WrongStage
 from consensus.grandpa.justification import (
     Justification,
     check_justification_shape,
@@ -274,7 +274,38 @@ class Voter:
             actions += self._start_round(commit.round + 1, ConcludedRound(commit.round, commit.target), now_ms, tree)
         return actions + self._process(now_ms, tree)
 
-    def check_commit(self, commit: Justification, tree: BlockTree) -> None:
+    def get_catch_up(self) -> tuple[int, tuple[SignedFinalityVote, ...]] | None:
+        """Our last completed round and its votes, for a voter two or more rounds behind (voters
+        re-send only their live rounds' votes, so it would never see that round's again)."""
+        if not isinstance(self.previous, Round):
+            return None
+        return self.previous.number, self.previous.get_votes()
+
+    def on_catch_up(
+        self, number: int, votes: tuple[SignedFinalityVote, ...], now_ms: int, tree: BlockTree
+    ) -> list[Action]:
+        """A peer's votes of round ``number``, its last completed round (``get_catch_up``). Ours,
+        they are counted as live votes; a later one, if they make it completable here too, becomes
+        our previous round and we start ``number + 1`` (voters may skip rounds: GRANDPA's
+        catch-up). Raises an ``InvalidVote`` for a vote no round could count; an earlier round, or
+        one not completable here (blocks we lack, say), changes nothing."""
+        for signed in votes:
+            self.check_vote(signed)
+            if signed.vote.round != number or signed.vote.stage == VOTE_STAGE_PRIMARY_PROPOSAL:
+                raise WrongRound(f"a stage {signed.vote.stage} vote of round {signed.vote.round} in a catch-up")
+        if number <= self.current.number:
+            live = self._get_live_round(number)
+            imported = [] if live is None else [action for s in votes for action in self._import_vote(live, s, tree)]
+            return imported + self._process(now_ms, tree)
+        round_ = Round(self.voter_set, number, self.last_finalized)
+        actions: list[Action] = []
+        for signed in (*self.future_votes.get(number, ()), *votes):
+            actions += self._import_vote(round_, signed, tree)
+        if not round_.is_completable():
+            return actions
+        return actions + self._start_round(number + 1, round_, now_ms, tree) + self._process(now_ms, tree)
+
+    def check_commit(self, commit: Justification, tree: BlockTree | AncestryFn) -> None:
         """``verify_justification``, with the shape and signatures of the last
         ``MAX_CHECKED_COMMITS`` commits remembered: a commit re-sent, or retried once the blocks
         it names arrive, costs its weight only."""

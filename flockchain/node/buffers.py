@@ -1,5 +1,6 @@
 """What the engine holds aside until it can use it: orphans (parent unknown), early blocks (slot
-not started) and commits whose blocks have not arrived.
+not started) and commits whose blocks have not arrived; and the headers of blocks on forks that
+finality abandoned (stale headers).
 
 Each is bounded in count and per sending peer (blocks also in bytes), so no peer can make a node
 hold more than its share; when full, a newcomer pushes out its own peer's oldest, then the oldest
@@ -82,10 +83,13 @@ class OrphanBlocks(HeldBlocks):
             cursor = held.header.parent_hash
         return cursor
 
-    def prune(self, finalized_number: int) -> None:
-        """Drop orphans at or below the last finalized height: they can never join the chain."""
-        for held in [held for held in self._blocks.values() if held.header.number <= finalized_number]:
+    def prune(self, finalized_number: int) -> list[HeldBlock]:
+        """Drop (and return) the orphans at or below the last finalized height: they can never
+        join the chain."""
+        stale = [held for held in self._blocks.values() if held.header.number <= finalized_number]
+        for held in stale:
             self.remove(held.hash)
+        return stale
 
 
 class EarlyBlocks(HeldBlocks):
@@ -140,3 +144,41 @@ class HeldCommits:
         self._commits.clear()
         return held
 
+
+class StaleHeaders:
+    """Headers (seals checked) of blocks on forks that finality abandoned, oldest first, within
+    ``max_count`` and ``max_per_author``. An equivocation there is evidence like any other, and a
+    commit for such a block conflicts with our finality: both need the header, not the block."""
+
+    def __init__(self, *, max_count: int, max_per_author: int) -> None:
+        self.max_count = max_count
+        self.max_per_author = max_per_author
+        self._headers: dict[bytes, Header] = {}
+        self._by_slot: dict[tuple[int, bytes], Header] = {}  # (slot, author) -> the first such header held
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def get(self, block_hash: bytes) -> Header | None:
+        return self._headers.get(block_hash)
+
+    def find(self, slot: int, author: bytes) -> Header | None:
+        """A held header of ``author`` for ``slot``."""
+        return self._by_slot.get((slot, author))
+
+    def add(self, header: Header) -> None:
+        block_hash = header.hash
+        if block_hash in self._headers:
+            return
+        own = [held for held in self._headers.values() if held.author == header.author]
+        if len(own) >= self.max_per_author:
+            self._remove(own[0])
+        elif len(self._headers) >= self.max_count:
+            self._remove(next(iter(self._headers.values())))
+        self._headers[block_hash] = header
+        self._by_slot.setdefault((header.slot, header.author), header)
+
+    def _remove(self, header: Header) -> None:
+        del self._headers[header.hash]
+        if self._by_slot.get((header.slot, header.author)) == header:
+            del self._by_slot[(header.slot, header.author)]

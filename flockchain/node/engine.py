@@ -33,9 +33,11 @@ from dataclasses import dataclass
 
 from consensus.authority_sets import get_voter_set
 from consensus.babe.equivocation import BlockEquivocationDetector
+from consensus.evidence import InvalidEvidence, check_evidence, get_offender
 from consensus.grandpa.errors import InsufficientWeight
 from consensus.grandpa.voter import (
     KEPT_VOTE_USES,
+    STAGES,
     BroadcastCommit,
     BroadcastVote,
     Finalize,
@@ -49,7 +51,7 @@ from flockchain.abc import WriteBatch
 from flockchain.chain.chain import AuthoredBlock, Chain
 from flockchain.db import schema
 from flockchain.errors import BelowFinalized, FutureBlock, InvalidBlock, StorageError, UnknownParent
-from flockchain.node.buffers import EarlyBlocks, HeldBlock, HeldCommit, HeldCommits, OrphanBlocks
+from flockchain.node.buffers import EarlyBlocks, HeldBlock, HeldCommit, HeldCommits, OrphanBlocks, StaleHeaders
 from flockchain.node.inbox import (
     ACCEPT,
     Event,
@@ -70,13 +72,16 @@ from flockchain.node.messages import (
     BlockAnnounce,
     BlockRequest,
     Broadcast,
+    CatchUpMessage,
     CommitMessage,
+    EquivocationMessage,
     Message,
     Outgoing,
     Reply,
     SetChangeRequest,
     VoteMessage,
 )
+from flockchain.node.reports import PendingReports
 from flockchain.txpool import TransactionPool
 from runtime import api
 from runtime.block import (
@@ -88,10 +93,12 @@ from runtime.block import (
     compute_extrinsic_hash,
     decode_block,
     decode_extrinsic,
+    verify_seal,
 )
-from runtime.errors import FlockError, FutureTransaction, InvalidTransaction
+from runtime.errors import FlockError, FutureTransaction, InvalidKey, InvalidSignature, InvalidTransaction
 from runtime.executive import ValidTransaction
 from runtime.primitives.address import encode_address
+from runtime.primitives.hashing import blake2b_256
 from runtime.primitives.keys import Keypair
 
 log = logging.getLogger("flockchain.node")
@@ -123,6 +130,11 @@ MAX_EARLY_BLOCKS_PER_PEER = 8
 MAX_EARLY_BYTES = 16 * 1024 * 1024
 MAX_HELD_COMMITS = 8
 MAX_HELD_COMMITS_PER_PEER = 2
+MAX_STALE_HEADERS = 1_024
+MAX_STALE_HEADERS_PER_AUTHOR = 128
+EQUIVOCATION_WINDOW_SLOTS = 1_024  # headers are kept this far below the finalized slot to catch equivocations
+MAX_FINALITY_CONFLICTS = 16  # conflicting justification pairs kept as evidence
+MAX_CONFLICTS_REMEMBERED = 1_024  # conflicting justifications counted once each
 
 
 @dataclass(frozen=True)
@@ -153,12 +165,18 @@ class ConsensusEngine:
         raw = chain.store.get(schema.SIGNING_RECORD)
         self._record = SigningRecord.empty() if raw is None else SigningRecord.decode(raw)
         self._detector = BlockEquivocationDetector()
-        self._reports: dict[bytes, bytes] = {}  # unsigned report extrinsics to include (insertion order)
+        self._reports = PendingReports(max_count=MAX_PENDING_REPORTS)
+        self._stale = StaleHeaders(max_count=MAX_STALE_HEADERS, max_per_author=MAX_STALE_HEADERS_PER_AUTHOR)
+        # Safety alarm: (our justification, a valid one for a block conflicting with our finality)
+        self.finality_conflicts: list[tuple[bytes, bytes]] = []
+        self.conflicting_justifications = 0
+        self._conflicts_seen: dict[bytes, None] = {}  # hashes of the conflicting justifications counted
         self._set_ids: dict[bytes, int] = {}
         self._requested: dict[bytes, int] = {}  # request key (a block hash, ...) -> when we last sent it, oldest first
         self._wanted = WantedBlocks(
             max_count=MAX_WANTED, max_per_source=MAX_WANTED_PER_SOURCE, timeout_ms=WANTED_TIMEOUT_MS
         )
+        self._catch_ups_sent: dict[PeerId, tuple[int, int]] = {}  # peer -> (round, when), oldest first
         self._answers = AnswerBudget(
             per_window=MAX_ANSWERS_PER_PEER, window_ms=ANSWER_WINDOW_MS, max_peers=MAX_TRACKED_PEERS
         )
@@ -211,6 +229,8 @@ class ConsensusEngine:
             "requests sent": len(self._requested),
             "peers answered": len(self._answers),
             "reports": len(self._reports),
+            "stale headers": len(self._stale),
+            "finality conflicts": len(self.finality_conflicts),
             "future votes": sum(len(votes) for votes in self.voter.future_votes.values()),
         }
 
@@ -226,7 +246,7 @@ class ConsensusEngine:
             if pre_digest is None:
                 return []
             self._save_record(self._record.with_block(slot))
-            unsigned = (*self._finality_note(), *self._reports.values())
+            unsigned = (*self._finality_note(), *(report.encoded for report in self._reports.get_unparked()))
             authored = self.chain.author_block(self.keypair, pre_digest, self.pool.ready(), unsigned=unsigned)
         except StorageError:
             raise
@@ -258,9 +278,13 @@ class ConsensusEngine:
         if isinstance(message, BlockAnnounce):
             return self._on_block(peer, message.data)
         if isinstance(message, VoteMessage):
-            return self._on_vote(message.vote)
+            return self._on_vote(peer, message.vote)
         if isinstance(message, CommitMessage):
             return self._on_commit(peer, message.justification)
+        if isinstance(message, EquivocationMessage):
+            return self._on_equivocation(message)
+        if isinstance(message, CatchUpMessage):
+            return self._on_catch_up(peer, message)
         if not self._answers.spend(peer, self._now_ms):
             return Ignore(IgnoreReason.RATE_LIMITED), []
         if isinstance(message, SetChangeRequest):
@@ -269,7 +293,7 @@ class ConsensusEngine:
 
     def neighbour_messages(self) -> list[Outgoing]:
         """What a node re-sends now and then so that peers that missed messages catch up: our
-        head and our latest finality proof."""
+        head, our latest finality proof and the equivocation reports still waiting for a block."""
         out: list[Outgoing] = []
         head = self.chain.blocks.get_block(self.chain.head_hash)
         if head is not None and head.header.number > 0:
@@ -277,7 +301,7 @@ class ConsensusEngine:
         justification = self.chain.get_justification(self.chain.finalized_hash)
         if justification is not None:
             out.append(Broadcast(CommitMessage(justification)))
-        return out
+        return out + [Broadcast(report.evidence) for report in self._reports.get_unparked()]
 
     def vote_messages(self, vote: SignedFinalityVote) -> list[Outgoing]:
         """How our vote leaves the node."""
@@ -302,11 +326,11 @@ class ConsensusEngine:
 
     def _after_authoring(self, authored: AuthoredBlock) -> None:
         """Drop what may never go in a block here (a future nonce may still become valid: it
-        stays), and the reports the block carries."""
+        stays), and park the reports the runtime refused on this parent. The reports the block
+        carries stay pending until a finalized block carries them: this one may be abandoned."""
         dropped = [encoded for encoded, error in authored.rejected if not isinstance(error, FutureTransaction)]
         self.pool.remove([compute_extrinsic_hash(encoded) for encoded in dropped])
-        for encoded in (*dropped, *authored.unsigned):
-            self._reports.pop(encoded, None)
+        self._reports.park(dropped, authored.block.header.parent_hash)
 
     # --- the pool -------------------------------------------------------------------------
 
@@ -362,8 +386,10 @@ class ConsensusEngine:
         except FutureBlock as error:
             return self._hold_early(peer, data, error)
         except BelowFinalized:
-            known = self.chain.blocks.get_header(decode_block(data).hash) is not None
-            return Ignore(IgnoreReason.ALREADY_FINAL if known else IgnoreReason.STALE), []
+            block = decode_block(data)  # import decoded it before it found the parent final
+            if self.chain.blocks.get_header(block.hash) is not None:
+                return Ignore(IgnoreReason.ALREADY_FINAL), []
+            return self._on_stale(block.header)
         except InvalidBlock as error:
             return Reject.from_error(error), []
         if imported.known:
@@ -374,11 +400,24 @@ class ConsensusEngine:
         """A peer's block joined the tree: watch for equivocation, relay it (peers may not have
         it), and let the voter place votes that named it."""
         self._blocks_arrived = True
-        self._observe_header(block.header)
         header = block.header
         log.info("Imported #%d (0x%s…) slot %d from peer %s", header.number, block.hash.hex()[:12], header.slot, peer)
-        relay: list[Outgoing] = [Broadcast(BlockAnnounce(data))]
+        relay: list[Outgoing] = [Broadcast(BlockAnnounce(data)), *self._observe_header(header)]
         return relay + self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
+
+    def _on_stale(self, header: Header) -> tuple[Verdict, list[Outgoing]]:
+        """A block on a fork finality abandoned: not imported, but its header is kept (seal
+        checked) to catch an equivocation there and to place a commit that names the fork."""
+        try:
+            verify_seal(header, self.chain.genesis_hash)
+        except (InvalidKey, InvalidSignature) as error:
+            return Reject("BadSeal", f"bad seal on a stale block: {error}"), []
+        if not self.voter.voter_set.contains(header.author):
+            return Ignore(IgnoreReason.STALE), []
+        out = self._observe_header(header, stale=True)
+        self._stale.add(header)
+        self._blocks_arrived = True  # a held commit may name this fork
+        return Ignore(IgnoreReason.STALE), out
 
     def _hold_orphan(self, peer: PeerId, data: bytes) -> tuple[Verdict, list[Outgoing]]:
         """Hold a block whose parent is unknown and ask the sender for the missing ancestor."""
@@ -386,8 +425,8 @@ class ConsensusEngine:
         header = block.header
         if block.hash in self._orphans:
             return Ignore(IgnoreReason.DUPLICATE), []
-        if header.number <= self.chain.finalized_header.number:
-            return Ignore(IgnoreReason.STALE), []
+        if header.number <= self.chain.finalized_header.number or self._stale.get(header.parent_hash) is not None:
+            return self._on_stale(header)
         slot_start_ms = header.slot * self.chain.get_slot_duration_ms(self.chain.head_hash)
         if slot_start_ms > self._now_ms + self.max_drift_ms:
             message = f"orphan of slot {header.slot} starts {slot_start_ms - self._now_ms} ms from now"
@@ -466,7 +505,7 @@ class ConsensusEngine:
         return out
 
     def _is_known_block(self, block_hash: bytes) -> bool:
-        return self.chain.get_header(block_hash) is not None
+        return self._get_any_header(block_hash) is not None
 
     def _on_block_request(self, block_hash: bytes) -> tuple[Verdict, list[Outgoing]]:
         found: list[bytes] = []
@@ -481,15 +520,18 @@ class ConsensusEngine:
             return Ignore(IgnoreReason.NOT_FOUND), []
         return ACCEPT, [Reply(tuple(BlockAnnounce(data) for data in reversed(found)))]
 
-    def _observe_header(self, header: Header) -> None:
-        evidence = self._detector.observe(header)
+    def _observe_header(self, header: Header, *, stale: bool = False) -> list[Outgoing]:
+        """Watch a checked header for equivocation: against the headers of imported blocks (which
+        it joins unless ``stale``) and those of stale blocks."""
+        evidence = self._detector.check(header) if stale else self._detector.observe(header)
         if evidence is not None:
-            report = api.build_block_equivocation_report(evidence.first, evidence.second)
-            self._add_report(report, api.OFFENCE_BLOCK_EQUIVOCATION, header.author)
+            return self._report(evidence.first, evidence.second)
+        other = self._stale.find(header.slot, header.author)
+        return [] if other is None or other.hash == header.hash else self._report(other, header)
 
     # --- finality -------------------------------------------------------------------------
 
-    def _on_vote(self, vote: SignedFinalityVote) -> tuple[Verdict, list[Outgoing]]:
+    def _on_vote(self, peer: PeerId, vote: SignedFinalityVote) -> tuple[Verdict, list[Outgoing]]:
         """Count a vote and gossip it on once, so that every voter sees every vote (and so both
         halves of an equivocation). Only a vote the voter keeps is checked, kept and relayed: the
         voter's rounds are the record of what we have seen, bounded per voter."""
@@ -500,7 +542,8 @@ class ConsensusEngine:
             return Ignore(IgnoreReason.STALE), []
         use = self.voter.get_vote_use(vote)
         if use not in KEPT_VOTE_USES:
-            return Ignore(_IGNORED_VOTE_REASONS[use]), []
+            out = self._send_catch_up(peer, vote.vote.round) if use == VoteUse.STALE else []
+            return Ignore(_IGNORED_VOTE_REASONS[use]), out
         try:
             actions = self.voter.on_vote(vote, self._now_ms, self._tree())
         except FlockError as error:
@@ -512,6 +555,45 @@ class ConsensusEngine:
             self._wanted.add(vote.vote.target_hash, vote.voter, self._now_ms)
             out.extend(self._request(vote.vote.target_hash))
         return ACCEPT, out
+
+    def _send_catch_up(self, peer: PeerId, round_number: int) -> list[Outgoing]:
+        """The sender's vote shows it two or more rounds behind us: send it our last completed
+        round's votes, at most once per retry interval and within its answer budget."""
+        catch_up = self.voter.get_catch_up()
+        if catch_up is None or round_number >= catch_up[0]:
+            return []
+        last = self._catch_ups_sent.pop(peer, None)
+        if last is not None and last[0] == catch_up[0] and self._now_ms - last[1] < REQUEST_RETRY_MS:
+            self._catch_ups_sent[peer] = last
+            return []
+        if len(self._catch_ups_sent) >= MAX_TRACKED_PEERS:
+            del self._catch_ups_sent[next(iter(self._catch_ups_sent))]
+        self._catch_ups_sent[peer] = (catch_up[0], self._now_ms)
+        if not self._answers.spend(peer, self._now_ms):
+            return []
+        return [Reply((CatchUpMessage(self.voter.voter_set.set_id, *catch_up),))]
+
+    def _on_catch_up(self, peer: PeerId, message: CatchUpMessage) -> tuple[Verdict, list[Outgoing]]:
+        """A peer's completed round: if it is ahead of ours and completable here, we join the
+        round after it. Votes naming blocks we lack make us ask the sender for them."""
+        voter = self.voter
+        if message.set_id != voter.voter_set.set_id or message.round < voter.round_number:
+            return Ignore(IgnoreReason.STALE), []
+        if len(message.votes) > 2 * (len(STAGES) - 1) * len(voter.voter_set):
+            return Reject("OversizedCatchUp", f"{len(message.votes)} votes in a catch-up"), []
+        before = voter.round_number
+        try:
+            actions = voter.on_catch_up(message.round, message.votes, self._now_ms, self._tree())
+        except FlockError as error:
+            return Reject.from_error(error), []
+        out = self._voter_actions(actions)
+        named = dict.fromkeys(signed.vote.target_hash for signed in message.votes)
+        missing = [block_hash for block_hash in named if not self._is_known_block(block_hash)]
+        for block_hash in missing:
+            self._wanted.add(block_hash, peer, self._now_ms)
+        if self.voter.round_number > before:
+            return ACCEPT, out
+        return Ignore(IgnoreReason.AWAITING_BLOCKS if missing else IgnoreReason.STALE), out
 
     def _on_commit(self, peer: PeerId, encoded: bytes) -> tuple[Verdict, list[Outgoing]]:
         try:
@@ -526,18 +608,22 @@ class ConsensusEngine:
         if justification in self._held_commits:
             return Ignore(IgnoreReason.DUPLICATE), []
         target = justification.target_hash
-        if not self.chain.is_unfinalized_tree_block(target) and self.chain.get_header(target) is not None:
+        if self._is_below_finalized(target):
             return Ignore(IgnoreReason.ALREADY_FINAL), []
         verdict, out = self._apply_commit(justification, peer, self._now_ms)
-        if verdict == Ignore(IgnoreReason.AWAITING_BLOCKS) and self.chain.get_header(target) is None:
+        if verdict == Ignore(IgnoreReason.AWAITING_BLOCKS) and not self._is_known_block(target):
             out += self._request(target)
         return verdict, out
 
     def _apply_commit(
         self, justification: Justification, peer: PeerId, since_ms: int
     ) -> tuple[Verdict, list[Outgoing]]:
-        """Finalize a commit's target; hold a commit that names blocks we lack until they arrive."""
+        """Finalize a commit's target; hold a commit that names blocks we lack until they arrive;
+        raise the alarm for a valid commit whose target is on a fork our finality abandoned."""
         try:
+            if self._stale.get(justification.target_hash) is not None:
+                self.voter.check_commit(justification, self._get_ancestry_with_stale)
+                return self._raise_finality_alarm(justification), []
             actions = self.voter.on_commit(justification, self._now_ms, self._tree())
         except InsufficientWeight as error:
             # Precommits for blocks we lack count for nothing yet: an honest commit fails until
@@ -562,8 +648,11 @@ class ConsensusEngine:
             justification = held.justification
             if self._now_ms - held.since_ms > WANTED_TIMEOUT_MS:
                 continue
-            if justification.set_id != self.voter.voter_set.set_id or not self._is_above_finalized(justification):
+            if justification.set_id != self.voter.voter_set.set_id:
                 self._resolved.append(PeerVerdict(held.peer, Ignore(IgnoreReason.STALE)))
+                continue
+            if self._is_below_finalized(justification.target_hash):
+                self._resolved.append(PeerVerdict(held.peer, Ignore(IgnoreReason.ALREADY_FINAL)))
                 continue
             verdict, actions = self._apply_commit(justification, held.peer, held.since_ms)
             if verdict != Ignore(IgnoreReason.AWAITING_BLOCKS):
@@ -571,8 +660,52 @@ class ConsensusEngine:
             out += actions
         return out
 
-    def _is_above_finalized(self, justification: Justification) -> bool:
-        return justification.target_number > self.chain.finalized_header.number
+    def _raise_finality_alarm(self, justification: Justification) -> Verdict:
+        """A valid justification for a block that conflicts with our finality: the set's
+        safety is broken (more than a third of its weight equivocated). Count it, keep both
+        justifications as evidence, say so loudly; nothing automatic can repair it."""
+        encoded = justification.encode()
+        key = blake2b_256(encoded)
+        if key in self._conflicts_seen:
+            return Ignore(IgnoreReason.DUPLICATE)
+        self._conflicts_seen[key] = None
+        if len(self._conflicts_seen) > MAX_CONFLICTS_REMEMBERED:
+            del self._conflicts_seen[next(iter(self._conflicts_seen))]
+        self.conflicting_justifications += 1
+        ours = self.chain.get_justification(self.chain.finalized_hash) or b""
+        if len(self.finality_conflicts) < MAX_FINALITY_CONFLICTS:
+            self.finality_conflicts.append((ours, encoded))
+        log.error(
+            "SAFETY ALARM: set %d round %d finalized #%d (0x%s…), which conflicts with our finalized #%d (0x%s…): "
+            "more than a third of the set's weight equivocated",
+            justification.set_id,
+            justification.round,
+            justification.target_number,
+            justification.target_hash.hex()[:12],
+            self.chain.finalized_header.number,
+            self.chain.finalized_hash.hex()[:12],
+        )
+        return Ignore(IgnoreReason.CONFLICTING)
+
+    def _get_any_header(self, block_hash: bytes) -> Header | None:
+        """A block's header: one of our chain, or a stale one (a fork finality abandoned)."""
+        header = self.chain.get_header(block_hash)
+        return header if header is not None else self._stale.get(block_hash)
+
+    def _get_ancestry_with_stale(self, base: bytes, block: bytes) -> list[bytes] | None:
+        """``ancestry`` (``consensus.grandpa.chain``) over our chain and the stale headers: how a
+        commit for an abandoned fork is weighed."""
+        base_header, header = self._get_any_header(base), self._get_any_header(block)
+        if base_header is None or header is None:
+            return None
+        route, cursor = [], block
+        while header.number > base_header.number:
+            route.append(cursor)
+            cursor = header.parent_hash
+            header = self._get_any_header(cursor)
+            if header is None:
+                return None
+        return route if cursor == base else None
 
     def _voter_actions(self, actions: list) -> list[Outgoing]:
         out: list[Outgoing] = []
@@ -587,8 +720,7 @@ class ConsensusEngine:
             elif isinstance(action, Finalize):
                 out.extend(self._finalize(action))
             elif isinstance(action, ReportVoteEquivocation):
-                report = api.build_vote_equivocation_report(action.first, action.second)
-                self._add_report(report, api.OFFENCE_VOTE_EQUIVOCATION, action.first.voter)
+                out.extend(self._report(action.first, action.second))
         return out
 
     def _finalize(self, action: Finalize) -> list[Outgoing]:
@@ -599,17 +731,41 @@ class ConsensusEngine:
         best = self.chain.best_descendant(action.hash)
         assert best is not None
         head_change = self._get_head_change(best)  # now: finality deletes the blocks it retracts
-        self.chain.finalize(action.hash, action.justification.encode(), ends_set=ends_set)
+        newly_final = self.chain.finalize(action.hash, action.justification.encode(), ends_set=ends_set)
         if head_change is not None:
             self._apply_head_change(head_change)
         finalized = self.chain.finalized_header
         log.info("Finalized #%d (0x%s…)", finalized.number, self.chain.finalized_hash.hex()[:12])
-        self._detector.prune(finalized.slot)
-        self._orphans.prune(finalized.number)
+        carried = {encoded for block_hash in newly_final for encoded in self._get_extrinsics(block_hash)}
+        self._reports.on_finalized(carried, self._is_final_block, self._is_abandoned_block)
+        self._detector.prune(finalized.slot - EQUIVOCATION_WINDOW_SLOTS)
+        out = self._drop_stale_orphans(finalized.number)
         self._set_ids = {h: s for h, s in self._set_ids.items() if self.chain.is_unfinalized_tree_block(h)}
         if ends_set is not None:
             self.voter = self._start_voter(resume=False)
-        return self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
+        return out + self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
+
+    def _drop_stale_orphans(self, finalized_number: int) -> list[Outgoing]:
+        """Orphans at or below the finalized height can never join the chain: their senders get a
+        verdict and their headers are watched as stale ones."""
+        out: list[Outgoing] = []
+        for held in self._orphans.prune(finalized_number):
+            verdict, evidence = self._on_stale(held.header)
+            self._resolved.append(PeerVerdict(held.peer, verdict))
+            out += evidence
+        return out
+
+    def _is_final_block(self, block_hash: bytes) -> bool:
+        """Whether ``block_hash`` is the last finalized block or below it on the finalized chain."""
+        return block_hash == self.chain.finalized_hash or self._is_below_finalized(block_hash)
+
+    def _is_below_finalized(self, block_hash: bytes) -> bool:
+        """Whether ``block_hash`` is on the finalized chain, below the last finalized block."""
+        return not self.chain.is_unfinalized_tree_block(block_hash) and self.chain.get_header(block_hash) is not None
+
+    def _is_abandoned_block(self, block_hash: bytes) -> bool:
+        """Whether finality abandoned ``block_hash`` (and so deleted it)."""
+        return self.chain.get_header(block_hash) is None
 
     def _start_voter(self, *, resume: bool) -> Voter:
         """The voter of the set that finalizes the children of the last finalized block."""
@@ -641,11 +797,39 @@ class ConsensusEngine:
 
     # --- reports and the signing record ----------------------------------------------------
 
-    def _add_report(self, encoded: bytes, kind: int, offender: bytes) -> None:
-        """Keep an unsigned equivocation report for our next block (``offender``: the signing key)."""
+    def _report(self, first: Header | SignedFinalityVote, second: Header | SignedFinalityVote) -> list[Outgoing]:
+        """Keep the report of an equivocation (checked evidence) for the blocks we author, and
+        gossip the evidence if it is new, so that whoever authors next puts it on chain."""
+        kind = _get_offence_kind(first)
+        offender = get_offender(first)
+        if isinstance(first, Header):
+            assert isinstance(second, Header)
+            encoded = api.build_block_equivocation_report(first, second)
+        else:
+            assert isinstance(second, SignedFinalityVote)
+            encoded = api.build_vote_equivocation_report(first, second)
+        evidence = EquivocationMessage(first, second)
+        if not self._reports.add(kind, offender, encoded, evidence):
+            return []
         self.equivocations_seen.append((kind, offender))
-        if len(self._reports) < MAX_PENDING_REPORTS:
-            self._reports[encoded] = encoded
+        log.warning("Equivocation of kind %d by %s: reported", kind, encode_address(offender))
+        return [Broadcast(evidence)]
+
+    def _on_equivocation(self, message: EquivocationMessage) -> tuple[Verdict, list[Outgoing]]:
+        """A peer's evidence: checked (the signatures only if we hold no report for its offender
+        and kind yet), kept and relayed once."""
+        first = message.first
+        if not isinstance(first, Header | SignedFinalityVote):
+            return Reject.from_error(InvalidEvidence("evidence is two headers or two finality votes")), []
+        if self._reports.has(_get_offence_kind(first), get_offender(first)):
+            return Ignore(IgnoreReason.DUPLICATE), []
+        try:
+            check_evidence(first, message.second, self.chain.genesis_hash)
+        except InvalidEvidence as error:
+            return Reject.from_error(error), []
+        if not self.voter.voter_set.contains(get_offender(first)):
+            return Ignore(IgnoreReason.STALE), []
+        return ACCEPT, self._report(first, message.second)
 
     def _save_record(self, record: SigningRecord) -> None:
         """Write the record synchronously: what we sign next must be on disk even if the machine
@@ -687,3 +871,7 @@ class ChainView:
         header = chain.get_header(target)
         assert header is not None
         return target, header.number
+
+
+def _get_offence_kind(first: Header | SignedFinalityVote) -> int:
+    return api.OFFENCE_BLOCK_EQUIVOCATION if isinstance(first, Header) else api.OFFENCE_VOTE_EQUIVOCATION

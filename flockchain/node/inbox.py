@@ -69,6 +69,7 @@ class IgnoreReason(StrEnum):
     AHEAD = "ahead"  # a vote for a round further ahead than votes are buffered
     SURPLUS = "surplus"  # a voter's vote beyond the two a stage keeps of it (an equivocator's third)
     RATE_LIMITED = "rate limited"  # a request beyond what the peer gets answered per second
+    CONFLICTING = "conflicting finality"  # a valid commit for a fork our finality abandoned: the safety alarm
 
 
 @dataclass(frozen=True)
