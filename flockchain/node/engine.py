@@ -160,8 +160,8 @@ class ConsensusEngine:
         self.gossip_duration_ms = gossip_duration_ms
         self.max_drift_ms = max_drift_ms
         self.pool = TransactionPool(self._validate_transaction, self._get_account_nonce)
-        # (offence kind, offender key) of every equivocation detected, for whoever watches (the simulator)
-        self.equivocations_seen: list[tuple[int, bytes]] = []
+        # The evidence of every equivocation this node reported, for whoever watches (the simulator)
+        self.equivocations_seen: list[EquivocationMessage] = []
         raw = chain.store.get(schema.SIGNING_RECORD)
         self._record = SigningRecord.empty() if raw is None else SigningRecord.decode(raw)
         self._detector = BlockEquivocationDetector()
@@ -608,7 +608,11 @@ class ConsensusEngine:
         if justification in self._held_commits:
             return Ignore(IgnoreReason.DUPLICATE), []
         target = justification.target_hash
-        if self._is_below_finalized(target):
+        # A commit for a final block tells us nothing, unless it is for our round or a later one,
+        # which fast-forwards us (neighbours re-send their latest commit every few seconds).
+        if self._is_below_finalized(target) or (
+            target == self.chain.finalized_hash and justification.round < self.voter.round_number
+        ):
             return Ignore(IgnoreReason.ALREADY_FINAL), []
         verdict, out = self._apply_commit(justification, peer, self._now_ms)
         if verdict == Ignore(IgnoreReason.AWAITING_BLOCKS) and not self._is_known_block(target):
@@ -811,7 +815,7 @@ class ConsensusEngine:
         evidence = EquivocationMessage(first, second)
         if not self._reports.add(kind, offender, encoded, evidence):
             return []
-        self.equivocations_seen.append((kind, offender))
+        self.equivocations_seen.append(evidence)
         log.warning("Equivocation of kind %d by %s: reported", kind, encode_address(offender))
         return [Broadcast(evidence)]
 
