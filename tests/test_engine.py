@@ -634,7 +634,7 @@ def test_an_equivocation_on_a_fork_finality_abandoned_is_still_caught(engine: Co
     outcome = deliver(engine, second)  # below finality: never imported, still watched
     assert outcome.verdict == Ignore(IgnoreReason.STALE)
     assert Broadcast(EquivocationMessage(first.header, second.header)) in outcome.outgoing
-    assert engine.equivocations_seen == [EquivocationMessage(first.header, second.header)]
+    assert list(engine.equivocations_seen) == [EquivocationMessage(first.header, second.header)]
 
 
 def test_a_commit_for_a_block_not_yet_known_is_held_until_the_block_arrives(

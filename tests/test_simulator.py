@@ -79,6 +79,21 @@ def test_the_checker_reports_a_coalition_at_the_bound_as_a_safety_violation_in_e
     assert sum(report.safety_alarms > 0 for report in result.reports) >= 4  # the engines noticed too
 
 
+@pytest.mark.parametrize(
+    "seed, config",
+    [
+        (159, SimConfig(faults=FaultPlan(crashes=(Crash(1, 11_000, 24_000),)))),
+        (242, SimConfig()),
+    ],
+)
+def test_runs_an_earlier_campaign_once_failed_still_pass(seed: int, config: SimConfig) -> None:
+    # Seeds 159 and 242 of the first campaign's generator (a crash and restart; a baseline): both
+    # stalled finality when a commit for an older block than the one finalized meanwhile left the
+    # voter unable to find the chain to prevote on.
+    report = run_simulation(seed, config)
+    assert report.violations == [], report.summary()
+
+
 def test_the_same_seed_gives_the_same_run() -> None:
     config = SimConfig(slots=30, faults=FaultPlan(loss_permille=100, duplicate_permille=100, jitter_ms=300))
     first, second = run_simulation(11, config), run_simulation(11, config)

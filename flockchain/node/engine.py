@@ -16,19 +16,32 @@ clock, say a peer's clock runs ahead) until its slot starts. A block further ahe
 fork choice prefers the highest block, so importing one from the far future would leave honest
 authors waiting for its slot.
 
+Everything kept for others is bounded per source, then in total (:mod:`flockchain.node.limits`,
+the voter's rounds): a vote is checked, kept and relayed only if the voter keeps it (two per
+voter and stage in each live or buffered round), blocks that votes or commits name and we lack
+are wanted a few per voter or peer, each peer gets a budget of answers per second. A commit that
+names blocks we lack is held until they arrive; its signatures are checked once.
+
+Evidence always lands: equivocations (in blocks we import, or in the headers of blocks finality
+abandoned) are gossiped, and every block we author carries the pending reports until a finalized
+block does (:mod:`flockchain.node.reports`). A valid commit for a fork our finality abandoned is
+the safety alarm: logged, counted and kept. A voter two rounds behind gets a peer's last
+completed round (catch-up).
+
 The pool follows every change of the best head (a block we author or import, a re-org, a
 finality that moves the head): it drops what the newly enacted blocks include, takes back the
 signed transactions of retracted blocks that are still valid, and re-validates the rest.
 
 Slashing protection: before this node seals a block or signs a finality vote it writes its
-:class:`~consensus.signing_record.SigningRecord` to the database, so after a crash it never signs
-a conflicting block or vote.
+:class:`~consensus.signing_record.SigningRecord` to the database with a synchronous write, so
+after a crash, even a power loss, it never signs a conflicting block or vote.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 from consensus.authority_sets import get_voter_set
@@ -160,8 +173,8 @@ class ConsensusEngine:
         self.gossip_duration_ms = gossip_duration_ms
         self.max_drift_ms = max_drift_ms
         self.pool = TransactionPool(self._validate_transaction, self._get_account_nonce)
-        # The evidence of every equivocation this node reported, for whoever watches (the simulator)
-        self.equivocations_seen: list[EquivocationMessage] = []
+        # The evidence of the equivocations this node reported lately, for whoever watches (the simulator)
+        self.equivocations_seen: deque[EquivocationMessage] = deque(maxlen=MAX_PENDING_REPORTS)
         raw = chain.store.get(schema.SIGNING_RECORD)
         self._record = SigningRecord.empty() if raw is None else SigningRecord.decode(raw)
         self._detector = BlockEquivocationDetector()
