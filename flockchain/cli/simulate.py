@@ -74,6 +74,7 @@ def _print_report(scenario: Scenario, report: SimReport, as_json: bool) -> None:
             "setId": report.set_id,
             "finalityLagP50Ms": report.lag_percentile(50),
             "finalityLagP99Ms": report.lag_percentile(99),
+            "finalityLagsMs": report.finality_lags_ms,
             "messages": report.messages,
             "offences": report.offences,
             "equivocatorsSeen": report.equivocators_seen,
