@@ -9,6 +9,7 @@ offence by itself. Pure: signatures and equality, no state.
 
 from __future__ import annotations
 
+from runtime import api
 from runtime.block import Header, SignedFinalityVote, verify_finality_vote, verify_seal
 from runtime.errors import FlockError, InvalidKey, InvalidSignature
 
@@ -25,9 +26,13 @@ class BadEvidenceSignature(InvalidEvidence):
     """A seal or vote signature does not verify under the key it names."""
 
 
-def get_offender(first: Header | SignedFinalityVote) -> bytes:
-    """The key that signed: a header's author, a vote's voter."""
-    return first.author if isinstance(first, Header) else first.voter
+def get_offence_key(first: Header | SignedFinalityVote) -> tuple[int, bytes, tuple[int, ...]]:
+    """The offence an equivocation with ``first`` as one half proves, as the runtime knows it:
+    (kind, the signing key, time: the slot of two headers, the set, round and stage of two votes)."""
+    if isinstance(first, Header):
+        return api.OFFENCE_BLOCK_EQUIVOCATION, first.author, (first.slot,)
+    vote = first.vote
+    return api.OFFENCE_VOTE_EQUIVOCATION, first.voter, (vote.set_id, vote.round, vote.stage)
 
 
 def check_evidence(first: object, second: object, genesis_hash: bytes) -> None:

@@ -562,11 +562,12 @@ def build_by(
 
 
 def equivocation(source: Chain, author: int, parent: bytes) -> tuple[Block, Block]:
-    """Two blocks by one author for one slot on one parent (one carries a transfer)."""
+    """Two blocks by one author for one slot on one parent (one carries a transfer), in the order
+    a report puts their headers (by encoding)."""
     first = build_by(source, author, parent)
     second = build_by(source, author, parent, candidates=(transfer(),))
     assert first.header.slot == second.header.slot and first.hash != second.hash
-    return first, second
+    return (first, second) if first.header.encode() < second.header.encode() else (second, first)
 
 
 def test_evidence_a_peer_sends_is_checked_kept_relayed_and_put_in_our_next_block(
@@ -576,7 +577,8 @@ def test_evidence_a_peer_sends_is_checked_kept_relayed_and_put_in_our_next_block
     message = EquivocationMessage(first.header, second.header)
     outcome = engine.handle(PeerMessage(PEER, message), LATE)
     assert outcome.verdict == ACCEPT and Broadcast(message) in outcome.outgoing
-    assert engine.handle(PeerMessage(8, message), LATE).verdict == Ignore(IgnoreReason.DUPLICATE)
+    swapped = EquivocationMessage(second.header, first.header)  # the same offence: the same report
+    assert engine.handle(PeerMessage(8, swapped), LATE).verdict == Ignore(IgnoreReason.DUPLICATE)
     slot = own_slot(engine)
     engine.handle(SlotStarted(slot), slot * SLOT_MS)
     head = engine.chain.blocks.get_block(engine.chain.head_hash)
@@ -603,8 +605,8 @@ def test_a_report_stays_pending_until_a_finalized_block_carries_it(engine: Conse
     genesis = GENESIS.header.hash
     first, second = equivocation(source, 1, genesis)
     report = api.build_block_equivocation_report(first.header, second.header)
-    deliver(engine, first)
-    assert any(isinstance(item.message, EquivocationMessage) for item in deliver(engine, second).outgoing)
+    deliver(engine, second)
+    assert any(isinstance(item.message, EquivocationMessage) for item in deliver(engine, first).outgoing)
     slot = own_slot(engine)
     engine.handle(SlotStarted(slot), slot * SLOT_MS)
     ours = engine.chain.blocks.get_block(engine.chain.head_hash)
@@ -624,14 +626,14 @@ def test_a_report_stays_pending_until_a_finalized_block_carries_it(engine: Conse
 def test_an_equivocation_on_a_fork_finality_abandoned_is_still_caught(engine: ConsensusEngine, source: Chain) -> None:
     genesis = GENESIS.header.hash
     first, second = equivocation(source, 1, genesis)
-    deliver(engine, first)
+    deliver(engine, second)
     kept = build_by(source, 2, genesis, after_slot=first.header.slot)
     above = build_by(source, 3, kept.hash, after_slot=kept.header.slot)
     for block in (kept, above):
         deliver(engine, block)
     engine.handle(PeerMessage(PEER, commit(above, range(1, 4))), LATE)
     assert engine.chain.finalized_hash == above.hash  # ``first``'s fork is abandoned
-    outcome = deliver(engine, second)  # below finality: never imported, still watched
+    outcome = deliver(engine, first)  # below finality: never imported, still watched
     assert outcome.verdict == Ignore(IgnoreReason.STALE)
     assert Broadcast(EquivocationMessage(first.header, second.header)) in outcome.outgoing
     assert list(engine.equivocations_seen) == [EquivocationMessage(first.header, second.header)]

@@ -46,7 +46,7 @@ from dataclasses import dataclass
 
 from consensus.authority_sets import get_voter_set
 from consensus.babe.equivocation import BlockEquivocationDetector
-from consensus.evidence import InvalidEvidence, check_evidence, get_offender
+from consensus.evidence import InvalidEvidence, NotAnEquivocation, check_evidence, get_offence_key
 from consensus.grandpa.errors import InsufficientWeight
 from consensus.grandpa.voter import (
     KEPT_VOTE_USES,
@@ -94,7 +94,7 @@ from flockchain.node.messages import (
     SetChangeRequest,
     VoteMessage,
 )
-from flockchain.node.reports import PendingReports
+from flockchain.node.reports import OffenceKey, PendingReports
 from flockchain.txpool import TransactionPool
 from runtime import api
 from runtime.block import (
@@ -124,6 +124,8 @@ _IGNORED_VOTE_REASONS = {
 }
 
 MAX_PENDING_REPORTS = 64
+MAX_REPORTS_PER_OFFENDER = 4  # offences of one kind pending per offender: the newest
+MAX_RETIRED_REPORTS = 1_024
 MAX_PENDING_REQUESTS = 256
 REQUEST_RETRY_MS = 1_000
 WANTED_TIMEOUT_MS = 60_000  # stop asking for a block no peer sends
@@ -178,7 +180,9 @@ class ConsensusEngine:
         raw = chain.store.get(schema.SIGNING_RECORD)
         self._record = SigningRecord.empty() if raw is None else SigningRecord.decode(raw)
         self._detector = BlockEquivocationDetector()
-        self._reports = PendingReports(max_count=MAX_PENDING_REPORTS)
+        self._reports = PendingReports(
+            max_count=MAX_PENDING_REPORTS, max_per_offender=MAX_REPORTS_PER_OFFENDER, max_retired=MAX_RETIRED_REPORTS
+        )
         self._stale = StaleHeaders(max_count=MAX_STALE_HEADERS, max_per_author=MAX_STALE_HEADERS_PER_AUTHOR)
         # Safety alarm: (our justification, a valid one for a block conflicting with our finality)
         self.finality_conflicts: list[tuple[bytes, bytes]] = []
@@ -817,36 +821,29 @@ class ConsensusEngine:
     def _report(self, first: Header | SignedFinalityVote, second: Header | SignedFinalityVote) -> list[Outgoing]:
         """Keep the report of an equivocation (checked evidence) for the blocks we author, and
         gossip the evidence if it is new, so that whoever authors next puts it on chain."""
-        kind = _get_offence_kind(first)
-        offender = get_offender(first)
-        if isinstance(first, Header):
-            assert isinstance(second, Header)
-            encoded = api.build_block_equivocation_report(first, second)
-        else:
-            assert isinstance(second, SignedFinalityVote)
-            encoded = api.build_vote_equivocation_report(first, second)
-        evidence = EquivocationMessage(first, second)
-        if not self._reports.add(kind, offender, encoded, evidence):
+        key, encoded, evidence = _build_report(first, second)
+        if not self._reports.add(key, encoded, evidence):
             return []
         self.equivocations_seen.append(evidence)
-        log.warning("Equivocation of kind %d by %s: reported", kind, encode_address(offender))
+        log.warning("Equivocation of kind %d by %s: reported", key[0], encode_address(key[1]))
         return [Broadcast(evidence)]
 
     def _on_equivocation(self, message: EquivocationMessage) -> tuple[Verdict, list[Outgoing]]:
-        """A peer's evidence: checked (the signatures only if we hold no report for its offender
-        and kind yet), kept and relayed once."""
-        first = message.first
-        if not isinstance(first, Header | SignedFinalityVote):
-            return Reject.from_error(InvalidEvidence("evidence is two headers or two finality votes")), []
-        if self._reports.has(_get_offence_kind(first), get_offender(first)):
+        """A peer's evidence: checked (unless we hold, or retired, a report of that offence), kept
+        and relayed once."""
+        first, second = message.first, message.second
+        if not isinstance(first, Header | SignedFinalityVote) or type(first) is not type(second):
+            return Reject.from_error(NotAnEquivocation("evidence is two headers or two finality votes")), []
+        key, encoded, _ = _build_report(first, second)
+        if self._reports.knows(key, encoded):
             return Ignore(IgnoreReason.DUPLICATE), []
         try:
-            check_evidence(first, message.second, self.chain.genesis_hash)
+            check_evidence(first, second, self.chain.genesis_hash)
         except InvalidEvidence as error:
             return Reject.from_error(error), []
-        if not self.voter.voter_set.contains(get_offender(first)):
+        if not self.voter.voter_set.contains(key[1]):
             return Ignore(IgnoreReason.STALE), []
-        return ACCEPT, self._report(first, message.second)
+        return ACCEPT, self._report(first, second)
 
     def _save_record(self, record: SigningRecord) -> None:
         """Write the record synchronously: what we sign next must be on disk even if the machine
@@ -890,5 +887,14 @@ class ChainView:
         return target, header.number
 
 
-def _get_offence_kind(first: Header | SignedFinalityVote) -> int:
-    return api.OFFENCE_BLOCK_EQUIVOCATION if isinstance(first, Header) else api.OFFENCE_VOTE_EQUIVOCATION
+def _build_report(
+    first: Header | SignedFinalityVote, second: Header | SignedFinalityVote
+) -> tuple[OffenceKey, bytes, EquivocationMessage]:
+    """The offence, the report extrinsic and the evidence message of an equivocation; its two
+    halves in a fixed order, so that one equivocation always makes the same report."""
+    if isinstance(first, Header) and isinstance(second, Header):
+        low, high = sorted((first, second), key=Header.encode)
+        return get_offence_key(low), api.build_block_equivocation_report(low, high), EquivocationMessage(low, high)
+    assert isinstance(first, SignedFinalityVote) and isinstance(second, SignedFinalityVote)
+    one, other = sorted((first, second), key=SignedFinalityVote.encode)
+    return get_offence_key(one), api.build_vote_equivocation_report(one, other), EquivocationMessage(one, other)

@@ -1,17 +1,21 @@
 """Equivocation reports waiting to land on chain: kept until a finalized block carries them.
 
 A report is the unsigned ``offences.report_equivocation_unsigned`` extrinsic built from evidence
-this node saw or a peer gossiped. Every block this node authors carries the reports still
-pending, and a report stays pending after our block carries it, because that block may end on a
-fork that finality abandons: it leaves only when a *finalized* block carries it. When the runtime
-refuses a report while we author on some parent (already on that fork, out of its era, the
-offender no longer punishable), the report is *parked* on that parent: finality then decides. If
-the parent becomes final, the refusal stands and the report is dropped; if finality abandons it,
-the report is pending again.
+this node saw or a peer gossiped, known by its offence: (kind, offender, time), the time being
+the slot of two headers or the (set id, round, stage) of two votes, as the runtime's offence id.
+Every block this node authors carries the reports still pending, and a report stays pending after
+our block carries it, because that block may end on a fork that finality abandons: it leaves only
+when a *finalized* block carries it. When the runtime refuses a report while we author on some
+parent (already on that fork, out of its era, the offender no longer punishable), the report is
+*parked* on that parent: finality then decides. If the parent becomes final, the refusal stands and
+the report is dropped; if finality abandons it, the report is pending again.
 
-Bounded: one report per (offence kind, offender), which is all the runtime slashes an offender
-for in an era, and at most ``max_count`` in all. A newer report for a parked pair replaces it
-(the offender equivocated again, perhaps in a later era).
+A dropped report is *retired*: remembered (the last ``max_retired``) so that a peer still gossiping
+it does not make us take it back, carry it and refuse it again, round and round.
+
+Bounded: ``max_per_offender`` offences of one kind per offender (a newer one pushes out its
+oldest: the newest are those still in their era), at most ``max_count`` in all (then the oldest
+of all goes).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from flockchain.node.messages import EquivocationMessage
+
+OffenceKey = tuple[int, bytes, tuple[int, ...]]  # (offence kind, offender, time)
 
 
 @dataclass(frozen=True)
@@ -30,25 +36,31 @@ class PendingReport:
 
 
 class PendingReports:
-    def __init__(self, *, max_count: int) -> None:
+    def __init__(self, *, max_count: int, max_per_offender: int, max_retired: int) -> None:
         self.max_count = max_count
-        self._reports: dict[tuple[int, bytes], PendingReport] = {}  # (kind, offender) -> report
+        self.max_per_offender = max_per_offender
+        self.max_retired = max_retired
+        self._reports: dict[OffenceKey, PendingReport] = {}  # oldest first
+        self._retired: dict[bytes, None] = {}  # encoded reports dropped, oldest first
 
     def __len__(self) -> int:
         return len(self._reports)
 
-    def add(self, kind: int, offender: bytes, encoded: bytes, evidence: EquivocationMessage) -> bool:
-        """Keep a report; whether it is new (not when one for the pair is pending, or when full)."""
-        key = (kind, offender)
-        if self.has(kind, offender) or (key not in self._reports and len(self._reports) >= self.max_count):
+    def knows(self, key: OffenceKey, encoded: bytes | None = None) -> bool:
+        """Whether a report of this offence is held (pending or parked), or ``encoded`` was retired."""
+        return key in self._reports or (encoded is not None and encoded in self._retired)
+
+    def add(self, key: OffenceKey, encoded: bytes, evidence: EquivocationMessage) -> bool:
+        """Keep a report; whether it is new."""
+        if self.knows(key, encoded):
             return False
+        own = [held for held in self._reports if held[:2] == key[:2]]
+        if len(own) >= self.max_per_offender:
+            del self._reports[own[0]]
+        elif len(self._reports) >= self.max_count:
+            del self._reports[next(iter(self._reports))]
         self._reports[key] = PendingReport(encoded, evidence)
         return True
-
-    def has(self, kind: int, offender: bytes) -> bool:
-        """Whether a report for the pair is pending and not parked (a new one would add nothing)."""
-        held = self._reports.get((kind, offender))
-        return held is not None and held.parked_on is None
 
     def get_unparked(self) -> list[PendingReport]:
         """The reports a block may carry now, oldest first."""
@@ -64,10 +76,16 @@ class PendingReports:
     def on_finalized(
         self, finalized_extrinsics: set[bytes], is_final: Callable[[bytes], bool], is_abandoned: Callable[[bytes], bool]
     ) -> None:
-        """Drop the reports a newly finalized block carries and those parked on a final block;
+        """Retire the reports a newly finalized block carries and those parked on a final block;
         take back those parked on a block finality abandoned."""
         for key, report in list(self._reports.items()):
             if report.encoded in finalized_extrinsics or (report.parked_on is not None and is_final(report.parked_on)):
                 del self._reports[key]
+                self._retire(report.encoded)
             elif report.parked_on is not None and is_abandoned(report.parked_on):
                 self._reports[key] = replace(report, parked_on=None)
+
+    def _retire(self, encoded: bytes) -> None:
+        self._retired[encoded] = None
+        if len(self._retired) > self.max_retired:
+            del self._retired[next(iter(self._retired))]
