@@ -1,5 +1,5 @@
 """Pending equivocation reports: kept until a finalized block carries them, parked while finality
-decides a refusal, retired once dropped, bounded per offender and in total."""
+decides a refusal, taken once each, bounded per offender and in total."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def key(slot: int, offender: bytes = OFFENDER) -> tuple[int, bytes, tuple[int, .
 
 
 def reports() -> PendingReports:
-    return PendingReports(max_count=4, max_per_offender=2, max_retired=8)
+    return PendingReports(max_count=4, max_per_offender=2, max_seen=16)
 
 
 def test_one_report_per_offence_the_newest_per_offender_and_the_newest_in_all() -> None:
@@ -24,6 +24,7 @@ def test_one_report_per_offence_the_newest_per_offender_and_the_newest_in_all() 
     pending.add(key(2), b"r2", EVIDENCE)
     pending.add(key(3), b"r3", EVIDENCE)  # a third offence of one offender: its oldest goes
     assert [report.encoded for report in pending.get_unparked()] == [b"r2", b"r3"]
+    assert not pending.add(key(1), b"r1", EVIDENCE)  # pushed out, but taken once already
     pending.add(key(1, OTHER), b"o1", EVIDENCE)
     pending.add(key(2, OTHER), b"o2", EVIDENCE)
     assert len(pending) == 4
@@ -35,7 +36,7 @@ def test_a_report_leaves_when_a_finalized_block_carries_it_and_is_never_taken_ba
     pending = reports()
     pending.add(key(1), b"r1", EVIDENCE)
     pending.on_finalized({b"r1"}, lambda _: False, lambda _: False)
-    assert len(pending) == 0 and pending.knows(key(1), b"r1")  # retired: a peer's re-send is no news
+    assert len(pending) == 0 and pending.knows(key(1), b"r1")  # a peer's re-send is no news
     assert not pending.add(key(1), b"r1", EVIDENCE)
 
 

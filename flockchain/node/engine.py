@@ -125,7 +125,7 @@ _IGNORED_VOTE_REASONS = {
 
 MAX_PENDING_REPORTS = 64
 MAX_REPORTS_PER_OFFENDER = 4  # offences of one kind pending per offender: the newest
-MAX_RETIRED_REPORTS = 1_024
+MAX_SEEN_REPORTS = 4_096  # reports remembered once taken, so that none is taken twice
 MAX_PENDING_REQUESTS = 256
 REQUEST_RETRY_MS = 1_000
 WANTED_TIMEOUT_MS = 60_000  # stop asking for a block no peer sends
@@ -181,7 +181,7 @@ class ConsensusEngine:
         self._record = SigningRecord.empty() if raw is None else SigningRecord.decode(raw)
         self._detector = BlockEquivocationDetector()
         self._reports = PendingReports(
-            max_count=MAX_PENDING_REPORTS, max_per_offender=MAX_REPORTS_PER_OFFENDER, max_retired=MAX_RETIRED_REPORTS
+            max_count=MAX_PENDING_REPORTS, max_per_offender=MAX_REPORTS_PER_OFFENDER, max_seen=MAX_SEEN_REPORTS
         )
         self._stale = StaleHeaders(max_count=MAX_STALE_HEADERS, max_per_author=MAX_STALE_HEADERS_PER_AUTHOR)
         # Safety alarm: (our justification, a valid one for a block conflicting with our finality)
@@ -829,8 +829,8 @@ class ConsensusEngine:
         return [Broadcast(evidence)]
 
     def _on_equivocation(self, message: EquivocationMessage) -> tuple[Verdict, list[Outgoing]]:
-        """A peer's evidence: checked (unless we hold, or retired, a report of that offence), kept
-        and relayed once."""
+        """A peer's evidence: checked (unless we hold a report of that offence, or took this one
+        before), kept and relayed once."""
         first, second = message.first, message.second
         if not isinstance(first, Header | SignedFinalityVote) or type(first) is not type(second):
             return Reject.from_error(NotAnEquivocation("evidence is two headers or two finality votes")), []

@@ -10,12 +10,11 @@ parent (already on that fork, out of its era, the offender no longer punishable)
 *parked* on that parent: finality then decides. If the parent becomes final, the refusal stands and
 the report is dropped; if finality abandons it, the report is pending again.
 
-A dropped report is *retired*: remembered (the last ``max_retired``) so that a peer still gossiping
-it does not make us take it back, carry it and refuse it again, round and round.
-
 Bounded: ``max_per_offender`` offences of one kind per offender (a newer one pushes out its
 oldest: the newest are those still in their era), at most ``max_count`` in all (then the oldest
-of all goes).
+of all goes). Every report ever taken is remembered (the last ``max_seen``), so that a peer still
+gossiping one we dropped (it landed, its refusal became final, or a newer one pushed it out) does
+not make us take it back, relay it and drop it again, round and round: each report is taken once.
 """
 
 from __future__ import annotations
@@ -36,19 +35,19 @@ class PendingReport:
 
 
 class PendingReports:
-    def __init__(self, *, max_count: int, max_per_offender: int, max_retired: int) -> None:
+    def __init__(self, *, max_count: int, max_per_offender: int, max_seen: int) -> None:
         self.max_count = max_count
         self.max_per_offender = max_per_offender
-        self.max_retired = max_retired
+        self.max_seen = max_seen
         self._reports: dict[OffenceKey, PendingReport] = {}  # oldest first
-        self._retired: dict[bytes, None] = {}  # encoded reports dropped, oldest first
+        self._seen: dict[bytes, None] = {}  # every encoded report taken, oldest first
 
     def __len__(self) -> int:
         return len(self._reports)
 
     def knows(self, key: OffenceKey, encoded: bytes | None = None) -> bool:
-        """Whether a report of this offence is held (pending or parked), or ``encoded`` was retired."""
-        return key in self._reports or (encoded is not None and encoded in self._retired)
+        """Whether a report of this offence is held (pending or parked), or ``encoded`` was ever taken."""
+        return key in self._reports or (encoded is not None and encoded in self._seen)
 
     def add(self, key: OffenceKey, encoded: bytes, evidence: EquivocationMessage) -> bool:
         """Keep a report; whether it is new."""
@@ -60,6 +59,9 @@ class PendingReports:
         elif len(self._reports) >= self.max_count:
             del self._reports[next(iter(self._reports))]
         self._reports[key] = PendingReport(encoded, evidence)
+        self._seen[encoded] = None
+        if len(self._seen) > self.max_seen:
+            del self._seen[next(iter(self._seen))]
         return True
 
     def get_unparked(self) -> list[PendingReport]:
@@ -76,16 +78,10 @@ class PendingReports:
     def on_finalized(
         self, finalized_extrinsics: set[bytes], is_final: Callable[[bytes], bool], is_abandoned: Callable[[bytes], bool]
     ) -> None:
-        """Retire the reports a newly finalized block carries and those parked on a final block;
+        """Drop the reports a newly finalized block carries and those parked on a final block;
         take back those parked on a block finality abandoned."""
         for key, report in list(self._reports.items()):
             if report.encoded in finalized_extrinsics or (report.parked_on is not None and is_final(report.parked_on)):
                 del self._reports[key]
-                self._retire(report.encoded)
             elif report.parked_on is not None and is_abandoned(report.parked_on):
                 self._reports[key] = replace(report, parked_on=None)
-
-    def _retire(self, encoded: bytes) -> None:
-        self._retired[encoded] = None
-        if len(self._retired) > self.max_retired:
-            del self._retired[next(iter(self._retired))]
