@@ -132,8 +132,13 @@ class KeyValueStore(ABC):
         """
 
     @abstractmethod
-    def write(self, batch: WriteBatch) -> None:
-        """Apply every operation of ``batch``, in order, as one atomic write."""
+    def write(self, batch: WriteBatch, *, sync: bool = False) -> None:
+        """Apply every operation of ``batch``, in order, as one atomic write.
+
+        ``sync``: return only once the write is on stable storage, so that it survives the
+        machine losing power, not just the process being killed (slashing protection needs
+        that; a block the node can fetch again does not). A store without a disk ignores it.
+        """
 
     @abstractmethod
     def close(self) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from flockchain.node.buffers import EarlyBlocks, HeldBlock, HeldBlocks, OrphanBlocks
-from runtime.block import Header
+from flockchain.node.buffers import EarlyBlocks, HeldBlock, HeldBlocks, HeldCommit, HeldCommits, OrphanBlocks
+from runtime.block import Header, Justification
 from runtime.primitives.hashing import blake2b_256
 
 
@@ -74,3 +74,17 @@ def test_early_blocks_come_out_when_their_slot_starts_earliest_first() -> None:
     early.add(sooner)
     assert early.pop_due(3_999) == []
     assert early.pop_due(5_000) == [sooner, later] and len(early) == 0
+
+
+def commit(round_: int) -> Justification:
+    return Justification(0, round_, bytes(32), 1, ())
+
+
+def test_held_commits_are_bounded_per_peer_then_in_total() -> None:
+    commits = HeldCommits(max_count=3, max_per_peer=2)
+    for round_, peer in ((1, 1), (2, 1), (3, 2), (4, 1)):
+        commits.add(HeldCommit(commit(round_), peer, 0))
+    assert commit(1) not in commits and all(commit(r) in commits for r in (2, 3, 4))  # peer 1's oldest out
+    commits.add(HeldCommit(commit(5), 3, 0))
+    assert commit(2) not in commits and len(commits) == 3  # then the oldest of all
+    assert [held.justification.round for held in commits.pop_all()] == [3, 4, 5] and len(commits) == 0

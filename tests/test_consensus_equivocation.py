@@ -6,12 +6,24 @@ from dataclasses import replace
 
 import pytest
 
-from consensus.babe.equivocation import BlockEquivocationDetector
+from consensus.babe.equivocation import BlockEquivocationDetector, BlockEquivocationEvidence
+from consensus.evidence import BadEvidenceSignature, NotAnEquivocation, check_evidence
 from consensus.signing_record import SigningRecord
-from runtime.block import Header
+from runtime.block import (
+    VOTE_STAGE_PRECOMMIT,
+    VOTE_STAGE_PREVOTE,
+    FinalityVote,
+    Header,
+    SignedFinalityVote,
+    seal_header,
+    sign_finality_vote,
+)
 from runtime.primitives.hashing import ZERO_HASH
+from runtime.primitives.keys import Keypair
+from runtime_helpers import named_keypair
 
 AUTHOR, OTHER = b"\x01" * 32, b"\x02" * 32
+GENESIS_HASH = b"\x07" * 32
 
 
 def header(slot: int, author: bytes = AUTHOR, timestamp: int = 0) -> Header:
@@ -47,3 +59,44 @@ def test_the_signing_record_allows_only_later_slots_and_round_trips() -> None:
     with pytest.raises(ValueError, match="not after"):
         record.with_block(7)
     assert SigningRecord.decode(record.encode()) == record
+
+
+def test_checking_a_header_against_the_detector_remembers_nothing() -> None:
+    detector = BlockEquivocationDetector()
+    first = header(5)
+    assert detector.check(first) is None
+    assert detector.observe(first) is None  # the check did not keep ``first``
+    second = replace(first, timestamp=1)
+    assert detector.check(second) == BlockEquivocationEvidence(first, second)
+    assert detector.check(second) is not None and detector.observe(first) is None
+
+
+SIGNER, OTHER_SIGNER = named_keypair("signer"), named_keypair("other signer")
+
+
+def sealed(slot: int, timestamp: int = 0, signer: Keypair = SIGNER) -> Header:
+    return seal_header(header(slot, signer.public_key, timestamp), signer, GENESIS_HASH)
+
+
+def vote(target: bytes, signer: Keypair = SIGNER, stage: int = VOTE_STAGE_PREVOTE) -> SignedFinalityVote:
+    return sign_finality_vote(FinalityVote(0, 1, stage, target, 1), signer, GENESIS_HASH)
+
+
+def test_evidence_proves_an_equivocation_only_with_two_different_signed_things_of_one_key_and_time() -> None:
+    check_evidence(sealed(5), sealed(5, timestamp=1), GENESIS_HASH)
+    check_evidence(vote(b"\x01" * 32), vote(b"\x02" * 32), GENESIS_HASH)
+    for first, second in [
+        (sealed(5), sealed(5)),  # the same header
+        (sealed(5), sealed(6, timestamp=1)),  # another slot
+        (sealed(5), sealed(5, 1, OTHER_SIGNER)),  # another author
+        (vote(b"\x01" * 32), vote(b"\x01" * 32)),  # the same vote
+        (vote(b"\x01" * 32), vote(b"\x02" * 32, stage=VOTE_STAGE_PRECOMMIT)),  # another stage
+        (vote(b"\x01" * 32), vote(b"\x02" * 32, OTHER_SIGNER)),  # another voter
+        (sealed(5), vote(b"\x01" * 32)),  # a header and a vote
+    ]:
+        with pytest.raises(NotAnEquivocation):
+            check_evidence(first, second, GENESIS_HASH)
+    with pytest.raises(BadEvidenceSignature):
+        check_evidence(sealed(5), replace(sealed(5, timestamp=1), seal=bytes(64)), GENESIS_HASH)
+    with pytest.raises(BadEvidenceSignature):
+        check_evidence(vote(b"\x01" * 32), vote(b"\x02" * 32), bytes(32))  # signed for another chain

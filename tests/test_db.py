@@ -49,6 +49,33 @@ def test_get_put_overwrite_delete(store):
     assert store.get(b"b") == b""
 
 
+def test_a_synchronous_write_applies_like_any_other(store):
+    batch = WriteBatch()
+    batch.put(b"record", b"signed")
+    store.write(batch, sync=True)
+    assert store.get(b"record") == b"signed"
+
+
+def test_leveldb_asks_for_a_synchronous_write_only_when_told(tmp_path):
+    store = LevelDBStore(tmp_path / "db")
+    real, asked = store._db, []
+
+    class Spy:  # plyvel's DB cannot be patched: wrap it, recording what each write batch asks
+        def write_batch(self, **options):
+            asked.append(options.get("sync"))
+            return real.write_batch(**options)
+
+    store._db = Spy()
+    write(store, [(b"a", b"1")])
+    batch = WriteBatch()
+    batch.put(b"b", b"2")
+    store.write(batch, sync=True)
+    assert asked == [False, True]
+    store._db = real
+    assert store.get(b"b") == b"2"
+    store.close()
+
+
 def test_batch_applies_in_order(store):
     batch = WriteBatch()
     batch.put(b"k", b"first")

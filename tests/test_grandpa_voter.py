@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import deque
 
+import pytest
+
 from consensus.grandpa.chain import BlockRef, DictBlockTree
 from consensus.grandpa.justification import Justification
 from consensus.grandpa.voter import (
@@ -13,6 +15,7 @@ from consensus.grandpa.voter import (
     ReportVoteEquivocation,
     Voter,
     VoterState,
+    VoteUse,
 )
 from consensus.grandpa.voter_set import VoterSet
 from runtime.block import VOTE_STAGE_PRECOMMIT, VOTE_STAGE_PREVOTE, FinalityVote, sign_finality_vote
@@ -305,3 +308,92 @@ def test_persisted_state_is_for_one_set() -> None:
     other_set = VoterSet(1, network.voter_set.voters)
     with pytest.raises(WrongSetId):
         Voter(other_set, (GENESIS, 0), network.keys[0], GENESIS_HASH, T, state=state)
+
+
+def test_each_voter_keeps_its_own_share_of_a_future_round() -> None:
+    network = Network(4)
+    grow(network, ["A1"], "G")
+    voter, flooder = network.voters[0], network.keys[1]
+    flood = [FinalityVote(0, 3, VOTE_STAGE_PREVOTE, h(f"X{i}"), 1) for i in range(100)]
+    for vote in flood:
+        voter.on_vote(sign_finality_vote(vote, flooder, GENESIS_HASH), 0, network.tree)
+    assert [signed.vote for signed in voter.future_votes[3]] == flood[:2]  # two: an equivocation, no more
+    honest = sign_finality_vote(FinalityVote(0, 3, VOTE_STAGE_PREVOTE, h("A1"), 1), network.keys[2], GENESIS_HASH)
+    assert voter.get_vote_use(honest) == VoteUse.BUFFER
+    voter.on_vote(honest, 0, network.tree)
+    assert honest in voter.future_votes[3] and voter.get_vote_use(honest) == VoteUse.DUPLICATE
+
+
+def test_what_the_voter_does_with_a_vote_is_known_before_its_signature_is_checked() -> None:
+    from consensus.grandpa.voter import MAX_ROUNDS_AHEAD
+
+    network = Network(4)
+    grow(network, ["A1", "B1"], "G")
+    voter, key = network.voters[0], network.keys[1]
+
+    def use(round_: int, block: str = "A1") -> VoteUse:
+        vote = FinalityVote(0, round_, VOTE_STAGE_PREVOTE, h(block), 1)
+        return voter.get_vote_use(sign_finality_vote(vote, key, GENESIS_HASH))
+
+    first = sign_finality_vote(FinalityVote(0, 1, VOTE_STAGE_PREVOTE, h("A1"), 1), key, GENESIS_HASH)
+    assert use(1) == VoteUse.COUNT
+    voter.on_vote(first, 0, network.tree)
+    assert use(1) == VoteUse.DUPLICATE and use(1, "B1") == VoteUse.COUNT
+    voter.on_vote(
+        sign_finality_vote(FinalityVote(0, 1, VOTE_STAGE_PREVOTE, h("B1"), 1), key, GENESIS_HASH), 0, network.tree
+    )
+    assert use(1, "C1") == VoteUse.SURPLUS  # an equivocator's third vote
+    assert use(1 + MAX_ROUNDS_AHEAD) == VoteUse.BUFFER and use(2 + MAX_ROUNDS_AHEAD) == VoteUse.AHEAD
+    network.run(3_000)
+    assert voter.round_number >= 3 and use(1) == VoteUse.STALE
+
+
+def test_a_commit_has_its_signatures_checked_once_however_often_it_comes(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from consensus.grandpa import justification as justification_module
+    from consensus.grandpa.errors import InsufficientWeight
+
+    network = Network(4)
+    grow(network, ["A1"], "G")
+    precommits = tuple(
+        sign_finality_vote(FinalityVote(0, 1, VOTE_STAGE_PRECOMMIT, h("A2"), 2), key, GENESIS_HASH)
+        for key in network.keys[1:]
+    )
+    commit = Justification(0, 1, h("A1"), 1, precommits)
+    checked = []
+    verify = justification_module.verify_finality_vote
+    monkeypatch.setattr(justification_module, "verify_finality_vote", lambda *a: checked.append(a) or verify(*a))
+    voter = network.voters[0]
+    for _ in range(5):  # A2, which every precommit names, is not in the tree yet
+        with pytest.raises(InsufficientWeight):
+            voter.on_commit(commit, 0, network.tree)
+    grow(network, ["A2"], "A1")
+    assert any(isinstance(action, Finalize) for action in voter.on_commit(commit, 0, network.tree))
+    assert len(checked) == 3
+
+
+def test_a_voter_two_rounds_behind_joins_the_round_after_a_peers_completed_one() -> None:
+    network = Network(4)
+    network.online = {0, 1, 2}  # voter 3 hears nothing while the others go on
+    grow(network, ["A1", "A2"], "G")
+    network.run(20 * T)
+    lagging, ahead = network.voters[3], network.voters[0]
+    assert lagging.round_number == 1 and ahead.round_number >= 3
+    catch_up = ahead.get_catch_up()
+    assert catch_up is not None and catch_up[0] == ahead.round_number - 1
+    number, votes = catch_up
+    assert lagging.on_catch_up(number, votes[:1], network.now, network.tree) == []  # not completable: no jump
+    assert lagging.round_number == 1
+    actions = lagging.on_catch_up(number, votes, network.now, network.tree)
+    assert lagging.round_number == number + 1
+    assert any(isinstance(action, Finalize) and action.number == 2 for action in actions)
+    assert not any(isinstance(action, BroadcastVote) and action.signed_vote.vote.round <= number for action in actions)
+
+
+def test_a_catch_up_with_a_vote_of_another_round_is_refused() -> None:
+    from consensus.grandpa.errors import WrongRound
+
+    network = Network(4)
+    grow(network, ["A1"], "G")
+    vote = sign_finality_vote(FinalityVote(0, 5, VOTE_STAGE_PREVOTE, h("A1"), 1), network.keys[1], GENESIS_HASH)
+    with pytest.raises(WrongRound):
+        network.voters[0].on_catch_up(4, (vote,), 0, network.tree)

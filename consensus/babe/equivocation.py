@@ -26,11 +26,16 @@ class BlockEquivocationDetector:
     def observe(self, header: Header) -> BlockEquivocationEvidence | None:
         """Remember ``header``; evidence if its author already sealed another header for its slot."""
         slot_author = (header.slot, header.author)
-        first = self._seen.get(slot_author)
-        if first is None:
+        if slot_author not in self._seen:
             self._seen[slot_author] = header
             return None
-        if first.hash == header.hash:
+        return self.check(header)
+
+    def check(self, header: Header) -> BlockEquivocationEvidence | None:
+        """Evidence if the author already sealed another header for ``header``'s slot; remembers
+        nothing (for headers of blocks that will never be imported)."""
+        first = self._seen.get((header.slot, header.author))
+        if first is None or first.hash == header.hash:
             return None
         return BlockEquivocationEvidence(first, header)
 

@@ -38,6 +38,11 @@ def verify_justification(
     """Raise an ``InvalidJustification`` subclass unless ``justification`` proves its target final."""
     check_justification_shape(justification, voter_set)
     check_justification_signatures(justification, genesis_hash)
+    check_justification_weight(justification, voter_set, tree)
+
+
+def check_justification_weight(justification: Justification, voter_set: VoterSet, tree: BlockTree | AncestryFn) -> None:
+    """The weight half of :func:`verify_justification` (the half that depends on the block tree)."""
     weight = compute_justification_weight(justification, voter_set, get_ancestry_fn(tree))
     if weight < voter_set.threshold:
         raise InsufficientWeight(

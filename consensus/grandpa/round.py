@@ -53,10 +53,18 @@ class StageVotes:
         self.equivocators = 0
         self.changes = 0  # bumped on every change that can move a derived value
 
+    def is_held(self, index: int, signed: SignedFinalityVote) -> bool:
+        """Whether voter ``index`` already cast exactly this vote here."""
+        return any(vote.vote == signed.vote for vote in self.by_voter.get(index, ()))
+
+    def is_full(self, index: int) -> bool:
+        """Whether voter ``index`` has two votes here: an equivocator's further votes prove nothing new."""
+        return len(self.by_voter.get(index, ())) >= 2
+
     def add(self, index: int, signed: SignedFinalityVote, tree: BlockTree) -> ImportResult:
         """Record a vote; the first different second vote is an equivocation, later ones are ignored."""
         previous = self.by_voter.get(index, [])
-        if any(vote.vote == signed.vote for vote in previous) or len(previous) >= 2:
+        if self.is_held(index, signed) or self.is_full(index):
             return ImportResult(False)
         self.by_voter[index] = [*previous, signed]
         if previous:
@@ -119,6 +127,9 @@ class Round:
             return False
         self.primary_proposal = signed
         return True
+
+    def get_stage(self, stage: int) -> StageVotes:
+        return self.prevotes if stage == VOTE_STAGE_PREVOTE else self.precommits
 
     def place_pending(self, tree: BlockTree) -> bool:
         """Count votes whose blocks arrived since; whether anything changed."""

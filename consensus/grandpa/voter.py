@@ -24,11 +24,17 @@ and passes it back to the constructor after a restart.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated
 
-from consensus.grandpa.chain import BlockRef, BlockTree, is_descendant_or_equal
-from consensus.grandpa.errors import BadVoteSignature, GrandpaError, UnknownVoter, WrongSetId, WrongStage
-from consensus.grandpa.justification import Justification, verify_justification
+from consensus.grandpa.chain import AncestryFn, BlockRef, BlockTree, is_descendant_or_equal
+from consensus.grandpa.errors import BadVoteSignature, GrandpaError, UnknownVoter, WrongRound, WrongSetId, WrongStage
+from consensus.grandpa.justification import (
+    Justification,
+    check_justification_shape,
+    check_justification_signatures,
+    check_justification_weight,
+)
 from consensus.grandpa.round import VOTE_STAGE_PRIMARY_PROPOSAL, Round
 from consensus.grandpa.voter_set import VoterSet
 from runtime.block import (
@@ -47,7 +53,27 @@ PREVOTE_DELAY_PERIODS = 2  # prevote at t_r + 2T
 PRECOMMIT_DELAY_PERIODS = 4  # precommit at t_r + 4T
 REBROADCAST_PERIODS = 8  # re-gossip our votes of the live rounds every 8T: gossip is lossy
 MAX_ROUNDS_AHEAD = 4  # votes for up to this many future rounds are buffered
+MAX_CHECKED_COMMITS = 16  # commits whose signatures were verified, remembered so a re-send costs no signature check
 STAGES = (VOTE_STAGE_PREVOTE, VOTE_STAGE_PRECOMMIT, VOTE_STAGE_PRIMARY_PROPOSAL)
+
+
+class VoteUse(StrEnum):
+    """What the voter does with a vote that passes :meth:`Voter.check_vote` (:meth:`Voter.get_vote_use`).
+
+    Only ``COUNT`` and ``BUFFER`` keep it. Each voter's share is bounded: two votes per stage
+    (an equivocator's first two) in each live round and in each of the next
+    ``MAX_ROUNDS_AHEAD`` rounds, one primary proposal per live round.
+    """
+
+    COUNT = "count"  # a live round (the current or the previous one) counts it
+    BUFFER = "buffer"  # held until its round starts
+    DUPLICATE = "duplicate"  # already held
+    SURPLUS = "surplus"  # its voter already has two votes in that stage: a third proves nothing new
+    STALE = "stale"  # its round has ended
+    AHEAD = "ahead"  # its round is further ahead than votes are buffered
+
+
+KEPT_VOTE_USES = (VoteUse.COUNT, VoteUse.BUFFER)
 
 
 # --- actions -------------------------------------------------------------------------------
@@ -137,6 +163,7 @@ class Voter:
         self.last_finalized = base
         self.own_votes: dict[tuple[int, int], SignedFinalityVote] = {}
         self.future_votes: dict[int, list[SignedFinalityVote]] = {}
+        self._checked_commits: dict[Justification, None] = {}  # oldest first
         self.last_commit: Justification | None = None
         self.last_rebroadcast_ms: int | None = None
         number = 1 if state is None else max(1, state.round)
@@ -177,29 +204,118 @@ class Voter:
         return self._process(now_ms, tree)
 
     def on_vote(self, signed: SignedFinalityVote, now_ms: int, tree: BlockTree) -> list[Action]:
-        """Check and count a gossiped vote; stale or too-far-future rounds are ignored (no error)."""
+        """Check a gossiped vote, then count or buffer it as :meth:`get_vote_use` says (a vote it
+        does not keep is ignored, no error)."""
         self.check_vote(signed)
-        number = signed.vote.round
+        use = self.get_vote_use(signed)
         actions: list[Action] = []
-        if number == self.current.number:
-            actions += self._import_vote(self.current, signed, tree)
-        elif isinstance(self.previous, Round) and number == self.previous.number:
-            actions += self._import_vote(self.previous, signed, tree)
-        elif self.current.number < number <= self.current.number + MAX_ROUNDS_AHEAD:
-            self._buffer_future_vote(signed)
+        if use == VoteUse.COUNT:
+            round_ = self._get_live_round(signed.vote.round)
+            assert round_ is not None
+            actions += self._import_vote(round_, signed, tree)
+        elif use == VoteUse.BUFFER:
+            self.future_votes.setdefault(signed.vote.round, []).append(signed)
         return actions + self._process(now_ms, tree)
+
+    def get_vote_use(self, signed: SignedFinalityVote) -> VoteUse:
+        """What :meth:`on_vote` does with ``signed`` if it passes :meth:`check_vote`. Cheap (no
+        signature check), so a node can ignore a vote no round keeps before it verifies it, and
+        relays only the votes kept. A vote ``check_vote`` refuses (unknown voter or stage) is
+        left to it."""
+        number = signed.vote.round
+        round_ = self._get_live_round(number)
+        if round_ is not None:
+            return self._get_round_use(round_, signed)
+        if number <= self.current.number:
+            return VoteUse.STALE
+        if number > self.current.number + MAX_ROUNDS_AHEAD:
+            return VoteUse.AHEAD
+        same = [
+            held
+            for held in self.future_votes.get(number, ())
+            if held.voter == signed.voter and held.vote.stage == signed.vote.stage
+        ]
+        if any(held.vote == signed.vote for held in same):
+            return VoteUse.DUPLICATE
+        return VoteUse.SURPLUS if len(same) >= 2 else VoteUse.BUFFER
+
+    def _get_live_round(self, number: int) -> Round | None:
+        if number == self.current.number:
+            return self.current
+        if isinstance(self.previous, Round) and number == self.previous.number:
+            return self.previous
+        return None
+
+    def _get_round_use(self, round_: Round, signed: SignedFinalityVote) -> VoteUse:
+        index = self.voter_set.get_index(signed.voter)
+        stage = signed.vote.stage
+        if index is None or stage not in STAGES:
+            return VoteUse.COUNT  # check_vote refuses it
+        if stage == VOTE_STAGE_PRIMARY_PROPOSAL:
+            held = round_.primary_proposal
+            if held is None:
+                return VoteUse.COUNT
+            return VoteUse.DUPLICATE if held.vote == signed.vote else VoteUse.SURPLUS
+        votes = round_.get_stage(stage)
+        if votes.is_held(index, signed):
+            return VoteUse.DUPLICATE
+        return VoteUse.SURPLUS if votes.is_full(index) else VoteUse.COUNT
 
     def on_commit(self, commit: Justification, now_ms: int, tree: BlockTree) -> list[Action]:
         """Verify a peer's commit; finalize its target and fast-forward if it is for our round or later.
 
         A commit whose target (or precommit targets) we have not imported fails verification: the
-        node should hold it and retry after import, as it does for blocks.
+        node should hold it and retry after import, as it does for blocks. Its signatures are
+        checked once (:meth:`check_commit`).
         """
-        verify_justification(commit, self.voter_set, self.genesis_hash, tree)
+        self.check_commit(commit, tree)
         actions = self._finalize(commit.target, commit, tree)
         if commit.round >= self.current.number:
             actions += self._start_round(commit.round + 1, ConcludedRound(commit.round, commit.target), now_ms, tree)
         return actions + self._process(now_ms, tree)
+
+    def get_catch_up(self) -> tuple[int, tuple[SignedFinalityVote, ...]] | None:
+        """Our last completed round and its votes, for a voter two or more rounds behind (voters
+        re-send only their live rounds' votes, so it would never see that round's again)."""
+        if not isinstance(self.previous, Round):
+            return None
+        return self.previous.number, self.previous.get_votes()
+
+    def on_catch_up(
+        self, number: int, votes: tuple[SignedFinalityVote, ...], now_ms: int, tree: BlockTree
+    ) -> list[Action]:
+        """A peer's votes of round ``number``, its last completed round (``get_catch_up``). Ours,
+        they are counted as live votes; a later one, if they make it completable here too, becomes
+        our previous round and we start ``number + 1`` (voters may skip rounds: GRANDPA's
+        catch-up). Raises an ``InvalidVote`` for a vote no round could count; an earlier round, or
+        one not completable here (blocks we lack, say), changes nothing."""
+        for signed in votes:
+            self.check_vote(signed)
+            if signed.vote.round != number or signed.vote.stage == VOTE_STAGE_PRIMARY_PROPOSAL:
+                raise WrongRound(f"a stage {signed.vote.stage} vote of round {signed.vote.round} in a catch-up")
+        if number <= self.current.number:
+            live = self._get_live_round(number)
+            imported = [] if live is None else [action for s in votes for action in self._import_vote(live, s, tree)]
+            return imported + self._process(now_ms, tree)
+        round_ = Round(self.voter_set, number, self.last_finalized)
+        actions: list[Action] = []
+        for signed in (*self.future_votes.get(number, ()), *votes):
+            actions += self._import_vote(round_, signed, tree)
+        if not round_.is_completable():
+            return actions
+        return actions + self._start_round(number + 1, round_, now_ms, tree) + self._process(now_ms, tree)
+
+    def check_commit(self, commit: Justification, tree: BlockTree | AncestryFn) -> None:
+        """``verify_justification``, with the shape and signatures of the last
+        ``MAX_CHECKED_COMMITS`` commits remembered: a commit re-sent, or retried once the blocks
+        it names arrive, costs its weight only."""
+        if commit not in self._checked_commits:
+            check_justification_shape(commit, self.voter_set)
+            check_justification_signatures(commit, self.genesis_hash)
+            self._checked_commits[commit] = None
+            if len(self._checked_commits) > MAX_CHECKED_COMMITS:
+                del self._checked_commits[next(iter(self._checked_commits))]
+        check_justification_weight(commit, self.voter_set, tree)
 
     def check_vote(self, signed: SignedFinalityVote) -> None:
         """Gossip validation: raises an ``InvalidVote`` subclass for a vote no round could count."""
@@ -323,12 +439,6 @@ class Voter:
         importer = round_.import_prevote if stage == VOTE_STAGE_PREVOTE else round_.import_precommit
         result = importer(signed, tree)
         return [] if result.equivocation is None else [ReportVoteEquivocation(*result.equivocation)]
-
-    def _buffer_future_vote(self, signed: SignedFinalityVote) -> None:
-        """Bounded: at most two votes per voter and stage per future round."""
-        votes = self.future_votes.setdefault(signed.vote.round, [])
-        if signed not in votes and len(votes) < 2 * len(STAGES) * len(self.voter_set):
-            votes.append(signed)
 
     def _try_finalize(self, round_: Round | ConcludedRound, tree: BlockTree) -> list[Action]:
         if not isinstance(round_, Round) or not self._is_past_precommit(round_):

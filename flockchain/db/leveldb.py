@@ -16,9 +16,10 @@ _PLYVEL_ERRORS = (plyvel.Error, RuntimeError)
 class LevelDBStore(KeyValueStore):
     """LevelDB via plyvel; a :class:`WriteBatch` becomes one LevelDB write batch (atomic).
 
-    ``sync=True`` makes each write wait for the OS to flush it, so it also survives a power
+    ``sync=True`` makes every write wait for the OS to flush it, so it also survives a power
     loss; without it a write survives the process being killed (it is in the OS's buffers
-    once ``write`` returns) but not the machine going down.
+    once ``write`` returns) but not the machine going down. ``write(batch, sync=True)`` asks
+    that of one write (the signing record's).
 
     Tables are written uncompressed: what the node stores is mostly hashes, keys and
     signatures, which Snappy barely shrinks, and compressing them while LevelDB flushes and
@@ -91,9 +92,9 @@ class LevelDBStore(KeyValueStore):
         finally:
             raw.close()
 
-    def write(self, batch: WriteBatch) -> None:
+    def write(self, batch: WriteBatch, *, sync: bool = False) -> None:
         try:
-            leveldb_batch = self._db.write_batch(sync=self._sync)
+            leveldb_batch = self._db.write_batch(sync=self._sync or sync)
             for keys, values in batch.runs():  # each run in one C-level loop (deque drains map)
                 if values is None:
                     deque(map(leveldb_batch.delete, keys), 0)

@@ -52,7 +52,8 @@ class MemoryStore(KeyValueStore):
             key = keys[index]
             yield key, self._data[key]
 
-    def write(self, batch: WriteBatch) -> None:
+    def write(self, batch: WriteBatch, *, sync: bool = False) -> None:
+        """``sync`` changes nothing: memory has no disk to wait for."""
         self._check_open()
         ops = list(batch)
         for key, value in ops:  # validate first: a batch that cannot apply must change nothing

@@ -1,8 +1,11 @@
-"""Blocks the engine holds aside: orphans (parent unknown) and early blocks (slot not started).
+"""What the engine holds aside until it can use it: orphans (parent unknown), early blocks (slot
+not started) and commits whose blocks have not arrived; and the headers of blocks on forks that
+finality abandoned (stale headers).
 
-Both are bounded in count, in bytes and per sending peer, so no peer can make a node hold more
-than its share; when full, a newcomer pushes out its own peer's oldest block, then the oldest
-of all. Held blocks are unchecked: a block gets its verdict when the engine imports it.
+Each is bounded in count and per sending peer (blocks also in bytes), so no peer can make a node
+hold more than its share; when full, a newcomer pushes out its own peer's oldest, then the oldest
+of all. Held blocks are unchecked: a block gets its verdict when the engine imports it. A held
+commit's signatures were checked: only its weight waits for the blocks its precommits name.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flockchain.node.inbox import PeerId
-from runtime.block import Header
+from runtime.block import Header, Justification
 
 
 @dataclass(frozen=True)
@@ -80,10 +83,13 @@ class OrphanBlocks(HeldBlocks):
             cursor = held.header.parent_hash
         return cursor
 
-    def prune(self, finalized_number: int) -> None:
-        """Drop orphans at or below the last finalized height: they can never join the chain."""
-        for held in [held for held in self._blocks.values() if held.header.number <= finalized_number]:
+    def prune(self, finalized_number: int) -> list[HeldBlock]:
+        """Drop (and return) the orphans at or below the last finalized height: they can never
+        join the chain."""
+        stale = [held for held in self._blocks.values() if held.header.number <= finalized_number]
+        for held in stale:
             self.remove(held.hash)
+        return stale
 
 
 class EarlyBlocks(HeldBlocks):
@@ -99,3 +105,80 @@ class EarlyBlocks(HeldBlocks):
         for held in due:
             self.remove(held.hash)
         return due
+
+
+@dataclass(frozen=True)
+class HeldCommit:
+    justification: Justification
+    peer: PeerId
+    since_ms: int
+
+
+class HeldCommits:
+    """Commits naming blocks we lack, oldest first, within ``max_count`` and ``max_per_peer``."""
+
+    def __init__(self, *, max_count: int, max_per_peer: int) -> None:
+        self.max_count = max_count
+        self.max_per_peer = max_per_peer
+        self._commits: dict[Justification, HeldCommit] = {}
+
+    def __len__(self) -> int:
+        return len(self._commits)
+
+    def __contains__(self, justification: object) -> bool:
+        return justification in self._commits
+
+    def add(self, held: HeldCommit) -> None:
+        if held.justification in self._commits:
+            return
+        own = [commit for commit, other in self._commits.items() if other.peer == held.peer]
+        if len(own) >= self.max_per_peer:
+            del self._commits[own[0]]
+        elif len(self._commits) >= self.max_count:
+            del self._commits[next(iter(self._commits))]
+        self._commits[held.justification] = held
+
+    def pop_all(self) -> list[HeldCommit]:
+        """Every held commit, oldest first, no longer held (the engine holds again those still waiting)."""
+        held = list(self._commits.values())
+        self._commits.clear()
+        return held
+
+
+class StaleHeaders:
+    """Headers (seals checked) of blocks on forks that finality abandoned, oldest first, within
+    ``max_count`` and ``max_per_author``. An equivocation there is evidence like any other, and a
+    commit for such a block conflicts with our finality: both need the header, not the block."""
+
+    def __init__(self, *, max_count: int, max_per_author: int) -> None:
+        self.max_count = max_count
+        self.max_per_author = max_per_author
+        self._headers: dict[bytes, Header] = {}
+        self._by_slot: dict[tuple[int, bytes], Header] = {}  # (slot, author) -> the first such header held
+
+    def __len__(self) -> int:
+        return len(self._headers)
+
+    def get(self, block_hash: bytes) -> Header | None:
+        return self._headers.get(block_hash)
+
+    def find(self, slot: int, author: bytes) -> Header | None:
+        """A held header of ``author`` for ``slot``."""
+        return self._by_slot.get((slot, author))
+
+    def add(self, header: Header) -> None:
+        block_hash = header.hash
+        if block_hash in self._headers:
+            return
+        own = [held for held in self._headers.values() if held.author == header.author]
+        if len(own) >= self.max_per_author:
+            self._remove(own[0])
+        elif len(self._headers) >= self.max_count:
+            self._remove(next(iter(self._headers.values())))
+        self._headers[block_hash] = header
+        self._by_slot.setdefault((header.slot, header.author), header)
+
+    def _remove(self, header: Header) -> None:
+        del self._headers[header.hash]
+        if self._by_slot.get((header.slot, header.author)) == header:
+            del self._by_slot[(header.slot, header.author)]

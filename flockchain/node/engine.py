@@ -16,38 +16,55 @@ clock, say a peer's clock runs ahead) until its slot starts. A block further ahe
 fork choice prefers the highest block, so importing one from the far future would leave honest
 authors waiting for its slot.
 
+Everything kept for others is bounded per source, then in total (:mod:`flockchain.node.limits`,
+the voter's rounds): a vote is checked, kept and relayed only if the voter keeps it (two per
+voter and stage in each live or buffered round), blocks that votes or commits name and we lack
+are wanted a few per voter or peer, each peer gets a budget of answers per second. A commit that
+names blocks we lack is held until they arrive; its signatures are checked once.
+
+Evidence always lands: equivocations (in blocks we import, or in the headers of blocks finality
+abandoned) are gossiped, and every block we author carries the pending reports until a finalized
+block does (:mod:`flockchain.node.reports`). A valid commit for a fork our finality abandoned is
+the safety alarm: logged, counted and kept. A voter two rounds behind gets a peer's last
+completed round (catch-up).
+
 The pool follows every change of the best head (a block we author or import, a re-org, a
 finality that moves the head): it drops what the newly enacted blocks include, takes back the
 signed transactions of retracted blocks that are still valid, and re-validates the rest.
 
 Slashing protection: before this node seals a block or signs a finality vote it writes its
-:class:`~consensus.signing_record.SigningRecord` to the database, so after a crash it never signs
-a conflicting block or vote.
+:class:`~consensus.signing_record.SigningRecord` to the database with a synchronous write, so
+after a crash, even a power loss, it never signs a conflicting block or vote.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from collections import deque
 from dataclasses import dataclass
 
 from consensus.authority_sets import get_voter_set
 from consensus.babe.equivocation import BlockEquivocationDetector
+from consensus.evidence import InvalidEvidence, NotAnEquivocation, check_evidence, get_offence_key
 from consensus.grandpa.errors import InsufficientWeight
 from consensus.grandpa.voter import (
+    KEPT_VOTE_USES,
+    STAGES,
     BroadcastCommit,
     BroadcastVote,
     Finalize,
     ReportVoteEquivocation,
     Voter,
     VoterState,
+    VoteUse,
 )
 from consensus.signing_record import SigningRecord
 from flockchain.abc import WriteBatch
 from flockchain.chain.chain import AuthoredBlock, Chain
 from flockchain.db import schema
 from flockchain.errors import BelowFinalized, FutureBlock, InvalidBlock, StorageError, UnknownParent
-from flockchain.node.buffers import EarlyBlocks, HeldBlock, OrphanBlocks
+from flockchain.node.buffers import EarlyBlocks, HeldBlock, HeldCommit, HeldCommits, OrphanBlocks, StaleHeaders
 from flockchain.node.inbox import (
     ACCEPT,
     Event,
@@ -62,18 +79,22 @@ from flockchain.node.inbox import (
     TimerTick,
     Verdict,
 )
+from flockchain.node.limits import AnswerBudget, WantedBlocks
 from flockchain.node.messages import (
     MAX_BLOCKS_PER_RESPONSE,
     BlockAnnounce,
     BlockRequest,
     Broadcast,
+    CatchUpMessage,
     CommitMessage,
+    EquivocationMessage,
     Message,
     Outgoing,
     Reply,
     SetChangeRequest,
     VoteMessage,
 )
+from flockchain.node.reports import OffenceKey, PendingReports
 from flockchain.txpool import TransactionPool
 from runtime import api
 from runtime.block import (
@@ -85,19 +106,35 @@ from runtime.block import (
     compute_extrinsic_hash,
     decode_block,
     decode_extrinsic,
+    verify_seal,
 )
-from runtime.errors import FlockError, FutureTransaction, InvalidTransaction
+from runtime.errors import FlockError, FutureTransaction, InvalidKey, InvalidSignature, InvalidTransaction
 from runtime.executive import ValidTransaction
 from runtime.primitives.address import encode_address
+from runtime.primitives.hashing import blake2b_256
 from runtime.primitives.keys import Keypair
 
 log = logging.getLogger("flockchain.node")
 
+_IGNORED_VOTE_REASONS = {
+    VoteUse.DUPLICATE: IgnoreReason.DUPLICATE,
+    VoteUse.SURPLUS: IgnoreReason.SURPLUS,
+    VoteUse.STALE: IgnoreReason.STALE,
+    VoteUse.AHEAD: IgnoreReason.AHEAD,
+}
+
 MAX_PENDING_REPORTS = 64
-MAX_SEEN_VOTES = 4_096
+MAX_REPORTS_PER_OFFENDER = 4  # offences of one kind pending per offender: the newest
+MAX_SEEN_REPORTS = 4_096  # reports remembered once taken, so that none is taken twice
 MAX_PENDING_REQUESTS = 256
 REQUEST_RETRY_MS = 1_000
 WANTED_TIMEOUT_MS = 60_000  # stop asking for a block no peer sends
+MAX_WANTED = 128
+MAX_WANTED_PER_SOURCE = 8  # blocks one voter's votes (or one peer's commits) make us ask for
+MAX_WANTED_REQUESTS_PER_TICK = 8
+MAX_ANSWERS_PER_PEER = 32  # requests answered per peer and second: an answer may carry 64 blocks
+ANSWER_WINDOW_MS = 1_000
+MAX_TRACKED_PEERS = 1_024
 NEIGHBOUR_INTERVAL_MS = 2_000  # re-send our head and latest finality proof this often: gossip is lossy
 MAX_DRIFT_MS = 2_000  # a block whose slot starts up to this far ahead of our clock is held, further is refused
 MAX_ORPHANS = 256
@@ -106,6 +143,13 @@ MAX_ORPHAN_BYTES = 64 * 1024 * 1024
 MAX_EARLY_BLOCKS = 64
 MAX_EARLY_BLOCKS_PER_PEER = 8
 MAX_EARLY_BYTES = 16 * 1024 * 1024
+MAX_HELD_COMMITS = 8
+MAX_HELD_COMMITS_PER_PEER = 2
+MAX_STALE_HEADERS = 1_024
+MAX_STALE_HEADERS_PER_AUTHOR = 128
+EQUIVOCATION_WINDOW_SLOTS = 1_024  # headers are kept this far below the finalized slot to catch equivocations
+MAX_FINALITY_CONFLICTS = 16  # conflicting justification pairs kept as evidence
+MAX_CONFLICTS_REMEMBERED = 1_024  # conflicting justifications counted once each
 
 
 @dataclass(frozen=True)
@@ -131,23 +175,37 @@ class ConsensusEngine:
         self.gossip_duration_ms = gossip_duration_ms
         self.max_drift_ms = max_drift_ms
         self.pool = TransactionPool(self._validate_transaction, self._get_account_nonce)
-        # (offence kind, offender key) of every equivocation detected, for whoever watches (the simulator)
-        self.equivocations_seen: list[tuple[int, bytes]] = []
+        # The evidence of the equivocations this node reported lately, for whoever watches (the simulator)
+        self.equivocations_seen: deque[EquivocationMessage] = deque(maxlen=MAX_PENDING_REPORTS)
         raw = chain.store.get(schema.SIGNING_RECORD)
         self._record = SigningRecord.empty() if raw is None else SigningRecord.decode(raw)
         self._detector = BlockEquivocationDetector()
-        self._reports: dict[bytes, bytes] = {}  # unsigned report extrinsics to include (insertion order)
+        self._reports = PendingReports(
+            max_count=MAX_PENDING_REPORTS, max_per_offender=MAX_REPORTS_PER_OFFENDER, max_seen=MAX_SEEN_REPORTS
+        )
+        self._stale = StaleHeaders(max_count=MAX_STALE_HEADERS, max_per_author=MAX_STALE_HEADERS_PER_AUTHOR)
+        # Safety alarm: (our justification, a valid one for a block conflicting with our finality)
+        self.finality_conflicts: list[tuple[bytes, bytes]] = []
+        self.conflicting_justifications = 0
+        self._conflicts_seen: dict[bytes, None] = {}  # hashes of the conflicting justifications counted
         self._set_ids: dict[bytes, int] = {}
-        self._seen_votes: dict[bytes, int] = {}  # encoded vote -> round (what we gossiped on)
-        self._requested: dict[bytes, int] = {}  # request key (a block hash, ...) -> when we last sent it
-        self._wanted: dict[bytes, int] = {}  # blocks votes or commits named that we lack -> since when
+        self._requested: dict[bytes, int] = {}  # request key (a block hash, ...) -> when we last sent it, oldest first
+        self._wanted = WantedBlocks(
+            max_count=MAX_WANTED, max_per_source=MAX_WANTED_PER_SOURCE, timeout_ms=WANTED_TIMEOUT_MS
+        )
+        self._catch_ups_sent: dict[PeerId, tuple[int, int]] = {}  # peer -> (round, when), oldest first
+        self._answers = AnswerBudget(
+            per_window=MAX_ANSWERS_PER_PEER, window_ms=ANSWER_WINDOW_MS, max_peers=MAX_TRACKED_PEERS
+        )
         self._orphans = OrphanBlocks(
             max_count=MAX_ORPHANS, max_bytes=MAX_ORPHAN_BYTES, max_per_peer=MAX_ORPHANS_PER_PEER
         )
         self._early = EarlyBlocks(
             max_count=MAX_EARLY_BLOCKS, max_bytes=MAX_EARLY_BYTES, max_per_peer=MAX_EARLY_BLOCKS_PER_PEER
         )
-        self._resolved: list[PeerVerdict] = []  # verdicts on held blocks, during one event
+        self._held_commits = HeldCommits(max_count=MAX_HELD_COMMITS, max_per_peer=MAX_HELD_COMMITS_PER_PEER)
+        self._resolved: list[PeerVerdict] = []  # verdicts on held blocks and commits, during one event
+        self._blocks_arrived = False  # during one event: held commits may be complete now
         self._pool_head = chain.head_hash  # the head the pool last followed
         self._last_neighbour_ms: int | None = None
         self._now_ms = 0
@@ -160,6 +218,7 @@ class ConsensusEngine:
         that changes the chain."""
         self._now_ms = now_ms
         self._resolved = []
+        self._blocks_arrived = False
         verdict: Verdict | None = None
         answer: bytes | InvalidTransaction | None = None
         if isinstance(event, SlotStarted):
@@ -171,8 +230,26 @@ class ConsensusEngine:
         else:
             answer, out = self._submit(event.encoded), []
         out += self._import_orphans()
+        if self._blocks_arrived:
+            out += self._retry_held_commits()
         self._follow_head()
         return Outcome(tuple(out), verdict, tuple(self._resolved), answer)
+
+    def held_counts(self) -> dict[str, int]:
+        """How many entries each bounded collection holds now (metrics; tests that measure
+        memory under floods count these)."""
+        return {
+            "orphans": len(self._orphans),
+            "early blocks": len(self._early),
+            "held commits": len(self._held_commits),
+            "wanted blocks": len(self._wanted),
+            "requests sent": len(self._requested),
+            "peers answered": len(self._answers),
+            "reports": len(self._reports),
+            "stale headers": len(self._stale),
+            "finality conflicts": len(self.finality_conflicts),
+            "future votes": sum(len(votes) for votes in self.voter.future_votes.values()),
+        }
 
     # --- events (a Byzantine test node overrides these; callers use ``handle``) -------------
 
@@ -186,7 +263,7 @@ class ConsensusEngine:
             if pre_digest is None:
                 return []
             self._save_record(self._record.with_block(slot))
-            unsigned = (*self._finality_note(), *self._reports.values())
+            unsigned = (*self._finality_note(), *(report.encoded for report in self._reports.get_unparked()))
             authored = self.chain.author_block(self.keypair, pre_digest, self.pool.ready(), unsigned=unsigned)
         except StorageError:
             raise
@@ -218,16 +295,22 @@ class ConsensusEngine:
         if isinstance(message, BlockAnnounce):
             return self._on_block(peer, message.data)
         if isinstance(message, VoteMessage):
-            return self._on_vote(message.vote)
+            return self._on_vote(peer, message.vote)
         if isinstance(message, CommitMessage):
-            return self._on_commit(message.justification)
+            return self._on_commit(peer, message.justification)
+        if isinstance(message, EquivocationMessage):
+            return self._on_equivocation(message)
+        if isinstance(message, CatchUpMessage):
+            return self._on_catch_up(peer, message)
+        if not self._answers.spend(peer, self._now_ms):
+            return Ignore(IgnoreReason.RATE_LIMITED), []
         if isinstance(message, SetChangeRequest):
             return self._on_set_change_request(message.set_id)
         return self._on_block_request(message.block_hash)
 
     def neighbour_messages(self) -> list[Outgoing]:
         """What a node re-sends now and then so that peers that missed messages catch up: our
-        head and our latest finality proof."""
+        head, our latest finality proof and the equivocation reports still waiting for a block."""
         out: list[Outgoing] = []
         head = self.chain.blocks.get_block(self.chain.head_hash)
         if head is not None and head.header.number > 0:
@@ -235,7 +318,7 @@ class ConsensusEngine:
         justification = self.chain.get_justification(self.chain.finalized_hash)
         if justification is not None:
             out.append(Broadcast(CommitMessage(justification)))
-        return out
+        return out + [Broadcast(report.evidence) for report in self._reports.get_unparked()]
 
     def vote_messages(self, vote: SignedFinalityVote) -> list[Outgoing]:
         """How our vote leaves the node."""
@@ -260,11 +343,11 @@ class ConsensusEngine:
 
     def _after_authoring(self, authored: AuthoredBlock) -> None:
         """Drop what may never go in a block here (a future nonce may still become valid: it
-        stays), and the reports the block carries."""
+        stays), and park the reports the runtime refused on this parent. The reports the block
+        carries stay pending until a finalized block carries them: this one may be abandoned."""
         dropped = [encoded for encoded, error in authored.rejected if not isinstance(error, FutureTransaction)]
         self.pool.remove([compute_extrinsic_hash(encoded) for encoded in dropped])
-        for encoded in (*dropped, *authored.unsigned):
-            self._reports.pop(encoded, None)
+        self._reports.park(dropped, authored.block.header.parent_hash)
 
     # --- the pool -------------------------------------------------------------------------
 
@@ -320,8 +403,10 @@ class ConsensusEngine:
         except FutureBlock as error:
             return self._hold_early(peer, data, error)
         except BelowFinalized:
-            known = self.chain.blocks.get_header(decode_block(data).hash) is not None
-            return Ignore(IgnoreReason.ALREADY_FINAL if known else IgnoreReason.STALE), []
+            block = decode_block(data)  # import decoded it before it found the parent final
+            if self.chain.blocks.get_header(block.hash) is not None:
+                return Ignore(IgnoreReason.ALREADY_FINAL), []
+            return self._on_stale(block.header)
         except InvalidBlock as error:
             return Reject.from_error(error), []
         if imported.known:
@@ -331,11 +416,25 @@ class ConsensusEngine:
     def _on_imported(self, block: Block, data: bytes, peer: PeerId) -> list[Outgoing]:
         """A peer's block joined the tree: watch for equivocation, relay it (peers may not have
         it), and let the voter place votes that named it."""
-        self._observe_header(block.header)
+        self._blocks_arrived = True
         header = block.header
         log.info("Imported #%d (0x%s…) slot %d from peer %s", header.number, block.hash.hex()[:12], header.slot, peer)
-        relay: list[Outgoing] = [Broadcast(BlockAnnounce(data))]
+        relay: list[Outgoing] = [Broadcast(BlockAnnounce(data)), *self._observe_header(header)]
         return relay + self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
+
+    def _on_stale(self, header: Header) -> tuple[Verdict, list[Outgoing]]:
+        """A block on a fork finality abandoned: not imported, but its header is kept (seal
+        checked) to catch an equivocation there and to place a commit that names the fork."""
+        try:
+            verify_seal(header, self.chain.genesis_hash)
+        except (InvalidKey, InvalidSignature) as error:
+            return Reject("BadSeal", f"bad seal on a stale block: {error}"), []
+        if not self.voter.voter_set.contains(header.author):
+            return Ignore(IgnoreReason.STALE), []
+        out = self._observe_header(header, stale=True)
+        self._stale.add(header)
+        self._blocks_arrived = True  # a held commit may name this fork
+        return Ignore(IgnoreReason.STALE), out
 
     def _hold_orphan(self, peer: PeerId, data: bytes) -> tuple[Verdict, list[Outgoing]]:
         """Hold a block whose parent is unknown and ask the sender for the missing ancestor."""
@@ -343,8 +442,8 @@ class ConsensusEngine:
         header = block.header
         if block.hash in self._orphans:
             return Ignore(IgnoreReason.DUPLICATE), []
-        if header.number <= self.chain.finalized_header.number:
-            return Ignore(IgnoreReason.STALE), []
+        if header.number <= self.chain.finalized_header.number or self._stale.get(header.parent_hash) is not None:
+            return self._on_stale(header)
         slot_start_ms = header.slot * self.chain.get_slot_duration_ms(self.chain.head_hash)
         if slot_start_ms > self._now_ms + self.max_drift_ms:
             message = f"orphan of slot {header.slot} starts {slot_start_ms - self._now_ms} ms from now"
@@ -386,11 +485,12 @@ class ConsensusEngine:
 
     def _is_request_due(self, key: bytes) -> bool:
         """Whether to (re)send the request named ``key`` now: once per retry interval."""
-        asked = self._requested.get(key)
+        asked = self._requested.pop(key, None)
         if asked is not None and self._now_ms - asked < REQUEST_RETRY_MS:
+            self._requested[key] = asked
             return False
         if len(self._requested) >= MAX_PENDING_REQUESTS:
-            self._requested.clear()
+            del self._requested[next(iter(self._requested))]
         self._requested[key] = self._now_ms
         return True
 
@@ -410,20 +510,19 @@ class ConsensusEngine:
             return Ignore(IgnoreReason.NOT_FOUND), []
         return ACCEPT, [Reply((CommitMessage(justification),))]
 
-    def _want(self, block_hash: bytes) -> None:
-        """Ask every peer for ``block_hash`` on the next ticks, until it arrives or no one sends it."""
-        self._wanted.setdefault(block_hash, self._now_ms)
-
     def _request_wanted(self) -> list[Outgoing]:
-        """Ask every peer again for the blocks votes and commits named that we still lack."""
+        """Ask every peer again for the blocks votes and commits named that we still lack: a few
+        per tick, each at most once per retry interval."""
         out: list[Outgoing] = []
-        for block_hash, since in list(self._wanted.items()):
-            if self.chain.get_header(block_hash) is not None or self._now_ms - since > WANTED_TIMEOUT_MS:
-                del self._wanted[block_hash]
-                continue
+        for block_hash in self._wanted.get_lacking(self._now_ms, self._is_known_block):
+            if len(out) == MAX_WANTED_REQUESTS_PER_TICK:
+                break
             if self._is_request_due(block_hash):
                 out.append(Broadcast(BlockRequest(block_hash)))
         return out
+
+    def _is_known_block(self, block_hash: bytes) -> bool:
+        return self._get_any_header(block_hash) is not None
 
     def _on_block_request(self, block_hash: bytes) -> tuple[Verdict, list[Outgoing]]:
         found: list[bytes] = []
@@ -438,45 +537,82 @@ class ConsensusEngine:
             return Ignore(IgnoreReason.NOT_FOUND), []
         return ACCEPT, [Reply(tuple(BlockAnnounce(data) for data in reversed(found)))]
 
-    def _observe_header(self, header: Header) -> None:
-        evidence = self._detector.observe(header)
+    def _observe_header(self, header: Header, *, stale: bool = False) -> list[Outgoing]:
+        """Watch a checked header for equivocation: against the headers of imported blocks (which
+        it joins unless ``stale``) and those of stale blocks."""
+        evidence = self._detector.check(header) if stale else self._detector.observe(header)
         if evidence is not None:
-            report = api.build_block_equivocation_report(evidence.first, evidence.second)
-            self._add_report(report, api.OFFENCE_BLOCK_EQUIVOCATION, header.author)
+            return self._report(evidence.first, evidence.second)
+        other = self._stale.find(header.slot, header.author)
+        return [] if other is None or other.hash == header.hash else self._report(other, header)
 
     # --- finality -------------------------------------------------------------------------
 
-    def _on_vote(self, vote: SignedFinalityVote) -> tuple[Verdict, list[Outgoing]]:
+    def _on_vote(self, peer: PeerId, vote: SignedFinalityVote) -> tuple[Verdict, list[Outgoing]]:
         """Count a vote and gossip it on once, so that every voter sees every vote (and so both
-        halves of an equivocation)."""
-        encoded = vote.encode()
-        if encoded in self._seen_votes:
-            return Ignore(IgnoreReason.DUPLICATE), []
+        halves of an equivocation). Only a vote the voter keeps is checked, kept and relayed: the
+        voter's rounds are the record of what we have seen, bounded per voter."""
         set_id = self.voter.voter_set.set_id
         if vote.vote.set_id > set_id:
             return Ignore(IgnoreReason.LATER_SET), self._request_set_change()
         if vote.vote.set_id < set_id:
             return Ignore(IgnoreReason.STALE), []
+        use = self.voter.get_vote_use(vote)
+        if use not in KEPT_VOTE_USES:
+            out = self._send_catch_up(peer, vote.vote.round) if use == VoteUse.STALE else []
+            return Ignore(_IGNORED_VOTE_REASONS[use]), out
         try:
             actions = self.voter.on_vote(vote, self._now_ms, self._tree())
         except FlockError as error:
             return Reject.from_error(error), []
-        self._remember_vote(encoded, vote.vote.round)
         out: list[Outgoing] = [Broadcast(VoteMessage(vote)), *self._voter_actions(actions)]
         if self.chain.get_header(vote.vote.target_hash) is None:
             # The voter holds the vote until it can place it: fetch what it voted for, from the
             # sender now and from every peer on later ticks until it arrives.
-            self._want(vote.vote.target_hash)
+            self._wanted.add(vote.vote.target_hash, vote.voter, self._now_ms)
             out.extend(self._request(vote.vote.target_hash))
         return ACCEPT, out
 
-    def _remember_vote(self, encoded: bytes, round_number: int) -> None:
-        self._seen_votes[encoded] = round_number
-        if len(self._seen_votes) > MAX_SEEN_VOTES:
-            oldest = self.voter.round_number - 2
-            self._seen_votes = {vote: r for vote, r in self._seen_votes.items() if r >= oldest}
+    def _send_catch_up(self, peer: PeerId, round_number: int) -> list[Outgoing]:
+        """The sender's vote shows it two or more rounds behind us: send it our last completed
+        round's votes, at most once per retry interval and within its answer budget."""
+        catch_up = self.voter.get_catch_up()
+        if catch_up is None or round_number >= catch_up[0]:
+            return []
+        last = self._catch_ups_sent.pop(peer, None)
+        if last is not None and last[0] == catch_up[0] and self._now_ms - last[1] < REQUEST_RETRY_MS:
+            self._catch_ups_sent[peer] = last
+            return []
+        if len(self._catch_ups_sent) >= MAX_TRACKED_PEERS:
+            del self._catch_ups_sent[next(iter(self._catch_ups_sent))]
+        self._catch_ups_sent[peer] = (catch_up[0], self._now_ms)
+        if not self._answers.spend(peer, self._now_ms):
+            return []
+        return [Reply((CatchUpMessage(self.voter.voter_set.set_id, *catch_up),))]
 
-    def _on_commit(self, encoded: bytes) -> tuple[Verdict, list[Outgoing]]:
+    def _on_catch_up(self, peer: PeerId, message: CatchUpMessage) -> tuple[Verdict, list[Outgoing]]:
+        """A peer's completed round: if it is ahead of ours and completable here, we join the
+        round after it. Votes naming blocks we lack make us ask the sender for them."""
+        voter = self.voter
+        if message.set_id != voter.voter_set.set_id or message.round < voter.round_number:
+            return Ignore(IgnoreReason.STALE), []
+        if len(message.votes) > 2 * (len(STAGES) - 1) * len(voter.voter_set):
+            return Reject("OversizedCatchUp", f"{len(message.votes)} votes in a catch-up"), []
+        before = voter.round_number
+        try:
+            actions = voter.on_catch_up(message.round, message.votes, self._now_ms, self._tree())
+        except FlockError as error:
+            return Reject.from_error(error), []
+        out = self._voter_actions(actions)
+        named = dict.fromkeys(signed.vote.target_hash for signed in message.votes)
+        missing = [block_hash for block_hash in named if not self._is_known_block(block_hash)]
+        for block_hash in missing:
+            self._wanted.add(block_hash, peer, self._now_ms)
+        if self.voter.round_number > before:
+            return ACCEPT, out
+        return Ignore(IgnoreReason.AWAITING_BLOCKS if missing else IgnoreReason.STALE), out
+
+    def _on_commit(self, peer: PeerId, encoded: bytes) -> tuple[Verdict, list[Outgoing]]:
         try:
             justification = Justification.decode(encoded)
         except FlockError as error:
@@ -486,26 +622,111 @@ class ConsensusEngine:
             return Ignore(IgnoreReason.LATER_SET), self._request_set_change()
         if justification.set_id < set_id:
             return Ignore(IgnoreReason.STALE), []
-        if not self.chain.is_unfinalized_tree_block(justification.target_hash):
-            if self.chain.get_header(justification.target_hash) is None:
-                return Ignore(IgnoreReason.AWAITING_BLOCKS), self._request(justification.target_hash)
+        if justification in self._held_commits:
+            return Ignore(IgnoreReason.DUPLICATE), []
+        target = justification.target_hash
+        # A commit for a final block tells us nothing, unless it is for our round or a later one,
+        # which fast-forwards us (neighbours re-send their latest commit every few seconds).
+        if self._is_below_finalized(target) or (
+            target == self.chain.finalized_hash and justification.round < self.voter.round_number
+        ):
             return Ignore(IgnoreReason.ALREADY_FINAL), []
+        verdict, out = self._apply_commit(justification, peer, self._now_ms)
+        if verdict == Ignore(IgnoreReason.AWAITING_BLOCKS) and not self._is_known_block(target):
+            out += self._request(target)
+        return verdict, out
+
+    def _apply_commit(
+        self, justification: Justification, peer: PeerId, since_ms: int
+    ) -> tuple[Verdict, list[Outgoing]]:
+        """Finalize a commit's target; hold a commit that names blocks we lack until they arrive;
+        raise the alarm for a valid commit whose target is on a fork our finality abandoned."""
         try:
+            if self._stale.get(justification.target_hash) is not None:
+                self.voter.check_commit(justification, self._get_ancestry_with_stale)
+                return self._raise_finality_alarm(justification), []
             actions = self.voter.on_commit(justification, self._now_ms, self._tree())
         except InsufficientWeight as error:
             # Precommits for blocks we lack count for nothing yet: an honest commit fails until
             # they arrive, so only a commit that fails with all of them known is a bad one.
-            missing = [
-                signed.vote.target_hash
-                for signed in justification.precommits
-                if self.chain.get_header(signed.vote.target_hash) is None
-            ]
+            named = (justification.target_hash, *(signed.vote.target_hash for signed in justification.precommits))
+            missing = [block_hash for block_hash in dict.fromkeys(named) if not self._is_known_block(block_hash)]
+            if not missing:
+                return Reject.from_error(error), []
             for block_hash in missing:
-                self._want(block_hash)
-            return (Ignore(IgnoreReason.AWAITING_BLOCKS) if missing else Reject.from_error(error)), []
+                self._wanted.add(block_hash, peer, self._now_ms)
+            self._held_commits.add(HeldCommit(justification, peer, since_ms))
+            return Ignore(IgnoreReason.AWAITING_BLOCKS), []
         except FlockError as error:
             return Reject.from_error(error), []
         return ACCEPT, self._voter_actions(actions)
+
+    def _retry_held_commits(self) -> list[Outgoing]:
+        """Blocks arrived: apply the held commits they complete; drop those finality or a set
+        change made stale, or held too long."""
+        out: list[Outgoing] = []
+        for held in self._held_commits.pop_all():
+            justification = held.justification
+            if self._now_ms - held.since_ms > WANTED_TIMEOUT_MS:
+                continue
+            if justification.set_id != self.voter.voter_set.set_id:
+                self._resolved.append(PeerVerdict(held.peer, Ignore(IgnoreReason.STALE)))
+                continue
+            if self._is_below_finalized(justification.target_hash):
+                self._resolved.append(PeerVerdict(held.peer, Ignore(IgnoreReason.ALREADY_FINAL)))
+                continue
+            verdict, actions = self._apply_commit(justification, held.peer, held.since_ms)
+            if verdict != Ignore(IgnoreReason.AWAITING_BLOCKS):
+                self._resolved.append(PeerVerdict(held.peer, verdict))
+            out += actions
+        return out
+
+    def _raise_finality_alarm(self, justification: Justification) -> Verdict:
+        """A valid justification for a block that conflicts with our finality: the set's
+        safety is broken (more than a third of its weight equivocated). Count it, keep both
+        justifications as evidence, say so loudly; nothing automatic can repair it."""
+        encoded = justification.encode()
+        key = blake2b_256(encoded)
+        if key in self._conflicts_seen:
+            return Ignore(IgnoreReason.DUPLICATE)
+        self._conflicts_seen[key] = None
+        if len(self._conflicts_seen) > MAX_CONFLICTS_REMEMBERED:
+            del self._conflicts_seen[next(iter(self._conflicts_seen))]
+        self.conflicting_justifications += 1
+        ours = self.chain.get_justification(self.chain.finalized_hash) or b""
+        if len(self.finality_conflicts) < MAX_FINALITY_CONFLICTS:
+            self.finality_conflicts.append((ours, encoded))
+        log.error(
+            "SAFETY ALARM: set %d round %d finalized #%d (0x%s…), which conflicts with our finalized #%d (0x%s…): "
+            "more than a third of the set's weight equivocated",
+            justification.set_id,
+            justification.round,
+            justification.target_number,
+            justification.target_hash.hex()[:12],
+            self.chain.finalized_header.number,
+            self.chain.finalized_hash.hex()[:12],
+        )
+        return Ignore(IgnoreReason.CONFLICTING)
+
+    def _get_any_header(self, block_hash: bytes) -> Header | None:
+        """A block's header: one of our chain, or a stale one (a fork finality abandoned)."""
+        header = self.chain.get_header(block_hash)
+        return header if header is not None else self._stale.get(block_hash)
+
+    def _get_ancestry_with_stale(self, base: bytes, block: bytes) -> list[bytes] | None:
+        """``ancestry`` (``consensus.grandpa.chain``) over our chain and the stale headers: how a
+        commit for an abandoned fork is weighed."""
+        base_header, header = self._get_any_header(base), self._get_any_header(block)
+        if base_header is None or header is None:
+            return None
+        route, cursor = [], block
+        while header.number > base_header.number:
+            route.append(cursor)
+            cursor = header.parent_hash
+            header = self._get_any_header(cursor)
+            if header is None:
+                return None
+        return route if cursor == base else None
 
     def _voter_actions(self, actions: list) -> list[Outgoing]:
         out: list[Outgoing] = []
@@ -520,8 +741,7 @@ class ConsensusEngine:
             elif isinstance(action, Finalize):
                 out.extend(self._finalize(action))
             elif isinstance(action, ReportVoteEquivocation):
-                report = api.build_vote_equivocation_report(action.first, action.second)
-                self._add_report(report, api.OFFENCE_VOTE_EQUIVOCATION, action.first.voter)
+                out.extend(self._report(action.first, action.second))
         return out
 
     def _finalize(self, action: Finalize) -> list[Outgoing]:
@@ -532,17 +752,41 @@ class ConsensusEngine:
         best = self.chain.best_descendant(action.hash)
         assert best is not None
         head_change = self._get_head_change(best)  # now: finality deletes the blocks it retracts
-        self.chain.finalize(action.hash, action.justification.encode(), ends_set=ends_set)
+        newly_final = self.chain.finalize(action.hash, action.justification.encode(), ends_set=ends_set)
         if head_change is not None:
             self._apply_head_change(head_change)
         finalized = self.chain.finalized_header
         log.info("Finalized #%d (0x%s…)", finalized.number, self.chain.finalized_hash.hex()[:12])
-        self._detector.prune(finalized.slot)
-        self._orphans.prune(finalized.number)
+        carried = {encoded for block_hash in newly_final for encoded in self._get_extrinsics(block_hash)}
+        self._reports.on_finalized(carried, self._is_final_block, self._is_abandoned_block)
+        self._detector.prune(finalized.slot - EQUIVOCATION_WINDOW_SLOTS)
+        out = self._drop_stale_orphans(finalized.number)
         self._set_ids = {h: s for h, s in self._set_ids.items() if self.chain.is_unfinalized_tree_block(h)}
         if ends_set is not None:
             self.voter = self._start_voter(resume=False)
-        return self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
+        return out + self._voter_actions(self.voter.on_block_imported(self._now_ms, self._tree()))
+
+    def _drop_stale_orphans(self, finalized_number: int) -> list[Outgoing]:
+        """Orphans at or below the finalized height can never join the chain: their senders get a
+        verdict and their headers are watched as stale ones."""
+        out: list[Outgoing] = []
+        for held in self._orphans.prune(finalized_number):
+            verdict, evidence = self._on_stale(held.header)
+            self._resolved.append(PeerVerdict(held.peer, verdict))
+            out += evidence
+        return out
+
+    def _is_final_block(self, block_hash: bytes) -> bool:
+        """Whether ``block_hash`` is the last finalized block or below it on the finalized chain."""
+        return block_hash == self.chain.finalized_hash or self._is_below_finalized(block_hash)
+
+    def _is_below_finalized(self, block_hash: bytes) -> bool:
+        """Whether ``block_hash`` is on the finalized chain, below the last finalized block."""
+        return not self.chain.is_unfinalized_tree_block(block_hash) and self.chain.get_header(block_hash) is not None
+
+    def _is_abandoned_block(self, block_hash: bytes) -> bool:
+        """Whether finality abandoned ``block_hash`` (and so deleted it)."""
+        return self.chain.get_header(block_hash) is None
 
     def _start_voter(self, *, resume: bool) -> Voter:
         """The voter of the set that finalizes the children of the last finalized block."""
@@ -574,16 +818,39 @@ class ConsensusEngine:
 
     # --- reports and the signing record ----------------------------------------------------
 
-    def _add_report(self, encoded: bytes, kind: int, offender: bytes) -> None:
-        """Keep an unsigned equivocation report for our next block (``offender``: the signing key)."""
-        self.equivocations_seen.append((kind, offender))
-        if len(self._reports) < MAX_PENDING_REPORTS:
-            self._reports[encoded] = encoded
+    def _report(self, first: Header | SignedFinalityVote, second: Header | SignedFinalityVote) -> list[Outgoing]:
+        """Keep the report of an equivocation (checked evidence) for the blocks we author, and
+        gossip the evidence if it is new, so that whoever authors next puts it on chain."""
+        key, encoded, evidence = _build_report(first, second)
+        if not self._reports.add(key, encoded, evidence):
+            return []
+        self.equivocations_seen.append(evidence)
+        log.warning("Equivocation of kind %d by %s: reported", key[0], encode_address(key[1]))
+        return [Broadcast(evidence)]
+
+    def _on_equivocation(self, message: EquivocationMessage) -> tuple[Verdict, list[Outgoing]]:
+        """A peer's evidence: checked (unless we hold a report of that offence, or took this one
+        before), kept and relayed once."""
+        first, second = message.first, message.second
+        if not isinstance(first, Header | SignedFinalityVote) or type(first) is not type(second):
+            return Reject.from_error(NotAnEquivocation("evidence is two headers or two finality votes")), []
+        key, encoded, _ = _build_report(first, second)
+        if self._reports.knows(key, encoded):
+            return Ignore(IgnoreReason.DUPLICATE), []
+        try:
+            check_evidence(first, second, self.chain.genesis_hash)
+        except InvalidEvidence as error:
+            return Reject.from_error(error), []
+        if not self.voter.voter_set.contains(key[1]):
+            return Ignore(IgnoreReason.STALE), []
+        return ACCEPT, self._report(first, second)
 
     def _save_record(self, record: SigningRecord) -> None:
+        """Write the record synchronously: what we sign next must be on disk even if the machine
+        loses power the moment after (a write the OS still buffers would survive only a crash)."""
         batch = WriteBatch()
         batch.put(schema.SIGNING_RECORD, record.encode())
-        self.chain.store.write(batch)
+        self.chain.store.write(batch, sync=True)
         self._record = record
 
 
@@ -609,10 +876,25 @@ class ChainView:
         assert route is not None
         set_id = engine.voter.voter_set.set_id
         target = best
-        for block_hash in reversed(route):  # lowest first: stop at the first set change
+        # Lowest first, from ``base`` itself: when ``base`` is the change block, its children
+        # already belong to the next set, so the chain of set ``set_id`` ends at ``base``.
+        for block_hash in (base, *reversed(route)):
             if engine._get_set_id(block_hash) != set_id:
                 target = block_hash
                 break
         header = chain.get_header(target)
         assert header is not None
         return target, header.number
+
+
+def _build_report(
+    first: Header | SignedFinalityVote, second: Header | SignedFinalityVote
+) -> tuple[OffenceKey, bytes, EquivocationMessage]:
+    """The offence, the report extrinsic and the evidence message of an equivocation; its two
+    halves in a fixed order, so that one equivocation always makes the same report."""
+    if isinstance(first, Header) and isinstance(second, Header):
+        low, high = sorted((first, second), key=Header.encode)
+        return get_offence_key(low), api.build_block_equivocation_report(low, high), EquivocationMessage(low, high)
+    assert isinstance(first, SignedFinalityVote) and isinstance(second, SignedFinalityVote)
+    one, other = sorted((first, second), key=SignedFinalityVote.encode)
+    return get_offence_key(one), api.build_vote_equivocation_report(one, other), EquivocationMessage(one, other)

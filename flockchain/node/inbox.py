@@ -66,6 +66,10 @@ class IgnoreReason(StrEnum):
     AWAITING_BLOCKS = "awaiting blocks"  # it names blocks we lack: they are asked for
     LATER_SET = "later set"  # from an authority set we have not reached: the change is asked for
     NOT_FOUND = "not found"  # a request for something we do not hold
+    AHEAD = "ahead"  # a vote for a round further ahead than votes are buffered
+    SURPLUS = "surplus"  # a voter's vote beyond the two a stage keeps of it (an equivocator's third)
+    RATE_LIMITED = "rate limited"  # a request beyond what the peer gets answered per second
+    CONFLICTING = "conflicting finality"  # a valid commit for a fork our finality abandoned: the safety alarm
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ crashed node receives nothing.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from dataclasses import dataclass
 
 
@@ -54,12 +55,14 @@ class Network:
         self._rng = rng
         self.plan = plan
         self.sent = 0
+        self.sent_by: Counter[int] = Counter()  # messages each node sent (a copy per recipient)
         self.delivered = 0
 
     def delivery_times(self, src: int, dst: int, now_ms: int) -> list[int]:
         """When the copies of one message from ``src`` to ``dst`` arrive (none if it is lost or a
         partition separates them at sending time)."""
         self.sent += 1
+        self.sent_by[src] += 1
         plan, rng = self.plan, self._rng
         if any(partition.separates(src, dst, now_ms) for partition in plan.partitions):
             return []
