@@ -1,5 +1,9 @@
 """Both key-value backends behind one interface: same answers, same batch semantics."""
 
+import resource
+import subprocess
+import sys
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -12,6 +16,7 @@ from flockchain.abc import (
     prefix_successor,
 )
 from flockchain.db import LevelDBStore, MemoryStore, schema
+from flockchain.db.leveldb import compute_max_open_files
 from flockchain.errors import CorruptDatabase, StorageError
 
 BACKENDS = ["memory", "leveldb"]
@@ -293,3 +298,30 @@ def test_schema_parses_what_it_builds():
         schema.parse_state_root_key(schema.STATE_NODE + bytes(8))
     with pytest.raises(CorruptDatabase):
         schema.decode_u64(b"\x00" * 7)
+
+
+@pytest.mark.parametrize(
+    ("soft_limit", "expected"),
+    [(1024, 512), (20_000, 1000), (100, 64), (resource.RLIM_INFINITY, 1000)],
+)
+def test_leveldb_takes_at_most_half_of_the_open_file_limit(soft_limit, expected):
+    assert compute_max_open_files(soft_limit) == expected
+
+
+def test_leveldb_opens_and_works_under_a_low_open_file_limit(tmp_path):
+    """A child process with a soft limit of 128 descriptors (LevelDB would otherwise plan for 1,000)."""
+    script = (
+        "import resource, sys\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (128, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))\n"
+        "from flockchain.abc import WriteBatch\n"
+        "from flockchain.db import LevelDBStore\n"
+        f"store = LevelDBStore({str(tmp_path / 'db')!r})\n"
+        "batch = WriteBatch()\n"
+        "[batch.put(i.to_bytes(4, 'big'), bytes(100)) for i in range(10_000)]\n"
+        "store.write(batch)\n"
+        "assert store.get((9_999).to_bytes(4, 'big')) == bytes(100)\n"
+        "print(store._db.get_property(b'leveldb.num-files-at-level0') is not None)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "True"

@@ -47,7 +47,7 @@ from flockchain.node.messages import (
     VoteMessage,
 )
 from flockchain.simulator.genesis import build_sim_genesis
-from flockchain.txpool import AlreadyInPool
+from flockchain.txpool import AlreadyInPool, PooledFeesUnpayable
 from runtime import api
 from runtime.block import (
     VOTE_STAGE_PRECOMMIT,
@@ -294,6 +294,28 @@ def test_a_submission_gets_the_pools_answer(engine: ConsensusEngine) -> None:
     assert engine.handle(SubmitTransaction(tx), LATE).answer == compute_extrinsic_hash(tx)
     refused = engine.handle(SubmitTransaction(tx), LATE).answer
     assert isinstance(refused, AlreadyInPool)
+
+
+def test_a_sender_cannot_pool_more_fees_than_it_can_pay_and_what_it_pools_all_applies(
+    engine: ConsensusEngine, source: Chain
+) -> None:
+    """The pooled-fees attack through the node's inbox: tips that each fit the sender's balance
+    but not together. The engine's pool reads the sender's fee budget on the best state."""
+    tip = api.get_fee_budget(engine.chain.best_state(), KEYS[2].public_key) // 3
+    sender, dest = KEYS[2], named_keypair("dest").public_key
+    answers = [
+        engine.handle(
+            SubmitTransaction(
+                sign_transfer(GENESIS.runtime, sender, dest, 1, nonce=n, tip=tip, genesis_hash=GENESIS.header.hash)
+            ),
+            LATE,
+        ).answer
+        for n in range(4)
+    ]
+    assert [isinstance(answer, bytes) for answer in answers] == [True, True, False, False]
+    assert isinstance(answers[2], PooledFeesUnpayable)
+    block = build(source, 1, candidates=tuple(engine.pool.ready()))
+    assert len(block.extrinsics) == 1 + 2  # the timestamp and both pooled transfers applied
 
 
 def test_the_pool_drops_a_transaction_a_peer_block_includes(engine: ConsensusEngine, source: Chain) -> None:

@@ -1,5 +1,6 @@
 """A :class:`~flockchain.abc.KeyValueStore` on LevelDB, through plyvel."""
 
+import resource
 from collections import deque
 from collections.abc import Iterator
 from os import PathLike
@@ -11,6 +12,18 @@ from flockchain.errors import StorageError
 
 # plyvel reports a closed database with RuntimeError, everything else with plyvel.Error.
 _PLYVEL_ERRORS = (plyvel.Error, RuntimeError)
+
+LEVELDB_DEFAULT_OPEN_FILES = 1000  # LevelDB's own default table cache
+MIN_OPEN_FILES = 64
+
+
+def compute_max_open_files(soft_limit: int) -> int:
+    """LevelDB's table files may use at most half of the process's open-file limit, so that
+    RPC connections and peers keep the other half (with LevelDB's default of 1,000 and the common
+    soft limit of 1,024, a busy node ran out of descriptors and failed to accept or to read)."""
+    if soft_limit == resource.RLIM_INFINITY:
+        return LEVELDB_DEFAULT_OPEN_FILES
+    return max(MIN_OPEN_FILES, min(LEVELDB_DEFAULT_OPEN_FILES, soft_limit // 2))
 
 
 class LevelDBStore(KeyValueStore):
@@ -29,7 +42,13 @@ class LevelDBStore(KeyValueStore):
 
     def __init__(self, path: str | PathLike[str], *, create_if_missing: bool = True, sync: bool = False) -> None:
         try:
-            self._db = plyvel.DB(str(path), create_if_missing=create_if_missing, compression=None)
+            soft_limit, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+            self._db = plyvel.DB(
+                str(path),
+                create_if_missing=create_if_missing,
+                compression=None,
+                max_open_files=compute_max_open_files(soft_limit),
+            )
         except _PLYVEL_ERRORS as exc:
             raise StorageError(f"cannot open LevelDB at {path}: {exc}") from exc
         self._sync = sync

@@ -174,7 +174,11 @@ class ConsensusEngine:
         self.keypair = keypair
         self.gossip_duration_ms = gossip_duration_ms
         self.max_drift_ms = max_drift_ms
-        self.pool = TransactionPool(self._validate_transaction, self._get_account_nonce)
+        # The pool checks what each sender's pooled transactions pay together against what it holds,
+        # so a sender cannot fill blocks with transactions whose fees only one of them can pay.
+        self.pool = TransactionPool(
+            self._validate_transaction, self._get_account_nonce, get_fee_budget=self._get_fee_budget
+        )
         # The evidence of the equivocations this node reported lately, for whoever watches (the simulator)
         self.equivocations_seen: deque[EquivocationMessage] = deque(maxlen=MAX_PENDING_REPORTS)
         raw = chain.store.get(schema.SIGNING_RECORD)
@@ -363,6 +367,9 @@ class ConsensusEngine:
 
     def _get_account_nonce(self, who: bytes) -> int:
         return api.get_account(self.chain.best_state(), who).nonce
+
+    def _get_fee_budget(self, who: bytes) -> int:
+        return api.get_fee_budget(self.chain.best_state(), who)
 
     def _follow_head(self) -> None:
         change = self._get_head_change(self.chain.head_hash)
